@@ -1,0 +1,234 @@
+"""Plain data shared by every stage of the pipeline.
+
+These types are the seams between modules: io produces RawPacket, decode turns it
+into Segment, the TCP core turns a Segment into a SegmentVerdict.  They hold data
+only, so the pure stages (tcp/, cwnd/, diagnose/) can be driven from hand-built
+values in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntFlag
+from typing import NamedTuple
+
+# --- TCP header flag bits (as on the wire) -------------------------------------------
+FIN = 0x01
+SYN = 0x02
+RST = 0x04
+PSH = 0x08
+ACK = 0x10
+URG = 0x20
+ECE = 0x40
+CWR = 0x80
+NS = 0x100  # AccECN / ECN nonce bit, the low bit of the reserved field
+
+_FLAG_LETTERS = ((SYN, "S"), (FIN, "F"), (RST, "R"), (PSH, "P"), (ACK, "A"), (URG, "U"),
+                 (ECE, "E"), (CWR, "C"), (NS, "N"))
+
+
+def flags_text(flags: int) -> str:
+    """Flags as letters in a fixed order, e.g. SYN|ACK -> 'SA' (events contract)."""
+    return "".join(letter for bit, letter in _FLAG_LETTERS if flags & bit)
+
+
+# --- Record accounting ----------------------------------------------------------------
+# Every capture record lands in exactly one of these buckets (tcp or one skip reason).
+SKIP_REASONS = ("non_ip", "non_tcp", "malformed", "truncated", "fragment")
+
+
+class RawPacket(NamedTuple):
+    """One capture record as the reader saw it; `frame` is 1-based like Wireshark's."""
+
+    frame: int
+    ts_ns: int
+    linktype: int
+    caplen: int
+    wirelen: int
+    data: bytes
+    iface: int = 0
+
+
+# --- Analysis flags (Wireshark tcp.analysis.* names) -----------------------------------
+class Analysis(IntFlag):
+    """Per-segment analysis flags, named exactly as Wireshark names them."""
+
+    NONE = 0
+    RETRANSMISSION = 1 << 0
+    FAST_RETRANSMISSION = 1 << 1
+    SPURIOUS_RETRANSMISSION = 1 << 2
+    OUT_OF_ORDER = 1 << 3
+    LOST_SEGMENT = 1 << 4
+    ACK_LOST_SEGMENT = 1 << 5
+    DUPLICATE_ACK = 1 << 6
+    ZERO_WINDOW = 1 << 7
+    ZERO_WINDOW_PROBE = 1 << 8
+    ZERO_WINDOW_PROBE_ACK = 1 << 9
+    WINDOW_FULL = 1 << 10
+    WINDOW_UPDATE = 1 << 11
+    KEEP_ALIVE = 1 << 12
+    KEEP_ALIVE_ACK = 1 << 13
+    REUSED_PORTS = 1 << 14
+
+
+#: Contract order and names of the analysis flags (events `analysis` column, counters).
+ANALYSIS_NAMES: tuple[tuple[Analysis, str], ...] = tuple(
+    (flag, flag.name.lower()) for flag in Analysis if flag.name and flag is not Analysis.NONE
+)
+
+
+def analysis_text(bits: int) -> str:
+    """The set flags joined by '|' in contract order ('' when none)."""
+    if not bits:
+        return ""
+    return "|".join(name for flag, name in ANALYSIS_NAMES if bits & flag)
+
+
+# --- Decoded segment --------------------------------------------------------------------
+@dataclass(slots=True)
+class Segment:
+    """One decoded TCP segment.  Addresses are packed bytes (4 or 16); `ts` is seconds.
+
+    `length` is the TCP payload length the IP header claims (not what was captured), so
+    snaplen-truncated captures still analyze correctly.  Absent options are None.
+    `sacks` holds (left, right) absolute 32-bit sequence pairs.
+    """
+
+    frame: int
+    ts: float
+    src: bytes
+    dst: bytes
+    sport: int
+    dport: int
+    seq: int
+    ack: int
+    flags: int
+    win: int  # raw, unscaled window field
+    length: int
+    mss: int | None = None
+    wscale: int | None = None
+    sack_perm: bool = False
+    sacks: tuple[tuple[int, int], ...] = ()
+    tsval: int | None = None
+    tsecr: int | None = None
+    tfo: bool = False
+    mptcp: bool = False
+    ip_id: int | None = None  # IPv4 identification: tells network duplicates apart
+    ttl: int | None = None
+    captured_payload: int = 0  # payload bytes actually present in the capture
+    urg_ptr: int = 0
+
+
+# --- Output of the TCP core for one segment ---------------------------------------------
+@dataclass(slots=True)
+class SegmentVerdict:
+    """What the passive TCP core concluded about one segment.
+
+    `direction` is 0 for client->server, 1 for server->client.  Sequence numbers are
+    relative (64-bit unwrapped, 0 = ISN of that direction's sender).
+    """
+
+    direction: int
+    rel_seq: int
+    rel_ack: int
+    win_scaled: int
+    analysis: int = 0
+    ack_rtt: float | None = None  # seconds; Karn's rule applied
+    bytes_in_flight: int | None = None
+    retrans_cause: str | None = None  # rto | fast | reordering | network_duplicate | unneeded
+    state: str = ""  # sender endpoint's state after this segment
+    acked_bytes: int = 0  # newly cumulatively acknowledged bytes of the peer's data
+    sacked_bytes: int = 0  # peer's bytes newly covered by SACK blocks in this segment
+    dsack: bool = False  # segment carries a D-SACK block
+
+
+@dataclass(slots=True)
+class StateChange:
+    ts: float
+    endpoint: int  # 0 client, 1 server
+    state: str
+
+
+@dataclass
+class Endpoint:
+    """Per-direction summary of one flow; counters are of segments *sent by* it."""
+
+    addr: str
+    role: str  # client | server
+    packets: int = 0
+    payload_bytes: int = 0
+    mss: int | None = None
+    wscale: int | None = None
+    sack_permitted: bool = False
+    timestamps: bool = False
+    counters: dict[str, int] = field(default_factory=dict)
+    cca: dict | None = None
+
+
+# --- Results of an analysis (plain data; analysis.py assembles them) --------------------
+@dataclass(slots=True)
+class Stall:
+    """An interval where data was waiting, with its cause (DESIGN.md stall kinds)."""
+
+    kind: str  # nagle_delayed_ack | rto | zero_window | receive_window | app_limited | handshake
+    endpoint: str  # "addr:port" of the endpoint whose data waited
+    start: float
+    duration: float
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Finding:
+    id: str
+    kind: str
+    severity: str  # info | warning | critical
+    title: str
+    detail: str
+    recommendation: str
+    flows: list[int] = field(default_factory=list)
+    endpoint: str | None = None
+    metrics: dict = field(default_factory=dict)
+    impact: float = 0.0  # seconds lost x flows affected; ranks findings
+
+
+@dataclass
+class FlowResult:
+    """Everything known about one finished flow.
+
+    The TCP core fills the connection fields and `tcp` facts; the cwnd observer fills
+    each endpoint's `cca` and `cwnd`; the stall observer fills `stalls`; the findings
+    pass fills `findings` with ids.
+    """
+
+    id: int
+    client: str
+    server: str
+    start: float
+    end: float
+    state: str
+    handshake: str  # complete | partial | none
+    syn_rtt: float | None
+    rtt: dict  # min, median, max, samples
+    endpoints: list[Endpoint]
+    states: list[StateChange] = field(default_factory=list)
+    stalls: list[Stall] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    tcp: dict = field(default_factory=dict)  # facts for diagnosis, see tcp/connection.py
+    cwnd: list[dict] = field(default_factory=list)  # per endpoint: rounds series (report)
+
+
+@dataclass
+class CaptureInfo:
+    path: str
+    format: str = "pcap"
+    linktypes: list[int] = field(default_factory=list)
+    records: int = 0
+    tcp_segments: int = 0
+    skipped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SKIP_REASONS, 0))
+    first_ts: float | None = None
+    last_ts: float | None = None
+    snaplen: int | None = None
+    warnings: list[str] = field(default_factory=list)  # where reading stopped, and why
+    comments: list[str] = field(default_factory=list)  # capture-supplied text: escape it!
+    interfaces: list[dict] = field(default_factory=list)  # name/description/linktype
+    evicted_flows: int = 0
