@@ -1,0 +1,226 @@
+"""The analysis driver: capture -> decode -> flow table -> observers -> diagnosis.
+
+`analyze()` is the public entry point; `iter_events()` streams per-segment results for
+the events command and the tshark crosscheck.  Observers (the cwnd estimator, the stall
+detector) are registered explicitly in `observer_factories()`; each sees every segment
+of its flow with the TCP core's verdict and writes its conclusions into the FlowResult
+when the flow ends.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any, Protocol
+
+from .io.decode import decode
+from .io.reader import open_capture
+from .model import CaptureInfo, Finding, FlowResult, Segment, SegmentVerdict
+
+SCHEMA = "tcpforensics/1"
+PROGRESS_EVERY = 1 << 16
+
+Source = str | os.PathLike | IO[bytes]
+
+
+class FlowObserver(Protocol):
+    """Sees every segment of one flow; fills its conclusions into the result at the end."""
+
+    def observe(self, seg: Segment, verdict: SegmentVerdict) -> None: ...
+
+    def finish(self, result: FlowResult) -> None: ...
+
+
+def observer_factories() -> list[Callable[[Any], FlowObserver]]:
+    """The registry of per-flow observers, in the order they run."""
+    from .cwnd import make_observer as cwnd_observer
+    from .diagnose import make_observer as stall_observer
+
+    return [cwnd_observer, stall_observer]
+
+
+@dataclass
+class Options:
+    idle_timeout: float = 300.0
+    closed_linger: float = 60.0
+    max_flows: int = 200_000
+    observers: bool = True  # cwnd + stalls; off for the bare events/crosscheck path
+
+
+@dataclass
+class Analysis:
+    """The result of analyzing one capture (plain data plus DataFrame views)."""
+
+    capture: CaptureInfo
+    flow_results: list[FlowResult] = field(default_factory=list)
+    finding_results: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The analysis JSON contract (schema tcpforensics/1)."""
+        return {
+            "schema": SCHEMA,
+            "capture": _capture_dict(self.capture),
+            "flows": [_flow_dict(f) for f in self.flow_results],
+            "findings": [_finding_dict(f) for f in self.finding_results],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def _capture_dict(c: CaptureInfo) -> dict:
+    return {
+        "path": c.path, "format": c.format, "linktypes": c.linktypes, "records": c.records,
+        "tcp_segments": c.tcp_segments, "skipped": dict(c.skipped), "first_ts": c.first_ts,
+        "last_ts": c.last_ts, "snaplen": c.snaplen, "warnings": list(c.warnings),
+        "evicted_flows": c.evicted_flows,
+    }
+
+
+_ENDPOINT_COUNTERS = (
+    "retransmission", "fast_retransmission", "spurious_retransmission", "out_of_order",
+    "lost_segment", "ack_lost_segment", "duplicate_ack", "zero_window", "zero_window_probe",
+    "window_full", "window_update", "keep_alive", "rst", "fin",
+)
+
+
+def _endpoint_dict(e) -> dict:
+    out = {
+        "addr": e.addr, "role": e.role, "packets": e.packets, "payload_bytes": e.payload_bytes,
+        "mss": e.mss, "wscale": e.wscale, "sack_permitted": e.sack_permitted,
+        "timestamps": e.timestamps,
+    }
+    for name in _ENDPOINT_COUNTERS:
+        out[name] = int(e.counters.get(name, 0))
+    for name, value in e.counters.items():  # extensions beyond the contract counters
+        out.setdefault(name, int(value))
+    out["cca"] = e.cca
+    return out
+
+
+def _flow_dict(f: FlowResult) -> dict:
+    return {
+        "id": f.id, "client": f.client, "server": f.server, "start": f.start, "end": f.end,
+        "state": f.state, "handshake": f.handshake, "syn_rtt": f.syn_rtt, "rtt": f.rtt,
+        "endpoints": [_endpoint_dict(e) for e in f.endpoints],
+        "stalls": [
+            {"kind": s.kind, "endpoint": s.endpoint, "start": s.start, "duration": s.duration,
+             **({"detail": s.detail} if s.detail else {})}
+            for s in f.stalls
+        ],
+        "findings": list(f.findings),
+        "states": [asdict(s) for s in f.states],
+    }
+
+
+def _finding_dict(f: Finding) -> dict:
+    return {
+        "id": f.id, "kind": f.kind, "severity": f.severity, "title": f.title,
+        "detail": f.detail, "recommendation": f.recommendation, "flows": list(f.flows),
+        "endpoint": f.endpoint, "metrics": f.metrics, "impact": f.impact,
+    }
+
+
+class _Run:
+    """One pass over a capture; shared by analyze() and iter_events()."""
+
+    def __init__(self, source: Source, options: Options,
+                 progress: Callable[[int], None] | None = None) -> None:
+        from .flows import FlowTable
+
+        self.capture = open_capture(source)
+        self.options = options
+        self.progress = progress
+        factories = observer_factories() if options.observers else []
+        self.table = FlowTable(
+            idle_timeout=options.idle_timeout, closed_linger=options.closed_linger,
+            max_flows=options.max_flows,
+            observer_factory=(lambda flow: [make(flow) for make in factories]) if factories
+            else None,
+        )
+        self.info = CaptureInfo(path=self.capture.path, format=self.capture.format,
+                                snaplen=self.capture.snaplen)
+        self.results: list[FlowResult] = []
+
+    def segments(self) -> Iterator[tuple[Segment, Any, SegmentVerdict]]:
+        info, table, progress = self.info, self.table, self.progress
+        skipped = info.skipped
+        first_ts = None
+        last_ts = None
+        try:
+            for raw in self.capture:
+                if progress is not None and raw.frame % PROGRESS_EVERY == 0:
+                    progress(raw.frame)
+                result = decode(raw)
+                if result.__class__ is str:
+                    skipped[result] += 1
+                    continue
+                ts = result.ts
+                if first_ts is None:
+                    first_ts = ts
+                last_ts = ts
+                flow, verdict = table.feed(result)
+                for observer in flow.observers:
+                    observer.observe(result, verdict)
+                yield result, flow, verdict
+                for done in table.pop_finished():
+                    self._finish(done)
+            for done in table.flush():
+                self._finish(done)
+        finally:
+            self.capture.close()
+            info.records = self.capture.records
+            info.tcp_segments = info.records - sum(skipped.values())
+            info.linktypes = list(self.capture.linktypes)
+            info.warnings = list(self.capture.warnings)
+            info.comments = list(self.capture.comments)
+            info.interfaces = list(self.capture.interfaces)
+            info.snaplen = self.capture.snaplen
+            info.first_ts, info.last_ts = first_ts, last_ts
+            info.evicted_flows = table.evicted
+
+    def _finish(self, flow: Any) -> None:
+        result = flow.conn.result()
+        for observer in flow.observers:
+            observer.finish(result)
+        self.results.append(result)
+
+
+def iter_events(source: Source, options: Options | None = None
+                ) -> Iterator[tuple[Segment, Any, SegmentVerdict]]:
+    """Yield (segment, flow, verdict) for every TCP segment in capture order."""
+    run = _Run(source, options or Options(observers=False))
+    yield from run.segments()
+
+
+def analyze(source: Source, *, options: Options | None = None,
+            progress: Callable[[int], None] | None = None, **overrides: Any) -> Analysis:
+    """Analyze a capture (path, '-' for stdin, or a binary file object)."""
+    opts = options or Options()
+    for key, value in overrides.items():
+        if not hasattr(opts, key):
+            raise TypeError(f"unknown option {key!r}")
+        setattr(opts, key, value)
+    run = _Run(source, opts, progress)
+    for _ in run.segments():
+        pass
+    run.results.sort(key=lambda r: r.id)
+    findings = _diagnose(run.results, run.info) if opts.observers else []
+    return Analysis(capture=run.info, flow_results=run.results, finding_results=findings)
+
+
+def _diagnose(flows: list[FlowResult], capture: CaptureInfo) -> list[Finding]:
+    from .diagnose import diagnose
+
+    return diagnose(flows, capture)
