@@ -1,0 +1,237 @@
+"""File formats: JSON (the contract), JSONL, CSV and Parquet; the events stream.
+
+`write_analysis` writes one analysis; `write_flows_jsonl` streams flows as they finish
+(for `iter_flows`); `write_events` streams one row per TCP segment.  Table layouts
+come from `frames.TABLES` and are documented in docs/schema.md.
+
+Output targets (`out`): "-" is stdout.  For csv and parquet a path ending in the format's
+suffix gets the flows table only; any other path is a directory that receives every
+table (capture, flows, endpoints, stalls, findings) as `<table>.csv` / `<table>.parquet`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from .errors import UsageError
+from .frames import (
+    EVENT_COLUMNS,
+    TABLE_SCHEMA_VERSION,
+    TABLES,
+    Column,
+    iter_event_rows,
+    table_rows,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from .analysis import Analysis, Options, Source
+    from .model import FlowResult
+
+ANALYSIS_FORMATS = ("json", "jsonl", "csv", "parquet")
+EVENT_FORMATS = ("csv", "jsonl")
+
+
+# --- output plumbing --------------------------------------------------------------------
+@contextlib.contextmanager
+def _text_out(out: str | os.PathLike | IO[str]) -> Iterator[IO[str]]:
+    if hasattr(out, "write"):
+        yield out  # type: ignore[misc]
+    elif str(out) == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+    else:
+        # newline="" lets csv.writer control line endings; harmless for JSON
+        with open(out, "w", encoding="utf-8", newline="") as fh:
+            yield fh
+
+
+def _is_single_file(out: str | os.PathLike, suffix: str) -> bool:
+    return str(out) == "-" or str(out).lower().endswith(suffix) or hasattr(out, "write")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def flow_dict(flow: FlowResult) -> dict:
+    """A flow as the JSON contract renders it (same as inside `Analysis.to_dict()`)."""
+    from . import analysis as _analysis
+
+    # The renderer lives with the contract in analysis.py; use its public name if the
+    # lead exposes one, else the module helper.
+    render = getattr(_analysis, "flow_dict", None) or _analysis._flow_dict
+    return render(flow)
+
+
+# --- analysis ---------------------------------------------------------------------------
+def write_analysis(analysis: Analysis, fmt: str, out: str | os.PathLike | IO = "-") -> list[str]:
+    """Write an analysis in `fmt`; returns the paths written ('-' for stdout)."""
+    if fmt == "json":
+        with _text_out(out) as fh:
+            json.dump(analysis.to_dict(), fh, indent=2, default=_json_default)
+            fh.write("\n")
+        return [str(out) if not hasattr(out, "write") else "-"]
+    if fmt == "jsonl":
+        write_flows_jsonl(analysis.flow_results, out)
+        return [str(out) if not hasattr(out, "write") else "-"]
+    if fmt == "csv":
+        if _is_single_file(out, ".csv"):
+            with _text_out(out) as fh:
+                write_csv_table(table_rows(analysis, "flows"), TABLES["flows"], fh)
+            return [str(out) if not hasattr(out, "write") else "-"]
+        return _write_dir(analysis, Path(out), "csv")
+    if fmt == "parquet":
+        if _is_single_file(out, ".parquet"):
+            table = arrow_table(analysis, "flows")
+            if str(out) == "-":
+                _write_parquet(table, sys.stdout.buffer)
+            else:
+                _write_parquet(table, out)
+            return [str(out) if not hasattr(out, "write") else "-"]
+        return _write_dir(analysis, Path(out), "parquet")
+    raise UsageError(f"unknown format {fmt!r}; expected one of {', '.join(ANALYSIS_FORMATS)}")
+
+
+def _write_dir(analysis: Analysis, out: Path, fmt: str) -> list[str]:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create output directory {out}: {exc.strerror}") from None
+    written = []
+    for name, spec in TABLES.items():
+        path = out / f"{name}.{fmt}"
+        if fmt == "csv":
+            with open(path, "w", encoding="utf-8", newline="") as fh:
+                write_csv_table(table_rows(analysis, name), spec, fh)
+        else:
+            _write_parquet(arrow_table(analysis, name), path)
+        written.append(str(path))
+    return written
+
+
+def write_flows_jsonl(flows: Iterable[FlowResult], out: str | os.PathLike | IO = "-") -> int:
+    """One contract flow object per line, written as the flows arrive; returns the count."""
+    n = 0
+    with _text_out(out) as fh:
+        for flow in flows:
+            fh.write(json.dumps(flow_dict(flow), separators=(",", ":"), default=_json_default))
+            fh.write("\n")
+            n += 1
+    return n
+
+
+# --- CSV --------------------------------------------------------------------------------
+def _csv_cell(value: Any, kind: str) -> Any:
+    if value is None:
+        return ""
+    if kind in ("strs", "ints"):
+        return "|".join(str(v) for v in value)
+    if kind == "float":
+        return "" if math.isnan(value) else repr(float(value))
+    if kind == "bool":
+        return "true" if value else "false"
+    return value
+
+
+def write_csv_table(columns: dict[str, list], spec: tuple[Column, ...], fh: IO[str]) -> int:
+    """Header plus rows; missing values are empty cells, lists are joined by '|'."""
+    writer = csv.writer(fh, lineterminator="\n")
+    names = [name for name, _ in spec]
+    writer.writerow(names)
+    kinds = [kind for _, kind in spec]
+    data = [columns[name] for name in names]
+    n = len(data[0]) if data else 0
+    for i in range(n):
+        writer.writerow([_csv_cell(col[i], kind) for col, kind in zip(data, kinds,
+                                                                      strict=True)])
+    return n
+
+
+# --- Parquet ----------------------------------------------------------------------------
+def arrow_type(kind: str) -> pa.DataType:
+    import pyarrow as pa
+
+    return {
+        "int": pa.int64(), "Int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
+        "str": pa.string(), "Str": pa.string(), "json": pa.string(),
+        "strs": pa.list_(pa.string()), "ints": pa.list_(pa.int64()),
+    }[kind]
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    """The versioned Parquet schema of one table (docs/schema.md)."""
+    import pyarrow as pa
+
+    fields = [pa.field(name, arrow_type(kind), nullable=kind in ("Int", "Str", "json", "float"))
+              for name, kind in TABLES[table]]
+    return pa.schema(fields, metadata={b"tcpforensics.schema": TABLE_SCHEMA_VERSION.encode(),
+                                       b"tcpforensics.table": table.encode()})
+
+
+def arrow_table_from_columns(columns: dict[str, list], table: str) -> pa.Table:
+    import pyarrow as pa
+
+    schema = arrow_schema(table)
+    arrays = [pa.array(columns[f.name], type=f.type, from_pandas=True) for f in schema]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def arrow_table(analysis: Analysis, table: str) -> pa.Table:
+    return arrow_table_from_columns(table_rows(analysis, table), table)
+
+
+def _write_parquet(table: pa.Table, where: Any) -> None:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # optional dependency
+        raise UsageError("parquet output needs pyarrow: pip install 'tcpforensics[parquet]'"
+                         ) from None
+    pq.write_table(table, where, compression="zstd")
+
+
+# --- events -----------------------------------------------------------------------------
+def write_events(source: Source, fmt: str = "csv", out: str | os.PathLike | IO = "-",
+                 options: Options | None = None) -> int:
+    """Stream one row per TCP segment (events contract) in capture order; returns rows."""
+    if fmt not in EVENT_FORMATS:
+        raise UsageError(f"unknown events format {fmt!r}; expected csv or jsonl")
+    names = [name for name, _ in EVENT_COLUMNS]
+    rows = iter_event_rows(source, options)
+    n = 0
+    with _text_out(out) as fh:
+        if fmt == "csv":
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(names)
+            writerow = writer.writerow
+            for row in rows:
+                # Only rtt, bytes_in_flight and cwnd_est can be None; csv writes '' for None.
+                writerow(row)
+                n += 1
+        else:
+            buf = io.StringIO()
+            dumps = json.dumps
+            for row in rows:
+                buf.write(dumps(dict(zip(names, row, strict=True)), separators=(",", ":")))
+                buf.write("\n")
+                n += 1
+                if n % 4096 == 0:
+                    fh.write(buf.getvalue())
+                    buf.seek(0)
+                    buf.truncate()
+            fh.write(buf.getvalue())
+    return n
