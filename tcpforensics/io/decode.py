@@ -1,0 +1,490 @@
+"""Fast header decode: one capture record -> a Segment, or the name of a skip bucket.
+
+Everything is ``struct.unpack_from`` on the record's bytes with precompiled Structs;
+no per-packet objects other than the Segment itself.  The common path
+(Ethernet -> IPv4 -> TCP) is a handful of unpacks and comparisons.
+
+Bucket rules (every record lands in exactly one; they sum to the record count):
+
+* ``non_ip``    the link layer carries something other than IP (ARP, LLC, unknown link
+                type ...).
+* ``non_tcp``   IP, but the transport is not TCP (UDP, ICMP, ESP, no next header ...).
+                ICMP errors that quote a TCP header are non_tcp: they are not segments
+                of a connection (tshark's ``-Y tcp`` does match them).
+* ``fragment``  an IP fragment (IPv4 MF set or offset != 0; IPv6 fragment header that
+                is not an atomic fragment).  We do not reassemble; tshark does, and then
+                counts the reassembled datagram's *last* fragment as tcp.
+* ``truncated`` the capture ends before the headers we need: link header, IP header,
+                or the first 20 bytes of the TCP header (ports, sequence, ack, data
+                offset, flags, window, checksum, urgent pointer).  Options cut short by
+                the snaplen are parsed as far as they go (the segment is kept).
+* ``malformed`` the headers are there but impossible: wrong IP version, IHL < 5,
+                IP total length below the header length, TCP data offset < 5 or larger
+                than the IP payload, unknown pcapng interface.
+
+tshark's ``-Y tcp`` matches a frame as soon as its TCP dissector starts, even on a
+TCP header it then calls bogus.  Our TCP-count differs from tshark only in those
+cases (truncated/bogus TCP headers, quoted headers in ICMP errors, fragments); see
+tests/test_shared_pcaps_counts.py for where that happens in real captures.
+
+Lengths: ``length`` is the payload length the IP header claims, clipped to what was on
+the wire (as tshark does): IPv4 total length - IHL - TCP header, IPv6 payload length -
+extension headers - TCP header.  An IPv4 total length of 0 (TSO super-frames captured
+on the sender) and an IPv6 payload length of 0 (jumbograms, BIG TCP) use the frame's
+original length instead.  ``captured_payload`` is how many payload bytes are present.
+"""
+
+from __future__ import annotations
+
+from struct import Struct
+
+from tcpforensics.model import RawPacket, Segment
+
+__all__ = ["decode"]
+
+_U16 = Struct("!H").unpack_from
+_U32 = Struct("!I").unpack_from
+_U32LE = Struct("<I").unpack_from
+_U16LE = Struct("<H").unpack_from
+_IPV4 = Struct("!BxHHHBB2x4s4s").unpack_from  # vihl, total, id, frag, ttl, proto, src, dst
+_IPV6 = Struct("!IHBB16s16s").unpack_from  # vtcfl, plen, next, hlim, src, dst
+_TCP = Struct("!HHIIBBHxxH").unpack_from  # sport, dport, seq, ack, off, flags, win, urg
+_TS = Struct("!II").unpack_from
+_NOP_NOP_TS = b"\x01\x01\x08\x0a"
+
+_MAX_DEPTH = 4  # tunnels and VLAN tags nested deeper than this are not followed
+
+# AF_INET6 values used by BSD-style null/loopback headers: Linux 10, NetBSD/OpenBSD 24,
+# FreeBSD 28, Darwin 30, Windows 23.
+_AF_INET6 = frozenset((10, 23, 24, 28, 30))
+
+
+def decode(raw: RawPacket) -> Segment | str:
+    """Decode one record.  Returns a Segment or one of model.SKIP_REASONS; never raises."""
+    try:
+        data = raw[5]
+        lt = raw[2]
+        if lt == 1:  # Ethernet: the common case, kept inline
+            if len(data) < 14:
+                return "truncated"
+            etype = _U16(data, 12)[0]
+            if etype == 0x0800:
+                return _ipv4(raw, data, 14, 0)
+            return _ether_type(raw, data, etype, 14, 0)
+        link = _LINK.get(lt)
+        if link is None:
+            return "malformed" if lt < 0 else "non_ip"
+        return link(raw, data)
+    except Exception:  # a bug on hostile input must not stop the analysis
+        return "malformed"
+
+
+# --- link layers ------------------------------------------------------------------------
+def _ether_type(raw: RawPacket, data: bytes, etype: int, off: int, depth: int) -> Segment | str:
+    """Dispatch on an ethertype found at data[off - 2]; follows VLAN tags, MPLS, PPPoE."""
+    n = len(data)
+    while etype in (0x8100, 0x88A8, 0x9100):  # 802.1Q / 802.1ad (QinQ) / old QinQ
+        if n < off + 4:
+            return "truncated"
+        etype = _U16(data, off + 2)[0]
+        off += 4
+        depth += 1
+        if depth > 8:
+            return "malformed"
+    if etype == 0x0800:
+        return _ipv4(raw, data, off, depth)
+    if etype == 0x86DD:
+        return _ipv6(raw, data, off, depth)
+    if etype < 0x0600:  # 802.3 length field: LLC follows; only SNAP carries IP
+        if n < off + 8:
+            return "truncated" if n < off + 3 else "non_ip"
+        if data[off:off + 3] == b"\xaa\xaa\x03":
+            return _ether_type(raw, data, _U16(data, off + 6)[0], off + 8, depth + 1)
+        return "non_ip"
+    if etype in (0x8847, 0x8848):  # MPLS: skip the label stack, guess IP by version
+        for _ in range(16):
+            if n < off + 4:
+                return "truncated"
+            bottom = data[off + 2] & 1
+            off += 4
+            if bottom:
+                break
+        else:
+            return "malformed"
+        if n <= off:
+            return "truncated"
+        return _ip_by_version(raw, data, off, depth + 1)
+    if etype == 0x8864:  # PPPoE session: 6-byte header, then a PPP protocol number
+        if n < off + 8:
+            return "truncated"
+        return _ppp_proto(raw, data, _U16(data, off + 6)[0], off + 8, depth + 1)
+    return "non_ip"
+
+
+def _ip_by_version(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
+    if len(data) <= off:
+        return "truncated"
+    version = data[off] >> 4
+    if version == 4:
+        return _ipv4(raw, data, off, depth)
+    if version == 6:
+        return _ipv6(raw, data, off, depth)
+    return "non_ip"
+
+
+def _ppp_proto(raw: RawPacket, data: bytes, proto: int, off: int, depth: int) -> Segment | str:
+    if proto == 0x0021:
+        return _ipv4(raw, data, off, depth)
+    if proto == 0x0057:
+        return _ipv6(raw, data, off, depth)
+    return "non_ip"
+
+
+def _link_raw(raw: RawPacket, data: bytes) -> Segment | str:
+    return _ip_by_version(raw, data, 0, 0)
+
+
+def _link_ipv4(raw: RawPacket, data: bytes) -> Segment | str:
+    return _ipv4(raw, data, 0, 0)
+
+
+def _link_ipv6(raw: RawPacket, data: bytes) -> Segment | str:
+    return _ipv6(raw, data, 0, 0)
+
+
+def _af(raw: RawPacket, data: bytes, family: int) -> Segment | str:
+    if family == 2:
+        return _ipv4(raw, data, 4, 0)
+    if family in _AF_INET6:
+        return _ipv6(raw, data, 4, 0)
+    return "non_ip"
+
+
+def _link_null(raw: RawPacket, data: bytes) -> Segment | str:
+    # DLT_NULL: address family in the capturing host's byte order
+    if len(data) < 4:
+        return "truncated"
+    family = _U32LE(data, 0)[0]
+    if family > 0xFFFF:
+        family = _U32(data, 0)[0]
+    return _af(raw, data, family)
+
+
+def _link_loop(raw: RawPacket, data: bytes) -> Segment | str:
+    # DLT_LOOP: address family always in network byte order
+    if len(data) < 4:
+        return "truncated"
+    return _af(raw, data, _U32(data, 0)[0])
+
+
+def _link_sll(raw: RawPacket, data: bytes) -> Segment | str:
+    if len(data) < 16:
+        return "truncated"
+    return _ether_type(raw, data, _U16(data, 14)[0], 16, 0)
+
+
+def _link_sll2(raw: RawPacket, data: bytes) -> Segment | str:
+    if len(data) < 20:
+        return "truncated"
+    return _ether_type(raw, data, _U16(data, 0)[0], 20, 0)
+
+
+def _link_ppp(raw: RawPacket, data: bytes) -> Segment | str:
+    return _ppp_at(raw, data, 0, 0)
+
+
+def _ppp_at(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
+    # PPP in HDLC-like framing; address/control and protocol-field compression allowed
+    n = len(data)
+    if data[off:off + 2] == b"\xff\x03":
+        off += 2
+    if n < off + 1:
+        return "truncated"
+    if data[off] & 1:  # compressed one-byte protocol number
+        return _ppp_proto(raw, data, data[off], off + 1, depth)
+    if n < off + 2:
+        return "truncated"
+    return _ppp_proto(raw, data, _U16(data, off)[0], off + 2, depth)
+
+
+def _link_pppoe(raw: RawPacket, data: bytes) -> Segment | str:
+    if len(data) < 8:
+        return "truncated"
+    return _ppp_proto(raw, data, _U16(data, 6)[0], 8, 0)
+
+
+def _link_chdlc(raw: RawPacket, data: bytes) -> Segment | str:
+    if len(data) < 4:
+        return "truncated"
+    return _ether_type(raw, data, _U16(data, 2)[0], 4, 0)
+
+
+def _link_ipoib(raw: RawPacket, data: bytes) -> Segment | str:
+    if len(data) < 4:
+        return "truncated"
+    return _ether_type(raw, data, _U16(data, 0)[0], 4, 0)
+
+
+def _link_fddi(raw: RawPacket, data: bytes) -> Segment | str:
+    # frame control (1), destination (6), source (6), then 802.2 LLC/SNAP
+    n = len(data)
+    if n < 16:
+        return "truncated"
+    if data[13:16] != b"\xaa\xaa\x03":
+        return "non_ip"
+    if n < 21:
+        return "truncated"
+    return _ether_type(raw, data, _U16(data, 19)[0], 21, 0)
+
+
+def _link_radiotap(raw: RawPacket, data: bytes) -> Segment | str:
+    if len(data) < 4:
+        return "truncated"
+    return _ieee80211(raw, data, _U16LE(data, 2)[0])
+
+
+def _link_80211(raw: RawPacket, data: bytes) -> Segment | str:
+    return _ieee80211(raw, data, 0)
+
+
+def _ieee80211(raw: RawPacket, data: bytes, off: int) -> Segment | str:
+    # Only unprotected data frames with an LLC/SNAP header can carry IP.
+    n = len(data)
+    if n < off + 24:
+        return "truncated"
+    fc0, fc1 = data[off], data[off + 1]
+    if (fc0 >> 2) & 3 != 2:  # not a data frame
+        return "non_ip"
+    if fc1 & 0x40:  # protected: encrypted payload
+        return "non_ip"
+    subtype = fc0 >> 4
+    if subtype & 4:  # null-function frames carry no payload
+        return "non_ip"
+    hlen = 24
+    if fc1 & 3 == 3:  # ToDS and FromDS: a fourth address
+        hlen += 6
+    if subtype & 8:  # QoS data: QoS control field
+        hlen += 2
+        if fc1 & 0x80:  # order bit on a QoS frame: HT control field
+            hlen += 4
+    llc = off + hlen
+    if n < llc + 8:
+        return "truncated"
+    if data[llc:llc + 3] != b"\xaa\xaa\x03":
+        return "non_ip"
+    return _ether_type(raw, data, _U16(data, llc + 6)[0], llc + 8, 0)
+
+
+def _link_ether(raw: RawPacket, data: bytes) -> Segment | str:
+    if len(data) < 14:
+        return "truncated"
+    return _ether_type(raw, data, _U16(data, 12)[0], 14, 0)
+
+
+_LINK = {
+    0: _link_null,
+    9: _link_ppp,
+    10: _link_fddi,
+    12: _link_raw,
+    14: _link_raw,
+    50: _link_ppp,  # PPP in HDLC framing
+    51: _link_pppoe,
+    101: _link_raw,
+    104: _link_chdlc,
+    105: _link_80211,
+    108: _link_loop,
+    113: _link_sll,
+    127: _link_radiotap,
+    228: _link_ipv4,
+    229: _link_ipv6,
+    242: _link_ipoib,
+    276: _link_sll2,
+}
+
+
+# --- IP -----------------------------------------------------------------------------------
+def _wire_end(raw: RawPacket, data: bytes) -> int:
+    """How many bytes the frame had on the wire (the capture may hold fewer)."""
+    wire = raw[4]
+    n = len(data)
+    return wire if wire > n else n
+
+
+def _ipv4(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
+    n = len(data)
+    if n < off + 20:
+        return "truncated"
+    vihl, total, ip_id, frag, ttl, proto, src, dst = _IPV4(data, off)
+    ihl = (vihl & 15) << 2
+    if vihl >> 4 != 4 or ihl < 20:
+        return "malformed"
+    if n < off + ihl:
+        return "truncated"
+    wire_len = _wire_end(raw, data) - off
+    if total == 0:  # TSO super-frame captured on the sender: trust the frame length
+        total = wire_len
+    elif total < ihl:
+        return "malformed"
+    elif total > wire_len:  # clipped to the frame, as tshark does
+        total = wire_len
+    if frag & 0x3FFF:  # more-fragments flag or a fragment offset
+        return "fragment"
+    toff = off + ihl
+    if proto == 6:
+        return _tcp(raw, data, toff, total - ihl, src, dst, ip_id, ttl)
+    if depth < _MAX_DEPTH:
+        if proto == 4:
+            return _ipv4(raw, data, toff, depth + 1)
+        if proto == 41:
+            return _ipv6(raw, data, toff, depth + 1)
+        if proto == 47:
+            return _gre(raw, data, toff, depth + 1)
+    return "non_tcp"
+
+
+# IPv6 extension headers whose length is (hdr[1] + 1) * 8
+_EXT_8 = frozenset((0, 43, 60, 135, 139, 140))
+
+
+def _ipv6(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
+    n = len(data)
+    if n < off + 40:
+        return "truncated"
+    vtcfl, plen, nxt, hlim, src, dst = _IPV6(data, off)
+    if vtcfl >> 28 != 6:
+        return "malformed"
+    wire_len = _wire_end(raw, data) - off - 40
+    if plen == 0 or plen > wire_len:  # jumbogram / BIG TCP / TSO, or clipped to frame
+        plen = wire_len
+    end = off + 40 + plen
+    p = off + 40
+    for _ in range(16):
+        if nxt == 6:
+            return _tcp(raw, data, p, end - p, src, dst, None, hlim)
+        if nxt in _EXT_8:
+            if n < p + 2:
+                return "truncated"
+            nxt, hl = data[p], (data[p + 1] + 1) << 3
+        elif nxt == 44:  # fragment header
+            if n < p + 8:
+                return "truncated"
+            if _U16(data, p + 2)[0] & 0xFFF9:  # offset or M flag: a real fragment
+                return "fragment"
+            nxt, hl = data[p], 8  # atomic fragment: the whole datagram is here
+        elif nxt == 51:  # authentication header
+            if n < p + 2:
+                return "truncated"
+            nxt, hl = data[p], (data[p + 1] + 2) << 2
+        elif depth < _MAX_DEPTH and nxt == 41:
+            return _ipv6(raw, data, p, depth + 1)
+        elif depth < _MAX_DEPTH and nxt == 4:
+            return _ipv4(raw, data, p, depth + 1)
+        elif depth < _MAX_DEPTH and nxt == 47:
+            return _gre(raw, data, p, depth + 1)
+        else:
+            return "non_tcp"
+        p += hl
+        if p > end:
+            return "malformed"
+    return "malformed"
+
+
+def _gre(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
+    n = len(data)
+    if n < off + 4:
+        return "truncated"
+    flags, proto = _U16(data, off)[0], _U16(data, off + 2)[0]
+    version = flags & 7
+    hlen = 4
+    if version == 0:
+        if flags & 0x8000:  # checksum present
+            hlen += 4
+        if flags & 0x2000:  # key
+            hlen += 4
+        if flags & 0x1000:  # sequence number
+            hlen += 4
+    elif version == 1:  # enhanced GRE (PPTP): key always, optional seq and ack
+        hlen += 4
+        if flags & 0x1000:
+            hlen += 4
+        if flags & 0x0080:
+            hlen += 4
+    else:
+        return "non_tcp"
+    p = off + hlen
+    if n < p:
+        return "truncated"
+    if proto == 0x6558:  # transparent Ethernet bridging
+        if n < p + 14:
+            return "truncated"
+        return _ether_type(raw, data, _U16(data, p + 12)[0], p + 14, depth)
+    if proto == 0x880B:  # PPP
+        return _ppp_at(raw, data, p, depth)
+    result = _ether_type(raw, data, proto, p, depth)
+    return "non_tcp" if result == "non_ip" else result
+
+
+# --- TCP ----------------------------------------------------------------------------------
+def _tcp(raw: RawPacket, data: bytes, off: int, ip_payload: int, src: bytes, dst: bytes,
+         ip_id: int | None, ttl: int) -> Segment | str:
+    n = len(data)
+    if n < off + 20:
+        return "truncated"
+    sport, dport, seq, ack, offbyte, flagbyte, win, urg = _TCP(data, off)
+    hlen = (offbyte >> 4) << 2
+    if hlen < 20 or hlen > ip_payload:
+        return "malformed"
+    length = ip_payload - hlen
+    have = n - off - hlen
+    captured = length if have >= length else (have if have > 0 else 0)
+    flags = flagbyte | ((offbyte & 1) << 8)
+    ts = raw[1] / 1e9
+    if hlen == 20:
+        return Segment(raw[0], ts, src, dst, sport, dport, seq, ack, flags, win, length,
+                       None, None, False, (), None, None, False, False, ip_id, ttl,
+                       captured, urg)
+    ostart = off + 20
+    oend = off + hlen
+    if oend > n:
+        oend = n  # options cut by the snaplen: keep what is there
+    if hlen == 32 and oend - ostart == 12 and data[ostart:ostart + 4] == _NOP_NOP_TS:
+        # the usual data-segment layout: NOP NOP TS
+        tsval, tsecr = _TS(data, ostart + 4)
+        return Segment(raw[0], ts, src, dst, sport, dport, seq, ack, flags, win, length,
+                       None, None, False, (), tsval, tsecr, False, False, ip_id, ttl,
+                       captured, urg)
+    mss = wscale = tsval = tsecr = None
+    sack_perm = tfo = mptcp = False
+    sacks: tuple[tuple[int, int], ...] = ()
+    p = ostart
+    while p < oend:
+        kind = data[p]
+        if kind == 1:
+            p += 1
+            continue
+        if kind == 0 or p + 1 >= oend:
+            break
+        olen = data[p + 1]
+        if olen < 2 or p + olen > oend:
+            break  # bogus or cut-off option: stop parsing, keep what we have
+        if kind == 8 and olen == 10:
+            tsval, tsecr = _TS(data, p + 2)
+        elif kind == 5:
+            k = (olen - 2) >> 3
+            sacks = tuple(_TS(data, p + 2 + 8 * i) for i in range(k))
+        elif kind == 2 and olen == 4:
+            mss = _U16(data, p + 2)[0]
+        elif kind == 3 and olen == 3:
+            wscale = data[p + 2]
+        elif kind == 4:
+            sack_perm = True
+        elif kind == 34:
+            tfo = True
+        elif kind == 254 and olen >= 4 and _U16(data, p + 2)[0] == 0xF989:
+            tfo = True  # experimental TFO option (RFC 7413 section 4.1.1)
+        elif kind == 30:
+            mptcp = True
+        p += olen
+    return Segment(raw[0], ts, src, dst, sport, dport, seq, ack, flags, win, length,
+                   mss, wscale, sack_perm, sacks, tsval, tsecr, tfo, mptcp, ip_id, ttl,
+                   captured, urg)
