@@ -1,0 +1,488 @@
+"""Many captures on Dask distributed, lazy flow streaming, and shard mode.
+
+`run_batch` analyzes captures on an embedded LocalCluster (processes) or on an existing
+cluster given by scheduler address.  Each capture's tables go to partitioned Parquet,
+
+    OUT/<table>/capture=<key>/part-0.parquet      table in capture, flows, endpoints,
+                                                  stalls, findings (frames.TABLES)
+    OUT/_done/<key>.json                          done-marker, written last
+    OUT/summary.json                              the batch summary
+
+so `pandas.read_parquet(OUT / "flows")` reads every capture with a `capture` column.
+A capture that fails is reported in the summary and the others go on; a rerun skips
+captures whose done-marker matches the file (same path, size and mtime).
+
+Shard mode splits each capture across workers by a hash of the flow's canonical
+4-tuple: every shard reads the whole file, keeps only its own flows, and reports each
+flow's first frame; the merge renumbers flows in first-frame order (exactly how the flow
+table numbers them in a single pass) and runs the cross-flow diagnosis once, so results
+match a single-process run.  Workers and the driver must see the same filesystem paths.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import TcpForensicsError, UsageError
+from .frames import SEVERITIES, TABLE_SCHEMA_VERSION, TABLES, severity_at_least
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .analysis import Analysis, Options, Source
+    from .model import CaptureInfo, FlowResult
+
+BATCH_SCHEMA = "tcpforensics-batch/1"
+log = logging.getLogger("tcpforensics.batch")
+
+
+# --- lazy flows -------------------------------------------------------------------------
+def _options(options: Options | None, overrides: dict[str, Any]) -> Options:
+    from .analysis import Options
+
+    opts = options or Options()
+    for key, value in overrides.items():
+        if not hasattr(opts, key):
+            raise UsageError(f"unknown option {key!r}")
+        setattr(opts, key, value)
+    return opts
+
+
+def _flow_id(flow: Any) -> int:
+    fid = getattr(flow, "id", None)
+    return int(flow.conn.id if fid is None else fid)
+
+
+def iter_flows(source: Source, *, options: Options | None = None,
+               **overrides: Any) -> Iterator[FlowResult]:
+    """Yield each flow's result as soon as the flow ends, holding only live flows.
+
+    Flows come in the order they finish (not by id).  Cross-flow diagnosis needs every
+    flow, so each result's `findings` stays empty here; use `analyze()` for findings.
+    """
+    from .analysis import _Run
+
+    run = _Run(source, _options(options, overrides))
+    segments = run.segments()
+    try:
+        for _ in segments:
+            if run.results:
+                yield from run.results
+                run.results.clear()
+    finally:
+        segments.close()  # closes the capture if the consumer stops early
+    yield from run.results
+    run.results.clear()
+
+
+# --- shard mode -------------------------------------------------------------------------
+class _ShardCapture:
+    """Wraps a capture reader, dropping TCP segments whose flow is not in this shard.
+
+    Records that do not decode to a segment pass through, so the driver still counts
+    them (records and skip counts come out the same in every shard).
+    """
+
+    def __init__(self, capture: Any, shard: int, shards: int) -> None:
+        self._capture = capture
+        self._shard = shard
+        self._shards = shards
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._capture, name)
+
+    def __iter__(self) -> Iterator[Any]:
+        from .io.decode import decode
+
+        shard, shards = self._shard, self._shards
+        mine: dict[tuple, bool] = {}
+        for raw in self._capture:
+            seg = decode(raw)
+            if seg.__class__ is str:
+                yield raw
+                continue
+            key = (seg.src, seg.sport, seg.dst, seg.dport)
+            keep = mine.get(key)
+            if keep is None:
+                keep = shard_of(seg.src, seg.sport, seg.dst, seg.dport, shards) == shard
+                mine[key] = keep
+            if keep:
+                yield raw
+
+
+def shard_of(src: bytes, sport: int, dst: bytes, dport: int, shards: int) -> int:
+    """Shard of a flow: a process-independent hash of its direction-free 4-tuple."""
+    a = src + sport.to_bytes(2, "big")
+    b = dst + dport.to_bytes(2, "big")
+    lo, hi = (a, b) if a <= b else (b, a)
+    return zlib.crc32(lo + hi) % shards
+
+
+def analyze_shard(source: str, shard: int, shards: int, options: Options | None = None
+                  ) -> tuple[CaptureInfo, list[tuple[int, FlowResult]]]:
+    """One shard's flows, each with the frame number of its first segment."""
+    from .analysis import _Run
+
+    run = _Run(source, options or _options(None, {}))
+    if shards > 1:
+        run.capture = _ShardCapture(run.capture, shard, shards)
+    first: dict[int, int] = {}
+    for seg, flow, _ in run.segments():
+        fid = _flow_id(flow)
+        if fid not in first:
+            first[fid] = seg.frame
+    return run.info, [(first[r.id], r) for r in run.results]
+
+
+def merge_shards(parts: list[tuple[CaptureInfo, list[tuple[int, FlowResult]]]],
+                 options: Options | None = None) -> Analysis:
+    """Merge shard results into the Analysis a single pass would have produced."""
+    from .analysis import Analysis
+
+    if not parts:
+        raise UsageError("no shard results to merge")
+    info = parts[0][0]
+    firsts = [p[0].first_ts for p in parts if p[0].first_ts is not None]
+    lasts = [p[0].last_ts for p in parts if p[0].last_ts is not None]
+    info.first_ts = min(firsts) if firsts else None
+    info.last_ts = max(lasts) if lasts else None
+    info.evicted_flows = sum(p[0].evicted_flows for p in parts)
+    ordered = sorted((pair for p in parts for pair in p[1]), key=lambda pair: pair[0])
+    results = []
+    for new_id, (_, result) in enumerate(ordered):
+        result.id = new_id  # single-pass ids count flows in order of their first frame
+        results.append(result)
+    opts = options or _options(None, {})
+    findings = []
+    if opts.observers:
+        from .diagnose import diagnose
+
+        findings = diagnose(results, info)
+    return Analysis(capture=info, flow_results=results, finding_results=findings)
+
+
+# --- batch outputs ----------------------------------------------------------------------
+def capture_keys(captures: list[str]) -> dict[str, str]:
+    """Partition key per capture path: its file name, made unique within the batch."""
+    keys: dict[str, str] = {}
+    used: set[str] = set()
+    for path in captures:
+        absolute = os.path.abspath(path)
+        if absolute in keys:
+            continue
+        key = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(absolute)) or "capture"
+        if key.startswith(("_", ".")):  # pyarrow ignores such directories
+            key = "c" + key
+        if key in used:
+            key = f"{key}-{hashlib.sha1(absolute.encode()).hexdigest()[:8]}"
+        used.add(key)
+        keys[absolute] = key
+    return keys
+
+
+def _file_identity(path: str) -> dict:
+    st = os.stat(path)
+    return {"path": os.path.abspath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _marker_path(out_dir: Path, key: str) -> Path:
+    return out_dir / "_done" / f"{key}.json"
+
+
+def _read_marker(out_dir: Path, key: str) -> dict | None:
+    try:
+        return json.loads(_marker_path(out_dir, key).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_partition(analysis: Analysis, out_dir: str | os.PathLike, key: str) -> list[str]:
+    """Write one capture's tables into the partitioned dataset (replacing old parts)."""
+    import pyarrow.parquet as pq
+
+    from .export import arrow_table
+
+    out = Path(out_dir)
+    written = []
+    for table in TABLES:
+        part_dir = out / table / f"capture={key}"
+        if part_dir.exists():
+            shutil.rmtree(part_dir)  # leftovers of an interrupted run
+        part_dir.mkdir(parents=True)
+        tmp = part_dir / ".part-0.parquet.tmp"  # dot files are invisible to readers
+        pq.write_table(arrow_table(analysis, table), tmp, compression="zstd")
+        final = part_dir / "part-0.parquet"
+        os.replace(tmp, final)
+        written.append(str(final))
+    return written
+
+
+def _outcome_of(analysis: Analysis, identity: dict, key: str, seconds: float) -> dict:
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for f in analysis.finding_results:
+        counts[f.severity] = counts.get(f.severity, 0) + 1
+    return {
+        **identity, "key": key, "status": "done", "error": None,
+        "records": analysis.capture.records, "tcp_segments": analysis.capture.tcp_segments,
+        "flows": len(analysis.flow_results), "findings": counts,
+        "worst": next((s for s in reversed(SEVERITIES) if counts.get(s)), None),
+        "seconds": round(seconds, 3), "table_schema": TABLE_SCHEMA_VERSION,
+    }
+
+
+def _store(analysis: Analysis, path: str, key: str, out_dir: str, identity: dict,
+           started: float) -> dict:
+    write_partition(analysis, out_dir, key)
+    outcome = _outcome_of(analysis, identity, key, time.time() - started)
+    _atomic_write_text(_marker_path(Path(out_dir), key), json.dumps(outcome, indent=1))
+    return outcome
+
+
+def _capture_task(path: str, key: str, out_dir: str, options: Options | None) -> dict:
+    """Worker side: analyze one capture, write its partition, then its done-marker."""
+    from .analysis import analyze
+
+    started = time.time()
+    identity = _file_identity(path)
+    analysis = analyze(path, options=options)
+    return _store(analysis, path, key, out_dir, identity, started)
+
+
+def _shard_task(path: str, shard: int, shards: int, options: Options | None):
+    return analyze_shard(path, shard, shards, options)
+
+
+def _merge_task(path: str, key: str, out_dir: str, options: Options | None, started: float,
+                *parts) -> dict:
+    identity = _file_identity(path)
+    analysis = merge_shards(list(parts), options)
+    # started is the driver's submit time (wall clock): includes the shards' run
+    return _store(analysis, path, key, out_dir, identity, started)
+
+
+# --- summary ----------------------------------------------------------------------------
+@dataclass
+class BatchSummary:
+    """What a batch did, capture by capture (also written to OUT/summary.json)."""
+
+    out_dir: str
+    captures: list[dict] = field(default_factory=list)
+    scheduler: str = ""
+    workers: int = 0
+    shard: bool = False
+    fail_on: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def done(self) -> list[dict]:
+        return [c for c in self.captures if c["status"] == "done"]
+
+    @property
+    def skipped(self) -> list[dict]:
+        return [c for c in self.captures if c["status"] == "skipped"]
+
+    @property
+    def failed(self) -> list[dict]:
+        return [c for c in self.captures if c["status"] == "failed"]
+
+    def findings_at_least(self, severity: str) -> bool:
+        """Any capture with findings at or above `severity` (done or skipped as done)."""
+        pseudo = [{"severity": s} for c in self.captures if c["status"] != "failed"
+                  for s, n in (c.get("findings") or {}).items() if n]
+        return severity_at_least(pseudo, severity)
+
+    @property
+    def gate_failed(self) -> bool:
+        """True when --fail-on was given and some capture reached that severity."""
+        return bool(self.fail_on) and self.findings_at_least(self.fail_on)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d = {"schema": BATCH_SCHEMA, **d}
+        d["totals"] = {
+            "captures": len(self.captures), "done": len(self.done),
+            "skipped": len(self.skipped), "failed": len(self.failed),
+            "flows": sum(c.get("flows") or 0 for c in self.captures),
+        }
+        d["gate_failed"] = self.gate_failed
+        return d
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, TcpForensicsError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+# --- the driver -------------------------------------------------------------------------
+@contextlib.contextmanager
+def _client(scheduler: str | None, workers: int | None, tasks: int):
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        client = Client(scheduler, timeout="30s")
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    n = workers or max(1, min(os.cpu_count() or 1, tasks))
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    try:
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+    finally:
+        cluster.close()
+
+
+def _worker_slots(client: Any) -> int:
+    info = client.scheduler_info()
+    return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
+
+
+def run_batch(captures: list[str], out_dir: str | os.PathLike, *, scheduler: str | None = None,
+              workers: int | None = None, shard: bool = False, fail_on: str | None = None,
+              options: Options | None = None, force: bool = False) -> BatchSummary:
+    """Analyze captures on Dask; write partitioned Parquet and OUT/summary.json.
+
+    `scheduler` is an existing cluster's address (default: an embedded LocalCluster of
+    `workers` processes).  `shard` splits each capture across all worker slots by flow.
+    `force` redoes captures already marked done.  Never raises for a bad capture: it
+    is reported in the summary as failed.
+    """
+    from distributed import as_completed
+
+    if fail_on is not None:
+        from .frames import severity_rank
+
+        severity_rank(fail_on)  # reject a bad severity before any work
+    started = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keys = capture_keys([str(c) for c in captures])
+    summary = BatchSummary(out_dir=str(out), shard=shard, fail_on=fail_on)
+    outcomes: dict[str, dict] = {}
+    todo: list[tuple[str, str]] = []
+    for path, key in keys.items():
+        try:
+            identity = _file_identity(path)
+        except OSError as exc:
+            outcomes[path] = {"path": path, "key": key, "status": "failed",
+                              "error": f"cannot read {path}: {exc.strerror}"}
+            log.warning("capture failed", extra={"event": "capture_failed", **outcomes[path]})
+            continue
+        marker = _read_marker(out, key)
+        if not force and marker and all(marker.get(k) == v for k, v in identity.items()):
+            outcomes[path] = {**marker, "status": "skipped"}
+            log.info("capture already done", extra={"event": "capture_skipped", "path": path,
+                                                    "key": key})
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            _marker_path(out, key).unlink()  # its partition is about to be rewritten
+        todo.append((path, key))
+
+    if todo:
+        with _client(scheduler, workers, len(todo)) as client:
+            summary.scheduler = client.scheduler.address
+            slots = _worker_slots(client)
+            summary.workers = len(client.scheduler_info().get("workers", {}))
+            futures = {}
+            for path, key in todo:
+                if shard and slots > 1:
+                    parts = [client.submit(_shard_task, path, i, slots, options, pure=False)
+                             for i in range(slots)]
+                    future = client.submit(_merge_task, path, key, str(out), options,
+                                           time.time(), *parts, pure=False)
+                else:
+                    future = client.submit(_capture_task, path, key, str(out), options,
+                                           pure=False)
+                futures[future] = (path, key)
+            for future in as_completed(list(futures)):
+                path, key = futures[future]
+                try:
+                    outcome = future.result()
+                    log.info("capture done", extra={"event": "capture_done", **outcome})
+                except Exception as exc:  # one capture's failure must not stop the batch
+                    outcome = {"path": path, "key": key, "status": "failed",
+                               "error": _error_text(exc)}
+                    log.warning("capture failed", extra={"event": "capture_failed", **outcome})
+                outcomes[path] = outcome
+    summary.captures = [outcomes[path] for path in keys]
+    summary.seconds = round(time.perf_counter() - started, 3)
+    _atomic_write_text(out / "summary.json", json.dumps(summary.to_dict(), indent=1))
+    return summary
+
+
+# --- reading the dataset back -----------------------------------------------------------
+def read_table(out_dir: str | os.PathLike, table: str) -> pd.DataFrame:
+    """One table of a batch output, every capture, with the documented dtypes.
+
+    Adds a `capture` column (the partition key) in front.  Rows keep their order within
+    a capture; captures come in key order.
+    """
+    import pandas as pd
+    import pyarrow.dataset as ds
+
+    from .export import arrow_schema
+    from .frames import frame
+
+    if table not in TABLES:
+        raise UsageError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
+    base = Path(out_dir) / table
+    frames = []
+    if base.is_dir():
+        for part in sorted(base.glob("capture=*")):
+            files = sorted(part.glob("*.parquet"))
+            if not files:
+                continue
+            data = ds.dataset([str(f) for f in files], schema=arrow_schema(table)).to_table()
+            cols = {name: data.column(name).to_pylist() for name in data.column_names}
+            df = frame(cols, TABLES[table])
+            df.insert(0, "capture", pd.Series([part.name.split("=", 1)[1]] * len(df),
+                                              dtype=pd.StringDtype()))
+            frames.append(df)
+    if not frames:
+        empty = frame({}, TABLES[table])
+        empty.insert(0, "capture", pd.Series([], dtype=pd.StringDtype()))
+        return empty
+    return pd.concat(frames, ignore_index=True)
+
+
+# --- machine-readable logs --------------------------------------------------------------
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per log record (for --log-format json); extras become fields."""
+
+    _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {"ts": round(record.created, 3), "level": record.levelname.lower(),
+               "logger": record.name, "msg": record.getMessage()}
+        for name, value in vars(record).items():
+            if name not in self._STANDARD and not name.startswith("_"):
+                out[name] = value
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str)
