@@ -169,7 +169,9 @@ def arrow_type(kind: str) -> pa.DataType:
     return {
         "int": pa.int64(), "Int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
         "str": pa.string(), "Str": pa.string(), "json": pa.string(),
-        "strs": pa.list_(pa.string()), "ints": pa.list_(pa.int64()),
+        # "element" is the Parquet name of list items: the schema reads back unchanged
+        "strs": pa.list_(pa.field("element", pa.string())),
+        "ints": pa.list_(pa.field("element", pa.int64())),
     }[kind]
 
 

@@ -1,0 +1,169 @@
+"""Exports: JSON contract, JSONL, CSV, Parquet (schema), and the events stream."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tcpforensics import export, frames
+from tcpforensics.errors import UsageError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_frames import sample_analysis, shared_pcap  # noqa: E402
+
+EVENT_HEADER = ["frame", "ts", "flow", "src", "dst", "seq", "ack", "len", "flags", "win", "rtt",
+                "bytes_in_flight", "cwnd_est", "analysis"]
+
+
+def test_json_is_the_contract(tmp_path: Path) -> None:
+    a = sample_analysis()
+    out = tmp_path / "a.json"
+    export.write_analysis(a, "json", out)
+    doc = json.loads(out.read_text())
+    assert doc["schema"] == "tcpforensics/1"
+    assert doc == json.loads(json.dumps(a.to_dict()))
+    assert doc["flows"][0]["endpoints"][0]["retransmission"] == 2
+
+
+def test_jsonl_one_flow_per_line(tmp_path: Path) -> None:
+    a = sample_analysis()
+    out = tmp_path / "a.jsonl"
+    export.write_analysis(a, "jsonl", out)
+    lines = out.read_text().splitlines()
+    assert len(lines) == len(a.flow_results)
+    assert [json.loads(line) for line in lines] == json.loads(json.dumps(a.to_dict()["flows"]))
+
+
+def test_csv_single_file_is_the_flows_table(tmp_path: Path) -> None:
+    out = tmp_path / "flows.csv"
+    export.write_analysis(sample_analysis(), "csv", out)
+    with open(out, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == [name for name, _ in frames.FLOW_COLUMNS]
+    assert rows[0]["findings"] == "F1" and rows[1]["findings"] == ""
+    assert rows[1]["syn_rtt"] == ""  # missing, not "nan"
+    assert rows[0]["retransmissions"] == "3"
+    assert float(rows[0]["start"]) == 1.0
+
+
+def test_csv_directory_holds_every_table(tmp_path: Path) -> None:
+    written = export.write_analysis(sample_analysis(), "csv", tmp_path / "out")
+    assert sorted(Path(p).name for p in written) == sorted(f"{t}.csv" for t in frames.TABLES)
+    findings = pd.read_csv(tmp_path / "out" / "findings.csv", keep_default_na=False)
+    # quoting survives commas, quotes and newlines
+    assert findings.loc[0, "title"] == 'RTO, "quoted"'
+    assert findings.loc[0, "detail"] == "d,etail\nline two"
+    endpoints = pd.read_csv(tmp_path / "out" / "endpoints.csv")
+    assert len(endpoints) == 4 and list(endpoints["duplicate_ack"]) == [1, 3, 0, 0]
+
+
+def test_parquet_directory_schema_and_readers(tmp_path: Path) -> None:
+    a = sample_analysis()
+    export.write_analysis(a, "parquet", tmp_path / "pq")
+    for table, spec in frames.TABLES.items():
+        path = tmp_path / "pq" / f"{table}.parquet"
+        t = pq.read_table(path)
+        assert t.schema.equals(export.arrow_schema(table), check_metadata=True)
+        assert t.schema.metadata[b"tcpforensics.schema"] == b"tcpforensics-tables/1"
+        assert t.column_names == [name for name, _ in spec]
+        df = pd.read_parquet(path)
+        assert list(df.columns) == [name for name, _ in spec]
+    flows = pq.read_table(tmp_path / "pq" / "flows.parquet")
+    assert flows.schema.field("findings").type.value_type == pa.string()
+    assert flows.column("findings").to_pylist() == [["F1"], []]
+    assert flows.column("syn_rtt").to_pylist()[1] is None
+    eps = pq.read_table(tmp_path / "pq" / "endpoints.parquet")
+    assert eps.column("mss").to_pylist() == [1460, 1460, None, None]
+    fi = pd.read_parquet(tmp_path / "pq" / "findings.parquet")
+    assert list(fi.loc[0, "flows"]) == [0]
+
+
+def test_parquet_to_stdout_and_single_file(tmp_path: Path) -> None:
+    single = tmp_path / "flows.parquet"
+    export.write_analysis(sample_analysis(), "parquet", single)
+    assert pq.read_table(single).num_rows == 2
+    here = str(Path(__file__).parent)
+    code = (f"import sys; sys.path.insert(0, {here!r}); from test_frames import sample_analysis;"
+            "from tcpforensics.export import write_analysis;"
+            "write_analysis(sample_analysis(), 'parquet', '-')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
+                         cwd=Path(__file__).parents[1]).stdout
+    assert pq.read_table(io.BytesIO(out)).column("flow").to_pylist() == [0, 1]
+
+
+def test_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError):
+        export.write_analysis(sample_analysis(), "xml", tmp_path / "x")
+    with pytest.raises(UsageError):
+        export.write_events("whatever.pcap", "parquet", tmp_path / "x")
+
+
+# --- on real captures -----------------------------------------------------------------
+def test_events_csv_on_a_real_capture(tmp_path: Path) -> None:
+    from tcpforensics.analysis import analyze
+
+    path = shared_pcap("tcptrace/input/fast_reuse.dmp")
+    out = tmp_path / "events.csv"
+    n = export.write_events(path, "csv", out)
+    with open(out, newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        rows = list(reader)
+    assert header == EVENT_HEADER
+    a = analyze(path)
+    assert n == len(rows) == a.capture.tcp_segments
+    frames_seen = [int(r[0]) for r in rows]
+    assert frames_seen == sorted(frames_seen)
+    assert {int(r[2]) for r in rows} == {f.id for f in a.flow_results}
+    valid = {name for _, name in __import__("tcpforensics.model", fromlist=["x"]).ANALYSIS_NAMES}
+    for r in rows:
+        assert set(r[8]) <= set("SFRPAUECN")
+        assert r[13] == "" or set(r[13].split("|")) <= valid
+    # first segment of each flow in this capture is a SYN at relative seq 0
+    first = {}
+    for r in rows:
+        first.setdefault(r[2], r)
+    assert all("S" in r[8] and r[5] == "0" for r in first.values())
+    # port reuse: the same 4-tuple shows up under several flow ids
+    assert len({(r[3], r[4]) for r in rows}) < len(first)
+
+
+def test_events_jsonl_matches_csv(tmp_path: Path) -> None:
+    path = shared_pcap("tcptrace/input/long_rtt.dmp")
+    export.write_events(path, "csv", tmp_path / "e.csv")
+    export.write_events(path, "jsonl", tmp_path / "e.jsonl")
+    with open(tmp_path / "e.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    objs = [json.loads(line) for line in (tmp_path / "e.jsonl").read_text().splitlines()]
+    assert len(rows) == len(objs) > 0
+    for r, o in zip(rows, objs, strict=True):
+        assert list(o) == EVENT_HEADER
+        assert int(r["frame"]) == o["frame"] and r["src"] == o["src"]
+        assert r["analysis"] == o["analysis"]
+        assert (r["rtt"] == "") == (o["rtt"] is None)
+
+
+def test_real_capture_round_trips_through_every_format(tmp_path: Path) -> None:
+    from tcpforensics.analysis import analyze
+
+    a = analyze(shared_pcap("tcptrace/input/http.dmp"))
+    export.write_analysis(a, "parquet", tmp_path / "pq")
+    export.write_analysis(a, "csv", tmp_path / "csv")
+    export.write_analysis(a, "jsonl", tmp_path / "f.jsonl")
+    want = frames.flows_frame(a)
+    got_pq = pd.read_parquet(tmp_path / "pq" / "flows.parquet")
+    got_csv = pd.read_csv(tmp_path / "csv" / "flows.csv")
+    assert list(got_pq["flow"]) == list(want["flow"]) == list(got_csv["flow"])
+    assert list(got_pq["client_bytes"]) == list(want["client_bytes"])
+    assert list(got_csv["server_bytes"]) == list(want["server_bytes"])
+    lines = (tmp_path / "f.jsonl").read_text().splitlines()
+    assert [json.loads(x)["id"] for x in lines] == list(want["flow"])
