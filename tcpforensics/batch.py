@@ -315,6 +315,8 @@ class BatchSummary:
         """True when --fail-on was given and some capture reached that severity."""
         return bool(self.fail_on) and self.findings_at_least(self.fail_on)
 
+    fail_on_hit = gate_failed  # the name cli.py asks for
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d = {"schema": BATCH_SCHEMA, **d}
