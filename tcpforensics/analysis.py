@@ -55,6 +55,7 @@ class Analysis:
     capture: CaptureInfo
     flow_results: list[FlowResult] = field(default_factory=list)
     finding_results: list[Finding] = field(default_factory=list)
+    source: str | None = None  # the capture path, when there is one (for second passes)
 
     def to_dict(self) -> dict:
         """The analysis JSON contract (schema tcpforensics/1)."""
@@ -69,6 +70,47 @@ class Analysis:
         import json
 
         return json.dumps(self.to_dict(), indent=indent, default=_json_default)
+
+    def to_html(self, **options: Any) -> str:
+        """The HTML report (see report.render_report for options)."""
+        from .report import render_report
+
+        options.setdefault("source", self.source)
+        return render_report(self, **options)
+
+    # DataFrame views, built on demand (dtypes documented in docs/schema.md).
+    @property
+    def flows(self):
+        from .frames import flows_frame
+
+        return flows_frame(self)
+
+    @property
+    def endpoints(self):
+        from .frames import endpoints_frame
+
+        return endpoints_frame(self)
+
+    @property
+    def stalls(self):
+        from .frames import stalls_frame
+
+        return stalls_frame(self)
+
+    @property
+    def findings(self):
+        from .frames import findings_frame
+
+        return findings_frame(self)
+
+    @property
+    def events(self):
+        """One row per TCP segment: a second pass over the capture (needs a path)."""
+        from .frames import events_frame
+
+        if self.source is None:
+            raise ValueError("events need the capture path; this analysis came from a stream")
+        return events_frame(self.source)
 
 
 def _json_default(value: Any) -> Any:
@@ -217,7 +259,9 @@ def analyze(source: Source, *, options: Options | None = None,
         pass
     run.results.sort(key=lambda r: r.id)
     findings = _diagnose(run.results, run.info) if opts.observers else []
-    return Analysis(capture=run.info, flow_results=run.results, finding_results=findings)
+    path = os.fspath(source) if isinstance(source, str | os.PathLike) and source != "-" else None
+    return Analysis(capture=run.info, flow_results=run.results, finding_results=findings,
+                    source=path)
 
 
 def _diagnose(flows: list[FlowResult], capture: CaptureInfo) -> list[Finding]:
