@@ -7,6 +7,7 @@ input (one line on stderr); 3 internal error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -37,7 +38,8 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def common(p: argparse.ArgumentParser, *, fail_on: bool = True) -> None:
-        p.add_argument("capture", help="pcap/pcapng file (optionally .gz/.bz2/.xz/.zst), or - for stdin")
+        p.add_argument("capture",
+                       help="pcap/pcapng file (optionally .gz/.bz2/.xz/.zst), or - for stdin")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress, no warnings")
         p.add_argument("--log-format", choices=("text", "json"), default="text",
                        help="how warnings are written to stderr")
@@ -235,10 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         # The reader of our stdout went away (e.g. `| head`): not an error of ours.
-        try:
+        with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-        except OSError:
-            pass
         return EXIT_OK
     except KeyboardInterrupt:
         sys.stderr.write("tcpforensics: interrupted\n")
