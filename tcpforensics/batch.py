@@ -446,9 +446,8 @@ def read_table(out_dir: str | os.PathLike, table: str) -> pd.DataFrame:
     a capture; captures come in key order.
     """
     import pandas as pd
-    import pyarrow.dataset as ds
 
-    from .export import arrow_schema
+    from .export import read_parquet
     from .frames import frame
 
     if table not in TABLES:
@@ -457,15 +456,11 @@ def read_table(out_dir: str | os.PathLike, table: str) -> pd.DataFrame:
     frames = []
     if base.is_dir():
         for part in sorted(base.glob("capture=*")):
-            files = sorted(part.glob("*.parquet"))
-            if not files:
-                continue
-            data = ds.dataset([str(f) for f in files], schema=arrow_schema(table)).to_table()
-            cols = {name: data.column(name).to_pylist() for name in data.column_names}
-            df = frame(cols, TABLES[table])
-            df.insert(0, "capture", pd.Series([part.name.split("=", 1)[1]] * len(df),
-                                              dtype=pd.StringDtype()))
-            frames.append(df)
+            for file in sorted(part.glob("*.parquet")):
+                df = read_parquet(file, table)
+                df.insert(0, "capture", pd.Series([part.name.split("=", 1)[1]] * len(df),
+                                                  dtype=pd.StringDtype()))
+                frames.append(df)
     if not frames:
         empty = frame({}, TABLES[table])
         empty.insert(0, "capture", pd.Series([], dtype=pd.StringDtype()))

@@ -33,6 +33,7 @@ from .frames import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
     from .analysis import Analysis, Options, Source
@@ -195,6 +196,25 @@ def arrow_table_from_columns(columns: dict[str, list], table: str) -> pa.Table:
 
 def arrow_table(analysis: Analysis, table: str) -> pa.Table:
     return arrow_table_from_columns(table_rows(analysis, table), table)
+
+
+def read_parquet(path: str | os.PathLike, table: str | None = None) -> pd.DataFrame:
+    """Read a table file written by `write_analysis` back with the documented dtypes.
+
+    The table name comes from the file's metadata unless given.
+    """
+    import pyarrow.parquet as pq
+
+    from .frames import frame
+
+    data = pq.read_table(path)
+    if table is None:
+        meta = data.schema.metadata or {}
+        table = meta.get(b"tcpforensics.table", b"").decode()
+    if table not in TABLES:
+        raise UsageError(f"{path}: not a tcpforensics table file")
+    cols = {name: data.column(name).to_pylist() for name in data.column_names}
+    return frame(cols, TABLES[table])
 
 
 def _write_parquet(table: pa.Table, where: Any) -> None:

@@ -85,6 +85,11 @@ def test_parquet_directory_schema_and_readers(tmp_path: Path) -> None:
     assert eps.column("mss").to_pylist() == [1460, 1460, None, None]
     fi = pd.read_parquet(tmp_path / "pq" / "findings.parquet")
     assert list(fi.loc[0, "flows"]) == [0]
+    # read back with the documented dtypes: identical to the DataFrame views
+    for table, build in (("flows", frames.flows_frame), ("endpoints", frames.endpoints_frame),
+                         ("stalls", frames.stalls_frame), ("findings", frames.findings_frame)):
+        pd.testing.assert_frame_equal(export.read_parquet(tmp_path / "pq" / f"{table}.parquet"),
+                                      build(a))
 
 
 def test_parquet_to_stdout_and_single_file(tmp_path: Path) -> None:
