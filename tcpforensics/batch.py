@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 BATCH_SCHEMA = "tcpforensics-batch/1"
 log = logging.getLogger("tcpforensics.batch")
+log.addHandler(logging.NullHandler())  # the CLI decides where (and whether) logs go
 
 
 # --- lazy flows -------------------------------------------------------------------------
@@ -262,9 +263,12 @@ def _capture_task(path: str, key: str, out_dir: str, options: Options | None) ->
     from .analysis import analyze
 
     started = time.time()
-    identity = _file_identity(path)
-    analysis = analyze(path, options=options)
-    return _store(analysis, path, key, out_dir, identity, started)
+    try:
+        identity = _file_identity(path)
+        analysis = analyze(path, options=options)
+        return _store(analysis, path, key, out_dir, identity, started)
+    except Exception as exc:  # reported in the summary; the batch goes on
+        return {"path": path, "key": key, "status": "failed", "error": _error_text(exc)}
 
 
 def _shard_task(path: str, shard: int, shards: int, options: Options | None):
@@ -348,8 +352,11 @@ def _client(scheduler: str | None, workers: int | None, tasks: int):
             client.close()
         return
     n = workers or max(1, min(os.cpu_count() or 1, tasks))
+    # No dashboard, and the scheduler's HTTP endpoint on a free port: batches must not
+    # fight over :8787.  Worker logs stay quiet; failures come back in the summary.
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address=None, silence_logs=logging.CRITICAL,
+                           scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"})
     try:
         client = Client(cluster)
         try:
@@ -426,11 +433,13 @@ def run_batch(captures: list[str], out_dir: str | os.PathLike, *, scheduler: str
                 path, key = futures[future]
                 try:
                     outcome = future.result()
-                    log.info("capture done", extra={"event": "capture_done", **outcome})
-                except Exception as exc:  # one capture's failure must not stop the batch
+                except Exception as exc:  # a shard failed or a worker died: report, go on
                     outcome = {"path": path, "key": key, "status": "failed",
                                "error": _error_text(exc)}
+                if outcome["status"] == "failed":
                     log.warning("capture failed", extra={"event": "capture_failed", **outcome})
+                else:
+                    log.info("capture done", extra={"event": "capture_done", **outcome})
                 outcomes[path] = outcome
     summary.captures = [outcomes[path] for path in keys]
     summary.seconds = round(time.perf_counter() - started, 3)
