@@ -148,7 +148,7 @@ def analyze_shard(source: str, shard: int, shards: int, options: Options | None 
 
 
 def merge_shards(parts: list[tuple[CaptureInfo, list[tuple[int, FlowResult]]]],
-                 options: Options | None = None) -> Analysis:
+                 options: Options | None = None, source: str | None = None) -> Analysis:
     """Merge shard results into the Analysis a single pass would have produced."""
     from .analysis import Analysis
 
@@ -171,7 +171,8 @@ def merge_shards(parts: list[tuple[CaptureInfo, list[tuple[int, FlowResult]]]],
         from .diagnose import diagnose
 
         findings = diagnose(results, info)
-    return Analysis(capture=info, flow_results=results, finding_results=findings)
+    return Analysis(capture=info, flow_results=results, finding_results=findings,
+                    source=source)
 
 
 # --- batch outputs ----------------------------------------------------------------------
@@ -278,7 +279,7 @@ def _shard_task(path: str, shard: int, shards: int, options: Options | None):
 def _merge_task(path: str, key: str, out_dir: str, options: Options | None, started: float,
                 *parts) -> dict:
     identity = _file_identity(path)
-    analysis = merge_shards(list(parts), options)
+    analysis = merge_shards(list(parts), options, source=path)
     # started is the driver's submit time (wall clock): includes the shards' run
     return _store(analysis, path, key, out_dir, identity, started)
 
