@@ -1,0 +1,318 @@
+"""Stall detector: one hand-built conversation per stall kind, plus the near misses
+that must not count."""
+
+from __future__ import annotations
+
+import pytest
+from test_diagnose_support import CLIENT, SERVER, Conv, kinds
+
+from tcpforensics.diagnose.stalls import MAX_STALLS
+from tcpforensics.model import Analysis, Segment, SegmentVerdict
+
+RTT = 0.004
+DELACK = 0.040
+
+
+def _nagle_requests(c: Conv, n: int, t: float, vantage: str = "client",
+                    delack: float = DELACK, nodelay: bool = False) -> float:
+    """write(120), write(80), read(300) n times, seen from the client or the server."""
+    for _ in range(n):
+        c.data(0, t, 120)  # first small write goes out at once
+        if nodelay:
+            c.data(0, t + 1e-5, 80)
+            c.data(1, t + RTT + 1e-4, 300)
+            c.ack(0, t + RTT + 2e-4)
+            t += 0.05
+            continue
+        if vantage == "client":
+            ack_at = t + RTT + delack  # server's delayed ACK reaches the client
+            send_at = ack_at + 1e-5  # Nagle releases the second write at once
+            resp_at = send_at + RTT
+        else:
+            ack_at = t + delack  # the server's timer fires
+            send_at = ack_at + RTT  # the released write arrives one RTT later
+            resp_at = send_at + 1e-4
+        c.ack(1, ack_at)
+        c.data(0, send_at, 80)
+        c.data(1, resp_at, 300)
+        c.ack(0, resp_at + (1e-4 if vantage == "client" else RTT))
+        t = resp_at + 0.01
+    return t
+
+
+@pytest.mark.parametrize("vantage", ["client", "server"])
+def test_nagle_each_request_stalls_near_the_delayed_ack_timer(vantage):
+    c = Conv()
+    t = c.handshake(0.0, RTT)
+    _nagle_requests(c, 20, t + 0.01, vantage)
+    res = c.finish()
+    stalls = kinds(res, "nagle_delayed_ack")
+    assert len(stalls) == 20
+    for s in stalls:
+        assert s.endpoint == CLIENT
+        assert s.duration == pytest.approx(DELACK + RTT, abs=0.002)
+        assert s.detail["ack_delay"] == pytest.approx(DELACK, abs=0.002)
+    assert res.tcp["stall_totals"]["nagle_delayed_ack"]["count"] == 20
+
+
+def test_windows_delayed_ack_is_recognised_too():
+    c = Conv()
+    t = c.handshake(0.0, RTT)
+    _nagle_requests(c, 5, t + 0.01, delack=0.2)
+    stalls = kinds(c.finish(), "nagle_delayed_ack")
+    assert len(stalls) == 5
+    assert all(s.detail["ack_delay"] == pytest.approx(0.2, abs=0.002) for s in stalls)
+
+
+def test_nodelay_gives_no_nagle_stalls():
+    c = Conv()
+    t = c.handshake(0.0, RTT)
+    _nagle_requests(c, 20, t + 0.01, nodelay=True)
+    assert kinds(c.finish(), "nagle_delayed_ack") == []
+
+
+def test_reply_carrying_the_ack_is_not_nagle():
+    # small request, server answers 50 ms later with data: that is server think time
+    c = Conv()
+    t = c.handshake(0.0, RTT)
+    for _ in range(5):
+        c.data(0, t, 100)
+        c.data(1, t + 0.05, 200)
+        c.data(0, t + 0.05 + RTT, 100)
+        t += 0.2
+    assert kinds(c.finish(), "nagle_delayed_ack") == []
+
+
+def test_slow_small_writes_after_a_delayed_ack_are_not_nagle():
+    # telemetry every 100 ms: the ACK is delayed, but the next write comes much later
+    c = Conv()
+    t = c.handshake(0.0, RTT)
+    for _ in range(10):
+        c.data(0, t, 50)
+        c.ack(1, t + RTT + DELACK)
+        t += 0.1
+    assert kinds(c.finish(), "nagle_delayed_ack") == []
+
+
+def test_full_sized_segments_are_never_nagle_candidates():
+    c = Conv(mss=1460)
+    t = c.handshake(0.0, RTT)
+    for _ in range(5):
+        c.data(0, t, 1460)
+        c.ack(1, t + RTT + DELACK)
+        c.data(0, t + RTT + DELACK + 1e-5, 1460)
+        t += 0.2
+    assert kinds(c.finish(), "nagle_delayed_ack") == []
+
+
+def test_rto_with_backoff():
+    c = Conv()
+    t = c.handshake(0.0, 0.02)
+    c.data(0, t + 0.01, 1000)  # arms the timer
+    lost_seq = c.nxt[0] - 1000
+    c.data(0, t + 0.31, 1000, seq=lost_seq, analysis=Analysis.RETRANSMISSION, cause="rto")
+    c.data(0, t + 0.91, 1000, seq=lost_seq, analysis=Analysis.RETRANSMISSION, cause="rto")
+    c.ack(1, t + 0.93)  # finally acknowledged
+    res = c.finish()
+    (s,) = kinds(res, "rto")
+    assert s.endpoint == CLIENT
+    assert s.start == pytest.approx(t + 0.01)
+    assert s.duration == pytest.approx(0.92)
+    assert s.detail["backoff"] == 1
+    assert s.detail["first_timeout"] == pytest.approx(0.30)
+
+
+def test_fast_retransmission_is_not_an_rto_stall():
+    c = Conv()
+    t = c.handshake(0.0, 0.02)
+    for i in range(5):
+        c.data(0, t + i * 1e-3, 1000)
+    c.ack(1, t + 0.021, ack=1001)
+    for k in range(3):
+        c.ack(1, t + 0.022 + k * 1e-4, ack=1001, analysis=Analysis.DUPLICATE_ACK)
+    c.data(0, t + 0.023, 1000, seq=1001, analysis=Analysis.FAST_RETRANSMISSION, cause="fast")
+    c.ack(1, t + 0.045)
+    assert kinds(c.finish(), "rto") == []
+
+
+def test_zero_window_until_the_window_opens():
+    c = Conv()
+    t = c.handshake(0.0, 0.02)
+    c.data(0, t, 1000)
+    c.ack(1, t + 0.02, win=0)  # receiver's buffer is full
+    for k in (0.2, 0.6):  # the sender probes
+        c.ack(0, t + 0.02 + k, ack=c.nxt[1], analysis=Analysis.ZERO_WINDOW_PROBE)
+    c.ack(1, t + 1.02, win=32768)  # window update
+    c.data(0, t + 1.021, 1000)
+    res = c.finish()
+    (s,) = kinds(res, "zero_window")
+    assert s.endpoint == CLIENT  # the sender's data waited
+    assert s.duration == pytest.approx(1.0)
+    assert s.detail["probes"] == 2
+
+
+def test_zero_window_with_nothing_left_to_send_is_not_a_stall():
+    c = Conv()
+    t = c.handshake(0.0, 0.02)
+    c.data(0, t, 1000)
+    c.ack(1, t + 0.02, win=0)
+    c.ack(1, t + 1.0, win=32768)
+    c.fin(0, t + 5.0)  # sender only closes, much later: it had nothing waiting
+    assert kinds(c.finish(), "zero_window") == []
+
+
+def test_receive_window_limited_sender():
+    c = Conv(win=8000)
+    t = c.handshake(0.0, 0.05)
+    for _ in range(5):
+        for k in range(8):  # eight 1000-byte segments fill the 8000-byte window
+            c.data(0, t + k * 1e-4, 1000)
+        c.ack(1, t + 0.05)  # everything ACKed one RTT later, window reopens
+        t += 0.05 + 1e-5
+    res = c.finish()
+    stalls = kinds(res, "receive_window")
+    assert len(stalls) == 4  # the last round has nothing following it
+    assert all(s.endpoint == CLIENT for s in stalls)
+    assert all(s.duration == pytest.approx(0.05 - 7e-4, abs=1e-3) for s in stalls)
+
+
+def test_app_limited_gaps_between_bursts():
+    c = Conv()
+    t = c.handshake(0.0, 0.01)
+    for _ in range(4):
+        for k in range(3):
+            c.data(0, t + k * 1e-4, 1000)
+        c.ack(1, t + 0.011)
+        t += 0.5
+    res = c.finish()
+    stalls = kinds(res, "app_limited")
+    assert len(stalls) == 3
+    assert all(s.duration == pytest.approx(0.5 - 2e-4, abs=1e-3) for s in stalls)
+
+
+def test_request_response_turns_are_not_app_limited():
+    c = Conv()
+    t = c.handshake(0.0, 0.01)
+    for _ in range(5):
+        c.data(0, t, 200)
+        c.data(1, t + 0.011, 600)
+        c.ack(0, t + 0.0111)
+        t += 0.5
+    res = c.finish()
+    assert kinds(res, "app_limited") == []
+
+
+def test_handshake_stall_from_syn_retransmissions():
+    c = Conv()
+    c.syn(0.0)
+    c.syn(1.0)
+    c.syn(3.0)
+    c.syn(3.01, d=1)
+    res = c.finish()
+    (s,) = kinds(res, "handshake")
+    assert s.endpoint == CLIENT
+    assert s.duration == pytest.approx(3.01)
+    assert s.detail == {"retransmissions": 2, "segment": "SYN", "completed": True}
+    facts = res.tcp["stall_facts"]
+    assert facts["syn_retransmissions"] == 2 and facts["synack_seen"]
+
+
+def test_refused_connection_is_recorded():
+    c = Conv()
+    c.syn(0.0)
+    c.rst(1, 0.01)
+    res = c.finish()
+    assert res.tcp["stall_facts"]["rst_to_syn"] is True
+    assert res.tcp["stall_facts"]["resets"][0]["answer_to_syn"] is True
+
+
+def test_abortive_reset_after_data_is_in_window():
+    c = Conv()
+    t = c.handshake(0.0, 0.01)
+    c.data(1, t, 5000)
+    c.ack(0, t + 0.01)
+    c.rst(0, t + 0.02)
+    r = c.finish().tcp["stall_facts"]["resets"]
+    assert r == [{"ts": t + 0.02, "direction": 0, "in_window": True, "answer_to_syn": False,
+                  "after_data": True, "unacked_bytes": 0}]
+
+
+def test_slow_start_restart_after_idle():
+    rtt = 0.04
+    c = Conv(mss=1000)
+    t = c.handshake(0.0, rtt)
+    # busy phase: 40 segments per round trip for 10 round trips
+    for _ in range(10):
+        for k in range(40):
+            c.data(0, t + k * 5e-4, 1000)
+        c.ack(1, t + rtt)
+        t += rtt + 1e-4
+    t += 2.0  # idle
+    # after the pause only 10 segments in the first round trip, then more
+    for rnd, n in enumerate((10, 20, 40)):
+        for k in range(n):
+            c.data(0, t + k * 5e-4, 1000)
+        c.ack(1, t + rtt)
+        t += rtt + 1e-4
+        assert rnd < 3
+    res = c.finish()
+    (ev,) = res.tcp["stall_facts"]["ssr_events"]
+    assert ev["first_flight"] == 10_000
+    assert ev["flight_before"] >= 35_000
+
+
+def test_no_restart_when_the_window_survives_idle():
+    rtt = 0.04
+    c = Conv(mss=1000)
+    t = c.handshake(0.0, rtt)
+    for _ in range(10):
+        for k in range(40):
+            c.data(0, t + k * 5e-4, 1000)
+        c.ack(1, t + rtt)
+        t += rtt + 1e-4
+    t += 2.0
+    for _ in range(3):
+        for k in range(40):
+            c.data(0, t + k * 5e-4, 1000)
+        c.ack(1, t + rtt)
+        t += rtt + 1e-4
+    assert c.finish().tcp["stall_facts"]["ssr_events"] == []
+
+
+def test_stall_list_is_capped_but_totals_are_exact():
+    c = Conv()
+    t = c.handshake(0.0, 0.001)
+    n = 2 * MAX_STALLS + 300
+    for i in range(n):
+        c.data(0, t, 100)
+        c.ack(1, t + 0.0005)
+        t += 0.06 + (i % 7) * 1e-3  # idle gaps of 60-66 ms: app limited
+    res = c.finish()
+    assert len(res.stalls) == MAX_STALLS
+    assert res.tcp["stall_totals"]["app_limited"]["count"] == n - 1
+    # the kept ones are the largest, in time order
+    assert min(s.duration for s in res.stalls) >= 0.06 + 3e-3 - 1e-3
+    assert [s.start for s in res.stalls] == sorted(s.start for s in res.stalls)
+
+
+def test_path_rtt_from_either_vantage():
+    near_client = Conv()
+    near_client.handshake(0.0, 0.03)  # SYN -> SYN-ACK takes the whole RTT
+    assert near_client.obs.path_rtt() == pytest.approx(0.0301)
+    near_server = Conv()
+    near_server._feed(0, 0.0, 0x02, 0, 0, 0, 65535, mss=1460)
+    near_server._feed(1, 0.0001, 0x12, 0, 0, 1, 65535, mss=1460)
+    near_server._feed(0, 0.0301, 0x10, 0, 1, 1, 65535)  # ACK arrives one RTT later
+    assert near_server.obs.path_rtt() == pytest.approx(0.0301)
+
+
+def test_observer_never_raises_on_odd_input():
+    c = Conv()
+    seg = Segment(frame=1, ts=0.0, src=b"\x01\x02\x03\x04", dst=b"\x05\x06\x07\x08",
+                  sport=1, dport=2, seq=0, ack=0, flags=0x10, win=0, length=10)
+    c.obs.observe(seg, SegmentVerdict(direction=7, rel_seq=0, rel_ack=0, win_scaled=0))
+    c.obs.observe(seg, SegmentVerdict(direction=0, rel_seq=None, rel_ack=None,  # type: ignore
+                                      win_scaled=None))  # type: ignore[arg-type]
+    res = c.finish()
+    assert res.tcp["stall_facts"]["observer_errors"] >= 1
+    assert res.client == CLIENT and res.server == SERVER
