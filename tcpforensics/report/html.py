@@ -1,0 +1,575 @@
+"""Render an Analysis as one self-contained HTML file.
+
+The page is built by Jinja2 templates with autoescaping on: every string that came
+from a capture (file names, pcapng comments, interface names, addresses) is escaped by
+the template engine, never pasted into markup by hand.  Chart data travels as one JSON
+document inside a non-executable `<script type="application/json">` block, with `<`,
+`>` and `&` escaped so no capture text can close the block.  A Content-Security-Policy
+with a per-report nonce stops any script we did not write, as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader
+from markupsafe import Markup
+
+from ..model import Finding, FlowResult, Segment, SegmentVerdict
+from . import figures
+from .series import Budget, FlowSeries, SeriesCollector, collect
+
+SEVERITY_RANK = {"critical": 3, "warning": 2, "info": 1}
+MAX_DETAILED = 20  # flows with full per-segment charts, whatever --top asks
+MAX_TABLE_ROWS = 2000  # flows listed in the table (worst first)
+MAX_OVERVIEW = 60  # flows in the "flows over time" chart
+MAX_SUMMARY_FINDINGS = 8
+
+_env: Environment | None = None
+
+
+def _environment() -> Environment:
+    global _env
+    if _env is None:
+        env = Environment(loader=PackageLoader("tcpforensics.report", "templates"),
+                          autoescape=True, trim_blocks=True, lstrip_blocks=True)
+        env.filters.update(seconds=fmt_seconds, bytes=fmt_bytes, rate=fmt_rate,
+                           num=fmt_num, reltime=fmt_reltime)
+        _env = env
+    return _env
+
+
+# --- number formatting (filters) --------------------------------------------------------
+def fmt_seconds(v: Any) -> str:
+    """A duration with a unit a person reads at a glance (µs, ms, s, min, h)."""
+    if v is None or not isinstance(v, int | float) or not math.isfinite(v):
+        return "\u2013"
+    a = abs(v)
+    if a == 0:
+        return "0 s"
+    if a < 1e-3:
+        return f"{v * 1e6:.0f} \u00b5s"
+    if a < 1:
+        return f"{v * 1e3:.3g} ms" if a < 0.1 else f"{v * 1e3:.0f} ms"
+    if a < 120:
+        return f"{v:.3g} s" if a < 10 else f"{v:.1f} s"
+    if a < 7200:
+        return f"{v / 60:.1f} min"
+    return f"{v / 3600:.1f} h"
+
+
+def fmt_reltime(v: Any) -> str:
+    """A time since capture start, precise enough to find the packet in Wireshark."""
+    if v is None or not isinstance(v, int | float) or not math.isfinite(v):
+        return "\u2013"
+    return f"{v:.6f} s" if abs(v) < 1000 else f"{v:.3f} s"
+
+
+def fmt_bytes(v: Any) -> str:
+    if v is None or not isinstance(v, int | float):
+        return "\u2013"
+    a = float(v)
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(a) >= size:
+            return f"{a / size:.3g} {unit}"
+    return f"{int(a)} B"
+
+
+def fmt_rate(v: Any) -> str:
+    if v is None or not isinstance(v, int | float) or not math.isfinite(v):
+        return "\u2013"
+    for unit, size in (("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3)):
+        if abs(v) >= size:
+            return f"{v / size:.3g} {unit}"
+    return f"{v:.0f} bit/s"
+
+
+def fmt_num(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        return str(v).lower() if isinstance(v, bool) else "\u2013"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return "\u2013"
+        return f"{v:.4g}"
+    return str(v)
+
+
+# --- safe embedding ------------------------------------------------------------------
+def _finite(obj: Any) -> Any:
+    """Replace NaN/inf (not valid JSON) by None, recursively."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        if obj and all(type(x) is int for x in obj[:64]) and all(type(x) is int for x in obj):
+            return obj
+        return [_finite(x) for x in obj]
+    return obj
+
+
+def json_for_script(obj: Any) -> Markup:
+    """JSON that is safe inside a <script> block: no '<', '>', '&' or line separators."""
+    text = json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False, default=str)
+    text = (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return Markup(text)
+
+
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    js = get_plotlyjs()
+    # The bundle holds no "</script"; make sure a future one cannot end our block early.
+    return js.replace("</script", "<\\/script").replace("</SCRIPT", "<\\/SCRIPT")
+
+
+def _plotly_cdn_url() -> str:
+    from plotly.offline import get_plotlyjs_version
+
+    return f"https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js"
+
+
+# --- model helpers ---------------------------------------------------------------------
+def _sev(findings: list[Finding]) -> str:
+    best = max((SEVERITY_RANK.get(f.severity, 0) for f in findings), default=0)
+    return {3: "critical", 2: "warning", 1: "info"}.get(best, "none")
+
+
+@dataclass
+class _FlowFacts:
+    flow: FlowResult
+    findings: list[Finding]
+    stalled: float
+    score: float
+    severity: str
+    retrans: int
+    dupacks: int
+    zerowin: int
+    bytes_total: int
+
+
+def _counter(flow: FlowResult, name: str) -> int:
+    return sum(int(e.counters.get(name, 0) or 0) for e in flow.endpoints)
+
+
+def _flow_facts(flow: FlowResult, by_id: dict[str, Finding],
+                by_flow: dict[int, list[Finding]]) -> _FlowFacts:
+    fnds = list(by_flow.get(flow.id, []))
+    for fid in flow.findings:
+        f = by_id.get(fid)
+        if f is not None and f not in fnds:
+            fnds.append(f)
+    stalled = sum(max(s.duration, 0.0) for s in flow.stalls)
+    retrans = _counter(flow, "retransmission")
+    # Rank: severity first, then this flow's share of the findings' impact, then stalls.
+    share = sum(f.impact / max(len(f.flows), 1) for f in fnds)
+    severity = _sev(fnds)
+    score = SEVERITY_RANK.get(severity, 0) * 1e6 + share + stalled + retrans * 1e-3
+    return _FlowFacts(
+        flow=flow, findings=fnds, stalled=stalled, score=score, severity=severity,
+        retrans=retrans, dupacks=_counter(flow, "duplicate_ack"),
+        zerowin=_counter(flow, "zero_window"),
+        bytes_total=sum(e.payload_bytes for e in flow.endpoints),
+    )
+
+
+def _cca_text(cca: dict | None) -> str:
+    if not cca:
+        return ""
+    name = str(cca.get("name", "unknown"))
+    conf = cca.get("confidence")
+    if name == "unknown" or not isinstance(conf, int | float):
+        return name
+    return f"{name} ({conf:.0%})"
+
+
+def _duration(flow: FlowResult) -> float:
+    return max(flow.end - flow.start, 0.0)
+
+
+def _rate(payload: int, flow: FlowResult) -> float | None:
+    d = _duration(flow)
+    return payload * 8 / d if d > 0 and payload else None
+
+
+def choose_flows(analysis: Any, flows: list[int] | None, top: int) -> tuple[list[int], dict]:
+    """Flow ids to detail and why each was chosen.
+
+    `flows` given: exactly those (that exist).  Otherwise the `top` worst by severity and
+    impact; when fewer flows have problems, the largest transfers fill the remaining slots
+    so a clean capture still shows what its main flows did.
+    """
+    by_id = {f.id: f for f in analysis.finding_results}
+    by_flow: dict[int, list[Finding]] = defaultdict(list)
+    for f in analysis.finding_results:
+        for fid in f.flows:
+            by_flow[fid].append(f)
+    facts = {fr.id: _flow_facts(fr, by_id, by_flow) for fr in analysis.flow_results}
+    if flows:
+        chosen = [fid for fid in dict.fromkeys(flows) if fid in facts][:MAX_DETAILED]
+        return chosen, {fid: "selected with --flow" for fid in chosen}
+    top = max(0, min(top, MAX_DETAILED))
+    ranked = sorted(facts.values(), key=lambda x: (-x.score, x.flow.id))
+    chosen, why = [], {}
+    for x in ranked:
+        if len(chosen) >= top:
+            break
+        if x.score > 0 and (x.findings or x.stalled > 0 or x.retrans):
+            chosen.append(x.flow.id)
+            why[x.flow.id] = (f"{x.severity} finding" if x.findings else "stalls/retransmissions")
+    for x in sorted(facts.values(), key=lambda x: (-x.bytes_total, x.flow.id)):
+        if len(chosen) >= top:
+            break
+        if x.flow.id not in why and x.bytes_total > 0:
+            chosen.append(x.flow.id)
+            why[x.flow.id] = "one of the largest transfers"
+    return chosen, why
+
+
+# --- context ---------------------------------------------------------------------------
+def _stall_rows(analysis: Any) -> list[dict]:
+    acc: dict[str, dict] = {}
+    for fr in analysis.flow_results:
+        seen: set[str] = set()
+        for s in fr.stalls:
+            row = acc.setdefault(s.kind, {"kind": s.kind, "seconds": 0.0, "count": 0,
+                                          "flows": 0, "max": 0.0})
+            row["seconds"] += max(s.duration, 0.0)
+            row["count"] += 1
+            row["max"] = max(row["max"], s.duration)
+            if s.kind not in seen:
+                seen.add(s.kind)
+                row["flows"] += 1
+    rows = sorted(acc.values(), key=lambda r: -r["seconds"])
+    for r in rows:
+        r["label"] = figures.STALL_LABELS.get(r["kind"], r["kind"])
+    return rows
+
+
+def _verdict(analysis: Any, facts: dict[int, _FlowFacts], stall_rows: list[dict]) -> dict:
+    cap = analysis.capture
+    n_flows = len(analysis.flow_results)
+    serious = [f for f in analysis.finding_results if f.severity in ("critical", "warning")]
+    if not n_flows:
+        text = "No TCP flows in this capture."
+        if cap.records and not cap.tcp_segments:
+            text += f" All {cap.records:,} records were skipped (see below)."
+        return {"severity": "info", "text": text}
+    lost = sum(r["seconds"] for r in stall_rows)
+    bad_flows = {fid for f in serious for fid in f.flows}
+    if not serious:
+        text = f"No problems found in {n_flows:,} TCP flow{'s' if n_flows != 1 else ''}"
+        info = [f for f in analysis.finding_results]
+        text += f" ({len(info)} informational note{'s' if len(info) != 1 else ''})." if info \
+            else "."
+        return {"severity": "ok", "text": text}
+    top = serious[0]
+    sev = _sev(serious)
+    text = f"{top.title}"
+    where = (f"flow {top.flows[0]}" if len(top.flows) == 1 else
+             f"{len(top.flows)} flows") if top.flows else "the capture"
+    text += f" ({where}"
+    if top.impact:
+        text += f", about {fmt_seconds(top.impact)} lost"
+    text += "). "
+    others = len(serious) - 1
+    text += (f"{len(bad_flows)} of {n_flows:,} flows affected"
+             + (f"; {others} more finding{'s' if others != 1 else ''}" if others else "")
+             + (f"; {fmt_seconds(lost)} of stalls in total." if lost > 0 else "."))
+    return {"severity": sev, "text": text, "top": top.id}
+
+
+def _finding_view(f: Finding, detailed: set[int]) -> dict:
+    metrics = []
+    for k, v in (f.metrics or {}).items():
+        if isinstance(v, dict | list):
+            v = json.dumps(v, default=str)[:200]
+        metrics.append((str(k), fmt_num(v) if not isinstance(v, str) else v))
+    return {
+        "id": f.id, "kind": f.kind, "severity": f.severity, "title": f.title,
+        "detail": f.detail, "recommendation": f.recommendation, "endpoint": f.endpoint,
+        "impact": f.impact, "metrics": metrics[:24],
+        "flows": [{"id": fid, "detailed": fid in detailed} for fid in f.flows[:40]],
+        "more_flows": max(len(f.flows) - 40, 0),
+    }
+
+
+def _flow_row(x: _FlowFacts, t0: float, detailed: set[int]) -> dict:
+    fr = x.flow
+    c = fr.endpoints[0] if fr.endpoints else None
+    s = fr.endpoints[1] if len(fr.endpoints) > 1 else None
+    rtt = fr.rtt or {}
+    return {
+        "id": fr.id, "client": fr.client, "server": fr.server,
+        "start": fr.start - t0, "duration": _duration(fr), "state": fr.state,
+        "handshake": fr.handshake,
+        "pkts_c": c.packets if c else 0, "pkts_s": s.packets if s else 0,
+        "bytes_c": c.payload_bytes if c else 0, "bytes_s": s.payload_bytes if s else 0,
+        "rate_c": _rate(c.payload_bytes, fr) if c else None,
+        "rate_s": _rate(s.payload_bytes, fr) if s else None,
+        "rtt_min": rtt.get("min"), "rtt_med": rtt.get("median"), "rtt_max": rtt.get("max"),
+        "retrans": x.retrans, "dupacks": x.dupacks, "zerowin": x.zerowin,
+        "stalled": x.stalled,
+        "cca_c": _cca_text(c.cca) if c else "", "cca_s": _cca_text(s.cca) if s else "",
+        "severity": x.severity, "findings": [(f.id, f.severity, f.kind) for f in x.findings],
+        "detailed": fr.id in detailed,
+    }
+
+
+def _endpoint_view(e: Any) -> dict:
+    cca = e.cca or None
+    evidence = []
+    if cca:
+        for k, v in (cca.get("evidence") or {}).items():
+            if isinstance(v, list):
+                shown = ", ".join(fmt_num(x) if not isinstance(x, str) else x for x in v[:20])
+                if len(v) > 20:
+                    shown += f", \u2026 ({len(v)} values)"
+                v = shown
+            elif isinstance(v, dict):
+                v = json.dumps(v, default=str)[:300]
+            evidence.append((str(k), fmt_num(v) if not isinstance(v, str) else v))
+    counters = [(k, v) for k, v in sorted(e.counters.items()) if v]
+    return {
+        "addr": e.addr, "role": e.role, "packets": e.packets, "payload": e.payload_bytes,
+        "mss": e.mss, "wscale": e.wscale, "sack": e.sack_permitted, "ts": e.timestamps,
+        "counters": counters, "cca": cca, "cca_text": _cca_text(cca), "evidence": evidence,
+    }
+
+
+def _loss_epochs(cw: dict | None, t0: float) -> list[dict]:
+    rows = []
+    for ep in (cw or {}).get("loss_epochs") or []:
+        if not isinstance(ep, dict):
+            continue
+        row = {}
+        for k, v in ep.items():
+            if k in ("t", "start", "end") and isinstance(v, int | float):
+                row[k] = fmt_reltime(v - t0)
+            else:
+                row[k] = fmt_num(v) if not isinstance(v, str) else v
+        rows.append(row)
+        if len(rows) >= 50:
+            break
+    return rows
+
+
+def _detail_view(x: _FlowFacts, series: FlowSeries | None, why: str, t0: float,
+                 figs: dict[str, dict], source_ok: bool) -> dict:
+    fr = x.flow
+    roles = ("client", "server")
+    addrs = (fr.client, fr.server)
+    eps = [_endpoint_view(e) for e in fr.endpoints]
+    cwnd_by_addr = {str(c.get("addr")): c for c in fr.cwnd if isinstance(c, dict)}
+    directions = []
+    if series is not None:
+        for ds in series.directions:
+            sender, receiver = addrs[ds.sender], addrs[1 - ds.sender]
+            # A direction is worth charts when it carried data (not just ACKs).
+            if ds.payload_bytes <= 0 and not ds.marks_total:
+                continue
+            base = f"f{fr.id}d{ds.sender}"
+            cw = cwnd_by_addr.get(sender)
+            figs[f"{base}-tsg"] = figures.time_sequence(ds, fr, sender, receiver, t0)
+            figs[f"{base}-inflight"] = figures.inflight(ds, cw, fr, sender, t0)
+            figs[f"{base}-rtt"] = figures.rtt_throughput(ds, fr, sender, t0)
+            directions.append({
+                "sender": sender, "receiver": receiver, "role": roles[ds.sender],
+                "segments": ds.segments_total, "payload": ds.payload_bytes,
+                "marks_total": ds.marks_total, "marks_shown": ds.marks_shown,
+                "downsampled": ds.downsampled, "charts": [f"{base}-tsg", f"{base}-inflight",
+                                                          f"{base}-rtt"],
+                "vantage": (cw or {}).get("vantage"),
+                "loss_epochs": _loss_epochs(cw, t0),
+                "cca": eps[ds.sender] if ds.sender < len(eps) else None,
+            })
+        directions.sort(key=lambda d: -d["payload"])
+    elif fr.cwnd:
+        # No per-segment pass: still show the cwnd observer's rounds.
+        for cw in fr.cwnd:
+            if not isinstance(cw, dict) or not (cw.get("rounds") or {}).get("t"):
+                continue
+            fid = f"f{fr.id}-cwnd-{len(directions)}"
+            fig = {"data": figures.cwnd_traces(cw, t0),
+                   "layout": figures._layout(f"Congestion window: {cw.get('addr')}")}
+            figs[fid] = fig
+            directions.append({"sender": cw.get("addr"), "receiver": "", "role": "",
+                               "charts": [fid], "segments": None, "payload": None,
+                               "marks_total": 0, "marks_shown": 0, "downsampled": False,
+                               "vantage": cw.get("vantage"),
+                               "loss_epochs": _loss_epochs(cw, t0), "cca": None})
+    tl = f"f{fr.id}-timeline"
+    figs[tl] = figures.timeline(fr, t0, roles)
+    states = [{"t": s.ts - t0, "who": roles[s.endpoint] if s.endpoint in (0, 1) else
+               str(s.endpoint), "state": s.state} for s in sorted(fr.states, key=lambda s: s.ts)]
+    stalls = [{"kind": s.kind, "label": figures.STALL_LABELS.get(s.kind, s.kind),
+               "endpoint": s.endpoint, "start": s.start - t0, "duration": s.duration}
+              for s in sorted(fr.stalls, key=lambda s: -s.duration)[:30]]
+    tcp_facts = []
+    for k, v in (fr.tcp or {}).items():
+        if isinstance(v, dict | list):
+            v = json.dumps(v, default=str)[:200]
+        tcp_facts.append((str(k), fmt_num(v) if not isinstance(v, str) else v))
+    return {
+        "id": fr.id, "client": fr.client, "server": fr.server, "why": why,
+        "start": fr.start - t0, "end": fr.end - t0, "duration": _duration(fr),
+        "state": fr.state, "handshake": fr.handshake, "syn_rtt": fr.syn_rtt,
+        "rtt": fr.rtt or {}, "severity": x.severity, "stalled": x.stalled,
+        "findings": [(f.id, f.severity, f.title) for f in x.findings],
+        "endpoints": eps, "directions": directions, "timeline": tl, "states": states[:60],
+        "more_states": max(len(states) - 60, 0), "stalls": stalls,
+        "more_stalls": max(len(fr.stalls) - 30, 0), "tcp": tcp_facts[:40],
+        "source_ok": source_ok,
+    }
+
+
+def _capture_view(analysis: Any, source: Any) -> dict:
+    cap = analysis.capture
+    first, last = cap.first_ts, cap.last_ts
+    duration = (last - first) if first is not None and last is not None else None
+    path = cap.path or (os.fspath(source) if isinstance(source, str | os.PathLike) else "")
+    skipped = [(k, v) for k, v in (cap.skipped or {}).items() if v]
+    started = None
+    if first is not None:
+        try:
+            started = _dt.datetime.fromtimestamp(first, tz=_dt.UTC).strftime(
+                "%Y-%m-%d %H:%M:%S.%f UTC")
+        except (OverflowError, OSError, ValueError):
+            started = None
+    ifaces = []
+    for i in cap.interfaces or []:
+        if isinstance(i, dict):
+            ifaces.append({str(k): str(v) for k, v in i.items() if v not in (None, "")})
+    return {
+        "path": path, "name": os.path.basename(path) if path else "(stream)",
+        "format": cap.format, "linktypes": cap.linktypes, "records": cap.records,
+        "tcp_segments": cap.tcp_segments, "skipped": skipped,
+        "skipped_total": sum(v for _, v in skipped), "duration": duration,
+        "started": started, "snaplen": cap.snaplen, "warnings": list(cap.warnings or []),
+        "comments": list(cap.comments or [])[:50], "interfaces": ifaces[:50],
+        "evicted": cap.evicted_flows, "flows": len(analysis.flow_results),
+    }
+
+
+def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
+                  flows: list[int] | None = None, top: int = 5,
+                  budget: Budget | None = None,
+                  events: Iterable[tuple[Segment, int, SegmentVerdict]] | None = None) -> dict:
+    """Everything the template needs (also handy for tests).
+
+    `events`, when given, replaces the second pass over `source`: (segment, flow id,
+    verdict) triples, e.g. from a hand-built scenario or a caller that kept them.
+    """
+    if plotly not in ("inline", "cdn"):
+        raise ValueError("plotly must be 'inline' or 'cdn'")
+    cap = analysis.capture
+    t0 = cap.first_ts if cap.first_ts is not None else min(
+        (f.start for f in analysis.flow_results), default=0.0)
+    by_id = {f.id: f for f in analysis.finding_results}
+    by_flow: dict[int, list[Finding]] = defaultdict(list)
+    for f in analysis.finding_results:
+        for fid in f.flows:
+            by_flow[fid].append(f)
+    facts = {fr.id: _flow_facts(fr, by_id, by_flow) for fr in analysis.flow_results}
+    chosen, why = choose_flows(analysis, flows, top)
+    detailed = set(chosen)
+
+    source_ok = isinstance(source, str | os.PathLike) and str(source) != "-" and \
+        os.path.exists(source)
+    series: dict[int, FlowSeries] = {}
+    if events is not None:
+        source_ok = True
+        collector = SeriesCollector(chosen, t0)
+        for seg, fid, verdict in events:
+            collector.add(seg, fid, verdict)
+        series = collector.build(budget)
+    elif source_ok and chosen:
+        until = max(facts[fid].flow.end for fid in chosen) + 1.0
+        series = collect(source, chosen, t0=t0, until=until, budget=budget)
+
+    figs: dict[str, dict] = {}
+    stall_rows = _stall_rows(analysis)
+    if stall_rows:
+        figs["stall-summary"] = figures.stall_summary(stall_rows)
+    ranked = sorted(facts.values(), key=lambda x: (-x.score, x.flow.id))
+    table = [_flow_row(x, t0, detailed) for x in ranked[:MAX_TABLE_ROWS]]
+    overview = [{
+        "id": x.flow.id, "start": x.flow.start - t0, "duration": _duration(x.flow),
+        "severity": x.severity,
+        "label": f"flow {x.flow.id}: {x.flow.client} \u2192 {x.flow.server}, "
+                 f"{fmt_seconds(_duration(x.flow))}, {x.severity}",
+    } for x in ranked[:MAX_OVERVIEW]]
+    if len(analysis.flow_results) > 1:
+        figs["flows-overview"] = figures.flows_overview(overview)
+    details = [_detail_view(facts[fid], series.get(fid), why.get(fid, ""), t0, figs, source_ok)
+               for fid in chosen]
+    findings = [_finding_view(f, detailed) for f in analysis.finding_results]
+    sev_counts = {s: sum(1 for f in analysis.finding_results if f.severity == s)
+                  for s in ("critical", "warning", "info")}
+    try:
+        from .. import __version__ as version
+    except ImportError:  # pragma: no cover - during partial installs
+        version = "?"
+    return {
+        "version": version,
+        "generated": _dt.datetime.now(tz=_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "capture": _capture_view(analysis, source),
+        "verdict": _verdict(analysis, facts, stall_rows),
+        "findings": findings, "top_findings": findings[:MAX_SUMMARY_FINDINGS],
+        "sev_counts": sev_counts, "stall_rows": stall_rows, "stall_total": sum(
+            r["seconds"] for r in stall_rows),
+        "table": table, "table_total": len(analysis.flow_results),
+        "details": details, "detail_count": len(details), "source_ok": source_ok,
+        "figures": figs, "plotly": plotly, "top": top,
+    }
+
+
+def render_report(analysis: Any, *, source: str | os.PathLike | None = None,
+                  plotly: str = "inline", flows: list[int] | None = None, top: int = 5,
+                  budget: Budget | None = None,
+                  events: Iterable[tuple[Segment, int, SegmentVerdict]] | None = None) -> str:
+    """The report of `analysis` as one HTML document (a string).
+
+    `source` is the capture path; with it, the detailed flows get per-segment charts
+    from a second pass over the capture.  `plotly="cdn"` loads plotly.js from its CDN
+    instead of inlining it (a much smaller file that needs the network to draw charts).
+    """
+    ctx = build_context(analysis, source=source, plotly=plotly, flows=flows, top=top,
+                        budget=budget, events=events)
+    nonce = secrets.token_urlsafe(18)
+    ctx["nonce"] = nonce
+    ctx["figures_json"] = json_for_script(ctx.pop("figures"))
+    if plotly == "inline":
+        ctx["plotly_js"] = Markup(_plotly_js())
+        ctx["plotly_src"] = None
+    else:
+        ctx["plotly_js"] = None
+        ctx["plotly_src"] = _plotly_cdn_url()
+    script_src = f"'nonce-{nonce}'" + (" https://cdn.plot.ly" if plotly == "cdn" else "")
+    ctx["csp"] = (f"default-src 'none'; script-src {script_src}; style-src 'unsafe-inline'; "
+                  "img-src data: blob:; font-src data:; connect-src 'none'; "
+                  "base-uri 'none'; form-action 'none'")
+    return _environment().get_template("report.html.j2").render(**ctx)
+
+
+def write_report(analysis: Any, out_path: str | os.PathLike, **kwargs: Any) -> Path:
+    """Render the report and write it to `out_path` (parent folders created)."""
+    out = Path(out_path)
+    html = render_report(analysis, **kwargs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, out)
+    return out

@@ -1,0 +1,285 @@
+"""Bounded per-segment series for the flows the report shows in detail.
+
+The analysis keeps per-flow summaries only; the time-sequence graph and friends need
+every segment.  A second pass over the capture (`collect`) feeds the few flows we
+detail into a `SeriesCollector`, which stores columns in compact arrays and, at the
+end, downsamples them to a fixed budget: per bucket of consecutive points it keeps the
+lowest and the highest value (so spikes and gaps survive), and it keeps every marked
+event (retransmission, dup-ACK, zero window...) up to a separate cap.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..model import ACK, FIN, RST, SYN, Analysis, Segment, SegmentVerdict
+
+# Extra mark bits beyond the Analysis flags (which use bits 0..14).
+MARK_SYN = 1 << 20
+MARK_FIN = 1 << 21
+MARK_RST = 1 << 22
+
+_SEQ_MOD = 1 << 32
+_HALF = 1 << 31
+
+# Analysis bits that make a data segment (sender side) worth keeping.
+DATA_MARKS = int(
+    Analysis.RETRANSMISSION | Analysis.FAST_RETRANSMISSION | Analysis.SPURIOUS_RETRANSMISSION
+    | Analysis.OUT_OF_ORDER | Analysis.LOST_SEGMENT | Analysis.ZERO_WINDOW_PROBE
+    | Analysis.KEEP_ALIVE | Analysis.WINDOW_FULL
+) | MARK_SYN | MARK_FIN | MARK_RST
+# Analysis bits that make an ACK (receiver side) worth keeping.
+ACK_MARKS = int(
+    Analysis.DUPLICATE_ACK | Analysis.ZERO_WINDOW | Analysis.ZERO_WINDOW_PROBE_ACK
+    | Analysis.WINDOW_UPDATE | Analysis.ACK_LOST_SEGMENT | Analysis.KEEP_ALIVE_ACK
+) | MARK_RST
+
+
+@dataclass
+class Budget:
+    """How many points each series may keep after downsampling."""
+
+    segments: int = 3000
+    acks: int = 3000
+    marks: int = 3000  # marked events kept on top of the bucket extremes
+    sacks: int = 1500
+    rtt: int = 3000
+    inflight: int = 3000
+    throughput_bins: int = 300
+
+
+class _Direction:
+    """Columns for the data sent in one direction and the ACKs that answer it."""
+
+    __slots__ = (
+        "d_t", "d_seq", "d_end", "d_mark", "d_len",
+        "a_t", "a_ack", "a_win", "a_mark", "a_acked",
+        "s_t", "s_l", "s_r", "r_t", "r_v", "f_t", "f_v",
+    )
+
+    def __init__(self) -> None:
+        self.d_t, self.d_seq, self.d_end = array("d"), array("q"), array("q")
+        self.d_mark, self.d_len = array("I"), array("q")
+        self.a_t, self.a_ack, self.a_win = array("d"), array("q"), array("q")
+        self.a_mark, self.a_acked = array("I"), array("q")
+        self.s_t, self.s_l, self.s_r = array("d"), array("q"), array("q")
+        self.r_t, self.r_v = array("d"), array("d")
+        self.f_t, self.f_v = array("d"), array("q")
+
+
+@dataclass
+class DirectionSeries:
+    """Downsampled series of one data direction, ready for plotting (times relative)."""
+
+    sender: int  # 0 client, 1 server
+    segments_total: int = 0
+    payload_bytes: int = 0
+    acks_total: int = 0
+    marks_total: int = 0
+    marks_shown: int = 0
+    data: dict = field(default_factory=dict)  # t, seq, end, mark
+    acks: dict = field(default_factory=dict)  # t, ack, win (right edge), mark
+    sacks: dict = field(default_factory=dict)  # t, l, r
+    rtt: dict = field(default_factory=dict)  # t, ms
+    inflight: dict = field(default_factory=dict)  # t, bytes
+    throughput: dict = field(default_factory=dict)  # t, width, sent_bps, acked_bps
+    downsampled: bool = False
+
+
+@dataclass
+class FlowSeries:
+    flow_id: int
+    directions: list[DirectionSeries]
+
+
+def keep_indices(lo: np.ndarray, hi: np.ndarray, marked: np.ndarray, budget: int,
+                 mark_budget: int) -> np.ndarray:
+    """Indices to keep: per bucket the lowest `lo` and highest `hi`, plus marked points.
+
+    `marked` is a boolean mask.  Returns sorted unique indices; everything when the
+    series fits the budget.  Marked points beyond `mark_budget` are thinned evenly.
+    """
+    n = len(lo)
+    if n <= budget:
+        return np.arange(n)
+    buckets = max(1, budget // 2)
+    k = -(-n // buckets)
+    pad = buckets * k - n  # < k, so every bucket holds at least one real point
+    lo2 = np.concatenate([lo.astype(np.float64), np.full(pad, np.inf)]).reshape(buckets, k)
+    hi2 = np.concatenate([hi.astype(np.float64), np.full(pad, -np.inf)]).reshape(buckets, k)
+    offsets = np.arange(buckets) * k
+    idx = np.concatenate([lo2.argmin(axis=1) + offsets, hi2.argmax(axis=1) + offsets,
+                          np.array([0, n - 1])])
+    idx = idx[idx < n]
+    marks = np.flatnonzero(marked)
+    if len(marks) > mark_budget:
+        marks = marks[np.linspace(0, len(marks) - 1, mark_budget).round().astype(np.int64)]
+    return np.unique(np.concatenate([idx, marks]))
+
+
+def _rel(ack_abs: int, rel_ack: int, value: int) -> int:
+    """Place an absolute 32-bit sequence number near a known (absolute, relative) pair."""
+    delta = ((value - ack_abs + _HALF) % _SEQ_MOD) - _HALF
+    return rel_ack + delta
+
+
+class SeriesCollector:
+    """Collects per-segment columns for a fixed set of flows.
+
+    Times are stored relative to `t0` (the capture start), so the charts share the
+    time axis of the summary and of Wireshark's default time display.
+    """
+
+    def __init__(self, flow_ids: Iterable[int], t0: float = 0.0) -> None:
+        self.t0 = t0
+        self.flows: dict[int, tuple[_Direction, _Direction]] = {
+            fid: (_Direction(), _Direction()) for fid in flow_ids
+        }
+
+    def add(self, seg: Segment, flow_id: int, v: SegmentVerdict) -> None:
+        dirs = self.flows.get(flow_id)
+        if dirs is None:
+            return
+        t = seg.ts - self.t0
+        flags = seg.flags
+        extra = (MARK_SYN if flags & SYN else 0) | (MARK_FIN if flags & FIN else 0) | (
+            MARK_RST if flags & RST else 0)
+        bits = v.analysis | extra
+        d = 1 if v.direction else 0
+        own = dirs[d]
+        # Sequence space consumed: payload plus one for SYN and FIN each.
+        span = seg.length + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
+        if span or bits & DATA_MARKS:
+            own.d_t.append(t)
+            own.d_seq.append(v.rel_seq)
+            own.d_end.append(v.rel_seq + span)
+            own.d_mark.append(bits & DATA_MARKS)
+            own.d_len.append(seg.length)
+            if v.bytes_in_flight is not None and seg.length:
+                own.f_t.append(t)
+                own.f_v.append(v.bytes_in_flight)
+        if flags & ACK:
+            peer = dirs[1 - d]  # an ACK from d acknowledges the data sent by 1 - d
+            peer.a_t.append(t)
+            peer.a_ack.append(v.rel_ack)
+            peer.a_win.append(v.rel_ack + v.win_scaled)
+            peer.a_mark.append(bits & ACK_MARKS)
+            peer.a_acked.append(v.acked_bytes)
+            for left, right in seg.sacks:
+                peer.s_t.append(t)
+                peer.s_l.append(_rel(seg.ack, v.rel_ack, left))
+                peer.s_r.append(_rel(seg.ack, v.rel_ack, right))
+            if v.ack_rtt is not None:
+                peer.r_t.append(t)
+                peer.r_v.append(v.ack_rtt)
+
+    def build(self, budget: Budget | None = None) -> dict[int, FlowSeries]:
+        b = budget or Budget()
+        return {fid: FlowSeries(fid, [_build_direction(i, dirs[i], b) for i in (0, 1)])
+                for fid, dirs in self.flows.items()}
+
+
+def _np(a: array, dtype) -> np.ndarray:
+    return np.frombuffer(a, dtype=dtype) if len(a) else np.zeros(0, dtype=dtype)
+
+
+def _times(t: np.ndarray) -> list[float]:
+    return [round(float(x), 6) for x in t]
+
+
+def _build_direction(sender: int, c: _Direction, b: Budget) -> DirectionSeries:
+    out = DirectionSeries(sender=sender)
+    d_t, d_seq, d_end = _np(c.d_t, np.float64), _np(c.d_seq, np.int64), _np(c.d_end, np.int64)
+    d_mark, d_len = _np(c.d_mark, np.uint32), _np(c.d_len, np.int64)
+    out.segments_total = int((d_len > 0).sum())
+    out.payload_bytes = int(d_len.sum())
+    marked = d_mark != 0
+    # SYN/FIN alone do not make a direction interesting; analysis flags do.
+    out.marks_total = int((d_mark & ~np.uint32(MARK_SYN | MARK_FIN) != 0).sum())
+    idx = keep_indices(d_seq, d_end, marked, b.segments, b.marks)
+    out.downsampled = len(idx) < len(d_t)
+    shown = d_mark[idx] & ~np.uint32(MARK_SYN | MARK_FIN)
+    out.marks_shown = int((shown != 0).sum())
+    out.data = {"t": _times(d_t[idx]), "seq": d_seq[idx].tolist(), "end": d_end[idx].tolist(),
+                "mark": d_mark[idx].tolist()}
+
+    a_t, a_ack, a_win = _np(c.a_t, np.float64), _np(c.a_ack, np.int64), _np(c.a_win, np.int64)
+    a_mark = _np(c.a_mark, np.uint32)
+    out.acks_total = len(a_t)
+    a_marked = a_mark != 0
+    # Keep the ACK line's extremes and the window edge's extremes alike.
+    idx = np.union1d(keep_indices(a_ack, a_ack, a_marked, b.acks // 2, b.marks // 2),
+                     keep_indices(a_win, a_win, np.zeros(len(a_win), bool), b.acks // 2, 0))
+    out.downsampled |= len(idx) < len(a_t)
+    out.acks = {"t": _times(a_t[idx]), "ack": a_ack[idx].tolist(), "win": a_win[idx].tolist(),
+                "mark": a_mark[idx].tolist()}
+
+    s_t, s_l, s_r = _np(c.s_t, np.float64), _np(c.s_l, np.int64), _np(c.s_r, np.int64)
+    idx = keep_indices(s_l, s_r, np.zeros(len(s_t), bool), b.sacks, 0)
+    out.sacks = {"t": _times(s_t[idx]), "l": s_l[idx].tolist(), "r": s_r[idx].tolist()}
+
+    r_t, r_v = _np(c.r_t, np.float64), _np(c.r_v, np.float64)
+    idx = keep_indices(r_v, r_v, np.zeros(len(r_t), bool), b.rtt, 0)
+    out.rtt = {"t": _times(r_t[idx]), "ms": [round(float(x) * 1000, 4) for x in r_v[idx]]}
+
+    f_t, f_v = _np(c.f_t, np.float64), _np(c.f_v, np.int64)
+    idx = keep_indices(f_v, f_v, np.zeros(len(f_t), bool), b.inflight, 0)
+    out.inflight = {"t": _times(f_t[idx]), "bytes": f_v[idx].tolist()}
+
+    out.throughput = _throughput(d_t, d_len, a_t, _np(c.a_acked, np.int64), b.throughput_bins)
+    return out
+
+
+def _throughput(d_t: np.ndarray, d_len: np.ndarray, a_t: np.ndarray, a_acked: np.ndarray,
+                bins: int) -> dict:
+    """Sent and acknowledged bit rates in equal time bins over the direction's activity."""
+    has = d_len > 0
+    times = np.concatenate([d_t[has], a_t[a_acked > 0]])
+    if len(times) < 2:
+        return {"t": [], "width": 0.0, "sent_bps": [], "acked_bps": []}
+    lo, hi = float(times.min()), float(times.max())
+    span = hi - lo
+    if span <= 0:
+        return {"t": [], "width": 0.0, "sent_bps": [], "acked_bps": []}
+    # Round the bin width to a readable value: 1, 2 or 5 times a power of ten.
+    raw = span / bins
+    exp = 10 ** math.floor(math.log10(raw))
+    width = next(m * exp for m in (1, 2, 5, 10) if m * exp >= raw)
+    start = math.floor(lo / width) * width
+    n = int(math.ceil((hi - start) / width)) + 1
+    edges = start + np.arange(n + 1) * width
+    sent, _ = np.histogram(d_t[has], bins=edges, weights=d_len[has])
+    acked, _ = np.histogram(a_t, bins=edges, weights=a_acked)
+    centers = edges[:-1] + width / 2
+    return {
+        "t": _times(centers), "width": width,
+        "sent_bps": [round(float(x) * 8 / width, 1) for x in sent],
+        "acked_bps": [round(float(x) * 8 / width, 1) for x in acked],
+    }
+
+
+def collect(source, flow_ids: Iterable[int], t0: float = 0.0, until: float | None = None,
+            budget: Budget | None = None) -> dict[int, FlowSeries]:
+    """Second pass over `source`, collecting series for `flow_ids` only.
+
+    `until` (absolute seconds) stops reading once every wanted flow has ended, which
+    saves most of the pass when the detailed flows are early in a long capture.
+    """
+    from ..analysis import iter_events
+
+    collector = SeriesCollector(flow_ids, t0)
+    if collector.flows:
+        events = iter_events(source)
+        try:
+            for seg, flow, verdict in events:
+                if until is not None and seg.ts > until:
+                    break
+                collector.add(seg, flow.id, verdict)
+        finally:
+            events.close()
+    return collector.build(budget)
