@@ -113,6 +113,17 @@ def test_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
 
 
 # --- on real captures -----------------------------------------------------------------
+def manifest_count(rel: str, name: str) -> int:
+    """A tshark count from the shared MANIFEST.tsv 'other_flags' column (e.g. syn=17)."""
+    manifest = shared_pcap(rel).parents[2] / "MANIFEST.tsv"
+    with open(manifest, newline="") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            if row["local_path"] == rel:
+                flags = dict(kv.split("=") for kv in row["other_flags"].split(";") if "=" in kv)
+                return int(flags.get(name, 0))
+    pytest.skip(f"{rel} not in MANIFEST.tsv")
+
+
 def test_events_csv_on_a_real_capture(tmp_path: Path) -> None:
     from tcpforensics.analysis import analyze
 
@@ -133,11 +144,15 @@ def test_events_csv_on_a_real_capture(tmp_path: Path) -> None:
     for r in rows:
         assert set(r[8]) <= set("SFRPAUECN")
         assert r[13] == "" or set(r[13].split("|")) <= valid
-    # first segment of each flow in this capture is a SYN at relative seq 0
+    # Every SYN (tshark counts them in MANIFEST.tsv) opens a new flow at relative seq 0;
+    # the capture starts inside one more connection, whose first row is a plain ACK.
     first = {}
     for r in rows:
         first.setdefault(r[2], r)
-    assert all("S" in r[8] and r[5] == "0" for r in first.values())
+    opened = [r for r in first.values() if r[8] == "S"]
+    assert len(opened) == manifest_count("tcptrace/input/fast_reuse.dmp", "syn")
+    assert all(r[5] == "0" and r[6] == "0" for r in opened)
+    assert len(first) == len(opened) + 1
     # port reuse: the same 4-tuple shows up under several flow ids
     assert len({(r[3], r[4]) for r in rows}) < len(first)
 
