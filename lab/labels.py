@@ -158,8 +158,10 @@ def entries(run: dict, files: dict[str, str]) -> list[dict]:
     elif kind == "blackhole":
         final = {c["local"]: "CLOSED" for c in conns}
         expect = ["syn_retransmission", "handshake_failure"]
-        notes = (f"SYNs to {server_addr}, which never answers; TCP_SYNCNT={row['syncnt']} "
-                 "(initial SYN + that many retransmissions, then ETIMEDOUT)")
+        nsyn = sum(1 for f in caps["client"].frames if f.flags & 0x12 == 0x02)
+        notes = (f"SYNs to {server_addr}, which never answers: {nsyn} SYNs in the client "
+                 f"capture, then ETIMEDOUT (TCP_SYNCNT={row['syncnt']}; this kernel resends "
+                 "the first SYNs at a fixed 1 s, net.ipv4.tcp_syn_linear_timeouts)")
 
     out = []
     for side in ("client", "server"):
@@ -181,7 +183,7 @@ def entries(run: dict, files: dict[str, str]) -> list[dict]:
         if data_sender and vantage == "receiver":
             br = measure.bottleneck_rate(cap, data_sender)
             measured.update({k: (round(v, 3) if v else v) for k, v in br.items()})
-        if data_sender and kind in BULK_KINDS and kind != "tso":
+        if data_sender and kind in BULK_KINDS and kind not in ("tso", "midstream"):
             dl = measure.data_loss(caps[sender_side], caps["server" if sender_side == "client"
                                                             else "client"], data_sender)
             measured["data_segments_sent"] = dl["sent"]
