@@ -1,0 +1,163 @@
+"""The flow table: bidirectional TCP flows, port reuse, idle expiry, bounded memory.
+
+Flow ids are 0, 1, 2, ... in order of first packet and match tshark's `tcp.stream`:
+like Wireshark, a SYN (without ACK) whose ISN differs from the one already known for
+its sender on that 4-tuple starts a new flow and carries `reused_ports`.
+
+Finished flows are handed out by `pop_finished()` as soon as they end: replaced by port
+reuse, closed (RST or both FINs acknowledged) and quiet for `closed_linger` seconds of
+capture time, idle for `idle_timeout`, or evicted (least recently active first) when
+more than `max_flows` are live.  Expiry uses a heap of deadlines that is only looked at
+when capture time passes the earliest one, so the per-packet cost is O(1) when nothing
+ends.  (Wireshark never expires conversations: a tuple seen again after its flow
+expired gets a new id here; the crosscheck disables expiry to compare like with like.)
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+
+from .model import ACK, SYN, Segment, SegmentVerdict
+from .tcp.connection import Connection
+
+
+class Flow:
+    __slots__ = ("id", "key", "conn", "observers", "last_ts", "done", "_entries")
+
+    def __init__(self, fid: int, key: tuple, conn: Connection, ts: float) -> None:
+        self.id = fid
+        self.key = key
+        self.conn = conn
+        self.observers: list = []
+        self.last_ts = ts
+        self.done = False
+        self._entries = 0  # heap entries referring to this flow
+
+    def __repr__(self) -> str:
+        return f"Flow(id={self.id}, last_ts={self.last_ts})"
+
+
+class FlowTable:
+    def __init__(self, *, idle_timeout: float = 300.0, closed_linger: float = 60.0,
+                 max_flows: int = 200_000,
+                 observer_factory: Callable[[Flow], list] | None = None) -> None:
+        self.idle_timeout = float(idle_timeout)
+        self.closed_linger = float(closed_linger)
+        self.max_flows = max(1, int(max_flows))
+        self.observer_factory = observer_factory
+        self.evicted = 0
+        self.created = 0
+        self._live: dict[tuple, Flow] = {}
+        self._heap: list[tuple[float, int, Flow]] = []
+        self._finished: list[Flow] = []
+        self._now = float("-inf")
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    # -- per packet -------------------------------------------------------------------
+    def feed(self, seg: Segment) -> tuple[Flow, SegmentVerdict]:
+        src = seg.src
+        dst = seg.dst
+        sp = seg.sport
+        dp = seg.dport
+        key = (src, sp, dst, dp) if src < dst or src == dst and sp <= dp else (dst, dp, src, sp)
+        flow = self._live.get(key)
+        if flow is None:
+            flow = self._new(key, seg, False)
+        elif seg.flags & (SYN | ACK) == SYN:
+            conn = flow.conn
+            fwd = conn.eps[conn.direction(seg)]
+            if fwd.base_set and seg.seq != fwd.base_seq:
+                self._end(flow)
+                flow = self._new(key, seg, True)
+        ts = seg.ts
+        if ts > self._now:
+            self._now = ts
+        flow.last_ts = ts
+        conn = flow.conn
+        was_closed = conn.closed
+        verdict = conn.process(seg)
+        if conn.closed and not was_closed:
+            self._push(flow, ts + self.closed_linger)
+        return flow, verdict
+
+    def _new(self, key: tuple, seg: Segment, reused: bool) -> Flow:
+        fid = self.created
+        self.created += 1
+        flow = Flow(fid, key, Connection(fid, seg, reused=reused), seg.ts)
+        self._live[key] = flow
+        self._push(flow, seg.ts + self.idle_timeout)
+        if self.observer_factory is not None:
+            flow.observers = self.observer_factory(flow)
+        if len(self._live) > self.max_flows:
+            self._evict_one(flow)
+        return flow
+
+    def _push(self, flow: Flow, deadline: float) -> None:
+        flow._entries += 1
+        heapq.heappush(self._heap, (deadline, flow.id, flow))
+
+    def _end(self, flow: Flow) -> None:
+        if not flow.done:
+            flow.done = True
+            if self._live.get(flow.key) is flow:
+                del self._live[flow.key]
+            self._finished.append(flow)
+
+    def _deadline(self, flow: Flow) -> float:
+        return flow.last_ts + (self.closed_linger if flow.conn.closed else self.idle_timeout)
+
+    def _evict_one(self, keep: Flow) -> None:
+        heap = self._heap
+        while heap:
+            _dl, _fid, flow = heapq.heappop(heap)
+            flow._entries -= 1
+            if flow.done:
+                continue
+            if flow is keep:
+                self._push(flow, self._deadline(flow))
+                continue
+            real = self._deadline(flow)
+            if real > _dl and heap and real > heap[0][0]:
+                if flow._entries == 0:
+                    self._push(flow, real)  # active since: look further
+                continue
+            self.evicted += 1
+            self._end(flow)
+            return
+
+    # -- expiry -----------------------------------------------------------------------
+    def pop_finished(self) -> list[Flow]:
+        """Flows that ended since the last call (cheap when none did)."""
+        heap = self._heap
+        if heap and heap[0][0] <= self._now:
+            now = self._now
+            while heap and heap[0][0] <= now:
+                _dl, _fid, flow = heapq.heappop(heap)
+                flow._entries -= 1
+                if flow.done:
+                    continue
+                real = self._deadline(flow)
+                if real <= now:
+                    self._end(flow)
+                elif flow._entries == 0:
+                    self._push(flow, real)
+        if not self._finished:
+            return []
+        out = self._finished
+        self._finished = []
+        return out
+
+    def flush(self) -> list[Flow]:
+        """Every flow not yet handed out, in id order (end of capture)."""
+        out = self._finished
+        self._finished = []
+        for flow in self._live.values():
+            flow.done = True
+            out.append(flow)
+        self._live = {}
+        self._heap = []
+        out.sort(key=lambda f: f.id)
+        return out

@@ -1,0 +1,596 @@
+"""One passively observed TCP connection: the sans-IO core.
+
+`Connection.process(seg)` takes one decoded segment (with its capture timestamp) and
+returns a `SegmentVerdict`; `Connection.result()` summarizes the flow as a `FlowResult`.
+No I/O, no clock, no logging; odd traffic is recorded, never raised on.
+
+Semantics chosen here (documented because other stages rely on them):
+
+* client/server: the sender of a SYN without ACK is the client; the receiver of a
+  SYN+ACK is the client; otherwise the endpoint with the lower port is the server
+  (ties: the first sender is the client).
+* `verdict.analysis`: Wireshark 4.0's `tcp.analysis.*` bits, exactly (see analysis.py).
+* `verdict.ack_rtt`: Wireshark's ack_rtt (time from the segment whose end equals this
+  ACK to the ACK) but with Karn's rule: None when the acknowledged bytes were
+  retransmitted (ambiguous sample).  The same samples feed `rtt` and the RTO replica.
+* `verdict.win_scaled`: the window shifted by the sender's scale when both SYNs carried
+  the option; the raw field when the handshake was not seen (scale unknown, like
+  Wireshark's default "unknown" preference) or scaling is off.  `tcp["window_scaling"]`
+  tells which; `tcp["window_scale_known"]` is False in the unknown case.
+* `verdict.bytes_in_flight`: Wireshark's payload-based value (unacknowledged data seen
+  from this sender, less the peer's last SACK blocks).
+* `verdict.retrans_cause` for every segment carrying data (or SYN/FIN) that does not
+  advance the sequence: network_duplicate (an exact copy: same SEQ, length, ACK and IP
+  ID or TSval), unneeded (all of it was already acknowledged), reordering (bytes never
+  seen before filling a hole soon after), fast (>= 2 duplicate ACKs or SACK evidence of
+  loss: >= 3 segments SACKed above it), otherwise rto (the replica's RTO backs off).
+* Connection state (`FlowResult.state`): "RESET" when an acceptable RST ended it,
+  "CLOSED" when both FINs were acknowledged, otherwise the client endpoint's RFC 9293
+  state ("ESTABLISHED", "FIN_WAIT_2", "SYN_SENT", "UNKNOWN" for mid-stream ...).
+  Per-endpoint transitions are in `FlowResult.states`.
+
+`FlowResult.tcp` facts (endpoint keys are "ip:port"):
+  close_initiator ("client"|"server"|None), time_wait (addr ending in TIME_WAIT or None),
+  resets [{ts, endpoint, in_window, answer_to_syn, after_data, frame}],
+  syn_retransmissions, synack_retransmissions, retrans_causes {addr: {cause: n}},
+  rto_final {addr: {srtt, rttvar, rto}}, max_payload {addr}, superframes {addr: segments
+  longer than the peer's MSS (TSO/GSO in sender-side captures)}, keepalive_ts {addr: [ts]}
+  (<= 1000), max_window {addr: largest scaled window advertised}, window_scaling (bool),
+  window_scale_known (bool), sack (bool), timestamps (bool), dsack {addr: D-SACK blocks
+  sent}, spurious_proven {addr: retransmissions proven unneeded by D-SACK or timestamps},
+  capture_loss (lost_segment/ack_lost_segment gaps never filled by a retransmission),
+  handshake_times {syn, synack, ack}, data_bytes {addr: highest relative seq sent},
+  mss {addr}, ts_laps {addr: TSval wraps}, zero_window_time {addr: seconds advertised 0},
+  first_frame, last_frame.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from ..model import (
+    ACK,
+    ANALYSIS_NAMES,
+    FIN,
+    RST,
+    SYN,
+    Endpoint,
+    FlowResult,
+    Segment,
+    SegmentVerdict,
+    StateChange,
+)
+from . import state as S
+from .analysis import (
+    ANY_RETRANS,
+    DUPLICATE_ACK,
+    FAST_RETRANSMISSION,
+    KEEP_ALIVE,
+    OUT_OF_ORDER,
+    SPURIOUS_RETRANSMISSION,
+    ZERO_WINDOW_PROBE,
+    ack_segments,
+    bytes_in_flight,
+    wireshark_flags,
+)
+from .endpoint import EndpointState
+from .rtt import RttSummary
+from .sack import Scoreboard, is_dsack
+from .seqspace import HALF, MASK, Unwrapper
+
+_FLAG_NAMES = tuple(name for _flag, name in ANALYSIS_NAMES)
+_KEEPALIVE_CAP = 1000
+_PENDING_CAP = 256
+_RESET_CAP = 100
+_HANDSHAKE = frozenset({S.SYN_SENT, S.SYN_RECEIVED})
+_CAUSES = ("rto", "fast", "reordering", "network_duplicate", "unneeded")
+
+
+def addr_text(addr: bytes, port: int) -> str:
+    """'ip:port', IPv6 as '[addr]:port'."""
+    if len(addr) == 16:
+        return f"[{socket.inet_ntop(socket.AF_INET6, addr)}]:{port}"
+    if len(addr) == 4:
+        return f"{socket.inet_ntop(socket.AF_INET, addr)}:{port}"
+    return f"{addr.hex()}:{port}"
+
+
+class Connection:
+    """Both directions of one TCP connection; `eps[0]` is the client, `eps[1]` the server."""
+
+    __slots__ = ("flow_id", "caddr", "cport", "saddr", "sport", "eps", "closed", "reset",
+                 "last_ts", "first_ts", "first_frame", "last_frame", "first_rtt", "mru_syn",
+                 "states", "rtt", "resets", "close_initiator", "hs_syn", "hs_synack", "hs_ack",
+                 "lost_gaps", "filled_gaps", "_pending", "zw_since", "zw_time")
+
+    def __init__(self, flow_id: int, first: Segment, *, reused: bool = False) -> None:
+        self.flow_id = flow_id
+        f = first.flags
+        if f & SYN and not f & ACK:
+            client_is_src = True
+        elif f & SYN:
+            client_is_src = False
+        elif first.sport != first.dport:
+            client_is_src = first.sport > first.dport
+        else:
+            client_is_src = True
+        if client_is_src:
+            self.caddr, self.cport, self.saddr, self.sport = (
+                first.src, first.sport, first.dst, first.dport)
+        else:
+            self.caddr, self.cport, self.saddr, self.sport = (
+                first.dst, first.dport, first.src, first.sport)
+        self.eps = (EndpointState(), EndpointState())
+        self.closed = False
+        self.reset = False
+        self.last_ts = first.ts
+        self.first_ts = first.ts
+        self.first_frame = first.frame
+        self.last_frame = first.frame
+        self.first_rtt: float | None = None  # Wireshark's ts_first_rtt (0 = unset -> None)
+        self.mru_syn: float | None = None
+        self.states: list[StateChange] = []
+        self.rtt = RttSummary()
+        self.resets: list[dict] = []
+        self.close_initiator: int | None = None
+        self.hs_syn: float | None = None
+        self.hs_synack: float | None = None
+        self.hs_ack: float | None = None
+        self.lost_gaps = 0
+        self.filled_gaps = 0
+        self._pending = 0x4000 if reused else 0  # Analysis.REUSED_PORTS on the first segment
+        self.zw_since: list = [None, None]
+        self.zw_time = [0.0, 0.0]
+        if f & SYN and not f & ACK:
+            self._set(0, S.CLOSED, first.ts)
+        else:  # mid-stream (or SYN+ACK first): say so explicitly
+            self.states.append(StateChange(first.ts, 0, S.UNKNOWN))
+            self.states.append(StateChange(first.ts, 1, S.UNKNOWN))
+
+    # -- helpers -------------------------------------------------------------------
+    def direction(self, seg: Segment) -> int:
+        """0 for client->server, 1 for server->client."""
+        return 0 if seg.sport == self.cport and seg.src == self.caddr else 1
+
+    def _set(self, idx: int, new: str, ts: float) -> None:
+        ep = self.eps[idx]
+        if ep.state != new:
+            ep.state = new
+            self.states.append(StateChange(ts, idx, new))
+
+    # -- the per-segment path --------------------------------------------------------
+    def process(self, seg: Segment) -> SegmentVerdict:
+        d = 0 if seg.sport == self.cport and seg.src == self.caddr else 1
+        eps = self.eps
+        fwd = eps[d]
+        rev = eps[1 - d]
+        flags = seg.flags
+        seq = seg.seq
+        ack = seg.ack
+        seglen = seg.length
+        ts = seg.ts
+        frame = seg.frame
+        win = seg.win
+        self.last_ts = ts
+        self.last_frame = frame
+
+        ta = self._pending
+        if ta:
+            self._pending = 0
+        if flags & SYN:
+            ta = self._syn_pre(fwd, flags, seq, ta)
+
+        ta, not_adv = wireshark_flags(self, fwd, rev, frame, ts, seq, ack, seglen, flags, win, ta)
+
+        rtt = None
+        rtt_ok = False
+        if rev.ual:
+            rtt, rtt_ok = ack_segments(rev, ack, ts)
+            if rtt is not None:
+                if rtt_ok and rtt >= 0.0:
+                    rev.rto.sample(rtt)
+                    self.rtt.add(rtt)
+                else:
+                    rtt = None
+        bif = bytes_in_flight(fwd, rev, seglen, flags)
+        fwd.sack_blocks = seg.sacks
+
+        # --- Wireshark's post-analysis bookkeeping (order as in dissect_tcp) ---
+        if flags & SYN:
+            if not flags & ACK:
+                self.mru_syn = ts
+            fwd.is_first_ack = True
+        elif flags & ACK:
+            if self.mru_syn is not None and not self.first_rtt:
+                self.first_rtt = ts - self.mru_syn
+            fwd.is_first_ack = False
+        if seg.wscale is not None:
+            fwd.win_scale = seg.wscale if seg.wscale <= 14 else 14
+        if flags & SYN:
+            if fwd.win_scale == -1:
+                fwd.win_scale = -2
+                rev.win_scale = -2
+            elif flags & ACK and rev.win_scale == -2:
+                fwd.win_scale = -2
+
+        # --- our model ---
+        fwd.packets += 1
+        if seglen:
+            fwd.payload_bytes += seglen
+            if seglen > fwd.max_payload:
+                fwd.max_payload = seglen
+            if rev.mss and seglen > rev.mss:
+                fwd.superframes += 1
+        rel_seq = fwd.unwrap.rel(seq)
+        rel_ack = 0
+        acked = 0
+        if flags & ACK and rev.unwrap is not None:
+            rel_ack = rev.unwrap.peek(ack)
+            if rel_ack > rev.una:
+                acked = rel_ack - rev.una
+                rev.una = rel_ack
+                rev.last_progress = ts
+                rev.dup_since_progress = 0
+                if rev.scoreboard is not None:
+                    rev.scoreboard.advance(rel_ack)
+            elif ta & DUPLICATE_ACK:
+                rev.dup_since_progress += 1
+        end_rel = rel_seq + seglen + (1 if flags & (SYN | FIN) else 0)
+        if end_rel > fwd.high_rel:
+            fwd.high_rel = end_rel
+        shift = fwd.win_scale
+        wscaled = win << shift if shift > 0 and not flags & SYN else win
+        if wscaled > fwd.max_window:
+            fwd.max_window = wscaled
+        if win == 0 and not flags & (SYN | FIN | RST):
+            if self.zw_since[d] is None:
+                self.zw_since[d] = ts
+        elif self.zw_since[d] is not None:
+            self.zw_time[d] += ts - self.zw_since[d]
+            self.zw_since[d] = None
+
+        sacked = 0
+        dsack = False
+        if seg.sacks and rev.unwrap is not None:
+            sacked, dsack = self._sack(fwd, rev, seg.sacks, rel_ack)
+        if seg.tsval is not None:
+            self._timestamps(fwd, rev, seg, rel_ack)
+
+        cause = None
+        if (not_adv or ta & ANY_RETRANS) and (seglen or flags & (SYN | FIN)):
+            cause = self._retrans_cause(fwd, rev, seg, ta, rel_seq, end_rel, ts)
+        if ta & 0x30 and self.lost_gaps < 1 << 30:  # lost_segment / ack_lost_segment
+            self.lost_gaps += 1
+        if seglen and not ta & ZERO_WINDOW_PROBE:
+            fwd.last_sig = (seq, seglen, ack, seg.ip_id, seg.tsval, ts)
+
+        if ta & KEEP_ALIVE:
+            kl = fwd.keepalive_ts
+            if kl is None:
+                kl = fwd.keepalive_ts = []
+            if len(kl) < _KEEPALIVE_CAP:
+                kl.append(ts)
+
+        if flags & (SYN | FIN | RST) or (flags & ACK and (
+                fwd.state in _HANDSHAKE or rev.state in _HANDSHAKE
+                or (rev.fin_rel is not None and not rev.fin_acked))):
+            self._states(d, fwd, rev, seg, flags, rel_seq, rel_ack, seglen, ts, frame)
+
+        if ta:
+            c = fwd.counters
+            bit = 0
+            bits = ta
+            while bits:
+                if bits & 1:
+                    c[bit] += 1
+                bits >>= 1
+                bit += 1
+
+        return SegmentVerdict(d, rel_seq, rel_ack, wscaled, ta, rtt, bif, cause, fwd.state,
+                              acked, sacked, dsack)
+
+    # -- pieces of the slow path -------------------------------------------------------
+    def _syn_pre(self, fwd: EndpointState, flags: int, seq: int, ta: int) -> int:
+        """Wireshark: a SYN+ACK whose ISN differs from the one known for its sender is
+        flagged reused_ports and re-bases that side's relative sequence numbers."""
+        if flags & ACK and fwd.base_set and seq != fwd.base_seq:
+            ta |= 0x4000
+            fwd.base_seq = seq
+            fwd.unwrap = Unwrapper(seq)
+            fwd.ual = []
+            fwd.ual_tiled = True
+        return ta
+
+    def _sack(self, fwd: EndpointState, rev: EndpointState, sacks, rel_ack: int):
+        un = rev.unwrap
+        blocks = tuple((un.peek(left), un.peek(right)) for left, right in sacks)
+        dsack = is_dsack(blocks, rel_ack if rel_ack else rev.una)
+        if dsack:
+            fwd.dsack += 1
+            left, right = blocks[0]
+            pend = rev.pending_retx
+            if pend:
+                for i, e in enumerate(pend):
+                    if e[0] < right and left < e[1]:
+                        rev.spurious_proven += 1
+                        del pend[i]
+                        break
+            blocks = blocks[1:]
+        sb = rev.scoreboard
+        if sb is None:
+            sb = rev.scoreboard = Scoreboard()
+        una = rev.una
+        new = 0
+        for left, right in blocks:
+            new += sb.add(left, right, una)
+        if new:
+            rev.sacked_since += new
+        return new, dsack
+
+    def _timestamps(self, fwd: EndpointState, rev: EndpointState, seg: Segment,
+                    rel_ack: int) -> None:
+        tsval = seg.tsval
+        last = fwd.last_tsval
+        if last is not None:
+            dd = (tsval - last) & MASK
+            if dd < HALF and tsval < last:
+                fwd.ts_lap += 1  # the 32-bit clock wrapped forward
+        if last is None or (tsval - last) & MASK < HALF:
+            fwd.last_tsval = tsval
+        # Eifel (RFC 3522): an ACK covering a retransmission but echoing a TSval older than
+        # the retransmission's was triggered by the original: the retransmission was unneeded
+        pend = rev.pending_retx
+        if pend and seg.flags & ACK and seg.tsecr is not None:
+            keep = []
+            for e in pend:
+                if e[1] <= rel_ack:
+                    if e[2] is not None and ((seg.tsecr - e[2]) & MASK) >= HALF:
+                        rev.spurious_proven += 1
+                else:
+                    keep.append(e)
+            rev.pending_retx = keep
+
+    def _retrans_cause(self, fwd: EndpointState, rev: EndpointState, seg: Segment, ta: int,
+                       rel_seq: int, end_rel: int, ts: float) -> str:
+        seglen = seg.length
+        sig = fwd.last_sig
+        cause = None
+        if sig is not None and seglen and sig[0] == seg.seq and sig[1] == seglen \
+                and sig[2] == seg.ack:
+            ip_id = seg.ip_id
+            if ip_id and sig[3] == ip_id or (
+                    not ip_id and seg.tsval is not None and sig[4] == seg.tsval
+                    and ts - sig[5] < 0.001):
+                cause = "network_duplicate"
+        if cause is None:
+            if ta & SPURIOUS_RETRANSMISSION or (seglen and end_rel <= rev.una):
+                cause = "unneeded"
+            elif ta & OUT_OF_ORDER and not self._seen_before(fwd, rel_seq, end_rel):
+                cause = "reordering"
+            elif ta & FAST_RETRANSMISSION or fwd.dup_since_progress >= 2 or (
+                    fwd.scoreboard is not None and rev.mss is not None
+                    and fwd.scoreboard.sacked_above(rel_seq) >= 3 * rev.mss):
+                cause = "fast"
+            else:
+                cause = "rto"
+                fwd.rto.backoff()
+        rc = fwd.retrans_causes
+        if rc is None:
+            rc = fwd.retrans_causes = dict.fromkeys(_CAUSES, 0)
+        rc[cause] += 1
+        if cause not in ("network_duplicate", "unneeded") and seglen:
+            if self.lost_gaps > self.filled_gaps:
+                self.filled_gaps += 1
+            pend = fwd.pending_retx
+            if pend is None:
+                pend = fwd.pending_retx = []
+            if len(pend) >= _PENDING_CAP:
+                del pend[0]
+            pend.append([rel_seq, end_rel, seg.tsval, seg.frame])
+        return cause
+
+    @staticmethod
+    def _seen_before(fwd: EndpointState, start: int, end: int) -> bool:
+        return any(e[0] < end and start < e[1] for e in fwd.ual[:-1])
+
+    def _states(self, d: int, fwd: EndpointState, rev: EndpointState, seg: Segment, flags: int,
+                rel_seq: int, rel_ack: int, seglen: int, ts: float, frame: int) -> None:
+        r = 1 - d
+        if flags & RST:
+            self._rst(d, fwd, rev, seg, flags, rel_seq, rel_ack, ts, frame)
+            return
+        if flags & SYN:
+            fwd.syn_count += 1
+            if not flags & ACK:
+                if not fwd.syn_seen:
+                    fwd.syn_seen = True
+                    fwd.isn = seg.seq
+                    fwd.syn_ts = ts
+                    if self.hs_syn is None:
+                        self.hs_syn = ts
+                self._options(fwd, seg)
+                if fwd.state in (S.CLOSED, S.UNKNOWN, S.LISTEN):
+                    self._set(d, S.SYN_SENT, ts)
+                    if rev.syn_seen and not rev.synack_seen:
+                        # the peer's SYN is already on the wire: simultaneous open
+                        self._set(d, S.SYN_RECEIVED, ts)
+                if rev.state == S.SYN_SENT:
+                    self._set(r, S.SYN_RECEIVED, ts)  # simultaneous open
+                elif rev.state in (S.CLOSED, S.UNKNOWN):
+                    self._set(r, S.LISTEN, ts)
+            else:
+                if not fwd.synack_seen:
+                    fwd.synack_seen = True
+                    fwd.isn = seg.seq
+                    fwd.syn_ts = ts
+                    if self.hs_synack is None:
+                        self.hs_synack = ts
+                self._options(fwd, seg)
+                if fwd.state in (S.LISTEN, S.CLOSED, S.UNKNOWN, S.SYN_SENT):
+                    self._set(d, S.SYN_RECEIVED, ts)
+                if rev.state in (S.SYN_SENT, S.UNKNOWN, S.CLOSED, S.SYN_RECEIVED) \
+                        and rel_ack >= 1:
+                    self._set(r, S.ESTABLISHED, ts)
+        elif flags & ACK:
+            if fwd.state in (S.SYN_SENT, S.SYN_RECEIVED):
+                self._set(d, S.ESTABLISHED, ts)
+            if rev.state == S.SYN_RECEIVED and rel_ack >= 1:
+                self._set(r, S.ESTABLISHED, ts)
+                if self.hs_ack is None and self.hs_synack is not None:
+                    self.hs_ack = ts
+            elif self.hs_ack is None and self.hs_synack is not None and d == 0 \
+                    and rel_ack >= 1 and rev.synack_seen:
+                self.hs_ack = ts
+        # the ACK field acknowledges the peer's FIN?
+        if flags & ACK and rev.fin_rel is not None and not rev.fin_acked \
+                and rel_ack >= rev.fin_rel + 1:
+            rev.fin_acked = True
+            st = rev.state
+            if st == S.FIN_WAIT_1:
+                self._set(r, S.FIN_WAIT_2, ts)
+            elif st == S.CLOSING:
+                self._set(r, S.TIME_WAIT, ts)
+            elif st == S.LAST_ACK:
+                self._set(r, S.CLOSED, ts)
+            if fwd.fin_acked:
+                self.closed = True
+        if flags & FIN:
+            fwd.fin += 1
+            if fwd.fin_rel is None:
+                fwd.fin_rel = rel_seq + seglen
+                fwd.fin_frame = frame
+                if self.close_initiator is None:
+                    self.close_initiator = d
+                st = fwd.state
+                if st == S.CLOSE_WAIT:
+                    self._set(d, S.LAST_ACK, ts)
+                elif st in S.OPEN_FOR_CLOSE:
+                    self._set(d, S.FIN_WAIT_1, ts)
+                # the receiver learns of the FIN
+                st = rev.state
+                if st in (S.ESTABLISHED, S.UNKNOWN, S.SYN_RECEIVED, S.SYN_SENT):
+                    self._set(r, S.CLOSE_WAIT, ts)
+                elif st == S.FIN_WAIT_1:
+                    self._set(r, S.CLOSING, ts)
+                elif st == S.FIN_WAIT_2:
+                    self._set(r, S.TIME_WAIT, ts)
+                if rev.fin_acked and fwd.fin_acked:
+                    self.closed = True
+
+    def _options(self, fwd: EndpointState, seg: Segment) -> None:
+        if seg.mss is not None:
+            fwd.mss = seg.mss
+        if seg.wscale is not None:
+            fwd.wscale_opt = seg.wscale
+        if seg.sack_perm:
+            fwd.sack_perm = True
+        if seg.tsval is not None:
+            fwd.ts_opt = True
+
+    def _rst(self, d: int, fwd: EndpointState, rev: EndpointState, seg: Segment, flags: int,
+             rel_seq: int, rel_ack: int, ts: float, frame: int) -> None:
+        fwd.rst += 1
+        r = 1 - d
+        answer_to_syn = rev.state == S.SYN_SENT or (
+            rev.syn_seen and not fwd.synack_seen and not fwd.syn_seen)
+        if rev.state == S.SYN_SENT:
+            # RFC 9293 3.10.7.3: acceptable in SYN-SENT if it acknowledges the SYN
+            in_window = bool(flags & ACK) and rel_ack == 1
+        else:
+            # the receiver expects data from the RST's sender at rev's cumulative ACK
+            expect = fwd.una if fwd.una else None
+            hi = fwd.high_rel
+            rwnd = rev.window if rev.window != 0xFFFFFFFF else 0
+            if rev.win_scale > 0:
+                rwnd <<= rev.win_scale
+            if expect is None:
+                in_window = True  # nothing known about the receiver: assume it accepts
+            else:
+                in_window = expect <= rel_seq <= max(expect + max(rwnd, 1), hi)
+        after_data = fwd.payload_bytes > 0 or rev.payload_bytes > 0
+        if len(self.resets) < _RESET_CAP:
+            self.resets.append({"ts": ts, "frame": frame, "endpoint": d,
+                                "in_window": in_window, "answer_to_syn": answer_to_syn,
+                                "after_data": after_data})
+        if fwd.state != S.CLOSED:
+            self._set(d, S.CLOSED, ts)
+        if in_window:
+            if rev.state not in (S.CLOSED, S.TIME_WAIT):
+                self._set(r, S.CLOSED, ts)
+            self.reset = True
+            self.closed = True
+
+    # -- end of flow ------------------------------------------------------------------
+    def result(self) -> FlowResult:
+        """The FlowResult for the flow so far."""
+        eps = self.eps
+        client = addr_text(self.caddr, self.cport)
+        server = addr_text(self.saddr, self.sport)
+        names = (client, server)
+        endpoints = []
+        for i, ep in enumerate(eps):
+            counters = {name: ep.counters[bit] for bit, name in enumerate(_FLAG_NAMES)}
+            counters["rst"] = ep.rst
+            counters["fin"] = ep.fin
+            endpoints.append(Endpoint(
+                addr=names[i], role="client" if i == 0 else "server", packets=ep.packets,
+                payload_bytes=ep.payload_bytes, mss=ep.mss, wscale=ep.wscale_opt,
+                sack_permitted=ep.sack_perm, timestamps=ep.ts_opt, counters=counters))
+        c, s = eps
+        if self.reset:
+            state = "RESET"
+        elif c.fin_acked and s.fin_acked:
+            state = S.CLOSED
+        else:
+            state = c.state
+        if c.syn_seen and s.synack_seen and self.hs_ack is not None:
+            handshake = "complete"
+        elif c.syn_seen or s.synack_seen:
+            handshake = "partial"
+        else:
+            handshake = "none"
+        syn_rtt = self.first_rtt if handshake != "none" else None
+        time_wait = None
+        for i, ep in enumerate(eps):
+            if ep.state == S.TIME_WAIT:
+                time_wait = names[i]
+                break
+        ws_known = c.win_scale != -1 and s.win_scale != -1
+        tcp = {
+            "close_initiator": (None if self.close_initiator is None
+                                else ("client", "server")[self.close_initiator]),
+            "time_wait": time_wait,
+            "resets": [dict(r, endpoint=names[r["endpoint"]]) for r in self.resets],
+            "syn_retransmissions": max(0, c.syn_count - 1) if c.syn_seen else 0,
+            "synack_retransmissions": max(0, s.syn_count - 1) if s.synack_seen else 0,
+            "retrans_causes": {names[i]: dict(ep.retrans_causes or dict.fromkeys(_CAUSES, 0))
+                               for i, ep in enumerate(eps)},
+            "rto_final": {names[i]: ep.rto.as_dict() for i, ep in enumerate(eps)},
+            "max_payload": {names[i]: ep.max_payload for i, ep in enumerate(eps)},
+            "superframes": {names[i]: ep.superframes for i, ep in enumerate(eps)},
+            "keepalive_ts": {names[i]: list(ep.keepalive_ts or ()) for i, ep in enumerate(eps)},
+            "max_window": {names[i]: ep.max_window for i, ep in enumerate(eps)},
+            "window_scaling": c.win_scale >= 0 and s.win_scale >= 0,
+            "window_scale_known": ws_known,
+            "sack": c.sack_perm and s.sack_perm,
+            "timestamps": c.ts_opt and s.ts_opt,
+            "dsack": {names[i]: ep.dsack for i, ep in enumerate(eps)},
+            "spurious_proven": {names[i]: ep.spurious_proven for i, ep in enumerate(eps)},
+            "capture_loss": max(0, self.lost_gaps - self.filled_gaps),
+            "handshake_times": {"syn": self.hs_syn, "synack": self.hs_synack,
+                                "ack": self.hs_ack},
+            # relative 0 is the ISN (or the byte before the first one seen): data starts at 1
+            "data_bytes": {names[i]: max(0, ep.high_rel - 1 - (ep.fin_rel is not None))
+                           for i, ep in enumerate(eps)},
+            "mss": {names[i]: ep.mss for i, ep in enumerate(eps)},
+            "ts_laps": {names[i]: ep.ts_lap for i, ep in enumerate(eps)},
+            "zero_window_time": {names[i]: self.zw_time[i] + (
+                self.last_ts - self.zw_since[i] if self.zw_since[i] is not None else 0.0)
+                for i in range(2)},
+            "first_frame": self.first_frame,
+            "last_frame": self.last_frame,
+        }
+        return FlowResult(
+            id=self.flow_id, client=client, server=server, start=self.first_ts,
+            end=self.last_ts, state=state, handshake=handshake, syn_rtt=syn_rtt,
+            rtt=self.rtt.as_dict(), endpoints=endpoints, states=list(self.states), tcp=tcp)

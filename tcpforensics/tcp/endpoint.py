@@ -1,0 +1,98 @@
+"""Per-direction state of a passively observed TCP connection.
+
+One `EndpointState` per sender.  Two groups of fields live here:
+
+* the Wireshark-compatible analysis state (raw 32-bit values, named after the fields
+  of `tcp_analyze_seq_flow_info_t` in Wireshark's packet-tcp.c) that drives the
+  `tcp.analysis.*` flags bit for bit;
+* our own model: the RFC 9293 state, the relative (64-bit, unwrapped) sequence space,
+  options negotiated on the SYN, RTT replica, SACK scoreboard, timestamps, counters.
+"""
+
+from __future__ import annotations
+
+from .rtt import RtoEstimator
+from .sack import Scoreboard
+from .seqspace import Unwrapper
+from .state import UNKNOWN
+
+#: Wireshark keeps at most this many unacknowledged segments per direction.
+MAX_UNACKED = 10000
+N_FLAGS = 15  # number of model.Analysis bits
+
+
+class EndpointState:
+    __slots__ = (
+        # --- Wireshark analysis state (raw 32-bit values) ---
+        "base_set", "base_seq", "nextseq", "nextseq_time", "nextseq_frame", "lastack",
+        "lastack_time", "maxseqtobeacked", "window", "win_scale", "is_first_ack",
+        "dupacknum", "lastnondupack", "lastsegmentflags", "valid_bif", "sack_blocks",
+        "ual", "ual_tiled",
+        # --- our model ---
+        "unwrap", "state", "syn_seen", "synack_seen", "isn", "syn_ts", "fin_rel", "fin_acked",
+        "fin_frame", "mss", "wscale_opt", "sack_perm", "ts_opt", "packets", "payload_bytes",
+        "counters", "rst", "fin", "max_payload", "superframes", "una", "high_rel",
+        "rto", "scoreboard", "dsack", "retrans_causes", "spurious_proven", "keepalive_ts",
+        "max_window", "last_tsval", "ts_lap", "ts_hi", "pending_retx", "last_sig",
+        "syn_count", "last_progress", "dup_since_progress", "sacked_since",
+    )
+
+    def __init__(self) -> None:
+        self.base_set = False
+        self.base_seq = 0
+        self.nextseq = 0
+        self.nextseq_time = 0.0
+        self.nextseq_frame = 0
+        self.lastack = 0
+        self.lastack_time = -1e18
+        self.maxseqtobeacked = 0
+        self.window = 0xFFFFFFFF
+        self.win_scale = -1  # -1 unknown, -2 no scaling, >= 0 shift in use
+        self.is_first_ack = False
+        self.dupacknum = 0
+        self.lastnondupack = 0
+        self.lastsegmentflags = 0
+        self.valid_bif = True
+        self.sack_blocks: tuple = ()
+        # unacked segments: [rel_seq, rel_nextseq, ts, frame, retransmitted]
+        self.ual: list[list] = []
+        self.ual_tiled = True  # entries are in order and do not overlap: fast pruning
+
+        self.unwrap: Unwrapper | None = None
+        self.state = UNKNOWN
+        self.syn_seen = False
+        self.synack_seen = False
+        self.isn: int | None = None
+        self.syn_ts: float | None = None
+        self.fin_rel: int | None = None  # relative seq the FIN occupies
+        self.fin_acked = False
+        self.fin_frame = 0
+        self.mss: int | None = None
+        self.wscale_opt: int | None = None
+        self.sack_perm = False
+        self.ts_opt = False
+        self.packets = 0
+        self.payload_bytes = 0
+        self.counters = [0] * N_FLAGS
+        self.rst = 0
+        self.fin = 0
+        self.max_payload = 0
+        self.superframes = 0
+        self.una = 0  # highest relative ack received from the peer for this sender's data
+        self.high_rel = 0  # highest relative sequence sent (end of data)
+        self.rto = RtoEstimator()
+        self.scoreboard: Scoreboard | None = None
+        self.dsack = 0  # D-SACK blocks this endpoint sent (it received duplicates)
+        self.retrans_causes: dict[str, int] | None = None
+        self.spurious_proven = 0  # retransmissions proven unneeded (D-SACK / timestamps)
+        self.keepalive_ts: list[float] | None = None
+        self.max_window = 0
+        self.last_tsval: int | None = None
+        self.ts_lap = 0  # count of timestamp wraps seen (PAWS lap detection)
+        self.ts_hi = 0  # highest unwrapped TSval
+        self.pending_retx: list[list] | None = None  # [rel_end, tsval, frame]
+        self.last_sig: tuple | None = None  # (seq, len, ip_id, tsval) of the last data seg
+        self.syn_count = 0
+        self.last_progress = 0.0  # time the peer last advanced its cumulative ACK
+        self.dup_since_progress = 0
+        self.sacked_since = 0

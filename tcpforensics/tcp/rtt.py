@@ -1,0 +1,86 @@
+"""RTT bookkeeping: RFC 6298 SRTT/RTTVAR/RTO replica and a bounded sample summary.
+
+Pure and cheap: a handful of floats per sender, a fixed-size reservoir for the median.
+"""
+
+from __future__ import annotations
+
+#: Lower bound applied to the RTO, as Linux does (RFC 6298 suggests 1 s; every common
+#: stack uses 200 ms, and the replica is meant to predict what real senders do).
+RTO_MIN = 0.2
+RTO_MAX = 120.0
+CLOCK_G = 0.001  # clock granularity G of RFC 6298 (Linux: 1 ms jiffy or finer)
+RESERVOIR = 512
+
+
+class RtoEstimator:
+    """RFC 6298 section 2 estimator, fed with Karn-valid samples (seconds)."""
+
+    __slots__ = ("srtt", "rttvar", "rto", "samples", "backoffs")
+
+    def __init__(self) -> None:
+        self.srtt: float | None = None
+        self.rttvar: float | None = None
+        self.rto = 1.0  # RFC 6298 (2.1): initial RTO of 1 s
+        self.samples = 0
+        self.backoffs = 0
+
+    def sample(self, r: float) -> None:
+        if r < 0.0:
+            return
+        if self.srtt is None:
+            self.srtt = r
+            self.rttvar = r / 2.0
+        else:
+            # (2.3): RTTVAR first, using the old SRTT
+            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - r)
+            self.srtt = 0.875 * self.srtt + 0.125 * r
+        rto = self.srtt + max(CLOCK_G, 4.0 * self.rttvar)
+        self.rto = min(RTO_MAX, max(RTO_MIN, rto))
+        self.samples += 1
+        self.backoffs = 0
+
+    def backoff(self) -> None:
+        """(5.5): the timer expired; double the RTO."""
+        self.rto = min(RTO_MAX, self.rto * 2.0)
+        self.backoffs += 1
+
+    def as_dict(self) -> dict:
+        return {"srtt": self.srtt, "rttvar": self.rttvar, "rto": self.rto}
+
+
+class RttSummary:
+    """min / max / count exactly, median from a deterministic bounded reservoir."""
+
+    __slots__ = ("min", "max", "count", "_res", "_k")
+
+    def __init__(self) -> None:
+        self.min: float | None = None
+        self.max: float | None = None
+        self.count = 0
+        self._res: list[float] = []
+        self._k = 0  # deterministic pseudo-random state (no clock, no global RNG)
+
+    def add(self, r: float) -> None:
+        self.count += 1
+        if self.min is None or r < self.min:
+            self.min = r
+        if self.max is None or r > self.max:
+            self.max = r
+        res = self._res
+        if len(res) < RESERVOIR:
+            res.append(r)
+            return
+        # reservoir sampling with an LCG: every sample kept with probability RESERVOIR/count
+        self._k = (self._k * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF
+        j = (self._k >> 33) % self.count
+        if j < RESERVOIR:
+            res[j] = r
+
+    def as_dict(self) -> dict:
+        med = None
+        if self._res:
+            s = sorted(self._res)
+            n = len(s)
+            med = s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2.0
+        return {"min": self.min, "median": med, "max": self.max, "samples": self.count}
