@@ -30,25 +30,21 @@ SHARED = ["tcptrace/input/http.dmp", "tcptrace/input/fast_reuse.dmp",
 
 
 def sample_captures(limit: int = 2) -> list[Path]:
-    """A few lab captures from sample_pcaps/manifest.json, smallest first (may be none)."""
+    """Small lab captures from sample_pcaps/manifest.json, one per scenario (may be none)."""
     manifest = REPO / "sample_pcaps" / "manifest.json"
-    if not manifest.exists():
-        return []
     try:
-        doc = json.loads(manifest.read_text())
-    except ValueError:
+        entries = json.loads(manifest.read_text()).get("captures", [])
+    except (OSError, ValueError, AttributeError):
         return []
-    entries = doc if isinstance(doc, list) else doc.get("captures", doc.get("files", []))
-    paths = []
+    smallest: dict[str, Path] = {}
     for entry in entries:
-        name = entry.get("file") or entry.get("path") or entry.get("name") if isinstance(
-            entry, dict) else entry
-        if not name:
+        path = REPO / "sample_pcaps" / str(entry.get("file", ""))
+        if not entry.get("file") or not path.is_file():
             continue
-        path = (REPO / "sample_pcaps" / name) if not Path(name).is_absolute() else Path(name)
-        if path.exists():
-            paths.append(path)
-    return sorted(paths, key=lambda p: p.stat().st_size)[:limit]
+        scenario = str(entry.get("scenario", path.parent.name))
+        if scenario not in smallest or path.stat().st_size < smallest[scenario].stat().st_size:
+            smallest[scenario] = path
+    return sorted(smallest.values(), key=lambda p: p.stat().st_size)[:limit]
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +175,21 @@ def test_fail_on_gate(tmp_path, captures, single, cluster) -> None:
     assert all(w is None or w in frames.SEVERITIES for w in worst.values())
     with pytest.raises(ValueError):
         batch.run_batch(paths, tmp_path / "x", scheduler=cluster, fail_on="fatal")
+
+
+def test_cli_batch_exit_codes(tmp_path, captures, single, cluster) -> None:
+    from tcpforensics.cli import main
+
+    garbage = tmp_path / "garbage.pcap"
+    garbage.write_bytes(b"\x00" * 100)
+    path = str(captures[0])
+    args = ["batch", path, str(garbage), "--out", str(tmp_path / "out"), "--scheduler", cluster,
+            "--quiet"]
+    gate = frames.severity_at_least(single[path].finding_results, "info")
+    assert main([*args, "--fail-on", "info"]) == (1 if gate else 0)
+    assert (tmp_path / "out" / "summary.json").exists()
+    assert main(["batch", str(garbage), "--out", str(tmp_path / "o2"), "--scheduler", cluster,
+                 "--quiet"]) != 0  # nothing could be analyzed
 
 
 # --- shard logic in process (no cluster) ------------------------------------------------
