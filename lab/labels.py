@@ -39,6 +39,11 @@ def entries(run: dict, files: dict[str, str]) -> list[dict]:
     row = run["row"]
     kind = run["kind"]
     conns = run["client"].get("conns", [])
+    for c in conns:
+        # a socket whose connect failed reports 0.0.0.0 as its address; the SYNs left
+        # from the client's only address
+        if c.get("local", "").startswith("0.0.0.0:"):
+            c["local"] = run["addresses"]["client_ip"] + c["local"][7:]
     server_addr = conns[0]["remote"] if conns else None
     first = conns[0]["local"] if conns else None
     ldir = _data_link_dir(run)
