@@ -249,14 +249,16 @@ def test_core_reset_facts_take_precedence():
     assert rf.endpoint == S and rf.severity == "info"
 
 
-def test_refused_connection_is_a_handshake_failure_not_a_reset():
+def test_refused_connection_is_a_handshake_failure_and_an_info_reset():
     f = flow(end=0.01, handshake="partial",
              facts={"synack_seen": False, "handshake_ack_seen": False, "rst_to_syn": True,
                     "resets": [{"ts": 0.01, "direction": 1, "in_window": True,
                                 "answer_to_syn": True, "after_data": False}]})
     fs = diagnose([f], cap())
-    assert [x.kind for x in fs] == ["handshake_failure"]
+    assert [(x.kind, x.severity) for x in fs] == [("handshake_failure", "warning"),
+                                                   ("reset", "info")]
     assert fs[0].metrics["reasons"] == ["refused"] and fs[0].endpoint == S
+    assert fs[1].metrics["refusals"] == 1 and fs[1].metrics["aborts"] == 0
 
 
 def test_blackhole_gives_failure_and_syn_retransmissions():
@@ -281,7 +283,7 @@ def test_mss_missing_offload_capture_loss():
     f = flow(facts={"syn_mss": [None, 1460], "max_payload": [1460, 0]},
              counters=({}, {"ack_lost_segment": 0}))
     f.endpoints[0].mss = None
-    g = flow(fid=1, tcp={"superframes": {C: 12}, "max_payload": 29_000})
+    g = flow(fid=1, tcp={"superframes": {C: 12}, "max_payload": {C: 29_000, S: 0}})
     h = flow(fid=2, counters=({"lost_segment": 0}, {"ack_lost_segment": 3}))
     fs = diagnose([f, g, h], cap())
     kinds = {x.kind for x in fs}
@@ -328,8 +330,16 @@ def test_a_broken_rule_input_does_not_sink_the_rest():
     a = flow(fid=0, stalls=_nagle_stalls(3))
     bad = flow(fid=1, facts={"keepalive_ts": "garbage", "resets": 5})
     bad.endpoints = []
-    fs = diagnose([a, bad], cap())
+    errors: list = []
+    fs = diagnose([a, bad], cap(), errors)
     assert by_kind(fs, "nagle_delayed_ack")
+    assert errors  # the keepalive rule choked on the garbage, and said so
+
+
+def test_well_formed_inputs_raise_in_no_rule():
+    errors: list = []
+    diagnose(_churn(50) + [_window_limited_flow(False)], cap(), errors)
+    assert errors == []
 
 
 def test_stall_summary_per_capture():

@@ -170,10 +170,28 @@ def test_receive_window_limited_sender():
         c.ack(1, t + 0.05)  # everything ACKed one RTT later, window reopens
         t += 0.05 + 1e-5
     res = c.finish()
-    stalls = kinds(res, "receive_window")
-    assert len(stalls) == 4  # the last round has nothing following it
-    assert all(s.endpoint == CLIENT for s in stalls)
-    assert all(s.duration == pytest.approx(0.05 - 7e-4, abs=1e-3) for s in stalls)
+    # back-to-back window-bound rounds form one episode, from the first time the window
+    # filled to the last time new data was let through
+    (s,) = kinds(res, "receive_window")
+    assert s.endpoint == CLIENT
+    assert s.start == pytest.approx(0.0501 + 7e-4)
+    assert s.duration == pytest.approx(3 * (0.05 + 1e-5) + 0.05 - 7e-4, abs=1e-3)
+    assert s.detail["refills"] == 4
+
+
+def test_separate_window_bound_bursts_stay_separate():
+    c = Conv(win=8000)
+    t = c.handshake(0.0, 0.05)
+    for _ in range(3):
+        for k in range(8):
+            c.data(0, t + k * 1e-4, 1000)
+        c.ack(1, t + 0.05)
+        c.data(0, t + 0.0501, 1000)  # released, then the application pauses
+        c.ack(1, t + 0.1)
+        t += 1.0
+    stalls = kinds(c.finish(), "receive_window")
+    assert len(stalls) == 3
+    assert all(s.duration == pytest.approx(0.05 - 6e-4, abs=1e-3) for s in stalls)
 
 
 def test_app_limited_gaps_between_bursts():

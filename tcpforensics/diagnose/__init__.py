@@ -16,9 +16,13 @@ from .stalls import KINDS as STALL_KINDS
 from .stalls import StallObserver, make_observer
 
 
-def diagnose(flows: list[FlowResult], capture: CaptureInfo) -> list[Finding]:
-    """Findings ranked worst first (ids F1, F2, ...); sets each flow's `findings`."""
-    return run_rules(flows, capture, RULES)
+def diagnose(flows: list[FlowResult], capture: CaptureInfo,
+             errors: list[tuple[str, str]] | None = None) -> list[Finding]:
+    """Findings ranked worst first (ids F1, F2, ...); sets each flow's `findings`.
+
+    Rules that fail on odd data are skipped; `errors` (if given) collects why.
+    """
+    return run_rules(flows, capture, RULES, errors)
 
 
 def stall_summary(flows: Iterable[FlowResult]) -> dict[str, dict]:

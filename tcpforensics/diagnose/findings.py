@@ -180,8 +180,10 @@ class _Context:
                 break
             sender = f.endpoints[d].addr
             nbytes, span = self.data_span(f, d)
-            waited = self.stall_seconds(f, "receive_window", sender) if f.stalls else 0.0
-            n_stalls = len(self.stalls(f, "receive_window", sender))
+            rw = self.stalls(f, "receive_window", sender)
+            waited = sum(s.duration for s in rw)
+            # each time the window filled up again counts (episodes merge refills)
+            n_stalls = sum(int(s.detail.get("refills", 1)) for s in rw)
             if not rtt or span < 10 * rtt or nbytes < 256 * 1024 or span <= 0:
                 continue
             window = self.max_window(f, 1 - d)
@@ -206,6 +208,13 @@ class _Context:
         """(loss repairs, spurious, causes) for what direction d sent."""
         rexmit = self.counter(f, d, "retransmission") + self.counter(
             f, d, "fast_retransmission")
+        # a repeated SYN or SYN-ACK is counted as a retransmission too; it has its own
+        # finding and carries no data
+        fx = self.facts(f)
+        key = "syn_retransmissions" if d == 0 else "synack_retransmissions"
+        rexmit -= int(f.tcp.get(key, fx.get(key, 0)) or 0)
+        if d < len(f.endpoints) and not f.endpoints[d].payload_bytes:
+            rexmit = 0
         spurious = self.counter(f, d, "spurious_retransmission")
         addr = f.endpoints[d].addr if d < len(f.endpoints) else None
         causes = dict((f.tcp.get("retrans_causes") or {}).get(addr) or {})
@@ -357,7 +366,8 @@ def rule_retransmissions(ctx: _Context) -> list[_Draft]:
         flows = sorted({f.id for f, _ in items})
         sender = _only(i["sender"] for _, i in items) or _only(
             _host(i["sender"]) for _, i in items)
-        severity = "critical" if rate >= 0.10 else "warning" if rate >= 0.02 else "info"
+        severity = ("critical" if rate >= 0.10 and real >= 100 else
+                    "warning" if rate >= 0.02 and real >= 10 else "info")
         cause_txt = ", ".join(f"{k} {v}" for k, v in sorted(causes.items()) if v)
         out.append(_Draft(
             kind="retransmissions", severity=severity,
@@ -796,47 +806,61 @@ def _resets(f: FlowResult, ctx: _Context) -> list[dict]:
 def rule_reset(ctx: _Context) -> list[_Draft]:
     hits = []
     for f in ctx.flows:
-        rs = [r for r in _resets(f, ctx) if not r.get("answer_to_syn")]
+        rs = _resets(f, ctx)
         if rs:
             hits.append((f, {"resets": rs}))
     out = []
     for _server, items in _group_by_server(hits).items():
         rs = [(f, r) for f, i in items for r in i["resets"]]
-        in_window = [(f, r) for f, r in rs if r.get("in_window", True)]
+        refusals = [(f, r) for f, r in rs if r.get("answer_to_syn")]
+        aborts = [(f, r) for f, r in rs if not r.get("answer_to_syn")]
+        in_window = [(f, r) for f, r in aborts if r.get("in_window", True)]
         senders = sorted({str(r.get("endpoint")) for _, r in rs})
         flows = sorted({f.id for f, _ in items})
-        first_f, first = min(rs, key=lambda fr: fr[1].get("ts", 0.0))
+        first_f, first = min(aborts or rs, key=lambda fr: fr[1].get("ts") or 0.0)
         who = _only(senders)
         role = ("client" if who == first_f.client else "server" if who == first_f.server
                 else None)
-        after_data = any(r.get("after_data") for _, r in rs)
+        after_data = any(r.get("after_data") for _, r in aborts)
+        # an accepted abort loses data and surfaces as an error: warning; refusals are
+        # judged by handshake_failure, ignored out-of-window resets change nothing
         severity = "warning" if in_window else "info"
-        when = first.get("ts", first_f.start) - first_f.start
+        when = (first.get("ts") or first_f.start) - first_f.start
+        parts = []
+        if aborts:
+            parts.append(
+                f"{_plural(len(aborts), 'connection')} ended with RST instead of a FIN "
+                f"exchange (the first {_ms(when)} into flow {first_f.id}"
+                f"{', after data had flowed' if after_data else ''}). {len(in_window)} of "
+                f"{len(aborts)} fell inside the receiver's window and were accepted: both "
+                f"sides dropped the connection at once, anything still queued was "
+                f"discarded, and the peer's application saw ECONNRESET. Common causes: an "
+                f"abortive close (SO_LINGER with a zero timeout), closing a socket while "
+                f"unread data sits in its receive buffer, a crashed process, or a firewall "
+                f"or load balancer expiring the connection."
+                + (f" {len(aborts) - len(in_window)} landed outside the window and were "
+                   f"ignored by the receiver." if len(aborts) > len(in_window) else ""))
+        if refusals:
+            parts.append(
+                f"{_plural(len(refusals), 'reset')} answered a SYN: the connection was "
+                f"refused before it existed (see handshake_failure).")
         out.append(_Draft(
             kind="reset", severity=severity,
-            title=f"{_plural(len(rs), 'connection reset')}"
-                  + (f" sent by the {role} {who}" if who and role else ""),
-            detail=(
-                f"{who or 'Endpoints'} ended {_plural(len(flows), 'connection')} with RST "
-                f"instead of a FIN exchange (first one {_ms(when)} into flow "
-                f"{first_f.id}{', after data had flowed' if after_data else ''}). "
-                f"{len(in_window)} of {len(rs)} resets fell inside the receiver's window and "
-                f"so were accepted: both sides dropped the connection at once, discarding "
-                f"any data still queued, and the peer's application saw ECONNRESET. "
-                f"Usual causes: an abortive close (SO_LINGER with a zero timeout), closing "
-                f"a socket while unread data sits in its receive buffer, a crashed "
-                f"process, or a firewall or load balancer expiring the connection."
-                + (f" {len(rs) - len(in_window)} were outside the window and ignored by "
-                   f"the receiver." if len(rs) > len(in_window) else "")),
+            title=f"{_plural(len(rs), 'reset')}"
+                  + (f" sent by the {role} {who}" if who and role else "")
+                  + (f" ({len(refusals)} refusing a SYN)" if refusals else ""),
+            detail=f"Sent by {', '.join(senders[:4])}: " + " ".join(parts),
             recommendation=(
                 "Close gracefully: shutdown(SHUT_WR), read until EOF, then close(); do not "
                 "set SO_LINGER {on, 0} unless discarding data is intended; drain unread "
                 "input before closing. If a middlebox sends the reset, keep the connection "
-                "busier than its idle timeout (keep-alives) or raise that timeout."),
+                "busier than its idle timeout (keep-alives) or raise that timeout. A reset "
+                "answering a SYN means nothing listens on that port."),
             flows=flows, endpoint=who,
-            metrics={"resets": len(rs), "in_window": len(in_window),
-                     "sent_by": senders[:20], "first_ts": _r(first.get("ts")),
-                     "first_after_s": _r(when), "after_data": after_data},
+            metrics={"resets": len(rs), "aborts": len(aborts), "in_window": len(in_window),
+                     "refusals": len(refusals), "sent_by": senders[:20],
+                     "first_ts": _r(first.get("ts")), "first_after_s": _r(when),
+                     "after_data": after_data},
             seconds_lost=0.0))
     return out
 
@@ -985,6 +1009,15 @@ def rule_mss_missing(ctx: _Context) -> list[_Draft]:
     return out
 
 
+def _max_payload(f: FlowResult, ctx: _Context) -> int:
+    core = f.tcp.get("max_payload")
+    if isinstance(core, dict):
+        return max((int(v) for v in core.values() if v), default=0)
+    if isinstance(core, int | float):
+        return int(core)
+    return max((int(v) for v in ctx.facts(f).get("max_payload") or [] if v), default=0)
+
+
 def rule_offload(ctx: _Context) -> list[_Draft]:
     hits = []
     for f in ctx.flows:
@@ -1006,8 +1039,7 @@ def rule_offload(ctx: _Context) -> list[_Draft]:
     for _, i in hits:
         for a, n in i["superframes"].items():
             senders[a] += max(n, 0)
-    biggest = max((int(f.tcp.get("max_payload") or max(
-        (ctx.facts(f).get("max_payload") or [0]), default=0)) for f, _ in hits), default=0)
+    biggest = max((_max_payload(f, ctx) for f, _ in hits), default=0)
     who = _only(senders)
     return [_Draft(
         kind="offload_artifacts", severity="info",
@@ -1158,16 +1190,21 @@ def rule_slow_start_restart(ctx: _Context) -> list[_Draft]:
 
 # --- driver ----------------------------------------------------------------------------
 def run_rules(flows: list[FlowResult], capture: CaptureInfo,
-              rules: Iterable[tuple[str, Callable[[_Context], list[_Draft]]]]
-              ) -> list[Finding]:
-    """Run the rules, rank, number and link findings to flows."""
+              rules: Iterable[tuple[str, Callable[[_Context], list[_Draft]]]],
+              errors: list[tuple[str, str]] | None = None) -> list[Finding]:
+    """Run the rules, rank, number and link findings to flows.
+
+    A rule that raises is skipped (one confused rule must not sink the diagnosis); pass
+    `errors` to collect (kind, message) for each such failure.
+    """
     ctx = _Context(flows, capture)
     drafts: list[_Draft] = []
-    for _kind, rule in rules:
+    for kind, rule in rules:
         try:
             drafts.extend(rule(ctx))
-        except Exception:  # one confused rule must not sink the diagnosis
-            continue
+        except Exception as exc:
+            if errors is not None:
+                errors.append((kind, f"{type(exc).__name__}: {exc}"))
 
     def impact(d: _Draft) -> float:
         return (max(d.seconds_lost, 0.0) + SEVERITY_FLOOR[d.severity]) * max(1, len(d.flows))

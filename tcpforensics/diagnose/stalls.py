@@ -17,6 +17,7 @@ spans one full round trip wherever the capture was taken.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from ..model import ACK, FIN, RST, SYN, Analysis, FlowResult, Segment, SegmentVerdict, Stall
@@ -33,6 +34,11 @@ MAX_SSR = 50
 # macOS about 100 ms, Windows 200 ms.  An extra wait outside this band is not Nagle.
 DELACK_MIN = 0.020
 DELACK_MAX = 0.500
+
+# Linux never lets its retransmission timer fire sooner than 200 ms (TCP_RTO_MIN); a
+# "timeout" after a shorter silence is a tail-loss probe or a repair the capture could
+# not tie to its trigger, and is no RTO stall.  (Slack for where the capture sits.)
+RTO_MIN_SILENCE = 0.18
 
 # A sender idle for longer than this (and longer than a few RTTs) was application
 # limited.  Short pauses inside a busy transfer are not worth a stall.
@@ -59,7 +65,7 @@ class StallObserver:
         "ssr_bytes", "ssr_prev", "ssr_events", "max_win", "stalls", "totals", "errors",
         "nagle_candidates", "first_data_ts", "last_new_ts", "keepalive_ts", "block_ts",
         "bucket_start", "bucket_bytes", "maxbucket", "mss_eff", "fin_first", "resets",
-        "syn_mss",
+        "syn_mss", "edge_hist", "rw_segs", "rw_pending",
     )
 
     def __init__(self, flow: Any = None) -> None:
@@ -77,6 +83,8 @@ class StallObserver:
         self.zw_probes = [0, 0]
         self.zw_pending: list[Any] = [None, None]  # closed episode awaiting proof of waiting
         self.rw_start = [None, None]  # sender filled the peer's window
+        self.rw_segs = [0, 0]
+        self.rw_pending: list[Any] = [None, None]  # (start, end, refills) being extended
         self.rto_start = [None, None]
         self.rto_first = [0.0, 0.0]
         self.rto_last = [0.0, 0.0]
@@ -116,6 +124,9 @@ class StallObserver:
         self.bucket_start = [None, None]  # bytes sent per round trip (a cwnd proxy that
         self.bucket_bytes = [0, 0]  # reads the same from either end of the path)
         self.maxbucket = [0, 0]
+        # recent window edges (ts, edge) offered to each direction; bounded, it only
+        # needs to reach one RTT back
+        self.edge_hist = (deque(maxlen=1024), deque(maxlen=1024))
         self.fin_first = None  # direction that sent the first FIN (the active closer)
         self.resets: list[dict] = []
         self.syn_mss = [None, None]  # did each side's SYN carry an MSS option
@@ -269,6 +280,7 @@ class StallObserver:
         new_edge = ack + win
         if new_edge > self.redge[p] or ack >= self.una[p]:
             self.redge[p] = new_edge
+            self.edge_hist[p].append((ts, new_edge))
         # zero window offered to the peer
         if win == 0 and not seg.flags & FIN:
             if self.zw_start[p] is None:
@@ -328,20 +340,63 @@ class StallObserver:
         self._ssr_progress(d, ts, length, mss)
         self._bucket(d, ts, length)
 
-        # receive window: the sender filled what the peer offered
-        if self.rw_start[d] is not None:
-            start = self.rw_start[d]
-            self.rw_start[d] = None
-            self._add("receive_window", d, start, ts - start, {})
         if not outstanding_before:
             self.timer_ts[d] = ts
         self.nxt[d] = end
         self.last_data_ts[d] = ts
-        edge = self.redge[d]
+        edge = self._sender_edge(d, p, ts)
         # (no room left for another segment of this size: the window, not the sender,
         # decides when the next one goes)
-        if edge > 0 and mss and self.zw_start[d] is None and edge - end < min(mss, length):
-            self.rw_start[d] = ts
+        full = edge > 0 and mss and self.zw_start[d] is None and edge - end < min(mss, length)
+        start = self.rw_start[d]
+        if start is None:
+            if full:
+                self.rw_start[d] = ts
+                self.rw_segs[d] = 1
+        elif full:
+            # released by a sliver of window and full again at once: one long episode
+            self.rw_segs[d] += 1
+        else:
+            self.rw_start[d] = None
+            self._rw_close(d, start, ts)
+
+    def _rw_close(self, d: int, start: float, end: float) -> None:
+        """Window-bound intervals only a moment apart form one episode."""
+        pend = self.rw_pending[d]
+        refills = self.rw_segs[d]
+        if pend is not None:
+            rtt = self.path_rtt() or 0.0
+            if start - pend[1] <= max(0.25 * rtt, 0.001):
+                self.rw_pending[d] = (pend[0], end, pend[2] + refills)
+                return
+            self._rw_flush(d)
+        self.rw_pending[d] = (start, end, refills)
+
+    def _rw_flush(self, d: int) -> None:
+        pend = self.rw_pending[d]
+        if pend is not None:
+            self.rw_pending[d] = None
+            self._add("receive_window", d, pend[0], pend[1] - pend[0], {"refills": pend[2]})
+
+    def _sender_edge(self, d: int, p: int, ts: float) -> int:
+        """The window edge the sender of d knew when it sent what we see now.
+
+        Near the sender that is the latest edge advertised.  Further along the path the
+        data we see left the sender a while ago, on the strength of an older ACK: the lag
+        is one RTT less the ACK delay seen here for d's data (about zero near the
+        sender, a full RTT near the receiver).
+        """
+        rtt = self.path_rtt()
+        seen = self.min_rtt_dir[p]
+        hist = self.edge_hist[d]
+        if not rtt or seen is None or rtt - seen < 0.1 * rtt:
+            return self.redge[d]
+        t = ts - (rtt - seen)
+        while len(hist) >= 2 and hist[1][0] <= t:
+            hist.popleft()
+        if hist and hist[0][0] <= t:
+            return hist[0][1]
+        return -1
 
     def _retransmission(self, v: SegmentVerdict, d: int, ts: float, seq: int,
                         bits: int) -> None:
@@ -375,6 +430,8 @@ class StallObserver:
     def _close_rto(self, d: int, end: float) -> None:
         start = self.rto_start[d]
         self.rto_start[d] = None
+        if self.rto_first[d] - start < RTO_MIN_SILENCE:
+            return  # too quick for a retransmission timer: a probe or a late repair
         n = self.rto_n[d]
         self._add("rto", d, start, end - start, {
             "timeouts": n, "backoff": n - 1, "first_timeout": self.rto_first[d] - start,
@@ -477,6 +534,7 @@ class StallObserver:
                 self._add("zero_window", d, start, end - start,
                           {"probes": self.zw_probes[d], "open_at_end": True})
             self.rw_start[d] = None  # a window still full at the end held nothing back
+            self._rw_flush(d)
         if self.syn_n:
             done = self.synack_ts if self.synack_ts is not None else self.syn_last
             self._add("handshake", 0, self.syn_ts, max(done, self.syn_last) - self.syn_ts,
