@@ -118,9 +118,16 @@ def wireshark_flags(conn, fwd: EndpointState, rev: EndpointState, frame: int, ts
 
     rmax = rev.maxseqtobeacked
     if rmax and flags & ACK and ((rmax - ack) & MASK) >= HALF:
-        ta |= ACK_LOST_SEGMENT
-        # move the mark to the highest byte seen so one gap is reported once
-        rev.maxseqtobeacked = rev.nextseq
+        if rmax < rev.nextseq:  # (sic: plain unsigned comparison)
+            # the mark lags behind data seen since: move it there, report the gap
+            rev.maxseqtobeacked = rev.nextseq
+            ta |= ACK_LOST_SEGMENT
+        else:
+            # the ACK is beyond everything seen: report it once until the peer's
+            # own ACK changes
+            if rev.dupacknum == 0:
+                ta |= ACK_LOST_SEGMENT
+            rev.dupacknum = -1
 
     not_adv = False
     if seglen > 0 or flags & _SF:
