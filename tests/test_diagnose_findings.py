@@ -350,3 +350,16 @@ def test_stall_summary_per_capture():
     assert summary["nagle_delayed_ack"]["count"] == 5
     assert summary["nagle_delayed_ack"]["seconds"] == pytest.approx(0.22)
     assert summary["nagle_delayed_ack"]["flows"] == 2
+
+
+def test_one_directional_capture_is_not_a_handshake_failure():
+    # only the client's side was captured: SYN, then its data, never the SYN-ACK
+    f = flow(handshake="partial", payload=(5000, 0),
+             facts={"synack_seen": False, "handshake_ack_seen": False,
+                    "segments_after_syn": [12, 0], "first_syn_ts": 0.0, "last_syn_ts": 0.0})
+    assert by_kind(diagnose([f], cap()), "handshake_failure") == []
+
+
+def test_single_nagle_stall_is_only_info():
+    (nf,) = diagnose([flow(stalls=_nagle_stalls(1))], cap())
+    assert nf.severity == "info"

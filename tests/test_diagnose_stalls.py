@@ -334,3 +334,27 @@ def test_observer_never_raises_on_odd_input():
     res = c.finish()
     assert res.tcp["stall_facts"]["observer_errors"] >= 1
     assert res.client == CLIENT and res.server == SERVER
+
+
+def test_timeout_longer_than_any_rto_is_not_a_stall():
+    # a spliced capture: the "retransmission" comes years later
+    c = Conv()
+    t = c.handshake(0.0, 0.02)
+    c.data(0, t, 100)
+    c.data(0, t + 5e8, 100, seq=1, analysis=Analysis.RETRANSMISSION, cause="rto")
+    c.ack(1, t + 5e8 + 0.02)
+    assert kinds(c.finish(), "rto") == []
+
+
+def test_no_window_stalls_without_the_handshake():
+    # mid-stream pickup: the window scale is unknown, so raw windows prove nothing
+    c = Conv(win=8000)
+    c.nxt = [1, 1]
+    t = 1.0
+    c.ack(1, t)
+    for _ in range(3):
+        for k in range(8):
+            c.data(0, t + k * 1e-4, 1000)
+        c.ack(1, t + 0.05)
+        t += 0.05 + 1e-5
+    assert kinds(c.finish(), "receive_window") == []

@@ -263,7 +263,7 @@ def rule_nagle(ctx: _Context) -> list[_Draft]:
             d = 0 if i["sender"] == f.client else 1
             with contextlib.suppress(KeyError, IndexError, TypeError, ValueError):
                 candidates += int(fx["nagle_candidates"][d])
-        severity = "warning" if n >= 3 or total >= 0.2 else "info"
+        severity = "warning" if n >= 3 or (n >= 2 and total >= 0.2) else "info"
         out.append(_Draft(
             kind="nagle_delayed_ack", severity=severity,
             title=f"Nagle + delayed ACK held {_plural(n, 'write')} for ~{_ms(median(waits))}"
@@ -876,6 +876,8 @@ def _handshake_info(f: FlowResult, ctx: _Context) -> dict:
             "refused": bool(fx.get("rst_to_syn")) or any(
                 r.get("answer_to_syn") for r in (f.tcp.get("resets") or [])),
             "syn_re": syn_re, "synack_re": synack_re,
+            "client_spoke": bool((fx.get("segments_after_syn") or [0, 0])[0]) and not (
+                fx.get("rst_to_syn")),
             "first_syn": fx.get("first_syn_ts", f.start),
             "last_syn": fx.get("last_syn_ts", f.start)}
 
@@ -888,6 +890,8 @@ def rule_handshake_failure(ctx: _Context) -> list[_Draft]:
             continue
         if h["refused"]:
             why = "refused"
+        elif h["client_spoke"]:
+            continue  # the client went on talking: only the capture missed the answer
         elif not h["synack_seen"] and (h["syn_re"] or
                                         ctx.end_ts - (h["last_syn"] or f.start) >= 3.0):
             why = "unanswered"

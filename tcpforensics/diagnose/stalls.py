@@ -39,6 +39,7 @@ DELACK_MAX = 0.500
 # "timeout" after a shorter silence is a tail-loss probe or a repair the capture could
 # not tie to its trigger, and is no RTO stall.  (Slack for where the capture sits.)
 RTO_MIN_SILENCE = 0.18
+RTO_MAX_SILENCE = 130.0  # Linux caps one timeout at 120 s (TCP_RTO_MAX)
 
 # A sender idle for longer than this (and longer than a few RTTs) was application
 # limited.  Short pauses inside a busy transfer are not worth a stall.
@@ -65,7 +66,7 @@ class StallObserver:
         "ssr_bytes", "ssr_prev", "ssr_events", "max_win", "stalls", "totals", "errors",
         "nagle_candidates", "first_data_ts", "last_new_ts", "keepalive_ts", "block_ts",
         "bucket_start", "bucket_bytes", "maxbucket", "mss_eff", "fin_first", "resets",
-        "syn_mss", "edge_hist", "rw_segs", "rw_pending",
+        "syn_mss", "edge_hist", "rw_segs", "rw_pending", "nonsyn",
     )
 
     def __init__(self, flow: Any = None) -> None:
@@ -127,6 +128,7 @@ class StallObserver:
         # recent window edges (ts, edge) offered to each direction; bounded, it only
         # needs to reach one RTT back
         self.edge_hist = (deque(maxlen=1024), deque(maxlen=1024))
+        self.nonsyn = [0, 0]  # segments without SYN per direction
         self.fin_first = None  # direction that sent the first FIN (the active closer)
         self.resets: list[dict] = []
         self.syn_mss = [None, None]  # did each side's SYN carry an MSS option
@@ -187,6 +189,7 @@ class StallObserver:
         if flags & SYN:
             self._syn(seg, d, ts, flags)
             return
+        self.nonsyn[d] += 1
         if flags & RST:
             self._rst(v, d, p, ts)
             return
@@ -347,7 +350,9 @@ class StallObserver:
         edge = self._sender_edge(d, p, ts)
         # (no room left for another segment of this size: the window, not the sender,
         # decides when the next one goes)
-        full = edge > 0 and mss and self.zw_start[d] is None and edge - end < min(mss, length)
+        # windows mean nothing without both SYNs: the scale factor is unknown
+        full = (edge > 0 and mss and self.zw_start[d] is None and self.hs_ack_ts is not None
+                and edge - end < min(mss, length))
         start = self.rw_start[d]
         if start is None:
             if full:
@@ -430,8 +435,11 @@ class StallObserver:
     def _close_rto(self, d: int, end: float) -> None:
         start = self.rto_start[d]
         self.rto_start[d] = None
-        if self.rto_first[d] - start < RTO_MIN_SILENCE:
-            return  # too quick for a retransmission timer: a probe or a late repair
+        silence = self.rto_first[d] - start
+        if silence < RTO_MIN_SILENCE or silence > RTO_MAX_SILENCE:
+            # too quick for a retransmission timer (a probe or a late repair), or longer
+            # than any timer runs (a spliced or broken capture)
+            return
         n = self.rto_n[d]
         self._add("rto", d, start, end - start, {
             "timeouts": n, "backoff": n - 1, "first_timeout": self.rto_first[d] - start,
@@ -569,6 +577,7 @@ class StallObserver:
             "syn_retransmissions": self.syn_n,
             "synack_retransmissions": self.synack_n,
             "rst_to_syn": self.rst_to_syn,
+            "segments_after_syn": list(self.nonsyn),
             "first_syn_ts": self.syn_ts,
             "last_syn_ts": self.syn_last,
             "data_bytes": list(self.data_bytes),
