@@ -93,11 +93,15 @@ class _ShardCapture:
     """Wraps a capture reader, dropping TCP segments whose flow is not in this shard.
 
     Records that do not decode to a segment pass through, so the driver still counts
-    them (records and skip counts come out the same in every shard).
+    them (records and skip counts come out the same in every shard).  A dropped segment
+    still moves the flow table's clock and expires what a single pass would expire at
+    that point: otherwise a shard's flow could outlive its linger or idle timeout and
+    swallow a later segment that a single pass gives a new flow.
     """
 
-    def __init__(self, capture: Any, shard: int, shards: int) -> None:
-        self._capture = capture
+    def __init__(self, run: Any, shard: int, shards: int) -> None:
+        self._capture = run.capture
+        self._run = run
         self._shard = shard
         self._shards = shards
 
@@ -108,6 +112,8 @@ class _ShardCapture:
         from .io.decode import decode
 
         shard, shards = self._shard, self._shards
+        run = self._run
+        table = run.table
         mine: dict[tuple, bool] = {}
         for raw in self._capture:
             seg = decode(raw)
@@ -121,6 +127,19 @@ class _ShardCapture:
                 mine[key] = keep
             if keep:
                 yield raw
+            else:
+                _advance_clock(table, seg.ts)
+                for done in table.pop_finished():
+                    run._finish(done)
+
+
+def _advance_clock(table: Any, ts: float) -> None:
+    """Capture time moves on as in a single pass (FlowTable.advance if it has one)."""
+    advance = getattr(table, "advance", None)
+    if advance is not None:
+        advance(ts)
+    elif ts > table._now:
+        table._now = ts
 
 
 def shard_of(src: bytes, sport: int, dst: bytes, dport: int, shards: int) -> int:
@@ -138,7 +157,7 @@ def analyze_shard(source: str, shard: int, shards: int, options: Options | None 
 
     run = _Run(source, options or _options(None, {}))
     if shards > 1:
-        run.capture = _ShardCapture(run.capture, shard, shards)
+        run.capture = _ShardCapture(run, shard, shards)
     first: dict[int, int] = {}
     for seg, flow, _ in run.segments():
         fid = _flow_id(flow)

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import shutil
+import struct
 import sys
 from pathlib import Path
 
@@ -208,6 +209,51 @@ def test_shards_partition_flows_and_merge_to_the_single_run(rel: str) -> None:
         assert info.records == want.capture.records
         assert info.skipped == want.capture.skipped
     merged = batch.merge_shards(parts, source=path)
+    for build in TABLE_FRAMES.values():
+        pd.testing.assert_frame_equal(build(merged), build(want))
+
+
+def write_pcap(path: Path, packets: list[tuple]) -> None:
+    """Ethernet/IPv4/TCP pcap; packet = (ts, src, sport, dst, dport, seq, ack, flags, len)."""
+    with open(path, "wb") as fh:
+        fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for ts, src, sport, dst, dport, seq, ack, flags, n in packets:
+            body = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0,
+                               0) + b"x" * n
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 0, 0, 64, 6, 0,
+                             bytes(src), bytes(dst))
+            frame = bytes.fromhex("020000000002020000000001" "0800") + ip + body
+            sec = int(ts)
+            fh.write(struct.pack("<IIII", sec, round((ts - sec) * 1e6), len(frame), len(frame)))
+            fh.write(frame)
+
+
+SYN, FIN, PSH, ACK = 0x02, 0x01, 0x08, 0x10
+
+
+@pytest.mark.parametrize("closed", [True, False], ids=["closed_linger", "idle_timeout"])
+def test_shard_expiry_follows_the_whole_capture_clock(tmp_path, closed: bool) -> None:
+    """Flow X ends (closed + linger, or idle) while only another shard's flow Y has
+    packets; a later segment on X's 4-tuple must start a new flow, as in a single pass."""
+    a, b = (10, 0, 0, 1), (10, 0, 0, 2)
+    sx = batch.shard_of(bytes(a), 1000, bytes(b), 80, 2)
+    py = next(p for p in range(2000, 3000) if batch.shard_of(bytes(a), p, bytes(b), 80, 2) != sx)
+    late = 80.0 if closed else 400.0  # past the 60 s linger / 300 s idle defaults
+    pkts = [(0, a, 1000, b, 80, 100, 0, SYN, 0), (0.01, b, 80, a, 1000, 500, 101, SYN | ACK, 0),
+            (0.02, a, 1000, b, 80, 101, 501, ACK, 0)]
+    if closed:
+        pkts += [(1, a, 1000, b, 80, 101, 501, FIN | ACK, 0),
+                 (1.01, b, 80, a, 1000, 501, 102, FIN | ACK, 0),
+                 (1.02, a, 1000, b, 80, 102, 502, ACK, 0)]
+    pkts += [(30, a, py, b, 80, 7000, 0, SYN, 0), (30.01, b, 80, a, py, 9000, 7001, SYN | ACK, 0),
+             (30.02, a, py, b, 80, 7001, 9001, ACK, 0),
+             (late - 10, a, py, b, 80, 7001, 9001, PSH | ACK, 10),
+             (late, a, 1000, b, 80, 102, 502, ACK, 0)]
+    path = tmp_path / "expiry.pcap"
+    write_pcap(path, pkts)
+    want = analyze(path)
+    assert len(want.flow_results) == 3  # the late segment is a flow of its own
+    merged = batch.merge_shards([batch.analyze_shard(str(path), i, 2) for i in range(2)])
     for build in TABLE_FRAMES.values():
         pd.testing.assert_frame_equal(build(merged), build(want))
 
