@@ -101,6 +101,10 @@ def test_retransmission_rate_and_severity():
              tcp={"retrans_causes": {C: {"fast": 20, "rto": 30}}})
     (rf,) = by_kind(diagnose([f], cap()), "retransmissions")
     assert rf.metrics["retransmitted"] == 50 and rf.metrics["rate"] == pytest.approx(0.05)
+    # without the core's cause tally, the retransmission flag count is used
+    g = flow(payload=(1460 * 1000, 0), counters=({"retransmission": 30}, {}))
+    (rg,) = by_kind(diagnose([g], cap()), "retransmissions")
+    assert rg.metrics["retransmitted"] == 30
     assert rf.severity == "warning"
     few = flow(payload=(1460 * 1000, 0), counters=({"retransmission": 2}, {}))
     assert by_kind(diagnose([few], cap()), "retransmissions") == []
@@ -108,7 +112,8 @@ def test_retransmission_rate_and_severity():
 
 def test_network_duplicates_are_not_counted_as_loss():
     f = flow(payload=(1460 * 1000, 0), counters=({"retransmission": 40}, {}),
-             tcp={"retrans_causes": {C: {"network_duplicate": 39, "rto": 1}}})
+             tcp={"retrans_causes": {C: {"network_duplicate": 30, "reordering": 8,
+                                         "rto": 2}}})
     assert by_kind(diagnose([f], cap()), "retransmissions") == []
 
 
@@ -300,6 +305,7 @@ def test_mathis_bound():
     nbytes = segs * mss
     f = flow(end=nbytes / bound + 1, payload=(nbytes, 0),
              counters=({"retransmission": 60, "fast_retransmission": 40}, {}),
+             tcp={"retrans_causes": {C: {"rto": 60, "fast": 40}}},
              facts={"path_rtt": rtt, "data_bytes": [nbytes, 0], "first_data_ts": [0.5, None],
                     "last_data_ts": [0.5 + nbytes / bound, None], "mss": [mss, mss]})
     (m,) = by_kind(diagnose([f], cap()), "loss_bound_throughput")
@@ -363,3 +369,13 @@ def test_one_directional_capture_is_not_a_handshake_failure():
 def test_single_nagle_stall_is_only_info():
     (nf,) = diagnose([flow(stalls=_nagle_stalls(1))], cap())
     assert nf.severity == "info"
+
+
+def test_zero_window_probes_are_not_keepalives():
+    # Linux probes a closed window with keep-alive-shaped segments
+    stalls = [Stall("zero_window", C, 1.0, 2.5, {"probes": 3})]
+    f = flow(stalls=stalls, counters=({"keep_alive": 3}, {"zero_window": 2}),
+             tcp={"keepalive_ts": {C: [1.3, 2.3, 3.3], S: []}})
+    fs = diagnose([f], cap())
+    assert [x.kind for x in fs] == ["zero_window"]
+    assert fs[0].metrics["probes"] == 3

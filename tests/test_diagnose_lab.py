@@ -164,6 +164,9 @@ def test_slow_reader_zero_window_names_the_reader(entry):
     # the reader paused for 2.5 s and 2 s: the sender waited at least that long
     pauses = sum(p[1] for p in entry["params"].get("pauses", []))
     assert zw.metrics["seconds_lost"] >= 0.8 * pauses
+    # the sender's window probes look like keep-alives on the wire; they are not
+    assert "keepalive" not in _kinds(findings)
+    assert zw.metrics["probes"] >= 1
 
 
 @pytest.mark.parametrize("entry", _by_scenario("keepalive"), ids=_ids(_by_scenario("keepalive")))

@@ -205,9 +205,22 @@ class _Context:
         return best
 
     def real_retransmissions(self, f: FlowResult, d: int) -> tuple[int, int, dict]:
-        """(loss repairs, spurious, causes) for what direction d sent."""
-        rexmit = self.counter(f, d, "retransmission") + self.counter(
-            f, d, "fast_retransmission")
+        """(loss repairs, spurious, causes) for what direction d sent.
+
+        The core's per-cause tally counts every retransmitted segment once, however
+        Wireshark-style flags label it (a hole filled quickly is flagged out-of-order,
+        a fast retransmission carries two flags); it is preferred when present.
+        Reordering, network duplicates and unneeded repeats are not loss.
+        """
+        addr = f.endpoints[d].addr if d < len(f.endpoints) else None
+        causes = {k: int(v) for k, v in
+                  ((f.tcp.get("retrans_causes") or {}).get(addr) or {}).items()
+                  if isinstance(v, int | float)}
+        if sum(causes.values()):
+            rexmit = sum(v for k, v in causes.items()
+                         if k not in ("reordering", "network_duplicate", "unneeded"))
+        else:
+            rexmit = self.counter(f, d, "retransmission")
         # a repeated SYN or SYN-ACK is counted as a retransmission too; it has its own
         # finding and carries no data
         fx = self.facts(f)
@@ -216,10 +229,7 @@ class _Context:
         if d < len(f.endpoints) and not f.endpoints[d].payload_bytes:
             rexmit = 0
         spurious = self.counter(f, d, "spurious_retransmission")
-        addr = f.endpoints[d].addr if d < len(f.endpoints) else None
-        causes = dict((f.tcp.get("retrans_causes") or {}).get(addr) or {})
-        not_loss = int(causes.get("network_duplicate", 0)) + int(causes.get("unneeded", 0))
-        return max(0, rexmit - not_loss), spurious, causes
+        return max(0, rexmit), spurious, causes
 
     def data_segments(self, f: FlowResult, d: int) -> int:
         nbytes = f.endpoints[d].payload_bytes if d < len(f.endpoints) else 0
@@ -405,9 +415,10 @@ def rule_zero_window(ctx: _Context) -> list[_Draft]:
             stalls = ctx.stalls(f, "zero_window", sender) if sender else []
             if ads == 0 and not stalls:
                 continue
+            probes = max(ctx.counter(f, 1 - d, "zero_window_probe"),
+                         sum(int(s.detail.get("probes", 0)) for s in stalls))
             hits.append((f, {"receiver": receiver, "sender": sender, "ads": ads,
-                             "stalls": stalls,
-                             "probes": ctx.counter(f, 1 - d, "zero_window_probe")}))
+                             "stalls": stalls, "probes": probes}))
     out = []
     for _server, items in _group_by_server(hits).items():
         stalls = [s for _, i in items for s in i["stalls"]]
@@ -703,6 +714,11 @@ def _keepalive_times(f: FlowResult, ctx: _Context) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     core = f.tcp.get("keepalive_ts") or {}
     for addr, ts in core.items():
+        # Linux probes a zero window with the same segment shape as a keep-alive;
+        # those belong to the zero_window finding
+        closed = [(s.start, s.start + s.duration) for s in f.stalls
+                  if s.kind == "zero_window" and s.endpoint == addr]
+        ts = [t for t in ts if not any(a <= t <= b + 0.001 for a, b in closed)]
         if ts:
             out[addr] = sorted(ts)
     if not out:
@@ -710,9 +726,9 @@ def _keepalive_times(f: FlowResult, ctx: _Context) -> dict[str, list[float]]:
         for d, ts in enumerate(kts[:2]):
             if ts and d < len(f.endpoints):
                 out[f.endpoints[d].addr] = sorted(ts)
-    if not out:
+    if not out and not core:
         for e in f.endpoints[:2]:
-            if e.counters.get("keep_alive"):
+            if e.counters.get("keep_alive") and not ctx.stalls(f, "zero_window", e.addr):
                 out[e.addr] = []
     return out
 
