@@ -211,6 +211,7 @@ def test_shards_partition_flows_and_merge_to_the_single_run(rel: str) -> None:
     merged = batch.merge_shards(parts, source=path)
     for build in TABLE_FRAMES.values():
         pd.testing.assert_frame_equal(build(merged), build(want))
+    assert json.loads(merged.to_json()) == json.loads(want.to_json())  # the whole contract
 
 
 def write_pcap(path: Path, packets: list[tuple]) -> None:
@@ -253,9 +254,11 @@ def test_shard_expiry_follows_the_whole_capture_clock(tmp_path, closed: bool) ->
     write_pcap(path, pkts)
     want = analyze(path)
     assert len(want.flow_results) == 3  # the late segment is a flow of its own
-    merged = batch.merge_shards([batch.analyze_shard(str(path), i, 2) for i in range(2)])
+    merged = batch.merge_shards([batch.analyze_shard(str(path), i, 2) for i in range(2)],
+                                source=str(path))
     for build in TABLE_FRAMES.values():
         pd.testing.assert_frame_equal(build(merged), build(want))
+    assert json.loads(merged.to_json()) == json.loads(want.to_json())
 
 
 def test_shard_of_ignores_direction() -> None:
