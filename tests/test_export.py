@@ -187,3 +187,28 @@ def test_real_capture_round_trips_through_every_format(tmp_path: Path) -> None:
     assert list(got_csv["server_bytes"]) == list(want["server_bytes"])
     lines = (tmp_path / "f.jsonl").read_text().splitlines()
     assert [json.loads(x)["id"] for x in lines] == list(want["flow"])
+
+
+@pytest.mark.parametrize("rel", ["tcptrace/input/http.dmp", "tcptrace/input/fast_reuse.dmp"])
+def test_events_columns_agree_with_tshark(tmp_path: Path, rel: str) -> None:
+    """frame, relative seq/ack, len and scaled window are what Wireshark shows."""
+    import shutil
+
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark not installed")
+    path = shared_pcap(rel)
+    buf = io.StringIO()
+    export.write_events(path, "csv", buf)
+    buf.seek(0)
+    ours = {int(r["frame"]): r for r in csv.DictReader(buf)}
+    out = subprocess.run(
+        ["tshark", "-n", "-r", str(path), "-Y", "tcp", "-T", "fields", "-e", "frame.number",
+         "-e", "tcp.seq", "-e", "tcp.ack", "-e", "tcp.len", "-e", "tcp.window_size"],
+        capture_output=True, text=True, check=True).stdout
+    theirs = [line.split("\t") for line in out.splitlines()]
+    assert sorted(ours) == [int(t[0]) for t in theirs]
+    for frame, seq, ack, length, win in theirs:
+        r = ours[int(frame)]
+        assert (r["seq"], r["len"], r["win"]) == (seq, length, win), frame
+        if ack:  # tshark leaves ack empty when the ACK flag is off
+            assert r["ack"] == ack, frame
