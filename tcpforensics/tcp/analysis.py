@@ -132,7 +132,9 @@ def wireshark_flags(conn, fwd: EndpointState, rev: EndpointState, frame: int, ts
     not_adv = False
     if seglen > 0 or flags & _SF:
         not_adv = bool(nextseq) and ((seq - nextseq) & MASK) >= HALF
-        if not ta & KEEP_ALIVE:
+        if ta & KEEP_ALIVE:
+            not_adv = False  # a keep-alive is not a retransmission
+        else:
             if seglen > 1 and ((nextseq - 1) & MASK) == seq:
                 not_adv = False
             rlast = rev.lastack
@@ -196,12 +198,16 @@ def ack_segments(rev: EndpointState, ack: int, ts: float) -> tuple[float | None,
         return None, False
     a = rev.unwrap.peek(ack)
     match = None
+    retx = False  # Karn: some of the bytes this ACK covers were sent more than once
     if rev.ual_tiled:
         n = len(ual)
         i = 0
         while i < n and ual[i][1] <= a:
-            if ual[i][1] == a:
-                match = ual[i]
+            e = ual[i]
+            if e[4]:
+                retx = True
+            if e[1] == a:
+                match = e
             i += 1
         if i:
             del ual[:i]
@@ -217,8 +223,11 @@ def ack_segments(rev: EndpointState, ack: int, ts: float) -> tuple[float | None,
                 if e[0] < a:
                     e[0] = a
                 keep.append(e)
-            elif end == a and match is None:
-                match = e
+            else:
+                if e[4]:
+                    retx = True
+                if end == a and match is None:
+                    match = e
         rev.ual = keep
         if not keep:
             rev.ual_tiled = True
@@ -234,11 +243,7 @@ def ack_segments(rev: EndpointState, ack: int, ts: float) -> tuple[float | None,
             rev.ual_tiled = tiled
     if match is None:
         return None, False
-    rtt = ts - match[2]
-    if match[4]:
-        return rtt, False
-    # Karn: also invalid if any retransmission of these bytes was seen
-    return rtt, True
+    return ts - match[2], not retx
 
 
 def bytes_in_flight(fwd: EndpointState, rev: EndpointState, seglen: int,

@@ -236,7 +236,7 @@ class Connection:
             elif ta & DUPLICATE_ACK:
                 rev.dup_since_progress += 1
         end_rel = rel_seq + seglen + (1 if flags & (SYN | FIN) else 0)
-        if end_rel > fwd.high_rel:
+        if end_rel > fwd.high_rel and not flags & RST:
             fwd.high_rel = end_rel
         shift = fwd.win_scale
         wscaled = win << shift if shift > 0 and not flags & SYN else win
@@ -368,8 +368,9 @@ class Connection:
             elif ta & OUT_OF_ORDER and not self._seen_before(fwd, rel_seq, end_rel):
                 cause = "reordering"
             elif ta & FAST_RETRANSMISSION or fwd.dup_since_progress >= 2 or (
-                    fwd.scoreboard is not None and rev.mss is not None
-                    and fwd.scoreboard.sacked_above(rel_seq) >= 3 * rev.mss):
+                    fwd.scoreboard is not None and fwd.scoreboard.ranges
+                    and fwd.scoreboard.sacked_above(rel_seq) > 2 * self._smss(fwd, rev)):
+                # RFC 6675 IsLost(): more than (DupThresh - 1) * SMSS SACKed above it
                 cause = "fast"
             else:
                 cause = "rto"
@@ -388,6 +389,13 @@ class Connection:
                 del pend[0]
             pend.append([rel_seq, end_rel, seg.tsval, seg.frame])
         return cause
+
+    @staticmethod
+    def _smss(fwd: EndpointState, rev: EndpointState) -> int:
+        smss = fwd.max_payload or rev.mss or 536
+        if rev.mss:
+            smss = min(smss, rev.mss)
+        return smss
 
     @staticmethod
     def _seen_before(fwd: EndpointState, start: int, end: int) -> bool:
@@ -462,7 +470,13 @@ class Connection:
                 if self.close_initiator is None:
                     self.close_initiator = d
                 st = fwd.state
-                if st == S.CLOSE_WAIT:
+                if st == S.CLOSE_WAIT and not (flags & ACK and rev.fin_rel is not None
+                                               and rel_ack >= rev.fin_rel + 1):
+                    # its FIN does not acknowledge the peer's: both FINs crossed on
+                    # the wire (simultaneous close), so it closed from ESTABLISHED
+                    self._set(d, S.FIN_WAIT_1, ts)
+                    self._set(d, S.CLOSING, ts)
+                elif st == S.CLOSE_WAIT:
                     self._set(d, S.LAST_ACK, ts)
                 elif st in S.OPEN_FOR_CLOSE:
                     self._set(d, S.FIN_WAIT_1, ts)

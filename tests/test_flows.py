@@ -1,0 +1,97 @@
+"""Flow table: ids, port reuse, expiry, eviction, bounded memory."""
+
+from __future__ import annotations
+
+from tcpforensics.flows import FlowTable
+from tcpforensics.model import ACK, FIN, SYN, Segment
+
+A = bytes([198, 18, 0, 1])
+B = bytes([198, 18, 0, 2])
+
+
+def seg(frame, ts, src, sport, dst, dport, flags=ACK, seq=1000, ack=2000, length=0):
+    return Segment(frame=frame, ts=ts, src=src, dst=dst, sport=sport, dport=dport, seq=seq,
+                   ack=ack, flags=flags, win=1000, length=length)
+
+
+def test_ids_in_order_of_first_packet_and_bidirectional():
+    t = FlowTable()
+    f0, _ = t.feed(seg(1, 0.0, A, 1111, B, 80))
+    f1, _ = t.feed(seg(2, 0.1, A, 2222, B, 80))
+    f0b, v = t.feed(seg(3, 0.2, B, 80, A, 1111, seq=2000, ack=1000))
+    assert (f0.id, f1.id) == (0, 1)
+    assert f0b is f0 and v.direction == 1
+    assert [f.id for f in t.flush()] == [0, 1]
+
+
+def test_syn_with_new_isn_starts_a_new_flow_marked_reused_ports():
+    t = FlowTable()
+    t.feed(seg(1, 0.0, A, 1111, B, 80, flags=SYN, seq=100, ack=0))
+    t.feed(seg(2, 0.1, B, 80, A, 1111, flags=SYN | ACK, seq=900, ack=101))
+    t.feed(seg(3, 0.2, A, 1111, B, 80, flags=ACK, seq=101, ack=901))
+    t.feed(seg(4, 0.3, A, 1111, B, 80, flags=FIN | ACK, seq=101, ack=901))
+    t.feed(seg(5, 0.4, B, 80, A, 1111, flags=FIN | ACK, seq=901, ack=102))
+    t.feed(seg(6, 0.5, A, 1111, B, 80, flags=ACK, seq=102, ack=902))
+    same, v = t.feed(seg(7, 0.6, A, 1111, B, 80, flags=SYN, seq=100, ack=0))
+    assert same.id == 0 and v.analysis & 0x4000 == 0  # same ISN: a retransmitted SYN
+    new, v = t.feed(seg(8, 0.7, A, 1111, B, 80, flags=SYN, seq=5000, ack=0))
+    assert new.id == 1 and v.analysis & 0x4000
+    finished = t.pop_finished()
+    assert [f.id for f in finished] == [0]
+    assert finished[0].conn.result().tcp["time_wait"] == "198.18.0.1:1111"
+    assert new.conn.result().endpoints[0].counters["reused_ports"] == 1
+
+
+def test_idle_and_closed_flows_are_emitted_as_capture_time_passes():
+    t = FlowTable(idle_timeout=10.0, closed_linger=2.0)
+    t.feed(seg(1, 0.0, A, 1111, B, 80))  # idle, never closes
+    t.feed(seg(2, 0.0, A, 2222, B, 80, flags=SYN, seq=1, ack=0))
+    t.feed(seg(3, 0.1, B, 80, A, 2222, flags=SYN | ACK, seq=7, ack=2))
+    t.feed(seg(4, 0.2, A, 2222, B, 80, flags=FIN | ACK, seq=2, ack=8))
+    t.feed(seg(5, 0.3, B, 80, A, 2222, flags=FIN | ACK, seq=8, ack=3))
+    t.feed(seg(6, 0.4, A, 2222, B, 80, flags=ACK, seq=3, ack=9))
+    assert t.pop_finished() == []
+    t.feed(seg(7, 3.0, A, 3333, B, 80))
+    assert [f.id for f in t.pop_finished()] == [1]  # closed and quiet for 2 s
+    t.feed(seg(8, 5.0, A, 1111, B, 80))  # activity postpones the idle deadline
+    t.feed(seg(9, 12.0, A, 4444, B, 80))
+    assert [f.id for f in t.pop_finished()] == []
+    t.feed(seg(10, 15.5, A, 4444, B, 80))
+    assert sorted(f.id for f in t.pop_finished()) == [0, 2]
+    assert [f.id for f in t.flush()] == [3]
+
+
+def test_max_flows_evicts_least_recently_active_and_counts():
+    t = FlowTable(max_flows=3)
+    for i in range(3):
+        t.feed(seg(i + 1, float(i), A, 1000 + i, B, 80))
+    t.feed(seg(4, 3.0, A, 1000, B, 80))  # flow 0 active again
+    t.feed(seg(5, 4.0, A, 2000, B, 80))  # a 4th flow: evict the least recently active (1)
+    assert t.evicted == 1
+    assert [f.id for f in t.pop_finished()] == [1]
+    assert len(t) == 3
+
+
+def test_observer_factory_sees_each_new_flow():
+    made = []
+
+    def factory(flow):
+        made.append(flow.id)
+        return ["obs"]
+
+    t = FlowTable(observer_factory=factory)
+    f, _ = t.feed(seg(1, 0.0, A, 1111, B, 80))
+    t.feed(seg(2, 0.1, B, 80, A, 1111))
+    assert made == [0] and f.observers == ["obs"]
+
+
+def test_memory_stays_bounded_on_a_syn_flood():
+    t = FlowTable(max_flows=1000, idle_timeout=30.0)
+    emitted = 0
+    for i in range(5000):
+        t.feed(seg(i + 1, i * 0.001, bytes([10, 0, i >> 8 & 255, i & 255]), 1024 + i % 50000,
+                   B, 80, flags=SYN, seq=i, ack=0))
+        emitted += len(t.pop_finished())
+    assert len(t) <= 1000
+    assert emitted + len(t.flush()) == 5000
+    assert t.evicted > 0

@@ -1,0 +1,64 @@
+"""Sequence-space arithmetic, unwrapping, the RTO replica and the SACK scoreboard."""
+
+from __future__ import annotations
+
+from tcpforensics.tcp.rtt import RTO_MIN, RtoEstimator, RttSummary
+from tcpforensics.tcp.sack import Scoreboard, is_dsack
+from tcpforensics.tcp.seqspace import Unwrapper, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
+
+
+def test_comparisons_across_the_wrap():
+    assert seq_lt(0xFFFFFFF0, 5) and seq_gt(5, 0xFFFFFFF0)
+    assert seq_le(7, 7) and seq_ge(7, 7) and not seq_lt(7, 7)
+    assert seq_diff(5, 0xFFFFFFF0) == 21 and seq_diff(0xFFFFFFF0, 5) == -21
+
+
+def test_unwrapper_is_monotone_over_several_wraps():
+    u = Unwrapper(0xFFFFFF00)
+    values = []
+    s = 0xFFFFFF00
+    for _ in range(3 * 4096 + 7):
+        values.append(u.rel(s))
+        s = (s + 1_048_576 + 3) & 0xFFFFFFFF
+    assert values == [i * 1_048_579 for i in range(len(values))]
+    assert values[-1] > 3 * 2**32
+    # a late (reordered) value just before the current one maps just below it
+    assert u.peek((s - 2 * 1_048_579) & 0xFFFFFFFF) == values[-1] - 1_048_579
+
+
+def test_rto_follows_rfc6298():
+    est = RtoEstimator()
+    assert est.rto == 1.0
+    est.sample(0.100)
+    assert est.srtt == 0.100 and est.rttvar == 0.050
+    assert abs(est.rto - max(RTO_MIN, 0.100 + 4 * 0.050)) < 1e-12
+    est.sample(0.200)
+    assert abs(est.rttvar - (0.75 * 0.050 + 0.25 * 0.100)) < 1e-12
+    assert abs(est.srtt - (0.875 * 0.100 + 0.125 * 0.200)) < 1e-12
+    before = est.rto
+    est.backoff()
+    assert est.rto == 2 * before
+
+
+def test_rtt_summary_median_is_exact_while_small():
+    s = RttSummary()
+    for r in (0.5, 0.1, 0.3, 0.2, 0.4):
+        s.add(r)
+    d = s.as_dict()
+    assert d == {"min": 0.1, "median": 0.3, "max": 0.5, "samples": 5}
+
+
+def test_scoreboard_merges_and_advances():
+    sb = Scoreboard()
+    assert sb.add(100, 200, una=50) == 100
+    assert sb.add(300, 400, una=50) == 100
+    assert sb.add(150, 350, una=50) == 100  # fills the gap between them
+    assert sb.ranges == [[100, 400]] and sb.sacked == 300
+    sb.advance(250)
+    assert sb.ranges == [[250, 400]] and sb.sacked_above(300) == 100
+
+
+def test_dsack_recognition():
+    assert is_dsack(((50, 100),), ack=200)  # below the cumulative ACK
+    assert is_dsack(((300, 400), (250, 500)), ack=200)  # inside the second block
+    assert not is_dsack(((300, 400), (500, 600)), ack=200)
