@@ -16,6 +16,7 @@ import gzip
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -200,6 +201,10 @@ def cmd_linkbench(rates: list[float], out: Path) -> int:
     return 0
 
 
+def _stop(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m lab", description="tcpforensics ground-truth lab")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -220,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("rates", nargs="+", type=float)
     b.add_argument("--out", type=Path, default=Path("/tmp/tf-lab-bench"))
     args = ap.parse_args(argv)
+    # stop cleanly on SIGTERM/SIGINT (even when started in the background with SIGINT
+    # ignored): SystemExit unwinds through the runner, which removes its namespaces
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     if args.cmd == "list":
         for name, row in SCENARIOS.items():
             print(f"{name}\t{row['kind']}")

@@ -53,6 +53,7 @@ def entries(run: dict, files: dict[str, str]) -> list[dict]:
     params.update(snaplen=run["snaplen"], offload_sender=run["offload_sender"],
                   direction=run["direction"], sysctl=run["sysctl"])
     params.setdefault("loss", 0.0)
+    params["loss_model"] = ldir.get("loss_model", "bernoulli") if params["loss"] else "none"
     params.setdefault("seed", 1)
     caps = {side: measure.read_capture(path) for side, path in run["captures"].items()}
 

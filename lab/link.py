@@ -174,6 +174,7 @@ class Direction:
     """One direction of the link: loss, drop-tail queue, serialization, delay."""
 
     __slots__ = ("name", "rate_bps", "delay_ns", "queue_bytes", "loss", "rng", "tx",
+                 "loss_model", "block", "block_pos", "block_drop",
                  "line", "tx_free_ns", "stats", "ns_per_byte", "late_sum", "late_max",
                  "late_hist")
 
@@ -187,6 +188,13 @@ class Direction:
         self.queue_bytes = int(cfg["queue_bytes"])
         self.loss = float(cfg.get("loss", 0.0))
         self.rng = random.Random(seed)
+        # "stratified": one loss at a random position in every run of round(1/loss) data
+        # segments, so the realised rate equals the configured one even in short runs;
+        # "bernoulli": an independent draw per segment
+        self.loss_model = cfg.get("loss_model", "stratified")
+        self.block = max(1, round(1 / self.loss)) if self.loss > 0 else 0
+        self.block_pos = 0
+        self.block_drop = self.rng.randrange(self.block) if self.block else -1
         self.tx = tx
         self.line: deque = deque()
         self.tx_free_ns = 0
@@ -212,7 +220,7 @@ class Direction:
                 has_data = total > ihl + thl
             if has_data:
                 st["data_frames_in"] += 1
-                if self.loss > 0.0 and self.rng.random() < self.loss:
+                if self.loss > 0.0 and self._lose():
                     st["random_drops"] += 1
                     continue
             start = self.tx_free_ns if self.tx_free_ns > now else now
@@ -225,6 +233,16 @@ class Direction:
             tx_end = start + int(ln * self.ns_per_byte)
             self.tx_free_ns = tx_end
             self.line.append((tx_end + self.delay_ns, fr))
+
+    def _lose(self) -> bool:
+        if self.loss_model == "bernoulli":
+            return self.rng.random() < self.loss
+        hit = self.block_pos == self.block_drop
+        self.block_pos += 1
+        if self.block_pos == self.block:
+            self.block_pos = 0
+            self.block_drop = self.rng.randrange(self.block)
+        return hit
 
     def release(self, now: int) -> None:
         line = self.line
@@ -254,6 +272,7 @@ class Direction:
         d["delay_us_effective"] = self.delay_ns / 1000
         d["queue_bytes"] = self.queue_bytes
         d["loss"] = self.loss
+        d["loss_model"] = self.loss_model
         n = d["frames_out"] or 1
         d["release_late_mean_us"] = round(self.late_sum / n / 1000, 1)
         d["release_late_max_us"] = round(self.late_max / 1000, 1)

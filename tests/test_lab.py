@@ -123,8 +123,9 @@ def test_random_loss_is_seeded_and_spares_pure_acks() -> None:
         def send(self, b: bytes) -> int:
             return len(b)
 
-    def drops(seed: int) -> tuple[int, int]:
-        cfg = {"rate_bps": 1e12, "delay_us": 0, "queue_bytes": 1 << 30, "loss": 0.05}
+    def drops(seed: int, model: str = "bernoulli") -> tuple[int, int]:
+        cfg = {"rate_bps": 1e12, "delay_us": 0, "queue_bytes": 1 << 30, "loss": 0.05,
+               "loss_model": model}
         d = link.Direction("t", cfg, Sink(), seed)
         for i in range(4000):
             d.arrive(i * 1000, [_tcp_frame(b"\0" * 100), _tcp_frame(b"")])
@@ -134,6 +135,9 @@ def test_random_loss_is_seeded_and_spares_pure_acks() -> None:
     assert drops(3) == (a, n)
     assert n == 4000  # pure ACKs are not data frames, so never randomly lost
     assert 150 < a < 250
+    # stratified: exactly one loss in every 20 data segments, at seeded positions
+    assert drops(3, "stratified") == (200, 4000)
+    assert drops(3, "stratified") == drops(3, "stratified")
 
 
 def test_scenario_table_covers_every_kind() -> None:
