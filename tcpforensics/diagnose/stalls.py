@@ -66,7 +66,7 @@ class StallObserver:
         "ssr_bytes", "ssr_prev", "ssr_events", "max_win", "stalls", "totals", "errors",
         "nagle_candidates", "first_data_ts", "last_new_ts", "keepalive_ts", "block_ts",
         "bucket_start", "bucket_bytes", "maxbucket", "mss_eff", "fin_first", "resets",
-        "syn_mss", "edge_hist", "rw_segs", "rw_pending", "nonsyn",
+        "syn_mss", "edge_hist", "rw_segs", "rw_pending", "nonsyn", "rtt",
     )
 
     def __init__(self, flow: Any = None) -> None:
@@ -128,6 +128,7 @@ class StallObserver:
         # recent window edges (ts, edge) offered to each direction; bounded, it only
         # needs to reach one RTT back
         self.edge_hist = (deque(maxlen=1024), deque(maxlen=1024))
+        self.rtt: float | None = None  # path_rtt(), kept current (read per segment)
         self.nonsyn = [0, 0]  # segments without SYN per direction
         self.fin_first = None  # direction that sent the first FIN (the active closer)
         self.resets: list[dict] = []
@@ -198,6 +199,7 @@ class StallObserver:
         if (self.hs_ack_ts is None and self.synack_ts is not None and d == 0
                 and flags & ACK):
             self.hs_ack_ts = ts
+            self.rtt = self.path_rtt()
 
         if bits & (_ZWP | _KEEPALIVE):
             # Linux probes a zero window with a keep-alive-shaped segment (seq - 1)
@@ -207,10 +209,12 @@ class StallObserver:
             elif bits & _KEEPALIVE and len(self.keepalive_ts[d]) < 1000:
                 self.keepalive_ts[d].append(ts)
 
-        if v.ack_rtt is not None and v.ack_rtt > 0:
+        ack_rtt = v.ack_rtt
+        if ack_rtt is not None and ack_rtt > 0:
             m = self.min_rtt_dir[d]
-            if m is None or v.ack_rtt < m:
-                self.min_rtt_dir[d] = v.ack_rtt
+            if m is None or ack_rtt < m:
+                self.min_rtt_dir[d] = ack_rtt
+                self.rtt = self.path_rtt()
 
         # ---- what this segment's ACK and window tell about the peer's (p) sending ----
         if flags & ACK:
@@ -330,7 +334,7 @@ class StallObserver:
             ep = self.zw_pending[d]
             self.zw_pending[d] = None
             # data right after the window reopened: it had been waiting
-            rtt = self.path_rtt() or 0.0
+            rtt = self.rtt or 0.0
             if ts - (ep[0] + ep[1]) <= max(2 * rtt, 0.01):
                 self._zw_stall(d, ep)
         if self.first_data_ts[d] is None:
@@ -370,7 +374,7 @@ class StallObserver:
         pend = self.rw_pending[d]
         refills = self.rw_segs[d]
         if pend is not None:
-            rtt = self.path_rtt() or 0.0
+            rtt = self.rtt or 0.0
             if start - pend[1] <= max(0.25 * rtt, 0.001):
                 self.rw_pending[d] = (pend[0], end, pend[2] + refills)
                 return
@@ -391,7 +395,7 @@ class StallObserver:
         is one RTT less the ACK delay seen here for d's data (about zero near the
         sender, a full RTT near the receiver).
         """
-        rtt = self.path_rtt()
+        rtt = self.rtt
         seen = self.min_rtt_dir[p]
         hist = self.edge_hist[d]
         if not rtt or seen is None or rtt - seen < 0.1 * rtt:
@@ -410,7 +414,7 @@ class StallObserver:
             # no cause from the core: a retransmission after a silence longer than any
             # fast-retransmit round is taken for a timeout
             armed = self.timer_ts[d]
-            rtt = self.path_rtt() or 0.0
+            rtt = self.rtt or 0.0
             if bits & _FAST or armed is None or ts - armed < max(0.2, 1.5 * rtt):
                 return
             cause = "rto"
@@ -447,7 +451,7 @@ class StallObserver:
 
     def _bucket(self, d: int, ts: float, length: int) -> None:
         start = self.bucket_start[d]
-        rtt = self.path_rtt()
+        rtt = self.rtt
         if start is None or rtt is None or ts >= start + rtt:
             if self.bucket_bytes[d] > self.maxbucket[d]:
                 self.maxbucket[d] = self.bucket_bytes[d]
@@ -462,7 +466,7 @@ class StallObserver:
             ack_ts = self.sm_ack_ts[d]
             if ack_ts is not None and self.sm_ack_pure[d] and not self.sm_peer_data[d]:
                 self.nagle_candidates[d] += 1
-                rtt = self.path_rtt() or 0.0
+                rtt = self.rtt or 0.0
                 wait = ts - sm_ts
                 delay = wait - rtt
                 resume = ts - ack_ts
@@ -487,7 +491,7 @@ class StallObserver:
     def _idle(self, d: int, p: int, ts: float, prev_ts: float, outstanding: bool,
               mss: int) -> None:
         gap = ts - prev_ts
-        rtt = self.path_rtt() or 0.0
+        rtt = self.rtt or 0.0
         if gap < max(APP_GAP_MIN, 2 * rtt) or outstanding:
             return
         peer_last = self.last_data_ts[p]
@@ -513,7 +517,7 @@ class StallObserver:
         t0 = self.ssr_t0[d]
         if t0 is None:
             return
-        rtt = self.path_rtt() or 0.0
+        rtt = self.rtt or 0.0
         if ts < t0 + 0.75 * rtt:
             self.ssr_bytes[d] += length
             return
