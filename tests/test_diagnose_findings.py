@@ -379,3 +379,15 @@ def test_zero_window_probes_are_not_keepalives():
     fs = diagnose([f], cap())
     assert [x.kind for x in fs] == ["zero_window"]
     assert fs[0].metrics["probes"] == 3
+
+
+def test_window_limited_bdp_from_the_burst_rate():
+    f = _window_limited_flow(options=False)
+    f.tcp["stall_facts"]["burst_rate_p90"] = [20e6 / 8, None]  # bursts at 20 Mbit/s
+    (rw,) = by_kind(diagnose([f], cap()), "receive_window_limited")
+    assert rw.metrics["path_rate_bps"] == pytest.approx(20e6)
+    assert rw.metrics["bdp_bytes"] == int(20e6 / 8 * 0.1)
+    nbytes = f.tcp["stall_facts"]["data_bytes"][0]
+    # lost = time taken at the achieved rate minus time at the path's rate
+    assert rw.metrics["seconds_lost"] == pytest.approx(10.0 - nbytes / (20e6 / 8), rel=1e-3)
+    assert "3.8 times the window" in rw.detail

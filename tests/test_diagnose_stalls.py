@@ -358,3 +358,17 @@ def test_no_window_stalls_without_the_handshake():
         c.ack(1, t + 0.05)
         t += 0.05 + 1e-5
     assert kinds(c.finish(), "receive_window") == []
+
+
+def test_burst_rate_estimates_the_path_rate():
+    # ack-clocked bursts: segments 1448 bytes apart by 0.58 ms = 20 Mbit/s, then a pause
+    c = Conv(timestamps=True)
+    t = c.handshake(0.0, 0.1)
+    gap = 1448 * 8 / 20e6
+    for _ in range(20):
+        for k in range(45):
+            c.data(0, t + k * gap, 1448)
+        c.ack(1, t + 0.1)
+        t += 0.1 + 1e-4
+    rate = c.finish().tcp["stall_facts"]["burst_rate_p90"][0]
+    assert rate * 8 == pytest.approx(20e6, rel=0.1)

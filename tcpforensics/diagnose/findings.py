@@ -194,7 +194,14 @@ class _Context:
             # and what it achieved is near what that window allows per round trip
             near_ceiling = ceiling is not None and observed >= 0.5 * ceiling
             if n_stalls >= 5 and frac >= 0.3 and near_ceiling:
-                cand = {"direction": d, "sender": sender,
+                try:
+                    path = self.facts(f)["burst_rate_p90"][d]
+                except (KeyError, IndexError, TypeError):
+                    path = None
+                # time lost: what the transfer took beyond running at the path's rate
+                lost = (nbytes / observed - nbytes / path if path and path > 1.2 * observed
+                        else waited)
+                cand = {"path_Bps": path, "lost": lost, "direction": d, "sender": sender,
                         "receiver": f.endpoints[1 - d].addr, "bytes": nbytes,
                         "duration": span, "observed_Bps": observed, "window": window,
                         "ceiling_Bps": ceiling, "rtt": rtt, "stall_seconds": waited,
@@ -467,6 +474,22 @@ def rule_receive_window(ctx: _Context) -> list[_Draft]:
         rtt, window = worst["rtt"], worst["window"]
         ceiling = worst["ceiling_Bps"] or 0.0
         targets = {f"{m} Mbit/s": int(m * 1e6 / 8 * rtt) for m in (10, 100, 1000)}
+        path = worst.get("path_Bps")
+        observed = worst["observed_Bps"]
+        lost = sum(w["lost"] for _, w in items)
+        if path and path > 1.2 * observed:
+            # bursts within a window moved at what the path carries: the BDP is that
+            # rate times the RTT, and the time lost is what the transfer took beyond it
+            bdp = int(path * rtt)
+            bdp_txt = (f"Within each window the data moved at about {_rate(path)}, which "
+                       f"is what the path can carry; at {_ms(rtt)} that rate needs "
+                       f"{bdp:,} bytes in flight (the bandwidth-delay product), "
+                       f"{bdp / max(window, 1):.1f} times the window offered.")
+        else:
+            bdp = None
+            bdp_txt = (f"To fill a path the window must be at least the bandwidth-delay "
+                       f"product: at this RTT that is {targets['100 Mbit/s']:,} bytes for "
+                       f"100 Mbit/s.")
         why = ("Window scaling was not negotiated, so the window can never exceed "
                "65,535 bytes." if scaling_off else
                "The receiver never offered more, so its receive buffer (or the "
@@ -481,9 +504,7 @@ def rule_receive_window(ctx: _Context) -> list[_Draft]:
                 f"time was spent that way ({worst['stalls']} times). A sender can move at "
                 f"most one window per round trip, so {window:,} bytes every {_ms(rtt)} caps "
                 f"the transfer at {_rate(ceiling)}; it achieved "
-                f"{_rate(worst['observed_Bps'])}. {why} To fill a path the window must be at "
-                f"least the bandwidth-delay product: at this RTT that is "
-                f"{targets['100 Mbit/s']:,} bytes for 100 Mbit/s."),
+                f"{_rate(observed)}. {why} {bdp_txt}"),
             recommendation=(
                 ("Enable window scaling on both ends (net.ipv4.tcp_window_scaling=1) and "
                  "check that no middlebox strips the option from SYNs. " if scaling_off
@@ -496,9 +517,11 @@ def rule_receive_window(ctx: _Context) -> list[_Draft]:
                      "ceiling_bps": _r(ceiling * 8, 0),
                      "observed_bps": _r(worst["observed_Bps"] * 8, 0),
                      "stall_fraction": _r(worst["stall_fraction"], 3),
-                     "seconds_lost": _r(total), "bdp_bytes_for": targets,
+                     "seconds_lost": _r(lost), "window_bound_seconds": _r(total),
+                     "path_rate_bps": _r(path * 8, 0) if path else None,
+                     "bdp_bytes": bdp, "bdp_bytes_for": targets,
                      "window_scaling": not scaling_off},
-            seconds_lost=total))
+            seconds_lost=lost))
     return out
 
 
@@ -526,7 +549,7 @@ def _option_rule(kind: str, key: str, name: str, sysctl: str, why: str,
                 limited = [f for f, _ in items if ctx.window_limited(f)]
                 if limited:
                     severity = "warning"
-                    lost = sum(ctx.window_limited(f)["stall_seconds"] for f in limited)
+                    lost = sum(ctx.window_limited(f)["lost"] for f in limited)
                     extra = (f" It did limit {_plural(len(limited), 'flow')} here (see "
                              f"receive_window_limited).")
             elif kind == "sack_off":

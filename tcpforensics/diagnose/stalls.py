@@ -17,6 +17,7 @@ spans one full round trip wherever the capture was taken.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any
 
@@ -40,6 +41,8 @@ DELACK_MAX = 0.500
 # not tie to its trigger, and is no RTO stall.  (Slack for where the capture sits.)
 RTO_MIN_SILENCE = 0.18
 RTO_MAX_SILENCE = 130.0  # Linux caps one timeout at 120 s (TCP_RTO_MAX)
+
+RATE_BLOCK = 16  # segments per delivery-rate sample
 
 # A sender idle for longer than this (and longer than a few RTTs) was application
 # limited.  Short pauses inside a busy transfer are not worth a stall.
@@ -66,7 +69,8 @@ class StallObserver:
         "ssr_bytes", "ssr_prev", "ssr_events", "max_win", "stalls", "totals", "errors",
         "nagle_candidates", "first_data_ts", "last_new_ts", "keepalive_ts", "block_ts",
         "bucket_start", "bucket_bytes", "maxbucket", "mss_eff", "fin_first", "resets",
-        "syn_mss", "edge_hist", "rw_segs", "rw_pending", "nonsyn", "rtt",
+        "syn_mss", "edge_hist", "rw_segs", "rw_pending", "nonsyn", "rtt", "blk_ts",
+        "blk_bytes", "blk_n", "rate_hist",
     )
 
     def __init__(self, flow: Any = None) -> None:
@@ -129,6 +133,13 @@ class StallObserver:
         # needs to reach one RTT back
         self.edge_hist = (deque(maxlen=1024), deque(maxlen=1024))
         self.rtt: float | None = None  # path_rtt(), kept current (read per segment)
+        # delivery rate over blocks of RATE_BLOCK new segments, as a histogram of
+        # quarter-octave bins: bursts move at the bottleneck rate, so a high percentile
+        # estimates what the path can carry
+        self.blk_ts = [0.0, 0.0]
+        self.blk_bytes = [0, 0]
+        self.blk_n = [0, 0]
+        self.rate_hist: list[dict[int, int]] = [{}, {}]
         self.nonsyn = [0, 0]  # segments without SYN per direction
         self.fin_first = None  # direction that sent the first FIN (the active closer)
         self.resets: list[dict] = []
@@ -346,6 +357,21 @@ class StallObserver:
             self._idle(d, p, ts, prev_ts, outstanding_before, mss)
         self._ssr_progress(d, ts, length, mss)
         self._bucket(d, ts, length)
+        n = self.blk_n[d]
+        if n == 0:
+            self.blk_ts[d] = ts
+            self.blk_bytes[d] = 0
+        else:
+            self.blk_bytes[d] += length  # bytes sent after the block's first segment
+        if n + 1 >= RATE_BLOCK:
+            self.blk_n[d] = 0
+            span = ts - self.blk_ts[d]
+            if span > 0:
+                b = int(4 * math.log2(self.blk_bytes[d] / span))
+                h = self.rate_hist[d]
+                h[b] = h.get(b, 0) + 1
+        else:
+            self.blk_n[d] = n + 1
 
         if not outstanding_before:
             self.timer_ts[d] = ts
@@ -596,9 +622,24 @@ class StallObserver:
             "fin_first": self.fin_first,
             "resets": list(self.resets),
             "syn_mss": list(self.syn_mss),
+            "burst_rate_p90": [_percentile(self.rate_hist[d], 0.9) for d in (0, 1)],
             "max_bytes_per_rtt": [max(self.maxbucket[d], self.bucket_bytes[d]) for d in (0, 1)],
             "observer_errors": self.errors,
         }
+
+
+def _percentile(hist: dict[int, int], q: float) -> float | None:
+    """Bytes/s at quantile q of a quarter-octave histogram (bin centre)."""
+    total = sum(hist.values())
+    if total < 5:
+        return None
+    need = q * total
+    seen = 0
+    for b in sorted(hist):
+        seen += hist[b]
+        if seen >= need:
+            return 2 ** ((b + 0.5) / 4)
+    return None
 
 
 def make_observer(flow: Any = None) -> StallObserver:
