@@ -372,3 +372,39 @@ def test_burst_rate_estimates_the_path_rate():
         t += 0.1 + 1e-4
     rate = c.finish().tcp["stall_facts"]["burst_rate_p90"][0]
     assert rate * 8 == pytest.approx(20e6, rel=0.1)
+
+
+def test_random_traffic_never_trips_the_observer():
+    # well-typed but arbitrary segments: the observer must digest them without errors
+    import random
+
+    from tcpforensics.diagnose import make_observer
+    from tcpforensics.model import Endpoint, FlowResult
+
+    rng = random.Random(6)
+    for _ in range(30):
+        obs = make_observer(None)
+        ts = 0.0
+        for i in range(300):
+            ts += rng.choice((0.0, 1e-5, 1e-3, 0.04, 0.3, 2.0))
+            d = rng.randrange(2)
+            flags = rng.choice((0x02, 0x12, 0x10, 0x18, 0x11, 0x14, 0x04, 0x00, 0x19))
+            seg = Segment(frame=i + 1, ts=ts, src=b"\x01\x01\x01\x01", dst=b"\x02\x02\x02\x02",
+                          sport=1, dport=2, seq=rng.randrange(1 << 32),
+                          ack=rng.randrange(1 << 32), flags=flags, win=rng.randrange(65536),
+                          length=rng.choice((0, 0, 1, 100, 1448, 30000)),
+                          mss=rng.choice((None, 536, 1460)),
+                          tsval=rng.choice((None, 5)))
+            v = SegmentVerdict(direction=d, rel_seq=rng.randrange(-10, 200_000),
+                               rel_ack=rng.randrange(-10, 200_000),
+                               win_scaled=rng.choice((0, 1, 1000, 65535, 1 << 24)),
+                               analysis=rng.randrange(1 << 15),
+                               ack_rtt=rng.choice((None, 0.0, 1e-4, 0.05)),
+                               retrans_cause=rng.choice((None, "rto", "fast", "reordering")))
+            obs.observe(seg, v)
+        res = FlowResult(id=0, client="a:1", server="b:2", start=0.0, end=ts, state="",
+                         handshake="none", syn_rtt=None, rtt={},
+                         endpoints=[Endpoint("a:1", "client"), Endpoint("b:2", "server")])
+        obs.finish(res)
+        assert res.tcp["stall_facts"]["observer_errors"] == 0
+        assert all(s.duration > 0 for s in res.stalls)
