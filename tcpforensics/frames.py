@@ -265,21 +265,22 @@ def iter_event_rows(source: Source, options: Options | None = None) -> Iterator[
     """Yield one tuple per TCP segment in capture order, in `EVENT_COLUMNS` order.
 
     Missing values are None.  Addresses are formatted once per flow and cached by flow
-    id (ids are never reused within a run), so the per-packet cost is a dict lookup.
+    id (ids are never reused within a run), so the per-packet cost is a dict lookup;
+    entries of finished flows are dropped now and then.
     """
     from .analysis import Options, iter_events
 
     opts = options or Options(observers=True)  # cwnd_est needs the cwnd observer
     cache: dict[int, tuple] = {}
-    for seg, flow, v in iter_events(source, opts):
+    for n, (seg, flow, v) in enumerate(iter_events(source, opts), 1):
         fid = _flow_id(flow)
         entry = cache.get(fid)
         if entry is None:
             a = addr_text(seg.src, seg.sport)
             b = addr_text(seg.dst, seg.dport)
+            observer = _cwnd_observer(flow)
             # entry[d] is the sender of direction d
-            entry = (a, b, _cwnd_observer(flow)) if v.direction == 0 else (b, a,
-                                                                            _cwnd_observer(flow))
+            entry = (a, b, observer, flow) if v.direction == 0 else (b, a, observer, flow)
             cache[fid] = entry
         d = v.direction
         observer = entry[2]
@@ -287,6 +288,8 @@ def iter_event_rows(source: Source, options: Options | None = None) -> Iterator[
         yield (seg.frame, seg.ts, fid, entry[d], entry[1 - d], v.rel_seq, v.rel_ack,
                seg.length, flags_text(seg.flags), v.win_scaled, v.ack_rtt, v.bytes_in_flight,
                cwnd, analysis_text(v.analysis))
+        if n & 0xFFFF == 0:  # forget finished flows: memory stays bounded by live flows
+            cache = {k: e for k, e in cache.items() if not getattr(e[3], "done", False)}
 
 
 # --- pandas -----------------------------------------------------------------------------
