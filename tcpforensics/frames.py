@@ -261,6 +261,9 @@ def _cwnd_observer(flow: Any):
     return None
 
 
+_PURGE_EVERY = 1 << 16  # rows between purges of the events address cache
+
+
 def iter_event_rows(source: Source, options: Options | None = None) -> Iterator[tuple]:
     """Yield one tuple per TCP segment in capture order, in `EVENT_COLUMNS` order.
 
@@ -288,7 +291,7 @@ def iter_event_rows(source: Source, options: Options | None = None) -> Iterator[
         yield (seg.frame, seg.ts, fid, entry[d], entry[1 - d], v.rel_seq, v.rel_ack,
                seg.length, flags_text(seg.flags), v.win_scaled, v.ack_rtt, v.bytes_in_flight,
                cwnd, analysis_text(v.analysis))
-        if n & 0xFFFF == 0:  # forget finished flows: memory stays bounded by live flows
+        if n % _PURGE_EVERY == 0:  # forget finished flows: memory stays bounded by live flows
             cache = {k: e for k, e in cache.items() if not getattr(e[3], "done", False)}
 
 

@@ -161,3 +161,10 @@ def test_events_frame_has_one_row_per_tcp_segment() -> None:
     ends = {f.id: {f.client, f.server} for f in a.flow_results}
     for row in ev[["flow", "src", "dst"]].drop_duplicates().itertuples():
         assert {row.src, row.dst} == ends[row.flow]
+
+
+def test_events_address_cache_purge_keeps_rows_identical(monkeypatch) -> None:
+    path = shared_pcap("tcptrace/input/fast_reuse.dmp")  # 18 flows that end one by one
+    want = list(frames.iter_event_rows(path))
+    monkeypatch.setattr(frames, "_PURGE_EVERY", 7)
+    assert list(frames.iter_event_rows(path)) == want
