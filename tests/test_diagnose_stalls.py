@@ -408,3 +408,17 @@ def test_random_traffic_never_trips_the_observer():
         obs.finish(res)
         assert res.tcp["stall_facts"]["observer_errors"] == 0
         assert all(s.duration > 0 for s in res.stalls)
+
+
+def test_loss_episodes_group_repairs_within_a_round_trip():
+    c = Conv()
+    t = c.handshake(0.0, 0.05)
+    for i in range(20):
+        c.data(0, t + i * 1e-3, 1000)
+    fr = Analysis.FAST_RETRANSMISSION
+    c.data(0, t + 0.06, 1000, seq=1001, analysis=fr, cause="fast")
+    c.data(0, t + 0.07, 1000, seq=3001, analysis=fr, cause="fast")  # same recovery
+    c.data(0, t + 1.00, 1000, seq=9001, analysis=fr, cause="fast")  # a new one
+    c.data(0, t + 1.01, 1000, seq=9001, analysis=Analysis.RETRANSMISSION,
+           cause="network_duplicate")  # not loss
+    assert c.finish().tcp["stall_facts"]["loss_episodes"] == [2, 0]

@@ -335,8 +335,10 @@ def rule_rto(ctx: _Context) -> list[_Draft]:
                 f"Data from {sender or 'the sender'} was lost and nothing told the sender "
                 f"soon enough: too few later segments got through to produce three "
                 f"duplicate ACKs, so it had to wait for its retransmission timer. Linux "
-                f"never fires that timer sooner than 200 ms plus the smoothed RTT; here "
-                f"the first timeout came after ~{_ms(median(first) if first else None)}."
+                f"never fires that timer sooner than 200 ms (plus the smoothed RTT); as "
+                f"seen from this capture point the first timeout came "
+                f"~{_ms(median(first) if first else None)} after the timer was last "
+                f"restarted."
                 f"{backoff_txt} The transfer made no progress for {_ms(total)} over "
                 f"{_plural(len(stalls), 'episode')} in {_plural(len(flows), 'flow')}."),
             recommendation=(
@@ -376,10 +378,16 @@ def rule_retransmissions(ctx: _Context) -> list[_Draft]:
         for _, i in items:
             for k, v in i["causes"].items():
                 causes[k] += int(v)
-        fast = int(causes.get("fast", 0))
-        lost = sum(ctx.stall_seconds(f, "rto") for f, _ in items)
-        rtts = [ctx.rtt(f) or 0.0 for f, _ in items]
-        lost += fast * (median(rtts) if rtts else 0.0)  # a fast repair costs ~one RTT
+        lost = 0.0
+        for f, i in items:
+            # a timeout costs its stall; any other recovery episode about one round trip
+            rto_s = ctx.stall_seconds(f, "rto", i["sender"])
+            n_rto = len(ctx.stalls(f, "rto", i["sender"]))
+            try:
+                episodes = int(ctx.facts(f)["loss_episodes"][i["d"]])
+            except (KeyError, IndexError, TypeError, ValueError):
+                episodes = int(i["causes"].get("fast", 0))
+            lost += rto_s + max(0, episodes - n_rto) * (ctx.rtt(f) or 0.0)
         flows = sorted({f.id for f, _ in items})
         sender = _only(i["sender"] for _, i in items) or _only(
             _host(i["sender"]) for _, i in items)
@@ -392,9 +400,10 @@ def rule_retransmissions(ctx: _Context) -> list[_Draft]:
             detail=(
                 f"{sender or 'Senders'} had to send {real} segments again "
                 f"({rate:.2%} of about {segs} data segments"
-                f"{'; by cause: ' + cause_txt if cause_txt else ''}). Every loss makes a "
-                f"loss-based sender (Reno, CUBIC) cut its congestion window, so even 1% "
-                f"loss holds throughput far below the link rate."
+                f"{'; by cause: ' + cause_txt if cause_txt else ''}). Each repair costs "
+                f"at least a round trip, and loss-based senders (Reno, CUBIC) also cut "
+                f"their congestion window at every loss, so even 1% loss can hold "
+                f"throughput far below the link rate."
                 + (f" {spurious} retransmissions were spurious: the original had arrived."
                    if spurious else "")),
             recommendation=(

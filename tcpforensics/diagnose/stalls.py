@@ -70,7 +70,7 @@ class StallObserver:
         "nagle_candidates", "first_data_ts", "last_new_ts", "keepalive_ts", "block_ts",
         "bucket_start", "bucket_bytes", "maxbucket", "mss_eff", "fin_first", "resets",
         "syn_mss", "edge_hist", "rw_segs", "rw_pending", "nonsyn", "rtt", "blk_ts",
-        "blk_bytes", "blk_n", "rate_hist",
+        "blk_bytes", "blk_n", "rate_hist", "rex_last", "rex_episodes",
     )
 
     def __init__(self, flow: Any = None) -> None:
@@ -140,6 +140,8 @@ class StallObserver:
         self.blk_bytes = [0, 0]
         self.blk_n = [0, 0]
         self.rate_hist: list[dict[int, int]] = [{}, {}]
+        self.rex_last = [None, None]
+        self.rex_episodes = [0, 0]
         self.nonsyn = [0, 0]  # segments without SYN per direction
         self.fin_first = None  # direction that sent the first FIN (the active closer)
         self.resets: list[dict] = []
@@ -436,6 +438,13 @@ class StallObserver:
     def _retransmission(self, v: SegmentVerdict, d: int, ts: float, seq: int,
                         bits: int) -> None:
         cause = v.retrans_cause
+        # repairs more than one RTT apart belong to separate recovery episodes; each
+        # episode costs the sender about one round trip
+        last = self.rex_last[d]
+        if cause not in ("reordering", "network_duplicate", "unneeded") and (
+                last is None or ts - last > (self.rtt or 0.0)):
+            self.rex_episodes[d] += 1
+        self.rex_last[d] = ts
         if cause is None:
             # no cause from the core: a retransmission after a silence longer than any
             # fast-retransmit round is taken for a timeout
@@ -608,6 +617,7 @@ class StallObserver:
             "synack_retransmissions": self.synack_n,
             "rst_to_syn": self.rst_to_syn,
             "segments_after_syn": list(self.nonsyn),
+            "loss_episodes": list(self.rex_episodes),
             "first_syn_ts": self.syn_ts,
             "last_syn_ts": self.syn_last,
             "data_bytes": list(self.data_bytes),
