@@ -1,0 +1,733 @@
+"""Streaming cwnd estimator: one per flow, one sender model per data direction.
+
+The capture point decides what can be seen:
+
+* sender-side vantage: the sender's window is the data it keeps in flight, the highest
+  sequence sent minus the highest cumulative ACK it has received (SACK-aware when the TCP
+  core supplies bytes_in_flight).
+* receiver-side vantage: a data segment that echoes timestamp X was sent when the sender
+  had just received our ACK carrying TSval X, so its end minus that ACK's number is what
+  the sender had in flight.  Without timestamps, rounds are one handshake RTT long and the
+  window is the data delivered per round.
+
+Both reduce to one rule: inflight = end of data - the ACK the sender knew.  Rounds are
+counted as BBR counts them (a round ends when data sent after the previous round ended is
+acknowledged).  Everything heavier than a few comparisons happens once per round, so the
+per-packet cost is small and memory stays bounded whatever the flow length.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any
+
+from ..model import ACK, RST, SYN, FlowResult, Segment, SegmentVerdict
+from .classify import classify
+from .registry import make_replicas
+
+# Round flags
+_LOSS = 1  # a loss episode was active or began in the round
+_RTO = 2  # the loss episode began with a retransmission timeout
+_RWND = 4  # the sender filled the receive window
+_IDLE = 8  # the sender had nothing outstanding and waited: application-limited
+
+MAX_ROUNDS = 2048  # series kept for the report; decimated beyond
+MAX_EPOCHS = 500
+MAX_DIPS = 200
+VANTAGE_PROBE_SEGMENTS = 64  # segments buffered to guess the vantage without a handshake
+_TSQ_MAX = 4096
+_DEFAULT_MSS = 1448
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    n = len(s)
+    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
+
+
+class _Regression:
+    """Streaming least squares of y on x (slope with its standard error)."""
+
+    __slots__ = ("n", "sx", "sy", "sxx", "sxy", "syy")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.sx = self.sy = self.sxx = self.sxy = self.syy = 0.0
+
+    def add(self, x: float, y: float) -> None:
+        self.n += 1
+        self.sx += x
+        self.sy += y
+        self.sxx += x * x
+        self.sxy += x * y
+        self.syy += y * y
+
+    def fit(self) -> tuple[float, float] | None:
+        """(slope, standard error of the slope), None with too few points."""
+        n = self.n
+        if n < 3:
+            return None
+        vxx = self.sxx - self.sx * self.sx / n
+        if vxx <= 0:
+            return None
+        vxy = self.sxy - self.sx * self.sy / n
+        vyy = self.syy - self.sy * self.sy / n
+        slope = vxy / vxx
+        resid = max(vyy - slope * vxy, 0.0)
+        se = math.sqrt(resid / (n - 2) / vxx) if n > 2 else float("inf")
+        return slope, se
+
+
+class SenderEstimator:
+    """Window estimate, rounds, loss epochs and replicas for one data direction."""
+
+    __slots__ = (
+        "direction", "vantage", "mss", "snd_nxt", "una", "rwnd", "data_bytes", "data_segs",
+        "first_ts", "last_data_ts", "last_ack_ts", "tsq", "ackq", "rtt_min", "srtt",
+        "rtt_base", "round_end", "round_start", "r_inflight", "r_delivered", "r_sent",
+        "r_rtt", "r_flags", "cur_inflight", "last_cwnd", "in_recovery", "recovery_point",
+        "epoch", "epochs", "await_after", "rounds_total", "rounds_cwnd", "rounds_rwnd",
+        "rounds_app", "series", "stride", "skip", "replicas", "rep_err", "rep_n",
+        "recent", "dip", "dips", "rounds_since_rto", "run", "best_run", "ca_reg",
+        "ca_round", "retrans", "holes", "mode", "peer_ts", "round_index", "reo_ts", "mss_cap",
+    )
+
+    def __init__(self, direction: int, vantage: str, rtt_base: float | None) -> None:
+        self.direction = direction
+        self.vantage = vantage  # sender | receiver | unknown
+        # receiver vantage with timestamps: "rx-ts"; without: "rx-time"; else "tx"
+        self.mode = "rx-ts" if vantage == "receiver" else "tx"
+        self.mss = 0
+        self.mss_cap = 1460  # largest payload taken as one packet (TSO super-segments aren't)
+        self.snd_nxt: int | None = None
+        self.una = 0
+        self.rwnd: int | None = None
+        self.data_bytes = 0
+        self.data_segs = 0
+        self.first_ts: float | None = None
+        self.last_data_ts = 0.0
+        self.last_ack_ts = 0.0
+        self.tsq: deque = deque()  # [tsval, first_t, ack, win] of the peer's ACKs / our data
+        self.ackq: deque = deque()  # [t, ack, win] receiver ACKs (no-timestamp fallback)
+        self.rtt_min = float("inf")
+        self.srtt = 0.0
+        self.rtt_base = rtt_base or 0.0
+        self.round_end: int | None = None
+        self.round_start = 0.0
+        self.r_inflight = 0
+        self.r_delivered = 0
+        self.r_sent = 0
+        self.r_rtt = float("inf")
+        self.r_flags = 0
+        self.cur_inflight = 0
+        self.last_cwnd: int | None = None
+        self.in_recovery = False
+        self.recovery_point: int | None = None
+        self.epoch: dict | None = None
+        self.epochs: list[dict] = []
+        self.await_after: dict | None = None
+        self.rounds_total = self.rounds_cwnd = self.rounds_rwnd = self.rounds_app = 0
+        self.series: dict[str, list] = {k: [] for k in (
+            "t", "cwnd", "inflight", "delivered", "limited", "reno", "cubic", "bbr")}
+        self.stride = 1
+        self.skip = 0
+        self.replicas = make_replicas()
+        self.rep_err = dict.fromkeys(self.replicas, 0.0)
+        self.rep_n = 0
+        self.recent: deque = deque(maxlen=8)
+        self.dip: list | None = None
+        self.dips: list[dict] = []
+        self.rounds_since_rto = 1 << 30
+        self.run = _Regression()  # current loss-free cwnd-limited run
+        self.best_run: dict | None = None
+        self.ca_reg = _Regression()
+        self.ca_round = 0
+        self.retrans = 0
+        self.holes = 0
+        self.peer_ts = False
+        self.round_index = 0
+        self.reo_ts = 0.0
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _rtt_sample(self, rtt: float) -> None:
+        if rtt <= 0 or rtt > 60:
+            return
+        if rtt < self.rtt_min:
+            self.rtt_min = rtt
+        self.srtt = rtt if self.srtt == 0 else 0.875 * self.srtt + 0.125 * rtt
+        if rtt < self.r_rtt:
+            self.r_rtt = rtt
+
+    def _rtt(self) -> float:
+        if self.srtt > 0:
+            return self.srtt
+        return self.rtt_base or 0.1
+
+    # --- data segment of this direction ----------------------------------------------------
+    def on_data(self, seg: Segment, v: SegmentVerdict) -> None:
+        now = seg.ts
+        length = seg.length
+        seq = v.rel_seq
+        end = seq + length
+        if length > self.mss and length <= self.mss_cap:
+            self.mss = length
+        if self.first_ts is None:
+            self.first_ts = now
+            self.snd_nxt = seq
+            self.una = seq
+            self.round_end = end
+            self.round_start = now
+        self.data_segs += 1
+        gap = now - self.last_data_ts if self.data_segs > 1 else 0.0
+        if self.round_end is None:  # the previous round ended with nothing outstanding
+            self.round_start = now
+            self.round_end = end
+        snd_nxt = self.snd_nxt
+        mode = self.mode
+        if mode == "tx" and seg.tsval is not None:
+            self._tx_ts(seg.tsval, now)
+        elif mode != "tx":
+            self._rx_known_ack(seg, now)
+        if end > snd_nxt:
+            if seq > snd_nxt and mode != "tx":
+                self._loss_start(now, gap, hole=True)  # receiver sees a hole
+            # application-limited: nothing outstanding and the sender waited
+            if self.una >= snd_nxt and self.data_segs > 1:
+                thresh = 0.001 + 0.1 * self._rtt() if mode == "tx" else \
+                    0.005 + 1.5 * self._rtt()
+                if gap > thresh and now - self.last_ack_ts > (0.001 if mode == "tx" else 0.0):
+                    self.r_flags |= _IDLE
+            self.data_bytes += end - snd_nxt
+            self.r_sent += end - snd_nxt
+            if mode != "tx":
+                self.r_delivered += end - snd_nxt
+            self.snd_nxt = snd_nxt = end
+        elif length > 0:
+            self.retrans += 1
+            cause = v.retrans_cause
+            if mode == "tx":
+                if cause not in ("network_duplicate", "unneeded", "reordering"):
+                    rto = cause == "rto" or (cause is None and gap > max(0.2, 2.0 * self._rtt()))
+                    if not self.in_recovery:
+                        self._loss_start(now, gap, hole=False, rto=rto)
+                    elif rto and self.epoch is not None:
+                        self.epoch["rto"] = True
+                        self.r_flags |= _RTO
+            else:
+                rto = gap > max(0.2, 2.0 * self._rtt())
+                if not self.in_recovery:
+                    self._loss_start(now, gap, hole=False, rto=rto)
+                if self.recovery_point is None:
+                    self.recovery_point = snd_nxt  # the sender has reacted by now
+                if rto and self.epoch is not None:
+                    self.epoch["rto"] = True
+                    self.r_flags |= _RTO
+        # the window estimate: data in flight as the sender saw it
+        if mode == "tx":
+            inflight = snd_nxt - self.una
+            bif = v.bytes_in_flight
+            if bif is not None and 0 < bif < inflight:
+                inflight = bif
+        else:
+            inflight = snd_nxt - self.una if end >= snd_nxt else 0
+        if inflight > self.r_inflight:
+            self.r_inflight = inflight
+        self.cur_inflight = inflight
+        rwnd = self.rwnd
+        if rwnd is not None and rwnd > 0 and \
+                snd_nxt - self.una >= rwnd - max(self.mss, 536) * 2:
+            self.r_flags |= _RWND
+        self.last_data_ts = now
+        if mode == "rx-time" and now - self.round_start >= self._rtt():
+            self._close_round(now)
+
+    def _tx_ts(self, tsval: int, now: float) -> None:
+        q = self.tsq
+        if not q or q[-1][0] != tsval:
+            q.append([tsval, now, 0, 0])
+            if len(q) > _TSQ_MAX:
+                q.popleft()
+
+    def _rx_known_ack(self, seg: Segment, now: float) -> None:
+        """Receiver vantage: which of our ACKs had the sender seen when it sent this?"""
+        if self.mode == "rx-ts":
+            tsecr = seg.tsecr
+            q = self.tsq
+            if tsecr is None or not q:
+                return
+            while len(q) > 1 and ((tsecr - q[1][0]) & 0xFFFFFFFF) < 0x80000000:
+                q.popleft()
+            head = q[0]
+            if head[0] == tsecr:
+                if head[2] > self.una:
+                    self._advance(head[2], now)
+                self.rwnd = head[3]
+                if head[1] is not None and head[2] > 0:
+                    self._rtt_sample(now - head[1])
+                    head[1] = None  # one RTT sample per echoed value
+        else:  # no timestamps: the ACK sent one base RTT ago
+            q = self.ackq
+            horizon = now - self._rtt()
+            while len(q) > 1 and q[1][0] <= horizon:
+                q.popleft()
+            if q and q[0][0] <= horizon:
+                if q[0][1] > self.una:
+                    self._advance(q[0][1], now)
+                self.rwnd = q[0][2]
+
+    # --- ACK from the peer (about this direction's data) -----------------------------------
+    def on_peer_ack(self, seg: Segment, v: SegmentVerdict) -> None:
+        now = seg.ts
+        ack = v.rel_ack
+        if self.first_ts is None:
+            return
+        if self.mode == "tx":
+            self.last_ack_ts = now
+            self.rwnd = v.win_scaled
+            if v.ack_rtt is not None:
+                self._rtt_sample(v.ack_rtt)
+            elif seg.tsecr is not None and self.tsq:
+                self._tx_echo(seg.tsecr, now)
+            if ack > self.una:
+                self.r_delivered += ack - self.una
+                self._advance(ack, now)
+        else:
+            # our own ACK as receiver: remember it for when the sender echoes it
+            self.last_ack_ts = now
+            if seg.tsval is not None and self.mode == "rx-ts":
+                q = self.tsq
+                if q and q[-1][0] == seg.tsval:
+                    last = q[-1]
+                    if ack > last[2]:
+                        last[2] = ack
+                    last[3] = v.win_scaled
+                else:
+                    q.append([seg.tsval, now, ack, v.win_scaled])
+                    if len(q) > _TSQ_MAX:
+                        q.popleft()
+            else:
+                q = self.ackq
+                if not q or q[-1][1] != ack or q[-1][2] != v.win_scaled:
+                    q.append([now, ack, v.win_scaled])
+                    if len(q) > _TSQ_MAX:
+                        q.popleft()
+
+    def _tx_echo(self, tsecr: int, now: float) -> None:
+        q = self.tsq
+        while q and ((tsecr - q[0][0]) & 0xFFFFFFFF) < 0x80000000 and q[0][0] != tsecr:
+            q.popleft()
+        if q and q[0][0] == tsecr and q[0][1] is not None:
+            self._rtt_sample(now - q[0][1])
+            q[0][1] = None
+
+    def _advance(self, ack: int, now: float) -> None:
+        """The sender learned of a new cumulative ACK."""
+        self.una = ack
+        if self.in_recovery:
+            if self.recovery_point is None and self.epoch is not None and \
+                    ack > self.epoch.get("hole", ack):
+                self.recovery_point = self.snd_nxt  # hole filled without a visible resend
+            if self.recovery_point is not None and ack >= self.recovery_point:
+                self._loss_end(now)
+                return
+        if self.round_end is not None and ack >= self.round_end and self.mode != "rx-time":
+            self._close_round(now)
+
+    # --- loss epochs -------------------------------------------------------------------------
+    def _loss_start(self, now: float, gap: float, hole: bool, rto: bool = False) -> None:
+        if self.in_recovery:
+            return
+        if hole:
+            self.holes += 1
+        mss = self.mss or _DEFAULT_MSS
+        before = max(self.r_inflight, self.last_cwnd or 0)
+        self.in_recovery = True
+        self.recovery_point = None if hole else self.snd_nxt
+        self.r_flags |= _LOSS | (_RTO if rto else 0)
+        if self.await_after is not None:
+            self.await_after = None  # next loss came before a clean round: no beta
+        epoch = {"t": now, "cwnd_before": before, "cwnd_after": None, "beta": None,
+                 "rto": rto, "before_pkts": before / mss, "hole": self.snd_nxt}
+        # growth of the congestion-avoidance period that this loss ends
+        fit = self.ca_reg.fit()
+        if fit is not None and self.ca_reg.n >= 4:
+            epoch["growth_prev"] = round(fit[0], 3)  # packets per round
+        self.ca_reg = _Regression()
+        self.epoch = epoch
+        if len(self.epochs) < MAX_EPOCHS:
+            self.epochs.append(epoch)
+        for rep in self.replicas.values():
+            rep.anchor(before / mss, now)
+            if rto:
+                rep.on_rto(now)
+            else:
+                rep.on_loss(now)
+
+    def _loss_end(self, now: float) -> None:
+        self.in_recovery = False
+        self.recovery_point = None
+        for rep in self.replicas.values():
+            rep.on_recovery_end(now)
+        if self.epoch is not None:
+            self.epoch["end"] = now
+            self.await_after = self.epoch
+        # the next full round measures the window the sender settled on
+        self._close_round(now)
+
+    # --- rounds ------------------------------------------------------------------------------
+    def _close_round(self, now: float) -> None:
+        duration = now - self.round_start
+        flags = self.r_flags
+        if self.in_recovery:
+            flags |= _LOSS
+        mss = self.mss or _DEFAULT_MSS
+        inflight = self.r_inflight
+        cwnd_pkts = inflight / mss
+        self.rounds_total += 1
+        self.round_index += 1
+        if flags & _RTO:
+            self.rounds_since_rto = 0
+        else:
+            self.rounds_since_rto += 1
+        if flags & _IDLE or (self.r_sent == 0 and inflight == 0):
+            limited = "app"
+            self.rounds_app += 1
+        elif flags & _RWND:
+            limited = "rwnd"
+            self.rounds_rwnd += 1
+        else:
+            limited = "cwnd"
+            self.rounds_cwnd += 1
+        clean = limited == "cwnd" and not flags & (_LOSS | _RTO) and inflight > 0
+        # the window after a loss epoch: first clean round after recovery
+        aw = self.await_after
+        if aw is not None and self.round_start >= aw.get("end", now) - 1e-9:
+            if clean:
+                aw["cwnd_after"] = inflight
+                if aw["cwnd_before"] > 0:
+                    aw["beta"] = round(inflight / aw["cwnd_before"], 3)
+            self.await_after = None
+        # replicas: fed the round's ACKs as one batch
+        delivered_pkts = self.r_delivered / mss
+        rtt = self.r_rtt if self.r_rtt != float("inf") else None
+        rate = delivered_pkts / duration if duration > 0 and delivered_pkts > 0 else None
+        reps = self.replicas
+        for rep in reps.values():
+            if hasattr(rep, "new_round"):
+                rep.new_round(now)
+            rep.on_ack(now, delivered_pkts, rtt=rtt, inflight=cwnd_pkts, rate=rate,
+                       cwnd_limited=limited == "cwnd")
+        if clean and cwnd_pkts >= 1 and not self.in_recovery and self.rounds_since_rto > 3:
+            self.rep_n += 1
+            err = self.rep_err
+            for name, rep in reps.items():
+                pred = max(rep.inflight_target, 1.0)
+                err[name] += abs(math.log(pred / max(cwnd_pkts, 1.0)))
+        if clean:
+            self.ca_reg.add(self.round_index, cwnd_pkts)
+        self._track_plateau(clean, cwnd_pkts, flags)
+        self._track_dip(now, cwnd_pkts, flags, limited)
+        # series for the report, decimated to stay bounded
+        if self.skip == 0:
+            s = self.series
+            s["t"].append(round(now, 6))
+            if flags & _LOSS:  # recovery rounds: the window is being cut, not measured
+                shown = min(inflight, self.last_cwnd or inflight)
+            else:
+                shown = inflight if limited == "cwnd" else self.last_cwnd or inflight
+            s["cwnd"].append(shown)
+            s["inflight"].append(inflight)
+            s["delivered"].append(self.r_delivered)
+            s["limited"].append(limited)
+            s["reno"].append(int(reps["reno"].cwnd * mss))
+            s["cubic"].append(int(reps["cubic"].cwnd * mss))
+            s["bbr"].append(int(reps["bbr"].inflight_target * mss))
+            if len(s["t"]) >= MAX_ROUNDS:
+                for key in s:
+                    s[key] = s[key][::2]
+                self.stride *= 2
+            self.skip = self.stride - 1
+        else:
+            self.skip -= 1
+        if limited == "cwnd" and inflight > 0:
+            self.last_cwnd = inflight
+        self.recent.append(cwnd_pkts)
+        # next round
+        self.round_start = now
+        # nothing outstanding: the next round starts with the next data sent
+        self.round_end = self.snd_nxt if self.una < (self.snd_nxt or 0) else None
+        self.r_inflight = 0
+        self.r_delivered = 0
+        self.r_sent = 0
+        self.r_rtt = float("inf")
+        self.r_flags = 0
+
+    def _track_plateau(self, clean: bool, cwnd_pkts: float, flags: int) -> None:
+        """Longest loss-free run of window-limited rounds and how the window moved in it."""
+        if clean and self.rounds_since_rto > 3:
+            self.run.add(self.round_index, cwnd_pkts)
+            return
+        if flags & (_LOSS | _RTO) or not clean:
+            self._end_run()
+
+    def _end_run(self) -> None:
+        run = self.run
+        if run.n >= 10:
+            fit = run.fit()
+            if fit is not None and (self.best_run is None or run.n > self.best_run["rounds"]):
+                self.best_run = {"rounds": run.n, "slope": round(fit[0], 3),
+                                 "slope_se": round(fit[1], 3),
+                                 "mean_pkts": round(run.sy / run.n, 1)}
+        self.run = _Regression()
+
+    def _track_dip(self, now: float, cwnd_pkts: float, flags: int, limited: str) -> None:
+        """BBR ProbeRTT: the window falls to about 4 packets for 200 ms, with no loss."""
+        high = max(self.recent) if self.recent else 0.0
+        dipping = (cwnd_pkts <= 5.5 and (self.dip is not None or high >= 14.0)
+                   and not flags & (_LOSS | _RTO | _IDLE) and self.rounds_since_rto > 6
+                   and not self.in_recovery)
+        if dipping:
+            if self.dip is None:
+                self.dip = [self.round_start, now, high, cwnd_pkts]
+            else:
+                self.dip[1] = now
+                self.dip[3] = min(self.dip[3], cwnd_pkts)
+        elif self.dip is not None:
+            start, end, high_before, low = self.dip
+            self.dip = None
+            # the window must come back up for a ProbeRTT (an app slowdown would not)
+            if cwnd_pkts >= 0.5 * high_before and len(self.dips) < MAX_DIPS and \
+                    not flags & _IDLE:
+                self.dips.append({"t": round(start, 6), "duration": round(end - start, 4),
+                                  "low_pkts": round(low, 1), "high_pkts": round(high_before, 1)})
+
+    # --- results -----------------------------------------------------------------------------
+    def cwnd_estimate(self) -> int | None:
+        if self.last_cwnd is not None:
+            return max(self.last_cwnd, self.r_inflight) if self.in_recovery is False \
+                else self.last_cwnd
+        return self.r_inflight or None
+
+    def features(self) -> dict[str, Any]:
+        self._end_run()
+        n = self.rep_n
+        fit = {name: round(e / n, 4) for name, e in self.rep_err.items()} if n else {}
+        duration = (self.last_data_ts - self.first_ts) if self.first_ts is not None else 0.0
+        return {
+            "vantage": self.vantage,
+            "mode": self.mode,
+            "mss": self.mss or _DEFAULT_MSS,
+            "data_bytes": self.data_bytes,
+            "data_segments": self.data_segs,
+            "duration": round(duration, 6),
+            "rtt_min": None if self.rtt_min == float("inf") else round(self.rtt_min, 6),
+            "rounds": self.rounds_total,
+            "rounds_cwnd": self.rounds_cwnd,
+            "rounds_rwnd": self.rounds_rwnd,
+            "rounds_app": self.rounds_app,
+            "epochs": self.epochs,
+            "replica_fit": fit,
+            "replica_rounds": n,
+            "dips": self.dips,
+            "plateau": self.best_run,
+            "retransmissions": self.retrans,
+        }
+
+    def cwnd_record(self, addr: str) -> dict:
+        s = self.series
+        return {
+            "addr": addr,
+            "vantage": self.vantage,
+            "rounds": {k: list(s[k]) for k in ("t", "cwnd", "inflight", "delivered", "limited")},
+            "replicas": {k: list(s[k]) for k in ("reno", "cubic", "bbr")},
+            "loss_epochs": [
+                {"t": e["t"], "cwnd_before": e["cwnd_before"], "cwnd_after": e["cwnd_after"],
+                 "beta": e["beta"]} for e in self.epochs
+            ],
+            "round_stride": self.stride,
+        }
+
+
+class CwndObserver:
+    """Per-flow observer: finds the vantage, then drives one estimator per data sender."""
+
+    __slots__ = ("flow_id", "syn_t", "synack_t", "ack_t", "side", "senders", "pending",
+                 "decided", "ts_ok", "mss_opt")
+
+    def __init__(self, flow: Any = None) -> None:
+        self.flow_id = getattr(flow, "id", None)
+        self.syn_t: float | None = None
+        self.synack_t: float | None = None
+        self.ack_t: float | None = None
+        self.side: str | None = None  # capture point: client | server | None (unknown)
+        self.senders: list[SenderEstimator | None] = [None, None]
+        self.pending: list[tuple[Segment, SegmentVerdict]] | None = []
+        self.decided = False
+        self.ts_ok = True
+        self.mss_opt: list[int | None] = [None, None]  # MSS option each side announced
+
+    # --- vantage -----------------------------------------------------------------------------
+    def _handshake(self, seg: Segment, v: SegmentVerdict) -> None:
+        flags = seg.flags
+        if flags & SYN:
+            if seg.mss and v.direction in (0, 1):
+                self.mss_opt[v.direction] = seg.mss
+            if flags & ACK:
+                if v.direction == 1:
+                    self.synack_t = seg.ts
+            elif v.direction == 0:
+                self.syn_t = seg.ts
+                if seg.tsval is None:
+                    self.ts_ok = False
+        elif (flags & ACK and v.direction == 0 and self.synack_t is not None
+              and self.ack_t is None):
+            self.ack_t = seg.ts
+            g1 = self.synack_t - self.syn_t if self.syn_t is not None else None
+            g2 = self.ack_t - self.synack_t
+            if g1 is not None and g1 >= 0 and g2 >= 0:
+                if g1 > 3 * g2 and g1 > 0.0002:
+                    self.side = "client"
+                elif g2 > 3 * g1 and g2 > 0.0002:
+                    self.side = "server"
+            self._decide()
+
+    def _guess_side(self) -> None:
+        """No handshake: who answers within microseconds?  Receivers ACK data at once,
+        window-limited senders send right after an ACK arrives."""
+        pend = self.pending or []
+        counts = [[0, 0], [0, 0]]  # per data direction: [ack right after data, data after ack]
+        prev = None
+        for seg, v in pend:
+            if prev is not None:
+                pseg, pv = prev
+                quick = seg.ts - pseg.ts <= 0.0001
+                if quick and pv.direction != v.direction:
+                    if pseg.length > 0 and seg.length == 0:
+                        counts[pv.direction][0] += 1
+                    elif pseg.length == 0 and seg.length > 0:
+                        counts[v.direction][1] += 1
+            prev = (seg, v)
+        # pick the direction carrying most data
+        data = [0, 0]
+        for seg, v in pend:
+            data[v.direction] += seg.length
+        d = 0 if data[0] >= data[1] else 1
+        rx, tx = counts[d]
+        if rx > 2 * tx and rx >= 3:
+            local_receiver = True
+        elif tx > 2 * rx and tx >= 3:
+            local_receiver = False
+        else:
+            return
+        # local receiver of direction d: capture is at the peer of d's sender
+        at_client = (d == 1) if local_receiver else (d == 0)
+        self.side = "client" if at_client else "server"
+
+    def _decide(self) -> None:
+        if self.decided:
+            return
+        self.decided = True
+        pend = self.pending or []
+        self.pending = None
+        for seg, v in pend:
+            self._feed(seg, v)
+
+    def _vantage(self, direction: int) -> str:
+        if self.side is None:
+            return "unknown"
+        sender_side = "client" if direction == 0 else "server"
+        return "sender" if self.side == sender_side else "receiver"
+
+    def _sender(self, direction: int) -> SenderEstimator:
+        est = self.senders[direction]
+        if est is None:
+            vantage = self._vantage(direction)
+            rtt = None
+            if self.syn_t is not None and self.synack_t is not None and self.ack_t is not None:
+                rtt = max(self.synack_t - self.syn_t, self.ack_t - self.synack_t)
+            est = SenderEstimator(direction, vantage, rtt)
+            peer_mss = self.mss_opt[1 - direction]
+            if peer_mss:
+                est.mss_cap = peer_mss
+            if vantage == "receiver" and not self.ts_ok:
+                est.mode = "rx-time"
+            self.senders[direction] = est
+        return est
+
+    # --- observer protocol -------------------------------------------------------------------
+    def observe(self, seg: Segment, verdict: SegmentVerdict) -> None:
+        try:
+            if not self.decided:
+                if seg.flags & SYN or self.synack_t is not None:
+                    self._handshake(seg, verdict)
+                if not self.decided:
+                    pend = self.pending
+                    if pend is not None:
+                        pend.append((seg, verdict))
+                        if len(pend) >= VANTAGE_PROBE_SEGMENTS:
+                            if self.syn_t is None and self.synack_t is None:
+                                self._guess_side()
+                            self._decide()
+                    return
+            self._feed(seg, verdict)
+        except Exception:  # a passive observer never raises on odd traffic
+            return
+
+    def _feed(self, seg: Segment, v: SegmentVerdict) -> None:
+        if seg.flags & (SYN | RST):
+            return
+        d = v.direction
+        if seg.length > 0:
+            est = self.senders[d]
+            if est is None:
+                est = self._sender(d)
+            if seg.tsval is None and est.mode == "rx-ts":
+                est.mode = "rx-time"
+            est.on_data(seg, v)
+        if seg.flags & ACK:
+            peer = self.senders[1 - d]
+            if peer is not None:
+                if peer.mode == "rx-ts" and seg.tsval is None:
+                    peer.mode = "rx-time"
+                peer.on_peer_ack(seg, v)
+
+    def cwnd_estimate(self, direction: int) -> int | None:
+        est = self.senders[direction] if direction in (0, 1) else None
+        return est.cwnd_estimate() if est is not None else None
+
+    def finish(self, result: FlowResult) -> None:
+        try:
+            if not self.decided:
+                if self.syn_t is None and self.synack_t is None:
+                    self._guess_side()
+                self._decide()
+            records = []
+            for direction, est in enumerate(self.senders):
+                endpoint = _endpoint_for(result, direction)
+                if est is None or endpoint is None:
+                    continue
+                feats = est.features()
+                endpoint.cca = classify(feats)
+                if est.data_bytes > 0:
+                    records.append(est.cwnd_record(endpoint.addr))
+            result.cwnd = records
+        except Exception:  # never let odd traffic break the analysis
+            return
+
+
+def _endpoint_for(result: FlowResult, direction: int) -> Any:
+    role = "client" if direction == 0 else "server"
+    for ep in result.endpoints:
+        if ep.role == role:
+            return ep
+    if direction < len(result.endpoints):
+        return result.endpoints[direction]
+    return None
+
+
+def make_observer(flow: Any = None) -> CwndObserver:
+    """The cwnd observer for one flow (registered in analysis.observer_factories)."""
+    return CwndObserver(flow)

@@ -1,0 +1,50 @@
+"""What every congestion-control replica offers the estimator.
+
+A replica is a model sender.  The estimator drives it with what the capture shows (data
+acknowledged, RTT samples, loss episodes, timeouts) and reads back the window the real
+algorithm would have had.  Windows are in packets (floats), times in seconds taken from
+the packets: replicas never read a clock.
+"""
+
+from __future__ import annotations
+
+
+class Replica:
+    """Base class: the common state and the anchoring used after each loss epoch."""
+
+    name = "base"
+    __slots__ = ("cwnd", "ssthresh", "in_recovery")
+
+    def __init__(self, cwnd: float = 10.0) -> None:
+        self.cwnd = float(cwnd)
+        self.ssthresh = float("inf")
+        self.in_recovery = False
+
+    def anchor(self, cwnd: float, now: float) -> None:
+        """Resynchronise the model window with the observed one (no state loss)."""
+        if cwnd > 0:
+            self.cwnd = float(cwnd)
+
+    def on_ack(self, now: float, acked: float, rtt: float | None = None,
+               inflight: float | None = None, rate: float | None = None,
+               cwnd_limited: bool = True) -> None:
+        """`acked` packets newly delivered; `rate` a delivery-rate sample in packets/s."""
+        raise NotImplementedError
+
+    def on_loss(self, now: float) -> None:
+        """A loss episode starts (fast retransmit / recovery entry)."""
+        raise NotImplementedError
+
+    def on_recovery_end(self, now: float) -> None:
+        self.in_recovery = False
+
+    def on_rto(self, now: float) -> None:
+        """Retransmission timeout: loss-based senders restart from one packet."""
+        self.ssthresh = max(self.cwnd * 0.5, 2.0)
+        self.cwnd = 1.0
+        self.in_recovery = False
+
+    @property
+    def inflight_target(self) -> float:
+        """The data in flight the model sender would keep (its window, for loss-based)."""
+        return self.cwnd

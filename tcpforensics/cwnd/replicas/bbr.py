@@ -1,0 +1,162 @@
+"""BBR v1 as in Linux net/ipv4/tcp_bbr.c (the model, not the code).
+
+BBR keeps a windowed max of the delivery rate (10 rounds) and a windowed min of the RTT
+(10 s).  It paces at gain x bandwidth and caps the data in flight at cwnd_gain (2) x BDP.
+STARTUP (gain 2/ln 2) lasts until the bandwidth stops growing by 25% for three rounds,
+DRAIN empties the queue, PROBE_BW cycles the pacing gain 1.25, 0.75, 1 x 6 (one min-RTT
+each), and when the min RTT has not been refreshed for 10 s PROBE_RTT holds the window at
+4 packets for 200 ms.  A loss does not cut the window multiplicatively: the first round of
+recovery conserves packets and the window returns to its prior value when recovery ends.
+"""
+
+from __future__ import annotations
+
+from .base import Replica
+
+HIGH_GAIN = 2.885  # 2/ln(2)
+DRAIN_GAIN = 1.0 / HIGH_GAIN
+CWND_GAIN = 2.0
+PACING_GAINS = (1.25, 0.75, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+BW_WINDOW_ROUNDS = 10
+MIN_RTT_WINDOW = 10.0
+PROBE_RTT_TIME = 0.2
+MIN_CWND = 4.0
+FULL_BW_THRESH = 1.25
+FULL_BW_ROUNDS = 3
+
+STARTUP, DRAIN, PROBE_BW, PROBE_RTT = "startup", "drain", "probe_bw", "probe_rtt"
+
+
+class BbrReplica(Replica):
+    name = "bbr"
+    beta = 1.0
+    __slots__ = ("mode", "bw_samples", "round", "min_rtt", "min_rtt_stamp", "cycle_idx",
+                 "cycle_stamp", "full_bw", "full_bw_cnt", "probe_rtt_done", "prior_cwnd",
+                 "pacing_gain", "probe_rtt_count", "last_rtt")
+
+    def __init__(self, cwnd: float = 10.0, cycle_start: int = 2) -> None:
+        super().__init__(cwnd)
+        self.mode = STARTUP
+        self.bw_samples: list[tuple[int, float]] = []  # (round, rate pkts/s), max filter
+        self.round = 0
+        self.min_rtt = 0.0
+        self.min_rtt_stamp = 0.0
+        self.cycle_idx = cycle_start % len(PACING_GAINS)
+        self.cycle_stamp = 0.0
+        self.full_bw = 0.0
+        self.full_bw_cnt = 0
+        self.probe_rtt_done: float | None = None
+        self.prior_cwnd = 0.0
+        self.pacing_gain = HIGH_GAIN
+        self.probe_rtt_count = 0
+        self.last_rtt = 0.0
+
+    @property
+    def bw(self) -> float:
+        return max((r for _, r in self.bw_samples), default=0.0)
+
+    @property
+    def bdp(self) -> float:
+        return self.bw * self.min_rtt
+
+    def target_cwnd(self, gain: float = CWND_GAIN) -> float:
+        if self.bw <= 0 or self.min_rtt <= 0:
+            return self.cwnd
+        return max(gain * self.bdp + 3.0, MIN_CWND)  # +3: quantum allowance for TSO/acks
+
+    @property
+    def inflight_target(self) -> float:
+        """What BBR keeps in flight: paced at gain x bw, capped by its window."""
+        if self.bw <= 0 or self.min_rtt <= 0:
+            return self.cwnd
+        rtt = max(self.last_rtt, self.min_rtt)
+        return min(self.cwnd, self.pacing_gain * self.bw * rtt)
+
+    def new_round(self, now: float) -> None:
+        self.round += 1
+
+    def on_ack(self, now: float, acked: float, rtt: float | None = None,
+               inflight: float | None = None, rate: float | None = None,
+               cwnd_limited: bool = True) -> None:
+        if rtt is not None and rtt > 0:
+            self.last_rtt = rtt
+            if self.min_rtt == 0 or rtt <= self.min_rtt or \
+                    now - self.min_rtt_stamp > MIN_RTT_WINDOW:
+                expired = self.min_rtt > 0 and now - self.min_rtt_stamp > MIN_RTT_WINDOW
+                self.min_rtt = rtt
+                self.min_rtt_stamp = now
+                if expired and self.mode != PROBE_RTT:
+                    self._enter_probe_rtt(now)
+        if rate is not None and rate > 0:
+            samples = [s for s in self.bw_samples if s[0] > self.round - BW_WINDOW_ROUNDS]
+            samples.append((self.round, rate))
+            self.bw_samples = samples
+        self._update_mode(now, inflight)
+        self._update_cwnd(acked)
+
+    def _enter_probe_rtt(self, now: float) -> None:
+        self.mode = PROBE_RTT
+        self.pacing_gain = 1.0
+        self.prior_cwnd = max(self.prior_cwnd, self.cwnd)
+        self.probe_rtt_done = now + max(PROBE_RTT_TIME, self.min_rtt)
+        self.probe_rtt_count += 1
+
+    def _update_mode(self, now: float, inflight: float | None) -> None:
+        bw = self.bw
+        if self.mode == STARTUP:
+            self.pacing_gain = HIGH_GAIN
+            if bw >= self.full_bw * FULL_BW_THRESH:
+                self.full_bw = bw
+                self.full_bw_cnt = 0
+            else:
+                self.full_bw_cnt += 1
+                if self.full_bw_cnt >= FULL_BW_ROUNDS:
+                    self.mode = DRAIN
+                    self.pacing_gain = DRAIN_GAIN
+        if self.mode == DRAIN:
+            if inflight is None or inflight <= self.bdp:
+                self.mode = PROBE_BW
+                self.cycle_stamp = now
+                self.pacing_gain = PACING_GAINS[self.cycle_idx]
+        elif self.mode == PROBE_BW:
+            if self.min_rtt > 0 and now - self.cycle_stamp > self.min_rtt:
+                self.cycle_idx = (self.cycle_idx + 1) % len(PACING_GAINS)
+                self.cycle_stamp = now
+            self.pacing_gain = PACING_GAINS[self.cycle_idx]
+        elif self.mode == PROBE_RTT and self.probe_rtt_done is not None \
+                and now >= self.probe_rtt_done:
+            self.min_rtt_stamp = now
+            self.cwnd = max(self.cwnd, self.prior_cwnd)
+            self.prior_cwnd = 0.0
+            self.mode = PROBE_BW if self.full_bw_cnt >= FULL_BW_ROUNDS else STARTUP
+            self.cycle_stamp = now
+            self.pacing_gain = PACING_GAINS[self.cycle_idx] if self.mode == PROBE_BW \
+                else HIGH_GAIN
+
+    def _update_cwnd(self, acked: float) -> None:
+        if self.mode == PROBE_RTT:
+            self.cwnd = MIN_CWND
+            return
+        gain = HIGH_GAIN if self.mode == STARTUP else CWND_GAIN
+        target = self.target_cwnd(gain)
+        if self.in_recovery:
+            return  # packet conservation: hold the window through recovery
+        if self.full_bw_cnt >= FULL_BW_ROUNDS or self.mode != STARTUP:
+            self.cwnd = min(self.cwnd + acked, target)
+        else:
+            self.cwnd = self.cwnd + acked
+        self.cwnd = max(self.cwnd, MIN_CWND)
+
+    def on_loss(self, now: float) -> None:
+        self.prior_cwnd = self.cwnd
+        self.in_recovery = True
+
+    def on_recovery_end(self, now: float) -> None:
+        self.in_recovery = False
+        self.cwnd = max(self.cwnd, self.prior_cwnd)
+        self.prior_cwnd = 0.0
+
+    def on_rto(self, now: float) -> None:
+        self.prior_cwnd = max(self.prior_cwnd, self.cwnd)
+        self.cwnd = 1.0
+        self.in_recovery = False
