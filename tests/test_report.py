@@ -32,7 +32,7 @@ from tcpforensics.model import (
 )
 from tcpforensics.model import Analysis as Flag
 from tcpforensics.report import build_context, render_report, write_report
-from tcpforensics.report.html import json_for_script
+from tcpforensics.report.html import json_for_script, prose
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 C_IP, S_IP = bytes([198, 18, 0, 1]), bytes([198, 18, 0, 2])
@@ -240,11 +240,13 @@ def test_summary_leads_with_worst_finding_and_verdict(cdn_report: str) -> None:
     # The verdict and the top findings come before the flow table and the details.
     assert verdict < cdn_report.index('id="flow-table"') < cdn_report.index('id="flow-0"')
     assert "Nagle + delayed ACK stalls" in text  # highest impact first
-    assert cdn_report.index("Nagle + delayed ACK stalls") < cdn_report.index(
-        "Receiver stopped reading")
+    cards = cdn_report.index('class="cards"')
+    assert cdn_report.index("Nagle + delayed ACK stalls", cards) < cdn_report.index(
+        "Receiver stopped reading", cards)
     assert "Set TCP_NODELAY on the client socket" in text
-    assert "Warning" in cdn_report[verdict:verdict + 400] or "Critical" in cdn_report[
-        verdict:verdict + 400]
+    # The verdict names the worst-severity finding (critical), though another costs more.
+    head = cdn_report[verdict:verdict + 600]
+    assert "Critical" in head and "Receiver stopped reading" in head
     # Capture facts: skipped records by reason, durations and counts.
     assert "non_tcp 8" in text and "malformed 2" in text
     assert "TCP flows" in text and "32" in text
@@ -329,6 +331,12 @@ def test_hostile_strings_everywhere_stay_inert() -> None:
     figs = figures_of(doc)
     assert isinstance(figs, dict)
     assert evil in json.dumps(figs)  # the text survives as data, just not as markup
+
+
+def test_prose_marks_up_code_spans_only() -> None:
+    out = str(prose("run `ip -s link` then <b>`tc -s qdisc`</b> & `<i>`"))
+    assert "<code>ip -s link</code>" in out and "<code>tc -s qdisc</code>" in out
+    assert "<b>" not in out and "<i>" not in out and "&amp;" in out
 
 
 def test_json_for_script_escapes_closing_tags() -> None:

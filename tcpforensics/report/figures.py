@@ -62,7 +62,8 @@ _ACK_MARKS = (
 )
 
 _TIME_AXIS = {"title": {"text": "time since capture start (s)"}, "zeroline": False}
-_MAX_SHAPES = 300
+_MAX_SHAPES = 60  # stall bands per chart (merged beyond that)
+_MAX_BARS = 300  # stall bars per timeline row
 
 
 def _layout(title: str, height: int = 380, **extra) -> dict:
@@ -91,19 +92,47 @@ def _ibars(t: list[float], lo: list[int], hi: list[int]) -> tuple[list, list]:
     return xs, ys
 
 
+def merge_intervals(intervals: list[tuple[float, float]], cap: int
+                    ) -> list[tuple[float, float, int]]:
+    """Merge (start, end) intervals until at most `cap` remain: (start, end, merged count).
+
+    Overlapping intervals always merge; then the tolerance for gaps doubles until the
+    cap holds, so thousands of short stalls become a few readable bands (SVG shapes and
+    bars are expensive for the browser).
+    """
+    if not intervals:
+        return []
+    iv = sorted(intervals)
+    span = max(e for _, e in iv) - iv[0][0]
+    tol = 0.0
+    while True:
+        out: list[list] = []
+        for a, b in iv:
+            if out and a <= out[-1][1] + tol:
+                out[-1][1] = max(out[-1][1], b)
+                out[-1][2] += 1
+            else:
+                out.append([a, b, 1])
+        if len(out) <= cap or span <= 0:
+            return [(a, b, n) for a, b, n in out[:cap]]
+        tol = span / 1000 if tol == 0 else tol * 2
+
+
 def _stall_shapes(flow: FlowResult, endpoint: str | None, t0: float) -> list[dict]:
-    shapes = []
+    by_kind: dict[str, list[tuple[float, float]]] = {}
     for s in flow.stalls:
-        if endpoint is not None and s.endpoint != endpoint:
-            continue
-        shapes.append({
-            "type": "rect", "xref": "x", "yref": "paper", "x0": round(s.start - t0, 6),
-            "x1": round(s.start - t0 + max(s.duration, 0.0), 6), "y0": 0, "y1": 1,
-            "fillcolor": STALL_COLORS.get(s.kind, "#999999"), "opacity": 0.12,
-            "line": {"width": 0}, "layer": "below",
-        })
-        if len(shapes) >= _MAX_SHAPES:
-            break
+        if endpoint is None or s.endpoint == endpoint:
+            by_kind.setdefault(s.kind, []).append((s.start - t0, s.start - t0 + max(s.duration,
+                                                                                    0.0)))
+    shapes = []
+    for kind, iv in by_kind.items():
+        for a, b, _ in merge_intervals(iv, _MAX_SHAPES // max(len(by_kind), 1)):
+            shapes.append({
+                "type": "rect", "xref": "x", "yref": "paper", "x0": round(a, 6),
+                "x1": round(b, 6), "y0": 0, "y1": 1,
+                "fillcolor": STALL_COLORS.get(kind, "#999999"), "opacity": 0.12,
+                "line": {"width": 0}, "layer": "below",
+            })
     return shapes
 
 
@@ -114,9 +143,8 @@ def time_sequence(ds: DirectionSeries, flow: FlowResult, sender: str, receiver: 
     traces: list[dict] = []
     xs, ys = _ibars(data["t"], data["seq"], data["end"])
     traces.append({
-        "type": "scatter", "mode": "lines+markers", "name": f"segments sent by {sender}",
+        "type": "scatter", "mode": "lines", "name": f"segments sent by {sender}",
         "x": xs, "y": ys, "line": {"color": "#1f4e99", "width": 1.5},
-        "marker": {"size": 3, "color": "#1f4e99"},
         "hovertemplate": "t=%{x:.6f} s<br>seq %{y}<extra>segment</extra>",
     })
     if acks["t"]:
@@ -185,7 +213,7 @@ def _mark_traces(t: list, y: list, marks: list, table: tuple) -> list[dict]:
 
 
 def inflight(ds: DirectionSeries, cwnd: dict | None, flow: FlowResult, sender: str,
-             t0: float) -> dict:
+             t0: float, replicas_visible: bool = True) -> dict:
     """Bytes in flight per segment with the cwnd estimate and the replicas' predictions."""
     traces: list[dict] = []
     if ds.inflight.get("t"):
@@ -196,14 +224,14 @@ def inflight(ds: DirectionSeries, cwnd: dict | None, flow: FlowResult, sender: s
             "hovertemplate": "t=%{x:.6f} s<br>%{y} bytes in flight<extra></extra>",
         })
     if cwnd:
-        traces += cwnd_traces(cwnd, t0)
+        traces += cwnd_traces(cwnd, t0, replicas_visible)
     layout = _layout(f"Bytes in flight and congestion window: {sender}", height=380,
                      yaxis={"title": {"text": "bytes"}, "tickformat": "~s",
                             "rangemode": "tozero"})
     layout["shapes"] = _stall_shapes(flow, sender, t0)
     for ep in (cwnd or {}).get("loss_epochs") or []:
         t = _num(ep.get("t", ep.get("start"))) if isinstance(ep, dict) else None
-        if t is not None and len(layout["shapes"]) < _MAX_SHAPES:
+        if t is not None and len(layout["shapes"]) < 2 * _MAX_SHAPES:
             layout["shapes"].append({
                 "type": "line", "xref": "x", "yref": "paper", "x0": round(t - t0, 6),
                 "x1": round(t - t0, 6), "y0": 0, "y1": 1,
@@ -216,13 +244,18 @@ def _num(v) -> float | None:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
-def _thin(n: int, limit: int = 4000) -> range:
+def _thin(n: int, limit: int = 2000) -> range:
     step = max(1, -(-n // limit))
     return range(0, n, step)
 
 
-def cwnd_traces(cwnd: dict, t0: float) -> list[dict]:
-    """Traces for the cwnd observer's per-round estimate and replica predictions."""
+def cwnd_traces(cwnd: dict, t0: float, replicas_visible: bool = True) -> list[dict]:
+    """Traces for the cwnd observer's per-round estimate and replica predictions.
+
+    When no congestion control could be named (application- or window-limited flows),
+    the replicas' predictions say little and would dwarf the data, so they start hidden
+    (one click on the legend shows them).
+    """
     rounds = cwnd.get("rounds") or {}
     traces: list[dict] = []
     ts = rounds.get("t") or []
@@ -271,6 +304,7 @@ def cwnd_traces(cwnd: dict, t0: float) -> list[dict]:
                 "line": {"color": colors.get(str(name), "#999999"), "width": 1.3,
                          "dash": "dash"},
                 "hovertemplate": f"{name}: %{{y}} bytes<extra></extra>",
+                **({} if replicas_visible else {"visible": "legendonly"}),
             })
     return traces
 
@@ -351,17 +385,20 @@ def timeline(flow: FlowResult, t0: float, roles: tuple[str, str]) -> dict:
             "text": text, "textposition": "inside", "insidetextanchor": "middle",
             "hovertext": hover, "hoverinfo": "text", "showlegend": False, "name": label,
         })
-    for s in flow.stalls[:2000]:
-        rows.setdefault(f"stall: {STALL_LABELS.get(s.kind, s.kind)} ({s.endpoint})", []).append(s)
+    for s in flow.stalls:
+        key = f"stall: {STALL_LABELS.get(s.kind, s.kind)} ({s.endpoint})"
+        rows.setdefault(key, []).append(s)
     for label, stalls in rows.items():
         labels.append(label)
+        merged = merge_intervals([(s.start - t0, s.start - t0 + max(s.duration, 0.0))
+                                  for s in stalls], _MAX_BARS)
         traces.append({
-            "type": "bar", "orientation": "h", "y": [label] * len(stalls),
-            "x": [round(max(s.duration, 1e-6), 6) for s in stalls],
-            "base": [round(s.start - t0, 6) for s in stalls],
+            "type": "bar", "orientation": "h", "y": [label] * len(merged),
+            "x": [round(max(b - a, 1e-6), 6) for a, b, _ in merged],
+            "base": [round(a, 6) for a, _, _ in merged],
             "marker": {"color": STALL_COLORS.get(stalls[0].kind, "#999999")},
-            "hovertext": [f"{s.kind} at {s.start - t0:.6f} s, {s.duration * 1000:.1f} ms"
-                          for s in stalls],
+            "hovertext": [f"{stalls[0].kind} at {a:.6f} s, {(b - a) * 1000:.1f} ms"
+                          + (f" ({n} stalls merged)" if n > 1 else "") for a, b, n in merged],
             "hoverinfo": "text", "showlegend": False, "name": label,
         })
     height = 90 + 38 * max(len(labels), 1)

@@ -14,6 +14,7 @@ import datetime as _dt
 import json
 import math
 import os
+import re
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..model import Finding, FlowResult, Segment, SegmentVerdict
 from . import figures
@@ -43,7 +44,7 @@ def _environment() -> Environment:
         env = Environment(loader=PackageLoader("tcpforensics.report", "templates"),
                           autoescape=True, trim_blocks=True, lstrip_blocks=True)
         env.filters.update(seconds=fmt_seconds, bytes=fmt_bytes, rate=fmt_rate,
-                           num=fmt_num, reltime=fmt_reltime)
+                           num=fmt_num, reltime=fmt_reltime, prose=prose)
         _env = env
     return _env
 
@@ -103,6 +104,16 @@ def fmt_num(v: Any) -> str:
             return "\u2013"
         return f"{v:.4g}"
     return str(v)
+
+
+_CODE_SPAN = re.compile(r"`([^`<>]{1,200})`")
+
+
+def prose(text: Any) -> Markup:
+    """Finding text with `code` spans shown as code.  Escapes first, then marks up
+    only the backtick pairs, so nothing in `text` can become a tag."""
+    escaped = str(escape("" if text is None else text))
+    return Markup(_CODE_SPAN.sub(r"<code>\1</code>", escaped))
 
 
 # --- safe embedding ------------------------------------------------------------------
@@ -275,8 +286,9 @@ def _verdict(analysis: Any, facts: dict[int, _FlowFacts], stall_rows: list[dict]
         text += f" ({len(info)} informational note{'s' if len(info) != 1 else ''})." if info \
             else "."
         return {"severity": "ok", "text": text}
-    top = serious[0]
     sev = _sev(serious)
+    # Lead with the costliest finding of the worst severity (findings come ranked by impact).
+    top = next(f for f in serious if f.severity == sev)
     text = f"{top.title}"
     where = (f"flow {top.flows[0]}" if len(top.flows) == 1 else
              f"{len(top.flows)} flows") if top.flows else "the capture"
@@ -382,8 +394,10 @@ def _detail_view(x: _FlowFacts, series: FlowSeries | None, why: str, t0: float,
                 continue
             base = f"f{fr.id}d{ds.sender}"
             cw = cwnd_by_addr.get(sender)
+            ep = eps[ds.sender] if ds.sender < len(eps) else None
+            decided = bool(ep and ep["cca"] and ep["cca"].get("name") not in (None, "unknown"))
             figs[f"{base}-tsg"] = figures.time_sequence(ds, fr, sender, receiver, t0)
-            figs[f"{base}-inflight"] = figures.inflight(ds, cw, fr, sender, t0)
+            figs[f"{base}-inflight"] = figures.inflight(ds, cw, fr, sender, t0, decided)
             figs[f"{base}-rtt"] = figures.rtt_throughput(ds, fr, sender, t0)
             directions.append({
                 "sender": sender, "receiver": receiver, "role": roles[ds.sender],
@@ -393,9 +407,11 @@ def _detail_view(x: _FlowFacts, series: FlowSeries | None, why: str, t0: float,
                                                           f"{base}-rtt"],
                 "vantage": (cw or {}).get("vantage"),
                 "loss_epochs": _loss_epochs(cw, t0),
-                "cca": eps[ds.sender] if ds.sender < len(eps) else None,
+                "cca": ep,
+                "stalled": sum(s.duration for s in fr.stalls if s.endpoint == sender),
             })
-        directions.sort(key=lambda d: -d["payload"])
+        # The direction whose data waited comes first, then the bigger one.
+        directions.sort(key=lambda d: (-d["stalled"], -d["payload"]))
     elif fr.cwnd:
         # No per-segment pass: still show the cwnd observer's rounds.
         for cw in fr.cwnd:

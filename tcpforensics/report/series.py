@@ -44,12 +44,12 @@ ACK_MARKS = int(
 class Budget:
     """How many points each series may keep after downsampling."""
 
-    segments: int = 3000
-    acks: int = 3000
-    marks: int = 3000  # marked events kept on top of the bucket extremes
-    sacks: int = 1500
-    rtt: int = 3000
-    inflight: int = 3000
+    segments: int = 2000
+    acks: int = 2000
+    marks: int = 1500  # marked events kept on top of the bucket extremes
+    sacks: int = 1000
+    rtt: int = 2000
+    inflight: int = 2000
     throughput_bins: int = 300
 
 

@@ -30,16 +30,29 @@
 
   var charts = Array.prototype.slice.call(document.querySelectorAll("div.chart[data-fig]"));
   charts.forEach(function (el) { el.classList.add("pending"); });
+  // Charts are drawn one per task, so the page stays responsive while they render.
+  var queue = [];
+  var pumping = false;
+  function pump() {
+    var el = queue.shift();
+    if (!el) { pumping = false; return; }
+    draw(el);
+    setTimeout(pump, 0);
+  }
+  function enqueue(el) {
+    queue.push(el);
+    if (!pumping) { pumping = true; setTimeout(pump, 0); }
+  }
   // Draw charts as they come near the viewport, so a long report opens at once.
   if ("IntersectionObserver" in window) {
     var io = new IntersectionObserver(function (entries) {
       entries.forEach(function (en) {
-        if (en.isIntersecting) { io.unobserve(en.target); draw(en.target); }
+        if (en.isIntersecting) { io.unobserve(en.target); enqueue(en.target); }
       });
     }, { rootMargin: "600px 0px" });
     charts.forEach(function (el) { io.observe(el); });
   } else {
-    charts.forEach(draw);
+    charts.forEach(enqueue);
   }
   window.tcpforensicsDrawAll = function () { charts.forEach(draw); };
 
