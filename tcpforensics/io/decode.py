@@ -50,6 +50,8 @@ _IPV4 = Struct("!BxHHHBB2x4s4s").unpack_from  # vihl, total, id, frag, ttl, prot
 _IPV6 = Struct("!IHBB16s16s").unpack_from  # vtcfl, plen, next, hlim, src, dst
 _TCP = Struct("!HHIIBBHxxH").unpack_from  # sport, dport, seq, ack, off, flags, win, urg
 _TS = Struct("!II").unpack_from
+# Ethernet type + option-less IPv4 header + fixed TCP header, from frame offset 12
+_ETH_V4_TCP = Struct("!HBxHHHBB2x4s4sHHIIBBHxxH").unpack_from
 _NOP_NOP_TS = b"\x01\x01\x08\x0a"
 
 _MAX_DEPTH = 4  # tunnels and VLAN tags nested deeper than this are not followed
@@ -64,6 +66,33 @@ def decode(raw: RawPacket) -> Segment | str:
     try:
         data = raw[5]
         lt = raw[2]
+        if lt == 1 and len(data) >= 54:
+            # Fast path: Ethernet / IPv4 without options / TCP, unpacked in one go.  It
+            # only *accepts* well-formed, unfragmented segments; anything else falls
+            # through to the general path below, which decides the bucket.
+            (etype, vihl, total, ip_id, frag, ttl, proto, src, dst, sport, dport, seq, ack,
+             offbyte, flagbyte, win, urg) = _ETH_V4_TCP(data, 12)
+            if etype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF:
+                n = len(data)
+                wire = raw[4]
+                ipmax = (wire if wire > n else n) - 14
+                if total == 0 or total > ipmax:
+                    total = ipmax
+                hlen = (offbyte >> 4) << 2
+                if 20 <= hlen <= total - 20:
+                    length = total - 20 - hlen
+                    have = n - 34 - hlen
+                    captured = length if have >= length else (have if have > 0 else 0)
+                    flags = flagbyte | ((offbyte & 1) << 8)
+                    if hlen == 20:
+                        return Segment(raw[0], raw[1] / 1e9, src, dst, sport, dport, seq, ack,
+                                       flags, win, length, None, None, False, (), None, None,
+                                       False, False, ip_id, ttl, captured, urg)
+                    if hlen == 32 and n >= 66 and data[54:58] == _NOP_NOP_TS:
+                        tsval, tsecr = _TS(data, 58)
+                        return Segment(raw[0], raw[1] / 1e9, src, dst, sport, dport, seq, ack,
+                                       flags, win, length, None, None, False, (), tsval, tsecr,
+                                       False, False, ip_id, ttl, captured, urg)
         if lt == 1:  # Ethernet: the common case, kept inline
             if len(data) < 14:
                 return "truncated"
@@ -137,6 +166,8 @@ def _ppp_proto(raw: RawPacket, data: bytes, proto: int, off: int, depth: int) ->
         return _ipv4(raw, data, off, depth)
     if proto == 0x0057:
         return _ipv6(raw, data, off, depth)
+    if proto == 0x0281 and depth < _MAX_DEPTH:  # MPLS unicast over PPP
+        return _ether_type(raw, data, 0x8847, off, depth + 1)
     return "non_ip"
 
 
@@ -220,9 +251,48 @@ def _link_chdlc(raw: RawPacket, data: bytes) -> Segment | str:
 
 
 def _link_ipoib(raw: RawPacket, data: bytes) -> Segment | str:
-    if len(data) < 4:
+    # LINKTYPE_IPOIB: a 40-byte pseudo header (addresses), then type (2) and reserved (2)
+    if len(data) < 44:
         return "truncated"
-    return _ether_type(raw, data, _U16(data, 0)[0], 4, 0)
+    return _ether_type(raw, data, _U16(data, 40)[0], 44, 0)
+
+
+def _link_juniper_ether(raw: RawPacket, data: bytes) -> Segment | str:
+    # "MGC" magic, flags; with the extension flag a 2-byte length of TLVs follows;
+    # then the Ethernet frame (unless the no-L2 flag is set)
+    n = len(data)
+    if n < 4:
+        return "truncated"
+    if data[:3] != b"MGC":
+        return "non_ip"
+    jflags = data[3]
+    off = 4
+    if jflags & 0x80:
+        if n < 6:
+            return "truncated"
+        off = 6 + _U16(data, 4)[0]
+    if jflags & 0x02:
+        return _ip_by_version(raw, data, off, 0)
+    if n < off + 14:
+        return "truncated"
+    return _ether_type(raw, data, _U16(data, off + 12)[0], off + 14, 0)
+
+
+def _link_arcnet_linux(raw: RawPacket, data: bytes) -> Segment | str:
+    # source (1), destination (1), offset (2), protocol id (1), then per RFC 1201 a split
+    # flag (1) and a sequence number (2); exception packets repeat 4 more bytes.
+    n = len(data)
+    if n < 5:
+        return "truncated"
+    proto = data[4]
+    if proto == 0xF0:  # RFC 1051 IP
+        return _ipv4(raw, data, 5, 0)
+    if proto in (0xD4, 0xC4):  # RFC 1201 IP / IPv6
+        if n < 8:
+            return "truncated"
+        off = 12 if data[5] == 0xFF else 8
+        return _ip_by_version(raw, data, off, 0)
+    return "non_ip"
 
 
 def _link_fddi(raw: RawPacket, data: bytes) -> Segment | str:
@@ -295,6 +365,8 @@ _LINK = {
     108: _link_loop,
     113: _link_sll,
     127: _link_radiotap,
+    178: _link_juniper_ether,
+    129: _link_arcnet_linux,
     228: _link_ipv4,
     229: _link_ipv6,
     242: _link_ipoib,
@@ -333,6 +405,8 @@ def _ipv4(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
     if proto == 6:
         return _tcp(raw, data, toff, total - ihl, src, dst, ip_id, ttl)
     if depth < _MAX_DEPTH:
+        if proto == 17:
+            return _udp(raw, data, toff, depth + 1)
         if proto == 4:
             return _ipv4(raw, data, toff, depth + 1)
         if proto == 41:
@@ -375,6 +449,8 @@ def _ipv6(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
             if n < p + 2:
                 return "truncated"
             nxt, hl = data[p], (data[p + 1] + 2) << 2
+        elif depth < _MAX_DEPTH and nxt == 17:
+            return _udp(raw, data, p, depth + 1)
         elif depth < _MAX_DEPTH and nxt == 41:
             return _ipv6(raw, data, p, depth + 1)
         elif depth < _MAX_DEPTH and nxt == 4:
@@ -420,7 +496,62 @@ def _gre(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
         return _ether_type(raw, data, _U16(data, p + 12)[0], p + 14, depth)
     if proto == 0x880B:  # PPP
         return _ppp_at(raw, data, p, depth)
+    if proto == 0x88BE:  # ERSPAN type II (sequence bit set) or type I (no header)
+        if flags & 0x1000:
+            p += 8
+        if n < p + 14:
+            return "truncated"
+        return _ether_type(raw, data, _U16(data, p + 12)[0], p + 14, depth)
+    if proto == 0x883E:  # WCCP redirect header, then IP
+        return _ip_by_version(raw, data, p + 4, depth)
     result = _ether_type(raw, data, proto, p, depth)
+    return "non_tcp" if result == "non_ip" else result
+
+
+def _udp(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
+    """UDP: only tunnels that carry whole frames or datagrams (tshark decodes TCP inside
+    them, on the standard ports) are followed; everything else is non_tcp."""
+    n = len(data)
+    if n < off + 8:
+        return "non_tcp"
+    sport, dport = _U16(data, off)[0], _U16(data, off + 2)[0]
+    p = off + 8
+    result = "non_tcp"
+    if dport == 4789 or sport == 4789:  # VXLAN: 8-byte header, then Ethernet
+        if n >= p + 22:
+            result = _ether_type(raw, data, _U16(data, p + 20)[0], p + 22, depth)
+    elif dport == 6081 or sport == 6081:  # Geneve: options length in 4-byte words
+        if n >= p + 8:
+            proto = _U16(data, p + 2)[0]
+            q = p + 8 + ((data[p] & 0x3F) << 2)
+            if proto == 0x6558:
+                if n >= q + 14:
+                    result = _ether_type(raw, data, _U16(data, q + 12)[0], q + 14, depth)
+            else:
+                result = _ether_type(raw, data, proto, q, depth)
+    elif dport == 2152 or sport == 2152:  # GTP-U G-PDU: the user's IP datagram
+        if n >= p + 8 and data[p] >> 5 == 1 and data[p + 1] == 0xFF:
+            q = p + 8
+            gflags = data[p]
+            if gflags & 0x07:
+                q += 4
+                nxt = data[q - 1] if gflags & 0x04 else 0
+                for _ in range(8):  # extension headers: length in 4-byte units
+                    if not nxt or n <= q:
+                        break
+                    elen = data[q] << 2
+                    if elen == 0 or n < q + elen:
+                        return "non_tcp"
+                    nxt = data[q + elen - 1]
+                    q += elen
+            result = _ip_by_version(raw, data, q, depth)
+    elif (dport == 1701 or sport == 1701) and n >= p + 6:  # L2TPv2 data carrying PPP
+        lflags = _U16(data, p)[0]
+        if lflags & 0x8000 == 0 and lflags & 0xF == 2:
+            q = p + 6 + (2 if lflags & 0x4000 else 0) + (4 if lflags & 0x0800 else 0)
+            if lflags & 0x0200 and n >= q + 2:
+                q += 2 + _U16(data, q)[0]
+            result = _ppp_at(raw, data, q, depth)
     return "non_tcp" if result == "non_ip" else result
 
 
@@ -432,8 +563,12 @@ def _tcp(raw: RawPacket, data: bytes, off: int, ip_payload: int, src: bytes, dst
         return "truncated"
     sport, dport, seq, ack, offbyte, flagbyte, win, urg = _TCP(data, off)
     hlen = (offbyte >> 4) << 2
-    if hlen < 20 or hlen > ip_payload:
+    if hlen < 20 or ip_payload < 20:
         return "malformed"
+    if hlen > ip_payload:
+        # header claims more than the datagram holds (tshark: "short segment"): keep the
+        # fixed header and the options that fit, with no payload
+        hlen = ip_payload
     length = ip_payload - hlen
     have = n - off - hlen
     captured = length if have >= length else (have if have > 0 else 0)

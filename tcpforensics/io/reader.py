@@ -154,6 +154,7 @@ class Capture:
         self._frac_ns = 1000
         self._rec_len = 16
         self._linktype = 0
+        self._swapped = 0  # 2: caplen/len always swapped, 1: swapped when caplen > len
         # pcapng: per interface (linktype, snaplen, mul, div, offset_ns)
         self._ifaces: list[tuple[int, int, int, int, int]] = []
 
@@ -248,6 +249,7 @@ class Capture:
         unpack = Struct(self._order + "IIII").unpack_from
         frac_ns = self._frac_ns
         linktype = self._linktype
+        swapped = self._swapped
         snaplen = self.snaplen or 0
         limit = min(max(WTAP_MAX, snaplen), MAX_RECORD)
         buf, pos = self._buf, 0
@@ -268,6 +270,8 @@ class Capture:
                             why = f"truncated record header ({n} of {rec_len} bytes)"
                         break
                 sec, frac, caplen, wirelen = unpack(buf, pos)
+                if swapped and (swapped == 2 or caplen > wirelen):
+                    caplen, wirelen = wirelen, caplen
                 if caplen > limit:
                     why = (f"record {frame + 1} claims {caplen} captured bytes "
                            f"(limit {limit}): corrupt or not pcap data")
@@ -663,6 +667,9 @@ def _setup(cap: Capture, stream: BinaryIO) -> None:
         cap._frac_ns = frac_ns
         cap.nanosecond = frac_ns == 1
         cap._rec_len = rec_len
+        # libpcap before 2.3 wrote the captured and original lengths the other way
+        # round; 2.3 files may be either (libpcap and Wireshark guess the same way)
+        cap._swapped = 2 if (vmaj, _vmin) < (2, 3) else (1 if (vmaj, _vmin) == (2, 3) else 0)
         cap._linktype = network & 0xFFFF  # upper bits may carry FCS-length flags
         cap.snaplen = snaplen
         cap.linktypes = [cap._linktype]

@@ -1,0 +1,161 @@
+"""Record and TCP-segment counts on every real capture, checked against tshark.
+
+For each pcap/pcapng file in ../shared/pcaps (MANIFEST.tsv) and in sample_pcaps/:
+* our record count equals tshark's frame count (the manifest's `packets` column);
+* the set of frames we decode as TCP segments equals the frames tshark's `-Y` filter
+  TCP_FILTER matches, and the skip buckets sum to the record count.
+
+Documented differences, excluded by TCP_FILTER rather than by hard-coded numbers:
+* IP fragments.  tshark reassembles and then shows TCP on the fragment that completes
+  the datagram (and on a lone first fragment whose bytes are not all captured); we do
+  not reassemble and put every fragment in the `fragment` bucket.
+* TCP headers quoted inside ICMP/ICMPv6 errors, and packet headers sampled inside
+  sFlow datagrams: tshark dissects them as TCP, but they are not segments of a
+  connection.  They are `non_tcp` for us.
+Formats we do not read (snoop, ERF, Peek, NetMetrix, NLANR tsh) are not part of this
+test; the reader rejects them with CaptureError (tested in test_reader.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+from bisect import bisect_right
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tcpforensics.io import decode, open_capture
+from tcpforensics.model import SKIP_REASONS
+
+
+def _shared_dir() -> Path:
+    sibling = Path(__file__).resolve().parents[2] / "shared"
+    return sibling if sibling.is_dir() else Path("/work/shared")
+
+
+SHARED = _shared_dir() / "pcaps"
+MANIFEST = SHARED / "MANIFEST.tsv"
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_pcaps"
+READABLE = {"pcap", "pcapng", "nsecpcap"}
+TSHARK = shutil.which("tshark")
+MERGECAP = shutil.which("mergecap")
+CAPINFOS = shutil.which("capinfos")
+
+TCP_FILTER = ("tcp && !icmp && !icmpv6 && !sflow && !(ip.flags.mf == 1) "
+              "&& !(ip.frag_offset > 0) && !(ipv6.fraghdr.more == 1) "
+              "&& !(ipv6.fraghdr.offset > 0)")
+
+
+def _manifest_rows() -> list[dict]:
+    if not MANIFEST.is_file():
+        return []
+    with MANIFEST.open(newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    return [r for r in rows if r["format"] in READABLE]
+
+
+def _sample_files() -> list[Path]:
+    if not SAMPLES.is_dir():
+        return []
+    # tshark 4.0 reads gzip but not zstd/xz, so only those two kinds are compared here
+    return sorted(p for p in SAMPLES.rglob("*")
+                  if p.is_file() and p.name.endswith((".pcap", ".pcapng", ".pcap.gz",
+                                                      ".pcapng.gz"))
+                  and p.stat().st_size < 50 << 20)
+
+
+ROWS = _manifest_rows()
+
+
+def _tshark_frames(path: Path, display_filter: str | None) -> list[int]:
+    cmd = [TSHARK, "-n", "-r", str(path), "-T", "fields", "-e", "frame.number"]
+    if display_filter:
+        cmd[4:4] = ["-Y", display_filter]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+    return [int(x) for x in out.split()]
+
+
+def _capinfos_counts(paths: list[Path]) -> list[int]:
+    """Frame count per file from one capinfos run (wiretap, the library tshark reads with)."""
+    out = subprocess.run([CAPINFOS, "-T", "-r", "-c", "-M", *map(str, paths)],
+                         capture_output=True, text=True, timeout=600).stdout
+    counts = dict(line.rsplit("\t", 1) for line in out.splitlines() if "\t" in line)
+    return [int(counts[str(p)]) for p in paths]
+
+
+def _merged_tshark(paths: list[Path], tmp: Path) -> tuple[list[int], list[set[int]]]:
+    """One tshark run over all files concatenated by mergecap (tshark's start-up costs
+    about a second; 400 runs would dominate the suite).  Frame numbers are split back per
+    file with capinfos' per-file counts; the merged total is checked first, so a wrong
+    split cannot pass silently."""
+    merged = tmp / "all.pcapng"
+    counts = _capinfos_counts(paths)
+    subprocess.run([MERGECAP, "-a", "-F", "pcapng", "-w", str(merged), *map(str, paths)],
+                   check=True, capture_output=True, timeout=600)
+    assert _capinfos_counts([merged]) == [sum(counts)], "mergecap lost frames: cannot split"
+    frames = sorted(_tshark_frames(merged, TCP_FILTER))
+    result: list[set[int]] = []
+    start = 0
+    for count in counts:
+        lo, hi = bisect_right(frames, start), bisect_right(frames, start + count)
+        result.append({f - start for f in frames[lo:hi]})
+        start += count
+    return counts, result
+
+
+@pytest.fixture(scope="session")
+def tshark_view(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, set[int]]]:
+    """tshark's (frame count, TCP frames) for every file, computed once per session."""
+    if not TSHARK:
+        pytest.skip("tshark not installed")
+    paths = [SHARED / r["local_path"] for r in ROWS] + _sample_files()
+    if MERGECAP and CAPINFOS:
+        counts, tcp = _merged_tshark(paths, tmp_path_factory.mktemp("tshark"))
+    else:  # one tshark run per file: slow but needs nothing else
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            counts = [len(f) for f in pool.map(lambda p: _tshark_frames(p, None), paths)]
+            tcp = [set(f) for f in pool.map(lambda p: _tshark_frames(p, TCP_FILTER), paths)]
+    return {str(p): (c, t) for p, c, t in zip(paths, counts, tcp, strict=True)}
+
+
+def _ours(path: Path) -> tuple[int, set[int], dict[str, int]]:
+    tcp: set[int] = set()
+    buckets = dict.fromkeys(SKIP_REASONS, 0)
+    with open_capture(path) as cap:
+        for raw in cap:
+            result = decode(raw)
+            if isinstance(result, str):
+                buckets[result] += 1
+            else:
+                tcp.add(raw.frame)
+                assert result.frame == raw.frame
+        records = cap.records
+    return records, tcp, buckets
+
+
+@pytest.mark.skipif(not ROWS, reason="shared captures not available")
+@pytest.mark.parametrize("row", ROWS, ids=[r["local_path"] for r in ROWS])
+def test_shared_capture_counts(row: dict, tshark_view: dict) -> None:
+    path = SHARED / row["local_path"]
+    records, tcp, buckets = _ours(path)
+    assert records == int(row["packets"])
+    assert len(tcp) + sum(buckets.values()) == records
+    expected = tshark_view[str(path)][1]
+    assert tcp == expected, (f"only ours: {sorted(tcp - expected)[:10]} "
+                             f"only tshark: {sorted(expected - tcp)[:10]} buckets {buckets}")
+
+
+SAMPLE_FILES = _sample_files()
+
+
+@pytest.mark.skipif(not SAMPLE_FILES, reason="no sample captures")
+@pytest.mark.parametrize("path", SAMPLE_FILES, ids=[p.name for p in SAMPLE_FILES])
+def test_sample_capture_counts(path: Path, tshark_view: dict) -> None:
+    records, tcp, buckets = _ours(path)
+    count, expected = tshark_view[str(path)]
+    assert records == count
+    assert len(tcp) + sum(buckets.values()) == records
+    assert tcp == expected
