@@ -62,7 +62,7 @@ class Analysis:
         return {
             "schema": SCHEMA,
             "capture": _capture_dict(self.capture),
-            "flows": [_flow_dict(f) for f in self.flow_results],
+            "flows": [flow_dict(f) for f in self.flow_results],
             "findings": [_finding_dict(f) for f in self.finding_results],
         }
 
@@ -151,7 +151,8 @@ def _endpoint_dict(e) -> dict:
     return out
 
 
-def _flow_dict(f: FlowResult) -> dict:
+def flow_dict(f: FlowResult) -> dict:
+    """One flow as in the analysis JSON contract."""
     return {
         "id": f.id, "client": f.client, "server": f.server, "start": f.start, "end": f.end,
         "state": f.state, "handshake": f.handshake, "syn_rtt": f.syn_rtt, "rtt": f.rtt,

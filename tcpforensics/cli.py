@@ -203,18 +203,27 @@ def _cmd_crosscheck(args: argparse.Namespace, log: _Log) -> int:
 
 
 def _cmd_batch(args: argparse.Namespace, log: _Log) -> int:
-    from .batch import run_batch
+    import logging
 
-    summary = run_batch(args.captures, args.out, scheduler=args.scheduler, workers=args.workers,
-                        shard=args.shard, fail_on=args.fail_on)
-    failed = getattr(summary, "failed", None) or []
-    for item in failed:
-        log.warn(f"{item}", kind="capture_failed")
-    if not args.quiet:
-        log.info(f"batch: results in {args.out}")
-    if getattr(summary, "fail_on_hit", False):
+    from .batch import JsonLogFormatter, run_batch
+
+    handler = logging.StreamHandler(sys.stderr)
+    if args.log_format == "json":
+        handler.setFormatter(JsonLogFormatter())
+    batch_log = logging.getLogger("tcpforensics.batch")
+    batch_log.addHandler(handler)
+    batch_log.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    try:
+        summary = run_batch(args.captures, args.out, scheduler=args.scheduler,
+                            workers=args.workers, shard=args.shard, fail_on=args.fail_on)
+    finally:
+        batch_log.removeHandler(handler)
+    for item in summary.failed:
+        log.warn(f"{item['path']}: {item['error']}", kind="capture_failed")
+    log.info(f"batch: results in {args.out}")
+    if summary.fail_on_hit:
         return EXIT_FAIL_ON
-    return EXIT_USAGE if failed and len(failed) == len(args.captures) else EXIT_OK
+    return EXIT_USAGE if summary.failed and not summary.done and not summary.skipped else EXIT_OK
 
 
 def _usage(message: str) -> TcpForensicsError:
