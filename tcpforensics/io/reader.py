@@ -41,9 +41,11 @@ MAX_COMMENT_CHARS = 4096
 MAX_WARNINGS = 100
 # Decompression-bomb guard: stop when the output passes BOMB_MIN_BYTES and is more
 # than BOMB_RATIO times the compressed input read so far.  Real captures compress
-# 2-20x; a bomb of zeros compresses 1000x (gzip) to millions x (xz, zstd).
-BOMB_MIN_BYTES = 256 << 20
-BOMB_RATIO = 1000
+# 2-50x (a few hundred at most for zero-filled payloads); a bomb of zeros compresses
+# 1000x (gzip, its maximum) to millions x (xz, zstd).
+BOMB_MIN_BYTES = 64 << 20
+BOMB_RATIO = 500
+ZERO_PROBE = 4096  # an all-zero record header followed by this many zero bytes: padding
 
 _PCAP_MAGIC = {
     # magic bytes as they appear in the file -> (byte order, ns per fraction unit, hdr len)
@@ -149,6 +151,7 @@ class Capture:
         self._closed = False
         self._counter: _CountingReader | None = None
         self._produced = 0  # decompressed bytes produced (bomb guard)
+        self._broken: str | None = None  # stream failure, reported after the data before it
         # pcap
         self._order = "<"
         self._frac_ns = 1000
@@ -199,6 +202,8 @@ class Capture:
 
     def _safe_read(self, n: int) -> bytes:
         """Read from the (decompressed) stream; failures become _StreamBroken."""
+        if self._broken:
+            raise _StreamBroken(self._broken)
         try:
             data = self._read(n)
         except (EOFError, OSError, lzma.LZMAError, ValueError) as exc:
@@ -224,7 +229,13 @@ class Capture:
         parts = [buf[pos:]] if pos < len(buf) else []
         have = len(buf) - pos if pos < len(buf) else 0
         while have < need:
-            piece = self._safe_read(max(CHUNK, need - have))
+            try:
+                piece = self._safe_read(max(CHUNK, need - have))
+            except _StreamBroken as exc:
+                if len(parts) < 2:
+                    raise
+                self._broken = str(exc)  # hand out what came before the failure first
+                break
             if not piece:
                 break
             parts.append(piece)
@@ -266,12 +277,23 @@ class Capture:
                     buf, pos = self._fill(buf, pos, rec_len)
                     n = len(buf)
                     if n < rec_len:
-                        if n:
+                        if self._broken:
+                            why = self._broken
+                        elif n:
                             why = f"truncated record header ({n} of {rec_len} bytes)"
                         break
                 sec, frac, caplen, wirelen = unpack(buf, pos)
                 if swapped and (swapped == 2 or caplen > wirelen):
                     caplen, wirelen = wirelen, caplen
+                if not (sec or caplen or wirelen or frac):
+                    # an all-zero header: zero padding (preallocated or wiped space)
+                    # would otherwise read as millions of empty records
+                    if n - pos < rec_len + ZERO_PROBE:
+                        buf, pos = self._fill(buf, pos, rec_len + ZERO_PROBE)
+                        n = len(buf)
+                    if not buf[pos:pos + rec_len + ZERO_PROBE].strip(b"\0"):
+                        why = "the rest of the data is zero-filled, not records"
+                        break
                 if caplen > limit:
                     why = (f"record {frame + 1} claims {caplen} captured bytes "
                            f"(limit {limit}): corrupt or not pcap data")
@@ -284,8 +306,8 @@ class Capture:
                     start = rec_len
                     end = start + caplen
                     if end > n:
-                        why = (f"record {frame + 1} truncated "
-                               f"({n - rec_len} of {caplen} bytes present)")
+                        why = self._broken or (f"record {frame + 1} truncated "
+                                               f"({n - rec_len} of {caplen} bytes present)")
                         break
                 ts = sec * 1_000_000_000 + frac * frac_ns
                 if ts < last_ts:
@@ -342,7 +364,9 @@ class Capture:
                     buf, pos = self._fill(buf, pos, 12)
                     n = len(buf)
                     if n < 12:
-                        if n:
+                        if self._broken:
+                            why = self._broken
+                        elif n:
                             why = f"truncated block header ({n} bytes left)"
                         break
                 btype, blen = hdr(buf, pos)
@@ -365,8 +389,8 @@ class Capture:
                     buf, pos = self._fill(buf, pos, blen)
                     n = len(buf)
                     if n < blen:
-                        why = (f"block truncated ({n} of {blen} bytes present, "
-                               f"block type {btype:#x})")
+                        why = self._broken or (f"block truncated ({n} of {blen} bytes "
+                                               f"present, block type {btype:#x})")
                         break
                 end = pos + blen
                 if u32(buf, end - 4)[0] != blen:
@@ -567,7 +591,28 @@ def _open_decompressor(kind: str, src: _CountingReader) -> tuple[object, Callabl
                                "is not installed") from None
         obj = zstandard.ZstdDecompressor().stream_reader(src, read_across_frames=True,
                                                          closefd=False)
-    return obj, obj.read
+    # read1: one decompression step per call, so data before a failure is handed out
+    return obj, getattr(obj, "read1", obj.read)
+
+
+def _read_head(cap: Capture, need: int) -> bytes:
+    """The first bytes of the (decompressed) stream.  A failure after some data is
+    deferred to the record loop; a failure before any data is a CaptureError."""
+    parts: list[bytes] = []
+    have = 0
+    while have < need:
+        try:
+            piece = cap._safe_read(need - have)
+        except _StreamBroken as exc:
+            if not parts:
+                raise CaptureError(f"{cap.path}: {exc}") from None
+            cap._broken = str(exc)
+            break
+        if not piece:
+            break
+        parts.append(piece)
+        have += len(piece)
+    return b"".join(parts)
 
 
 def _read_at_least(read: Callable[[int], bytes], need: int) -> bytes:
@@ -645,10 +690,7 @@ def _setup(cap: Capture, stream: BinaryIO) -> None:
             cap.compression = kind
             cap._counter = counter
             cap._read = dread
-            try:
-                head = _read_at_least(cap._safe_read, 64)
-            except _StreamBroken as exc:
-                raise CaptureError(f"{name}: {exc}") from None
+            head = _read_head(cap, 64)
             if not head:
                 raise CaptureError(f"{name}: {kind} stream holds no data")
             break
@@ -657,7 +699,7 @@ def _setup(cap: Capture, stream: BinaryIO) -> None:
     magic4 = head[:4]
     if magic4 in _PCAP_MAGIC:
         order, frac_ns, rec_len = _PCAP_MAGIC[magic4]
-        head = head if len(head) >= 24 else head + _read_at_least(cap._safe_read, 24)
+        head = head if len(head) >= 24 else head + _read_head(cap, 24 - len(head))
         if len(head) < 24:
             raise CaptureError(f"{name}: pcap file header truncated ({len(head)} of 24 bytes)")
         (_m, vmaj, _vmin, _zone, _sigfigs, snaplen, network) = Struct(
@@ -692,14 +734,7 @@ def _setup(cap: Capture, stream: BinaryIO) -> None:
         cap.format = "pcapng"
         # pull in enough to see the first interface blocks, then parse them eagerly
         if len(head) < 65536:
-            try:
-                head += _read_at_least(cap._safe_read, 65536 - len(head))
-            except _StreamBroken as exc:
-                cap._buf = head
-                cap._warn(str(exc))
-                cap._read = lambda n: b""
-                cap._prescan_pcapng()
-                return
+            head += _read_head(cap, 65536 - len(head))
         cap._buf = head
         cap._prescan_pcapng()
         return

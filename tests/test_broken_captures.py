@@ -1,0 +1,148 @@
+"""The broken-input corpus (make_broken_captures.py) through the reader and decoder.
+
+Each input either raises CaptureError with one line naming the file (nothing usable),
+or yields the records before the damage plus a warning saying where and why reading
+stopped.  Never a traceback, never a hang, memory bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from make_broken_captures import (
+    TRUNCATED_RECORDS,
+    Broken,
+    corpus,
+    ng_epb,
+    ng_idb,
+    ng_shb,
+    tcp_frame,
+)
+
+from tcpforensics.errors import CaptureError, TcpForensicsError
+from tcpforensics.io import decode, open_capture
+from tcpforensics.model import SKIP_REASONS, Segment
+
+CORPUS = corpus()
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("broken")
+    for item in CORPUS:
+        (out / item.name).write_bytes(item.data)
+    return out
+
+
+def _read_all(path: Path) -> tuple[int, list[str], dict[str, int]]:
+    buckets = dict.fromkeys((*SKIP_REASONS, "tcp"), 0)
+    with open_capture(path) as cap:
+        for raw in cap:
+            result = decode(raw)
+            if isinstance(result, Segment):
+                buckets["tcp"] += 1
+            else:
+                assert result in SKIP_REASONS
+                buckets[result] += 1
+        return cap.records, list(cap.warnings), buckets
+
+
+@pytest.mark.parametrize("item", CORPUS, ids=[c.name for c in CORPUS])
+def test_broken_input(item: Broken, corpus_dir: Path) -> None:
+    path = corpus_dir / item.name
+    if item.error:
+        with pytest.raises(CaptureError) as info:
+            _read_all(path)
+        message = str(info.value)
+        assert "\n" not in message and str(path) in message
+        return
+    records, warnings, buckets = _read_all(path)
+    assert sum(buckets.values()) == records
+    if item.records is not None:
+        assert records == item.records
+    if item.warning is not None:
+        assert any(item.warning in w for w in warnings), warnings
+        # one line each, and each names the file
+        assert all("\n" not in w and w.startswith(str(path)) for w in warnings)
+    else:
+        assert not any("stopped" in w for w in warnings), warnings
+
+
+def test_records_before_damage_are_intact(corpus_dir: Path) -> None:
+    # the five good records in front of the cut are returned whole and decode as TCP
+    path = corpus_dir / "truncated_mid_record.pcap"
+    with open_capture(path) as cap:
+        segments = [decode(raw) for raw in cap]
+    assert [s.seq for s in segments] == [1000 + 100 * i for i in range(5)]
+    assert all(s.length == 100 and s.captured_payload == 100 for s in segments)
+
+
+def test_interface_out_of_range_is_malformed(corpus_dir: Path) -> None:
+    _, _, buckets = _read_all(corpus_dir / "pcapng_iface_out_of_range.pcapng")
+    assert buckets["tcp"] == 1 and buckets["malformed"] == 1
+
+
+def test_truncated_compressed_keeps_leading_records(corpus_dir: Path) -> None:
+    for name in ("truncated.pcap.gz", "truncated.pcap.bz2", "truncated.pcap.xz",
+                 "truncated.pcap.zst"):
+        records, warnings, buckets = _read_all(corpus_dir / name)
+        assert 0 < records < TRUNCATED_RECORDS, name
+        assert buckets["tcp"] == records
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(CaptureError, match="no such file"):
+        open_capture(tmp_path / "nope.pcap")
+    with pytest.raises(CaptureError, match="directory"):
+        open_capture(tmp_path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "secret.pcap"
+    path.write_bytes(CORPUS[5].data)
+    path.chmod(0)
+    with pytest.raises(CaptureError, match="permission denied"):
+        open_capture(path)
+
+
+def test_capture_error_is_package_error() -> None:
+    assert issubclass(CaptureError, TcpForensicsError)
+
+
+def test_bombs_stay_in_bounded_memory(corpus_dir: Path) -> None:
+    # Read each bomb in a fresh interpreter and look at its peak RSS (VmHWM: ru_maxrss
+    # would include the forked pytest parent): the decompressed data (over 100 MiB) must
+    # never be held at once.
+    script = (
+        "import re, sys\n"
+        "from tcpforensics.io import open_capture\n"
+        "c = open_capture(sys.argv[1])\n"
+        "n = sum(1 for _ in c)\n"
+        "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())\n"
+        "print(n, int(hwm.group(1)) // 1024)\n"
+        "print(c.warnings[-1])\n")
+    for name in ("bomb.pcap.gz", "bomb.pcap.zst"):
+        out = subprocess.run([sys.executable, "-c", script, str(corpus_dir / name)],
+                             capture_output=True, text=True, timeout=120, cwd=REPO,
+                             check=True).stdout.splitlines()
+        records, rss_mib = map(int, out[0].split())
+        assert records < 1600
+        assert rss_mib < 150, out
+        assert "decompression bomb" in out[1]
+
+
+def test_many_bad_interface_records_do_not_stop_reading(tmp_path: Path) -> None:
+    data = ng_shb() + ng_idb() + b"".join(
+        ng_epb(i % 3, i, tcp_frame(seq=i)) for i in range(30))
+    path = tmp_path / "mixed.pcapng"
+    path.write_bytes(data)
+    records, warnings, buckets = _read_all(path)
+    assert records == 30
+    assert buckets["tcp"] == 10 and buckets["malformed"] == 20
+    assert any("20 packet records" in w for w in warnings)
