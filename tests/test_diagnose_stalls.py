@@ -422,3 +422,26 @@ def test_loss_episodes_group_repairs_within_a_round_trip():
     c.data(0, t + 1.01, 1000, seq=9001, analysis=Analysis.RETRANSMISSION,
            cause="network_duplicate")  # not loss
     assert c.finish().tcp["stall_facts"]["loss_episodes"] == [2, 0]
+
+
+def test_receiver_side_repairs_are_counted_as_late_fills():
+    # near the receiver: segment 2 is lost upstream, the rest arrive, the repair
+    # arrives one RTT after the gap showed (no retransmission flag: the original was
+    # never seen here)
+    c = Conv()
+    t = c.handshake(0.0, 0.05)
+    c.data(0, t, 1000)
+    c.nxt[0] += 1000  # lost before the capture point
+    for i in range(5):
+        c.data(0, t + (i + 1) * 1e-3, 1000, analysis=Analysis.LOST_SEGMENT if i == 0 else 0)
+        c.ack(1, t + (i + 1) * 1e-3 + 1e-4, ack=1001, analysis=Analysis.DUPLICATE_ACK)
+    c.data(0, t + 0.056, 1000, seq=1001, analysis=Analysis.OUT_OF_ORDER, cause="reordering")
+    c.ack(1, t + 0.0561)
+    # a real reordering: filled within a fraction of the RTT
+    c.nxt[0] += 1000
+    c.data(0, t + 0.060, 1000)
+    c.data(0, t + 0.0605, 1000, seq=c.nxt[0] - 2000, analysis=Analysis.OUT_OF_ORDER,
+           cause="reordering")
+    facts = c.finish().tcp["stall_facts"]
+    assert facts["late_fills"] == [1, 0]
+    assert facts["loss_episodes"] == [1, 0]

@@ -228,6 +228,10 @@ class _Context:
                          if k not in ("reordering", "network_duplicate", "unneeded"))
         else:
             rexmit = self.counter(f, d, "retransmission")
+        # near the receiver the lost original was never seen, so its repair may carry no
+        # retransmission flag; the stall observer counts gaps filled late
+        with contextlib.suppress(KeyError, IndexError, TypeError, ValueError):
+            rexmit = max(rexmit, int(self.facts(f)["late_fills"][d]))
         # a repeated SYN or SYN-ACK is counted as a retransmission too; it has its own
         # finding and carries no data
         fx = self.facts(f)

@@ -70,7 +70,8 @@ class StallObserver:
         "nagle_candidates", "first_data_ts", "last_new_ts", "keepalive_ts", "block_ts",
         "bucket_start", "bucket_bytes", "maxbucket", "mss_eff", "fin_first", "resets",
         "syn_mss", "edge_hist", "rw_segs", "rw_pending", "nonsyn", "rtt", "blk_ts",
-        "blk_bytes", "blk_n", "rate_hist", "rex_last", "rex_episodes",
+        "blk_bytes", "blk_n", "rate_hist", "rex_last", "rex_episodes", "hole_ts",
+        "late_fills",
     )
 
     def __init__(self, flow: Any = None) -> None:
@@ -140,6 +141,8 @@ class StallObserver:
         self.blk_bytes = [0, 0]
         self.blk_n = [0, 0]
         self.rate_hist: list[dict[int, int]] = [{}, {}]
+        self.hole_ts = [None, None]  # when a gap in this direction's data was seen
+        self.late_fills = [0, 0]  # gaps filled late: repairs seen without their original
         self.rex_last = [None, None]
         self.rex_episodes = [0, 0]
         self.nonsyn = [0, 0]  # segments without SYN per direction
@@ -288,6 +291,8 @@ class StallObserver:
         advanced = ack > self.una[p]
         if advanced:
             self.una[p] = ack
+            if ack >= self.nxt[p]:
+                self.hole_ts[p] = None  # every gap in the peer's data is filled
             # timer re-armed while data stays outstanding
             self.timer_ts[p] = ts if ack < self.nxt[p] else None
             if self.rto_start[p] is not None and ack > self.rto_seq[p]:
@@ -331,8 +336,18 @@ class StallObserver:
         if self.sm_ts[p] is not None:
             self.sm_peer_data[p] = True  # the peer answered: turn-taking, not Nagle
         if bits & (_RETRANS | _FAST | _SPURIOUS) or end <= self.nxt[d]:
+            hole = self.hole_ts[d]
+            if (hole is not None and not bits & (_RETRANS | _FAST | _SPURIOUS)
+                    and ts - hole >= 0.5 * (self.rtt or 0.0) > 0):
+                # near the receiver a repair fills a gap a while after it opened; mere
+                # reordering fills it at once
+                self.late_fills[d] += 1
+                self._retransmission(v, d, ts, seq, bits, late_fill=True)
+                return
             self._retransmission(v, d, ts, seq, bits)
             return
+        if seq > self.nxt[d] > 0 and self.hole_ts[d] is None:
+            self.hole_ts[d] = ts  # a gap opened: something before seq is missing
         # ---- new data ------------------------------------------------------------------
         mss = self.mss_eff[d]
         if not mss:
@@ -436,8 +451,10 @@ class StallObserver:
         return -1
 
     def _retransmission(self, v: SegmentVerdict, d: int, ts: float, seq: int,
-                        bits: int) -> None:
+                        bits: int, late_fill: bool = False) -> None:
         cause = v.retrans_cause
+        if late_fill and cause in (None, "reordering"):
+            cause = None  # a repair after all; its timing decides whether a timeout
         # repairs more than one RTT apart belong to separate recovery episodes; each
         # episode costs the sender about one round trip
         last = self.rex_last[d]
@@ -618,6 +635,7 @@ class StallObserver:
             "rst_to_syn": self.rst_to_syn,
             "segments_after_syn": list(self.nonsyn),
             "loss_episodes": list(self.rex_episodes),
+            "late_fills": list(self.late_fills),
             "first_syn_ts": self.syn_ts,
             "last_syn_ts": self.syn_last,
             "data_bytes": list(self.data_bytes),
