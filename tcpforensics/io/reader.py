@@ -291,7 +291,9 @@ class Capture:
                     if n - pos < rec_len + ZERO_PROBE:
                         buf, pos = self._fill(buf, pos, rec_len + ZERO_PROBE)
                         n = len(buf)
-                    if not buf[pos:pos + rec_len + ZERO_PROBE].strip(b"\0"):
+                    # (a short zero tail is read as empty records, as tshark does)
+                    window = buf[pos:pos + rec_len + ZERO_PROBE]
+                    if len(window) == rec_len + ZERO_PROBE and not window.strip(b"\0"):
                         why = "the rest of the data is zero-filled, not records"
                         break
                 if caplen > limit:
