@@ -342,6 +342,15 @@ def test_a_broken_rule_input_does_not_sink_the_rest():
     assert errors  # the keepalive rule choked on the garbage, and said so
 
 
+def test_an_odd_flow_does_not_hide_a_finding_for_the_others():
+    good = flow(fid=0, facts={"keepalive_ts": [[13.0, 15.0, 17.0], []]})
+    bad = flow(fid=1, tcp={"keepalive_ts": 5})  # not a mapping
+    errors: list = []
+    fs = diagnose([bad, good], cap(), errors)
+    assert [(x.kind, x.flows) for x in fs] == [("keepalive", [0])]
+    assert [k for k, _ in errors] == ["keepalive"]
+
+
 def test_well_formed_inputs_raise_in_no_rule():
     errors: list = []
     diagnose(_churn(50) + [_window_limited_flow(False)], cap(), errors)

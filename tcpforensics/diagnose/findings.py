@@ -1261,6 +1261,13 @@ def run_rules(flows: list[FlowResult], capture: CaptureInfo,
         except Exception as exc:
             if errors is not None:
                 errors.append((kind, f"{type(exc).__name__}: {exc}"))
+            # one odd flow must not hide the finding for all the others: retry flow by
+            # flow and keep what works (findings that compare flows are lost)
+            for f in flows:
+                try:
+                    drafts.extend(rule(_Context([f], capture)))
+                except Exception:
+                    continue
 
     def impact(d: _Draft) -> float:
         return (max(d.seconds_lost, 0.0) + SEVERITY_FLOOR[d.severity]) * max(1, len(d.flows))
