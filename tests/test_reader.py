@@ -1,0 +1,342 @@
+"""The streaming reader on real captures and on files built from the format specs."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import shutil
+import struct
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from make_broken_captures import (
+    ng_block,
+    ng_epb,
+    ng_idb,
+    ng_opb,
+    ng_shb,
+    ng_spb,
+    pcap_header,
+    pcap_record,
+    tcp_frame,
+)
+
+from tcpforensics.errors import CaptureError
+from tcpforensics.io import decode, open_capture
+from tcpforensics.model import Segment
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared_dir() -> Path:
+    sibling = Path(__file__).resolve().parents[2] / "shared"
+    return sibling if sibling.is_dir() else Path("/work/shared")
+
+
+PCAPS = _shared_dir() / "pcaps"
+TSHARK = shutil.which("tshark")
+EDITCAP = shutil.which("editcap")
+TCPDUMP = shutil.which("tcpdump")
+
+USEC_PCAP = PCAPS / "tcptrace/input/zwnd.dmp"
+NSEC_PCAP = PCAPS / "tcpdump/tests/tcp-handshake-nano.pcap"
+MANY_IFACES = PCAPS / "PcapPlusPlus/Tests/Pcap++Test/PcapExamples/many_interfaces-1.pcapng"
+PER_PACKET_RES = PCAPS / "PcapPlusPlus/Tests/Pcap++Test/PcapExamples/pcapng-example.pcapng"
+NSEC_PCAPNG = PCAPS / "ipfixprobe/tests/functional/inputs/mqtt.pcap"
+SNOOP = PCAPS / "tcptrace/input/all.snoop"
+ERF = PCAPS / "tcptrace/input/eth.erf"
+
+needs_shared = pytest.mark.skipif(not PCAPS.is_dir(), reason="shared captures not available")
+needs_tshark = pytest.mark.skipif(not TSHARK, reason="tshark not installed")
+
+
+def _records(source, **kw) -> list[tuple]:
+    with open_capture(source, **kw) as cap:
+        return [(r.frame, r.ts_ns, r.linktype, r.caplen, r.wirelen, r.data, r.iface)
+                for r in cap]
+
+
+def _split_pcap(data: bytes) -> tuple[bytes, list[tuple[int, int, int, int, bytes]]]:
+    """A deliberately simple, independent little-endian pcap parser for the tests."""
+    header, pos, out = data[:24], 24, []
+    while pos + 16 <= len(data):
+        sec, usec, caplen, wirelen = struct.unpack_from("<IIII", data, pos)
+        out.append((sec, usec, caplen, wirelen, data[pos + 16:pos + 16 + caplen]))
+        pos += 16 + caplen
+    return header, out
+
+
+def _tshark_frames(path: Path) -> list[tuple[int, int, int, int]]:
+    out = subprocess.run(
+        [TSHARK, "-n", "-r", str(path), "-T", "fields", "-e", "frame.time_epoch",
+         "-e", "frame.cap_len", "-e", "frame.len", "-e", "frame.interface_id"],
+        capture_output=True, text=True, check=True, timeout=120).stdout
+    rows = []
+    for line in out.splitlines():
+        epoch, cap, wire, iface = line.split("\t")
+        rows.append((int(Decimal(epoch) * 1_000_000_000), int(cap), int(wire),
+                     int(iface or 0)))
+    return rows
+
+
+# --- real files against tshark ----------------------------------------------------------
+@needs_shared
+@needs_tshark
+@pytest.mark.parametrize("path", [USEC_PCAP, NSEC_PCAP, MANY_IFACES, PER_PACKET_RES,
+                                  NSEC_PCAPNG], ids=lambda p: p.name)
+def test_timestamps_lengths_interfaces_match_tshark(path: Path) -> None:
+    ours = [(ts, cap, wire, iface) for _, ts, _, cap, wire, _, iface in _records(path)]
+    assert ours == _tshark_frames(path)
+
+
+@needs_shared
+def test_many_interfaces_pcapng() -> None:
+    with open_capture(MANY_IFACES) as cap:
+        # interfaces, link types and snaplen are known before the first record
+        assert cap.format == "pcapng"
+        assert len(cap.interfaces) == 11
+        assert sorted(cap.linktypes) == [0, 1, 12]
+        assert cap.snaplen == cap.interfaces[0]["snaplen"]
+        raws = list(cap)
+        assert cap.records == len(raws) == 64
+    by_id = {i["id"]: i["linktype"] for i in cap.interfaces}
+    assert {r.iface for r in raws} <= set(by_id)
+    assert all(r.linktype == by_id[r.iface] for r in raws)
+    assert {r.linktype for r in raws} == {0, 1}  # the raw-IP interfaces carry no packets
+    assert [i["name"] for i in cap.interfaces[:2]] == ["en0", "awdl0"]
+
+
+@needs_shared
+def test_usec_pcap_agrees_with_dpkt() -> None:
+    dpkt = pytest.importorskip("dpkt")
+    with USEC_PCAP.open("rb") as fh:
+        theirs = [(round(ts * 1_000_000), buf) for ts, buf in dpkt.pcap.Reader(fh)]
+    ours = [(ts // 1000, data) for _, ts, _, _, _, data, _ in _records(USEC_PCAP)]
+    assert ours == theirs
+
+
+# --- byte orders and resolutions ----------------------------------------------------------
+@needs_shared
+def test_byte_orders_and_nanosecond_variants(tmp_path: Path) -> None:
+    header, recs = _split_pcap(USEC_PCAP.read_bytes())
+    snaplen, linktype = struct.unpack_from("<II", header, 16)
+    expected = _records(USEC_PCAP)
+    assert len(expected) == len(recs) > 100
+    for order in "<>":
+        for nsec in (False, True):
+            out = [pcap_header(order, nsec, snaplen, linktype)]
+            for sec, usec, caplen, wirelen, data in recs:
+                ts = sec * 1_000_000_000 + usec * 1000
+                out.append(pcap_record(ts, data, order, nsec, wirelen, caplen))
+            path = tmp_path / f"v{'be' if order == '>' else 'le'}{nsec:d}.pcap"
+            path.write_bytes(b"".join(out))
+            with open_capture(path) as cap:
+                got = [(r.frame, r.ts_ns, r.linktype, r.caplen, r.wirelen, r.data, r.iface)
+                       for r in cap]
+                assert cap.nanosecond is nsec
+                assert cap.snaplen == snaplen and cap.linktypes == [linktype]
+            assert got == expected, path.name
+
+
+@needs_shared
+@pytest.mark.skipif(not EDITCAP, reason="editcap not installed")
+@pytest.mark.parametrize("fmt", ["pcapng", "nsecpcap", "modpcap"])
+def test_editcap_conversions_read_the_same(tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"conv.{fmt}"
+    subprocess.run([EDITCAP, "-F", fmt, str(USEC_PCAP), str(out)], check=True,
+                   capture_output=True, timeout=60)
+    ref = [(ts, cap, wire, data) for _, ts, _, cap, wire, data, _ in _records(USEC_PCAP)]
+    got = [(ts, cap, wire, data) for _, ts, _, cap, wire, data, _ in _records(out)]
+    assert got == ref
+
+
+def test_big_endian_pcapng_with_resolutions_offsets_and_block_kinds(tmp_path: Path) -> None:
+    o = ">"
+    f1, f2, f3, f4 = (tcp_frame(seq=s) for s in (1, 2, 3, 4))
+    raw_ip = f2[14:]
+    data = (
+        ng_shb(o, [(1, b"section comment"), (4, b"hand-built")])
+        + ng_idb(1, 0, o, [(2, b"eth0"), (3, b"first"), (9, bytes([9]))])  # ns
+        + ng_idb(101, 96, o, [(9, bytes([0x80 | 10]))])  # 2^-10 s units
+        + ng_idb(1, 0, o, [(14, struct.pack(o + "q", 100)), (1, b"iface comment")])
+        + ng_epb(0, 1_700_000_000_123_456_789, f1, o, options=[(1, b"packet comment")])
+        + ng_epb(1, 1_700_000_000 * 1024 + 512, raw_ip, o, wirelen=len(raw_ip) + 50)
+        + ng_opb(2, 5_000_000, f3, o)
+        + ng_block(0x0BADCAFE & 0x7FFFFFFF, b"custom-ish", o)  # unknown: skipped
+        + ng_spb(f4, o)
+    )
+    path = tmp_path / "be.pcapng"
+    path.write_bytes(data)
+    with open_capture(path) as cap:
+        raws = list(cap)
+        assert cap.format == "pcapng"
+        assert [i["linktype"] for i in cap.interfaces] == [1, 101, 1]
+        assert cap.interfaces[0]["name"] == "eth0"
+        assert cap.interfaces[0]["description"] == "first"
+        assert cap.interfaces[1]["tsresol"] == 0x8A
+        assert cap.interfaces[2]["tsoffset"] == 100
+        assert cap.comments == ["section comment", "iface comment", "packet comment"]
+    assert [r.ts_ns for r in raws] == [
+        1_700_000_000_123_456_789,  # nanosecond units
+        1_700_000_000_500_000_000,  # 512/1024 s
+        100_000_000_000 + 5_000_000_000,  # 5 s of microseconds plus the 100 s offset
+        100_000_000_000 + 5_000_000_000,  # simple packet block: clock carried forward
+    ]
+    assert [r.iface for r in raws] == [0, 1, 2, 0]
+    assert [r.linktype for r in raws] == [1, 101, 1, 1]
+    assert raws[1].wirelen == len(raw_ip) + 50 and raws[1].caplen == len(raw_ip)
+    assert [decode(r).seq for r in raws] == [1, 2, 3, 4]
+
+
+@needs_shared
+def test_multi_section_pcapng_resets_interfaces(tmp_path: Path) -> None:
+    first, second = MANY_IFACES.read_bytes(), PER_PACKET_RES.read_bytes()
+    path = tmp_path / "two-sections.pcapng"
+    path.write_bytes(first + second)
+    a, b, both = _records(MANY_IFACES), _records(PER_PACKET_RES), _records(path)
+    assert len(both) == len(a) + len(b)
+    # the second section's records keep their own interface numbering and link types
+    strip = [r[1:] for r in both]
+    assert strip == [r[1:] for r in a] + [r[1:] for r in b]
+    with open_capture(path) as cap:
+        list(cap)
+        assert len(cap.interfaces) == 11 + 2
+
+
+# --- compression ----------------------------------------------------------------------------
+def _compressors() -> dict:
+    comps = {"gzip": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}
+    try:
+        import zstandard
+        comps["zstd"] = zstandard.ZstdCompressor().compress
+    except ImportError:
+        pass
+    return comps
+
+
+@needs_shared
+@pytest.mark.parametrize("kind", sorted(_compressors()))
+@pytest.mark.parametrize("src", [USEC_PCAP, MANY_IFACES], ids=lambda p: p.name)
+def test_compressed_detected_by_content(tmp_path: Path, kind: str, src: Path) -> None:
+    path = tmp_path / "capture.pcap"  # the name says nothing about compression
+    path.write_bytes(_compressors()[kind](src.read_bytes()))
+    with open_capture(path) as cap:
+        got = [(r.ts_ns, r.caplen, r.data, r.iface) for r in cap]
+        assert cap.compression == kind
+        assert [w.split(": ", 1)[1] for w in cap.warnings] == _warnings(src)
+    assert got == [(ts, c, d, i) for _, ts, _, c, _, d, i in _records(src)]
+
+
+def _warnings(src: Path) -> list[str]:
+    with open_capture(src) as cap:
+        list(cap)
+        return [w.split(": ", 1)[1] for w in cap.warnings]
+
+
+# --- streams and pipes ----------------------------------------------------------------------
+_COUNT_STDIN = (
+    "import sys\n"
+    "from tcpforensics.io import open_capture\n"
+    "c = open_capture('-')\n"
+    "n = sum(1 for _ in c)\n"
+    "print(n, c.format, c.compression, c.path)\n")
+
+
+def _feed_slowly(data: bytes) -> str:
+    """Run a reader on stdin, writing the capture into the pipe in small pieces."""
+    proc = subprocess.Popen([sys.executable, "-c", _COUNT_STDIN], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, cwd=REPO, text=False)
+    assert proc.stdin is not None
+    for i in range(0, len(data), 3001):  # odd sizes: records straddle pipe writes
+        proc.stdin.write(data[i:i + 3001])
+        proc.stdin.flush()
+    proc.stdin.close()
+    out = proc.stdout.read().decode()
+    assert proc.wait(timeout=60) == 0
+    return out.strip()
+
+
+@needs_shared
+@pytest.mark.parametrize("src,compress", [(USEC_PCAP, None), (MANY_IFACES, None),
+                                          (USEC_PCAP, "gzip"), (MANY_IFACES, "xz")],
+                         ids=["pcap", "pcapng", "pcap.gz", "pcapng.xz"])
+def test_stdin_pipe(src: Path, compress: str | None) -> None:
+    data = src.read_bytes()
+    if compress:
+        data = _compressors()[compress](data)
+    n = len(_records(src))
+    fmt = "pcapng" if src.suffix == ".pcapng" else "pcap"
+    assert _feed_slowly(data) == f"{n} {fmt} {compress} -"
+
+
+@needs_shared
+@pytest.mark.skipif(not TCPDUMP, reason="tcpdump not installed")
+def test_live_pipe_from_tcpdump() -> None:
+    # tcpdump writing a pcap to stdout, as in `tcpdump -w - | tcpforensics analyze -`
+    tcpdump = subprocess.Popen([TCPDUMP, "-r", str(USEC_PCAP), "-w", "-"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    reader = subprocess.run([sys.executable, "-c", _COUNT_STDIN], stdin=tcpdump.stdout,
+                            capture_output=True, text=True, cwd=REPO, timeout=60)
+    tcpdump.stdout.close()
+    tcpdump.wait(timeout=60)
+    assert reader.stdout.strip() == f"{len(_records(USEC_PCAP))} pcap None -"
+
+
+@needs_shared
+def test_file_objects_and_stdin_argument() -> None:
+    data = USEC_PCAP.read_bytes()
+    expected = _records(USEC_PCAP)
+    assert _records(io.BytesIO(data)) == expected
+    assert _records("-", stdin=io.BytesIO(data)) == expected
+
+
+# --- rejected inputs ------------------------------------------------------------------------
+@needs_shared
+@pytest.mark.parametrize("path", [SNOOP, ERF], ids=lambda p: p.name)
+def test_other_formats_rejected_with_one_line(path: Path) -> None:
+    with pytest.raises(CaptureError) as info:
+        open_capture(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+# --- streaming behaviour --------------------------------------------------------------------
+def test_iterates_once_and_counts(tmp_path: Path) -> None:
+    path = tmp_path / "five.pcap"
+    path.write_bytes(pcap_header() + b"".join(pcap_record(i * 1000, tcp_frame(seq=i))
+                                              for i in range(5)))
+    cap = open_capture(path)
+    first = list(cap)
+    assert [r.frame for r in first] == [1, 2, 3, 4, 5] and cap.records == 5
+    assert list(cap) == []  # a stream: the records are gone
+    cap.close()
+    cap.close()
+    assert all(isinstance(decode(r), Segment) for r in first)
+
+
+def test_constant_memory_on_a_long_capture(tmp_path: Path) -> None:
+    # 300k records (~60 MB): peak RSS of a fresh reader process must stay small and not
+    # scale with the file (the whole file would need over 60 MiB on its own)
+    path = tmp_path / "long.pcap"
+    frame = tcp_frame(payload=b"y" * 150)
+    rec = pcap_record(1_000_000_000, frame)
+    with path.open("wb") as fh:
+        fh.write(pcap_header())
+        block = rec * 10_000
+        for _ in range(30):
+            fh.write(block)
+    script = (
+        "import re, sys\n"
+        "from tcpforensics.io import open_capture, decode\n"
+        "c = open_capture(sys.argv[1])\n"
+        "n = sum(1 for r in c if not isinstance(decode(r), str))\n"
+        "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())\n"
+        "print(n, int(hwm.group(1)) // 1024)\n")
+    out = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
+                         text=True, check=True, cwd=REPO, timeout=300).stdout.split()
+    assert int(out[0]) == 300_000
+    assert int(out[1]) < 60, f"peak RSS {out[1]} MiB"
