@@ -404,3 +404,25 @@ def test_write_report_creates_folders(tmp_path: Path) -> None:
 def test_bad_plotly_mode_is_rejected() -> None:
     with pytest.raises(ValueError):
         render_report(scenario(), plotly="remote")
+
+
+def test_tsg_y_range_ignores_a_window_that_dwarfs_the_data() -> None:
+    from tcpforensics.report.figures import time_sequence
+    from tcpforensics.report.series import SeriesCollector
+
+    small = [(s, f, v) for s, f, v in bulk_events(n=4, loss_at=99, zw_at=99)]
+    coll = SeriesCollector([0], t0=1.0)
+    for seg, fid, v in small:
+        v.win_scaled = 4_000_000  # a huge advertised window over ~6 kB of data
+        coll.add(seg, fid, v)
+    ds = coll.build()[0].directions[0]
+    flow = scenario().flow_results[0]
+    fig = time_sequence(ds, flow, CLIENT, SERVER, 1.0)
+    lo, hi = fig["layout"]["yaxis"]["range"]
+    assert hi < 4 * 1448 * 2 and lo < 1
+    # The bulk transfer's window stays close to the data: plain autorange.
+    big = build_context(scenario(), plotly="cdn", events=bulk_events())
+    assert "f0d0-tsg" in big["details"][0]["directions"][0]["charts"]
+    ctx_fig = time_sequence(SeriesCollector([0], 1.0).build()[0].directions[0], flow, CLIENT,
+                            SERVER, 1.0)
+    assert "range" not in ctx_fig["layout"]["yaxis"]  # no data at all: nothing to pin

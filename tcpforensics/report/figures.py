@@ -61,6 +61,7 @@ _ACK_MARKS = (
     (MARK_RST, "RST", "hexagram", "#d62728", "ack"),
 )
 
+_UNSHADED = frozenset({"receive_window", "app_limited"})
 _TIME_AXIS = {"title": {"text": "time since capture start (s)"}, "zeroline": False}
 _MAX_SHAPES = 60  # stall bands per chart (merged beyond that)
 _MAX_BARS = 300  # stall bars per timeline row
@@ -121,6 +122,10 @@ def merge_intervals(intervals: list[tuple[float, float]], cap: int
 def _stall_shapes(flow: FlowResult, endpoint: str | None, t0: float) -> list[dict]:
     by_kind: dict[str, list[tuple[float, float]]] = {}
     for s in flow.stalls:
+        # Window- and application-limited periods can span most of a flow; shading them
+        # would hide the sharp events.  They stay on the timeline chart.
+        if s.kind in _UNSHADED:
+            continue
         if endpoint is None or s.endpoint == endpoint:
             by_kind.setdefault(s.kind, []).append((s.start - t0, s.start - t0 + max(s.duration,
                                                                                     0.0)))
@@ -177,11 +182,40 @@ def time_sequence(ds: DirectionSeries, flow: FlowResult, sender: str, receiver: 
                 ys2.append(y)
         if xs2:
             traces.append(_marker_trace(name, xs2, ys2, symbol, color, 9))
+    yaxis = {"title": {"text": "relative sequence number (bytes)"}, "tickformat": "~s",
+             "zeroline": False}
+    y_range = _seq_range(data, acks)
+    if y_range is not None:
+        yaxis["range"] = y_range
     layout = _layout(f"Time-sequence graph: {sender} \u2192 {receiver}", height=460,
-                     yaxis={"title": {"text": "relative sequence number (bytes)"},
-                            "tickformat": "~s", "zeroline": False})
+                     yaxis=yaxis, xaxis=_flow_xaxis(flow, t0))
     layout["shapes"] = _stall_shapes(flow, sender, t0)
     return {"data": traces, "layout": layout}
+
+
+def _seq_range(data: dict, acks: dict) -> list[float] | None:
+    """Initial y range: the data and ACKs, plus the window edge unless it dwarfs them.
+
+    A window far above a small transfer would flatten the segments into a line; the edge
+    stays in the figure (double-click autoscales to it).
+    """
+    values = data["seq"] + acks["ack"]
+    if not values:
+        return None
+    lo, top = min(values), max(data["end"] + acks["ack"])
+    win = max(acks["win"], default=top)
+    span = max(top - lo, 1)
+    if win - lo <= 3 * span:
+        return None  # autorange shows everything well
+    pad = span * 0.08 + 1
+    return [lo - pad, top + span * 0.5 + pad]
+
+
+def _flow_xaxis(flow: FlowResult, t0: float) -> dict:
+    """The flow's lifetime (padded) as the time axis, shared by all its charts."""
+    a, b = flow.start - t0, flow.end - t0
+    pad = max((b - a) * 0.02, 1e-4)
+    return dict(_TIME_AXIS, range=[round(a - pad, 6), round(b + pad, 6)])
 
 
 def _marker_trace(name: str, xs: list, ys: list, symbol: str, color: str,
@@ -227,7 +261,7 @@ def inflight(ds: DirectionSeries, cwnd: dict | None, flow: FlowResult, sender: s
         traces += cwnd_traces(cwnd, t0, replicas_visible)
     layout = _layout(f"Bytes in flight and congestion window: {sender}", height=380,
                      yaxis={"title": {"text": "bytes"}, "tickformat": "~s",
-                            "rangemode": "tozero"})
+                            "rangemode": "tozero"}, xaxis=_flow_xaxis(flow, t0))
     layout["shapes"] = _stall_shapes(flow, sender, t0)
     for ep in (cwnd or {}).get("loss_epochs") or []:
         t = _num(ep.get("t", ep.get("start"))) if isinstance(ep, dict) else None
@@ -344,7 +378,8 @@ def rtt_throughput(ds: DirectionSeries, flow: FlowResult, sender: str, t0: float
                      yaxis={"title": {"text": "RTT (ms)"}, "domain": [0.56, 1.0],
                             "rangemode": "tozero"},
                      yaxis2={"title": {"text": "bit/s"}, "domain": [0.0, 0.44],
-                             "anchor": "x", "tickformat": "~s", "rangemode": "tozero"})
+                             "anchor": "x", "tickformat": "~s", "rangemode": "tozero"},
+                     xaxis=_flow_xaxis(flow, t0))
     layout["xaxis"]["anchor"] = "y2"
     rtt = flow.rtt or {}
     if rtt.get("min") is not None and ds.rtt["t"]:
@@ -403,7 +438,7 @@ def timeline(flow: FlowResult, t0: float, roles: tuple[str, str]) -> dict:
         })
     height = 90 + 38 * max(len(labels), 1)
     layout = _layout("Connection states and stalls", height=height,
-                     barmode="overlay", bargap=0.25,
+                     barmode="overlay", bargap=0.25, xaxis=_flow_xaxis(flow, t0),
                      yaxis={"autorange": "reversed", "automargin": True,
                             "categoryorder": "array", "categoryarray": labels})
     layout["margin"] = {"l": 20, "r": 20, "t": 40, "b": 45}

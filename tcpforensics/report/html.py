@@ -289,21 +289,16 @@ def _verdict(analysis: Any, facts: dict[int, _FlowFacts], stall_rows: list[dict]
     sev = _sev(serious)
     # Lead with the costliest finding of the worst severity (findings come ranked by impact).
     top = next(f for f in serious if f.severity == sev)
-    text = f"{top.title}"
     where = (f"flow {top.flows[0]}" if len(top.flows) == 1 else
-             f"{len(top.flows)} flows") if top.flows else "the capture"
-    text += f" ({where}"
-    if top.impact:
-        text += f", about {fmt_seconds(top.impact)} lost"
-    text += "). "
+             f"{len(top.flows):,} flows") if top.flows else "the capture"
     others = len(serious) - 1
-    text += (f"{len(bad_flows)} of {n_flows:,} flows affected"
-             + (f"; {others} more finding{'s' if others != 1 else ''}" if others else "")
-             + (f"; {fmt_seconds(lost)} of stalls in total." if lost > 0 else "."))
+    text = (f"{top.title} ({where}). {len(bad_flows):,} of {n_flows:,} flows affected"
+            + (f"; {others} more finding{'s' if others != 1 else ''}" if others else "")
+            + (f"; {fmt_seconds(lost)} of stalls in total." if lost > 0 else "."))
     return {"severity": sev, "text": text, "top": top.id}
 
 
-def _finding_view(f: Finding, detailed: set[int]) -> dict:
+def _finding_view(f: Finding, detailed: set[int], max_flows: int = 40) -> dict:
     metrics = []
     for k, v in (f.metrics or {}).items():
         if isinstance(v, dict | list):
@@ -313,8 +308,8 @@ def _finding_view(f: Finding, detailed: set[int]) -> dict:
         "id": f.id, "kind": f.kind, "severity": f.severity, "title": f.title,
         "detail": f.detail, "recommendation": f.recommendation, "endpoint": f.endpoint,
         "impact": f.impact, "metrics": metrics[:24],
-        "flows": [{"id": fid, "detailed": fid in detailed} for fid in f.flows[:40]],
-        "more_flows": max(len(f.flows) - 40, 0),
+        "flows": [{"id": fid, "detailed": fid in detailed} for fid in f.flows[:max_flows]],
+        "more_flows": max(len(f.flows) - max_flows, 0),
     }
 
 
@@ -396,15 +391,20 @@ def _detail_view(x: _FlowFacts, series: FlowSeries | None, why: str, t0: float,
             cw = cwnd_by_addr.get(sender)
             ep = eps[ds.sender] if ds.sender < len(eps) else None
             decided = bool(ep and ep["cca"] and ep["cca"].get("name") not in (None, "unknown"))
-            figs[f"{base}-tsg"] = figures.time_sequence(ds, fr, sender, receiver, t0)
-            figs[f"{base}-inflight"] = figures.inflight(ds, cw, fr, sender, t0, decided)
-            figs[f"{base}-rtt"] = figures.rtt_throughput(ds, fr, sender, t0)
+            charts = []
+            for suffix, fig in (
+                    ("tsg", figures.time_sequence(ds, fr, sender, receiver, t0)),
+                    ("inflight", figures.inflight(ds, cw, fr, sender, t0, decided)),
+                    ("rtt", figures.rtt_throughput(ds, fr, sender, t0))):
+                # A chart with no data says nothing: leave it out.
+                if any(tr.get("x") for tr in fig["data"]):
+                    figs[f"{base}-{suffix}"] = fig
+                    charts.append(f"{base}-{suffix}")
             directions.append({
                 "sender": sender, "receiver": receiver, "role": roles[ds.sender],
                 "segments": ds.segments_total, "payload": ds.payload_bytes,
                 "marks_total": ds.marks_total, "marks_shown": ds.marks_shown,
-                "downsampled": ds.downsampled, "charts": [f"{base}-tsg", f"{base}-inflight",
-                                                          f"{base}-rtt"],
+                "downsampled": ds.downsampled, "charts": charts,
                 "vantage": (cw or {}).get("vantage"),
                 "loss_epochs": _loss_epochs(cw, t0),
                 "cca": ep,
@@ -532,6 +532,8 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
     details = [_detail_view(facts[fid], series.get(fid), why.get(fid, ""), t0, figs, source_ok)
                for fid in chosen]
     findings = [_finding_view(f, detailed) for f in analysis.finding_results]
+    top_findings = [_finding_view(f, detailed, 8)
+                    for f in analysis.finding_results[:MAX_SUMMARY_FINDINGS]]
     sev_counts = {s: sum(1 for f in analysis.finding_results if f.severity == s)
                   for s in ("critical", "warning", "info")}
     try:
@@ -543,7 +545,7 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
         "generated": _dt.datetime.now(tz=_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "capture": _capture_view(analysis, source),
         "verdict": _verdict(analysis, facts, stall_rows),
-        "findings": findings, "top_findings": findings[:MAX_SUMMARY_FINDINGS],
+        "findings": findings, "top_findings": top_findings,
         "sev_counts": sev_counts, "stall_rows": stall_rows, "stall_total": sum(
             r["seconds"] for r in stall_rows),
         "table": table, "table_total": len(analysis.flow_results),

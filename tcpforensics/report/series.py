@@ -24,6 +24,7 @@ MARK_SYN = 1 << 20
 MARK_FIN = 1 << 21
 MARK_RST = 1 << 22
 
+_CONTROL = MARK_SYN | MARK_FIN | MARK_RST
 _SEQ_MOD = 1 << 32
 _HALF = 1 << 31
 
@@ -199,11 +200,11 @@ def _build_direction(sender: int, c: _Direction, b: Budget) -> DirectionSeries:
     out.segments_total = int((d_len > 0).sum())
     out.payload_bytes = int(d_len.sum())
     marked = d_mark != 0
-    # SYN/FIN alone do not make a direction interesting; analysis flags do.
-    out.marks_total = int((d_mark & ~np.uint32(MARK_SYN | MARK_FIN) != 0).sum())
+    # SYN/FIN/RST alone do not make a direction interesting; analysis flags do.
+    out.marks_total = int((d_mark & ~np.uint32(_CONTROL) != 0).sum())
     idx = keep_indices(d_seq, d_end, marked, b.segments, b.marks)
     out.downsampled = len(idx) < len(d_t)
-    shown = d_mark[idx] & ~np.uint32(MARK_SYN | MARK_FIN)
+    shown = d_mark[idx] & ~np.uint32(_CONTROL)
     out.marks_shown = int((shown != 0).sum())
     out.data = {"t": _times(d_t[idx]), "seq": d_seq[idx].tolist(), "end": d_end[idx].tolist(),
                 "mark": d_mark[idx].tolist()}

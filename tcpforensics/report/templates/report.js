@@ -9,7 +9,7 @@
     figs = {};
   }
   var config = { responsive: true, displaylogo: false,
-                 modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"] };
+                 modeBarButtonsToRemove: ["select2d", "lasso2d"] };
 
   function draw(el) {
     if (el.getAttribute("data-drawn")) { return; }
