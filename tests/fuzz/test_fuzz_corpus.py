@@ -1,0 +1,60 @@
+"""Replay the committed fuzz corpus, and fuzz for a bounded time when atheris is there.
+
+TCPF_FUZZ_SECONDS sets the fuzzing time (default 30; 0 skips the run).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fuzz_io import check_input
+from make_corpus import seeds
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE / "corpus"
+FILES = sorted(CORPUS.iterdir()) if CORPUS.is_dir() else []
+
+
+def test_corpus_is_complete() -> None:
+    # every seed the generator makes is committed (regenerate with make_corpus.py)
+    assert set(seeds()) <= {p.name for p in FILES}
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_replay_corpus(path: Path) -> None:
+    check_input(path.read_bytes())
+
+
+def test_seeds_are_meaningful() -> None:
+    # the capture seeds must really read as captures with TCP in them, or the fuzzer
+    # would start from nothing
+    from tcpforensics.io import decode, open_capture
+    for name, data in seeds().items():
+        if name.startswith("decode_"):
+            continue
+        import io
+        with open_capture(io.BytesIO(data)) as cap:
+            assert any(not isinstance(decode(r), str) for r in cap), name
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("atheris") is None, reason="atheris missing")
+def test_bounded_fuzzing_run(tmp_path: Path) -> None:
+    seconds = int(os.environ.get("TCPF_FUZZ_SECONDS", "30"))
+    if seconds <= 0:
+        pytest.skip("TCPF_FUZZ_SECONDS=0")
+    work = tmp_path / "work"
+    shutil.copytree(CORPUS, work)
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "fuzz_io.py"), str(work), f"-max_total_time={seconds}",
+         "-timeout=20", "-rss_limit_mb=2048", f"-artifact_prefix={tmp_path}/"],
+        capture_output=True, text=True, timeout=seconds + 120, cwd=HERE.parents[1])
+    crashes = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(
+        ("crash-", "timeout-", "oom-", "leak-")))
+    assert proc.returncode == 0 and not crashes, (crashes, proc.stderr[-3000:])
