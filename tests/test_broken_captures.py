@@ -146,3 +146,20 @@ def test_many_bad_interface_records_do_not_stop_reading(tmp_path: Path) -> None:
     assert records == 30
     assert buckets["tcp"] == 10 and buckets["malformed"] == 20
     assert any("20 packet records" in w for w in warnings)
+
+
+@pytest.mark.parametrize("item", CORPUS, ids=[c.name for c in CORPUS])
+def test_cli_exit_codes(item: Broken, corpus_dir: Path, tmp_path: Path,
+                        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    # exit 2 with one line when nothing is usable; otherwise an analysis (never exit 3)
+    cli = pytest.importorskip("tcpforensics.cli")
+    monkeypatch.setenv("TCPFORENSICS_DEBUG", "1")  # an internal error would raise here
+    code = cli.main(["analyze", str(corpus_dir / item.name), "-o", str(tmp_path / "a.json")])
+    err = capsys.readouterr().err
+    if item.error:
+        assert code == 2
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and str(corpus_dir / item.name) in lines[0]
+    else:
+        assert code in (0, 1), err
+        assert (tmp_path / "a.json").stat().st_size > 0
