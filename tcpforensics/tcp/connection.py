@@ -27,7 +27,9 @@ Semantics chosen here (documented because other stages rely on them):
 * Connection state (`FlowResult.state`): "RESET" when an acceptable RST ended it,
   "CLOSED" when both FINs were acknowledged, otherwise the client endpoint's RFC 9293
   state ("ESTABLISHED", "FIN_WAIT_2", "SYN_SENT", "UNKNOWN" for mid-stream ...).
-  Per-endpoint transitions are in `FlowResult.states`.
+  Per-endpoint transitions are in `FlowResult.states`.  An endpoint still in SYN_SENT
+  when the flow ends (its SYN was never answered) is reported CLOSED, as the opener
+  gives up; a receiver is only known to LISTEN once it answers.
 
 `FlowResult.tcp` facts (endpoint keys are "ip:port"):
   close_initiator ("client"|"server"|None), time_wait (addr ending in TIME_WAIT or None),
@@ -424,8 +426,8 @@ class Connection:
                         self._set(d, S.SYN_RECEIVED, ts)
                 if rev.state == S.SYN_SENT:
                     self._set(r, S.SYN_RECEIVED, ts)  # simultaneous open
-                elif rev.state in (S.CLOSED, S.UNKNOWN):
-                    self._set(r, S.LISTEN, ts)
+                # (a receiver is only known to LISTEN once it answers: a SYN into a
+                # black hole says nothing about the peer)
             else:
                 if not fwd.synack_seen:
                     fwd.synack_seen = True
@@ -434,7 +436,9 @@ class Connection:
                     if self.hs_synack is None:
                         self.hs_synack = ts
                 self._options(fwd, seg)
-                if fwd.state in (S.LISTEN, S.CLOSED, S.UNKNOWN, S.SYN_SENT):
+                if fwd.state in (S.CLOSED, S.UNKNOWN):
+                    self._set(d, S.LISTEN, ts)
+                if fwd.state in (S.LISTEN, S.SYN_SENT):
                     self._set(d, S.SYN_RECEIVED, ts)
                 if rev.state in (S.SYN_SENT, S.UNKNOWN, S.CLOSED, S.SYN_RECEIVED) \
                         and rel_ack >= 1:
@@ -551,12 +555,20 @@ class Connection:
                 payload_bytes=ep.payload_bytes, mss=ep.mss, wscale=ep.wscale_opt,
                 sack_permitted=ep.sack_perm, timestamps=ep.ts_opt, counters=counters))
         c, s = eps
+        states = list(self.states)
+        final = [c.state, s.state]
+        for i in (0, 1):
+            if final[i] == S.SYN_SENT:
+                # the SYN was never answered by the end of the flow: the opener gives
+                # up (ETIMEDOUT); a passive observer can only see the silence
+                final[i] = S.CLOSED
+                states.append(StateChange(self.last_ts, i, S.CLOSED))
         if self.reset:
             state = "RESET"
         elif c.fin_acked and s.fin_acked:
             state = S.CLOSED
         else:
-            state = c.state
+            state = final[0]
         if c.syn_seen and s.synack_seen and self.hs_ack is not None:
             handshake = "complete"
         elif c.syn_seen or s.synack_seen:
@@ -565,8 +577,8 @@ class Connection:
             handshake = "none"
         syn_rtt = self.first_rtt if handshake != "none" else None
         time_wait = None
-        for i, ep in enumerate(eps):
-            if ep.state == S.TIME_WAIT:
+        for i in (0, 1):
+            if final[i] == S.TIME_WAIT:
                 time_wait = names[i]
                 break
         ws_known = c.win_scale != -1 and s.win_scale != -1
@@ -607,4 +619,4 @@ class Connection:
         return FlowResult(
             id=self.flow_id, client=client, server=server, start=self.first_ts,
             end=self.last_ts, state=state, handshake=handshake, syn_rtt=syn_rtt,
-            rtt=self.rtt.as_dict(), endpoints=endpoints, states=list(self.states), tcp=tcp)
+            rtt=self.rtt.as_dict(), endpoints=endpoints, states=states, tcp=tcp)
