@@ -84,6 +84,7 @@ _FLAG_NAMES = tuple(name for _flag, name in ANALYSIS_NAMES)
 _KEEPALIVE_CAP = 1000
 _PENDING_CAP = 256
 _RESET_CAP = 100
+_SIG_RING = 8  # recent data segments remembered per sender (duplicate detection)
 _HANDSHAKE = frozenset({S.SYN_SENT, S.SYN_RECEIVED})
 _CAUSES = ("rto", "fast", "reordering", "network_duplicate", "unneeded")
 
@@ -264,7 +265,13 @@ class Connection:
         if ta & 0x30 and self.lost_gaps < 1 << 30:  # lost_segment / ack_lost_segment
             self.lost_gaps += 1
         if seglen and not ta & ZERO_WINDOW_PROBE:
-            fwd.last_sig = (seq, seglen, ack, seg.ip_id, seg.tsval, ts)
+            # ring of recent data segments: exact copies of one are network duplicates
+            ring = fwd.last_sig
+            if ring is None:
+                ring = fwd.last_sig = [None] * _SIG_RING + [0]
+            i = ring[_SIG_RING]
+            ring[i] = (seq, seglen, ack, seg.ip_id, seg.tsval, ts)
+            ring[_SIG_RING] = (i + 1) % _SIG_RING
 
         if ta & KEEP_ALIVE:
             kl = fwd.keepalive_ts
@@ -355,15 +362,18 @@ class Connection:
     def _retrans_cause(self, fwd: EndpointState, rev: EndpointState, seg: Segment, ta: int,
                        rel_seq: int, end_rel: int, ts: float) -> str:
         seglen = seg.length
-        sig = fwd.last_sig
         cause = None
-        if sig is not None and seglen and sig[0] == seg.seq and sig[1] == seglen \
-                and sig[2] == seg.ack:
+        ring = fwd.last_sig
+        if ring is not None and seglen:
             ip_id = seg.ip_id
-            if ip_id and sig[3] == ip_id or (
-                    not ip_id and seg.tsval is not None and sig[4] == seg.tsval
-                    and ts - sig[5] < 0.001):
-                cause = "network_duplicate"
+            for sig in ring[:_SIG_RING]:
+                if sig is None or sig[0] != seg.seq or sig[1] != seglen or sig[2] != seg.ack:
+                    continue
+                if ip_id and sig[3] == ip_id or (
+                        not ip_id and seg.tsval is not None and sig[4] == seg.tsval
+                        and ts - sig[5] < 0.001):
+                    cause = "network_duplicate"
+                    break
         if cause is None:
             if ta & SPURIOUS_RETRANSMISSION or (seglen and end_rel <= rev.una):
                 cause = "unneeded"

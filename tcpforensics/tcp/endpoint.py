@@ -91,7 +91,7 @@ class EndpointState:
         self.ts_lap = 0  # count of timestamp wraps seen (PAWS lap detection)
         self.ts_hi = 0  # highest unwrapped TSval
         self.pending_retx: list[list] | None = None  # [rel_end, tsval, frame]
-        self.last_sig: tuple | None = None  # (seq, len, ip_id, tsval) of the last data seg
+        self.last_sig: list | None = None  # ring of recent (seq, len, ack, ip_id, tsval, ts)
         self.syn_count = 0
         self.last_progress = 0.0  # time the peer last advanced its cumulative ACK
         self.dup_since_progress = 0
