@@ -7,12 +7,15 @@ stopped.  Never a traceback, never a hang, memory bounded.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from make_broken_captures import (
     TRUNCATED_RECORDS,
     Broken,
@@ -163,3 +166,33 @@ def test_cli_exit_codes(item: Broken, corpus_dir: Path, tmp_path: Path,
     else:
         assert code in (0, 1), err
         assert (tmp_path / "a.json").stat().st_size > 0
+
+
+_SEEDS = [item.data for item in CORPUS
+          if not item.error and len(item.data) < 20_000 and "bomb" not in item.name]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(_SEEDS),
+       st.lists(st.tuples(st.integers(0, 4000), st.integers(0, 255)), max_size=8),
+       st.integers(0, 4000))
+def test_mutated_captures_never_raise(seed: bytes, flips: list, cut: int) -> None:
+    # the reader's contract on any input: CaptureError, or records plus warnings
+    data = bytearray(seed)
+    for pos, value in flips:
+        if pos < len(data):
+            data[pos] = value
+    data = bytes(data[:max(0, len(data) - cut)])
+    try:
+        cap = open_capture(io.BytesIO(data))
+    except CaptureError as exc:
+        assert "\n" not in str(exc)
+        return
+    with cap:
+        n = 0
+        for raw in cap:
+            n += 1
+            assert raw.frame == n and len(raw.data) == raw.caplen
+            result = decode(raw)
+            assert isinstance(result, Segment) or result in SKIP_REASONS
+        assert cap.records == n
