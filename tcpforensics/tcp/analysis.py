@@ -60,22 +60,28 @@ OOO_DEFAULT = 0.003  # Wireshark: out-of-order threshold without a handshake RTT
 EPS = 5e-7
 
 
-def wireshark_flags(conn, fwd: EndpointState, rev: EndpointState, frame: int, ts: float,
-                    seq: int, ack: int, seglen: int, flags: int, window: int,
-                    ta: int) -> tuple[int, bool]:
-    """Apply Wireshark's sequence analysis for one segment; returns (flags, not_advanced).
-
-    `ta` holds flags decided before the analysis (reused_ports).  Updates fwd/rev.
-    """
+def set_bases(fwd: EndpointState, rev: EndpointState, seq: int, ack: int, flags: int) -> None:
+    """Wireshark's relative-sequence bases: the ISN from a SYN, else the byte before the
+    first one seen; the peer's from the first ACK (ack - 1) if not known yet."""
     if not fwd.base_set:
         fwd.base_seq = seq if flags & SYN else (seq - 1) & MASK
         fwd.base_set = True
         fwd.unwrap = Unwrapper(fwd.base_seq)
+    if flags & ACK and not rev.base_set:
+        rev.base_seq = (ack - 1) & MASK
+        rev.base_set = True
+        rev.unwrap = Unwrapper(rev.base_seq)
+
+
+def wireshark_flags(conn, fwd: EndpointState, rev: EndpointState, frame: int, ts: float,
+                    seq: int, ack: int, seglen: int, flags: int, window: int,
+                    ta: int, rel_seq: int) -> tuple[int, bool]:
+    """Apply Wireshark's sequence analysis for one segment; returns (flags, not_advanced).
+
+    `ta` holds flags decided before the analysis (reused_ports); `rel_seq` is `seq` in
+    the sender's unwrapped relative space (set_bases() first).  Updates fwd/rev.
+    """
     if flags & ACK:
-        if not rev.base_set:
-            rev.base_seq = (ack - 1) & MASK
-            rev.base_set = True
-            rev.unwrap = Unwrapper(rev.base_seq)
         rev.valid_bif = True
 
     nextseq = fwd.nextseq
@@ -166,12 +172,10 @@ def wireshark_flags(conn, fwd: EndpointState, rev: EndpointState, frame: int, ts
         if len(ual) < MAX_UNACKED:
             if flags & _SF:
                 nxt = (nxt + 1) & MASK
-            unwrap = fwd.unwrap
-            rs = unwrap.rel(seq)
-            re = rs + ((nxt - seq) & MASK)
-            if ual and rs < ual[-1][1]:
+            re = rel_seq + ((nxt - seq) & MASK)
+            if ual and rel_seq < ual[-1][1]:
                 fwd.ual_tiled = False
-            ual.append([rs, re, ts, frame, not_adv])
+            ual.append([rel_seq, re, ts, frame, not_adv])
     nextseq = fwd.nextseq
     if (not nextseq or ((nextseq - nxt) & MASK) >= HALF) and not ta & ZERO_WINDOW_PROBE:
         fwd.nextseq = nextseq = nxt

@@ -73,6 +73,7 @@ from .analysis import (
     ZERO_WINDOW_PROBE,
     ack_segments,
     bytes_in_flight,
+    set_bases,
     wireshark_flags,
 )
 from .endpoint import EndpointState
@@ -104,7 +105,7 @@ class Connection:
     __slots__ = ("flow_id", "caddr", "cport", "saddr", "sport", "eps", "closed", "reset",
                  "last_ts", "first_ts", "first_frame", "last_frame", "first_rtt", "mru_syn",
                  "states", "rtt", "resets", "close_initiator", "hs_syn", "hs_synack", "hs_ack",
-                 "lost_gaps", "filled_gaps", "_pending", "zw_since", "zw_time")
+                 "lost_gaps", "filled_gaps", "_pending", "zw_since", "zw_time", "_watch")
 
     def __init__(self, flow_id: int, first: Segment, *, reused: bool = False) -> None:
         self.flow_id = flow_id
@@ -142,6 +143,7 @@ class Connection:
         self.lost_gaps = 0
         self.filled_gaps = 0
         self._pending = 0x4000 if reused else 0  # Analysis.REUSED_PORTS on the first segment
+        self._watch = False
         self.zw_since: list = [None, None]
         self.zw_time = [0.0, 0.0]
         if f & SYN and not f & ACK:
@@ -183,7 +185,11 @@ class Connection:
         if flags & SYN:
             ta = self._syn_pre(fwd, flags, seq, ta)
 
-        ta, not_adv = wireshark_flags(self, fwd, rev, frame, ts, seq, ack, seglen, flags, win, ta)
+        if not fwd.base_set or (flags & ACK and not rev.base_set):
+            set_bases(fwd, rev, seq, ack, flags)
+        rel_seq = fwd.unwrap.rel(seq)
+        ta, not_adv = wireshark_flags(self, fwd, rev, frame, ts, seq, ack, seglen, flags, win, ta,
+                                      rel_seq)
 
         rtt = None
         rtt_ok = False
@@ -224,7 +230,6 @@ class Connection:
                 fwd.max_payload = seglen
             if rev.mss and seglen > rev.mss:
                 fwd.superframes += 1
-        rel_seq = fwd.unwrap.rel(seq)
         rel_ack = 0
         acked = 0
         if flags & ACK and rev.unwrap is not None:
@@ -256,8 +261,13 @@ class Connection:
         dsack = False
         if seg.sacks and rev.unwrap is not None:
             sacked, dsack = self._sack(fwd, rev, seg.sacks, rel_ack)
-        if seg.tsval is not None:
-            self._timestamps(fwd, rev, seg, rel_ack)
+        tsval = seg.tsval
+        if tsval is not None:
+            last = fwd.last_tsval
+            if last is not None and (tsval < last or rev.pending_retx):
+                self._timestamps(fwd, rev, seg, rel_ack)
+            elif last is None or tsval > last:
+                fwd.last_tsval = tsval
 
         cause = None
         if (not_adv or ta & ANY_RETRANS) and (seglen or flags & (SYN | FIN)):
@@ -280,9 +290,7 @@ class Connection:
             if len(kl) < _KEEPALIVE_CAP:
                 kl.append(ts)
 
-        if flags & (SYN | FIN | RST) or (flags & ACK and (
-                fwd.state in _HANDSHAKE or rev.state in _HANDSHAKE
-                or (rev.fin_rel is not None and not rev.fin_acked))):
+        if flags & (SYN | FIN | RST) or (self._watch and flags & ACK):
             self._states(d, fwd, rev, seg, flags, rel_seq, rel_ack, seglen, ts, frame)
 
         if ta:
@@ -415,6 +423,12 @@ class Connection:
 
     def _states(self, d: int, fwd: EndpointState, rev: EndpointState, seg: Segment, flags: int,
                 rel_seq: int, rel_ack: int, seglen: int, ts: float, frame: int) -> None:
+        self._transitions(d, fwd, rev, seg, flags, rel_seq, rel_ack, seglen, ts, frame)
+        self._update_watch()
+
+    def _transitions(self, d: int, fwd: EndpointState, rev: EndpointState, seg: Segment,
+                     flags: int, rel_seq: int, rel_ack: int, seglen: int, ts: float,
+                     frame: int) -> None:
         r = 1 - d
         if flags & RST:
             self._rst(d, fwd, rev, seg, flags, rel_seq, rel_ack, ts, frame)
@@ -504,6 +518,13 @@ class Connection:
                     self._set(r, S.TIME_WAIT, ts)
                 if rev.fin_acked and fwd.fin_acked:
                     self.closed = True
+
+    def _update_watch(self) -> None:
+        """Whether a bare ACK can still change a state (handshake or a FIN unacked)."""
+        c, s = self.eps
+        self._watch = (c.state in _HANDSHAKE or s.state in _HANDSHAKE
+                       or (c.fin_rel is not None and not c.fin_acked)
+                       or (s.fin_rel is not None and not s.fin_acked))
 
     def _options(self, fwd: EndpointState, seg: Segment) -> None:
         if seg.mss is not None:
