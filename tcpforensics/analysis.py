@@ -46,6 +46,10 @@ class Options:
     closed_linger: float = 60.0
     max_flows: int = 200_000
     observers: bool = True  # cwnd + stalls; off for the bare events/crosscheck path
+    # Bound on flows kept in full.  Past it, flows that carried no payload (scans, SYN
+    # floods, refused connects) are only tallied in CaptureInfo.folded_flows, so a
+    # capture of millions of empty flows is analyzed in bounded memory.
+    max_flow_results: int = 50_000
 
 
 @dataclass
@@ -126,7 +130,7 @@ def _capture_dict(c: CaptureInfo) -> dict:
         "path": c.path, "format": c.format, "linktypes": c.linktypes, "records": c.records,
         "tcp_segments": c.tcp_segments, "skipped": dict(c.skipped), "first_ts": c.first_ts,
         "last_ts": c.last_ts, "snaplen": c.snaplen, "warnings": list(c.warnings),
-        "evicted_flows": c.evicted_flows,
+        "evicted_flows": c.evicted_flows, "folded_flows": dict(c.folded_flows),
     }
 
 
@@ -226,7 +230,7 @@ class _Run:
             info.records = self.capture.records
             info.tcp_segments = info.records - sum(skipped.values())
             info.linktypes = list(self.capture.linktypes)
-            info.warnings = list(self.capture.warnings)
+            info.warnings[:0] = self.capture.warnings
             info.comments = list(self.capture.comments)
             info.interfaces = list(self.capture.interfaces)
             info.snaplen = self.capture.snaplen
@@ -235,9 +239,26 @@ class _Run:
 
     def _finish(self, flow: Any) -> None:
         result = flow.conn.result()
+        if len(self.results) >= self.options.max_flow_results and _carried_no_payload(result):
+            self._fold(result)
+            return
         for observer in flow.observers:
             observer.finish(result)
         self.results.append(result)
+
+    def _fold(self, result: FlowResult) -> None:
+        folded = self.info.folded_flows
+        if not folded:
+            self.info.warnings.append(
+                f"more than {self.options.max_flow_results:,} flows: flows that carried no "
+                "payload past that are counted in capture.folded_flows, not listed")
+        folded["count"] = folded.get("count", 0) + 1
+        key = f"state_{result.state}"
+        folded[key] = folded.get(key, 0) + 1
+
+
+def _carried_no_payload(result: FlowResult) -> bool:
+    return all(e.payload_bytes == 0 for e in result.endpoints)
 
 
 def iter_events(source: Source, options: Options | None = None

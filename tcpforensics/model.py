@@ -231,4 +231,5 @@ class CaptureInfo:
     warnings: list[str] = field(default_factory=list)  # where reading stopped, and why
     comments: list[str] = field(default_factory=list)  # capture-supplied text: escape it!
     interfaces: list[dict] = field(default_factory=list)  # name/description/linktype
-    evicted_flows: int = 0
+    evicted_flows: int = 0  # live flows forced out of the flow table by its size bound
+    folded_flows: dict[str, int] = field(default_factory=dict)  # tallied, not listed
