@@ -48,6 +48,18 @@ def _median(values: list[float]) -> float | None:
     return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
 
 
+def _hist_median(hist: dict[int, int]) -> float | None:
+    total = sum(hist.values())
+    if not total:
+        return None
+    seen = 0
+    for key in sorted(hist):
+        seen += hist[key]
+        if 2 * seen >= total:
+            return float(key)
+    return None
+
+
 class _Regression:
     """Streaming least squares of y on x (slope with its standard error)."""
 
@@ -93,6 +105,7 @@ class SenderEstimator:
         "rounds_app", "series", "stride", "skip", "replicas", "rep_err", "rep_n",
         "recent", "dip", "dips", "rounds_since_rto", "run", "best_run", "ca_reg",
         "ca_round", "retrans", "holes", "mode", "peer_ts", "round_index", "reo_ts", "mss_cap",
+        "clean_hist", "prev_flags", "win_hist", "n_epochs",
     )
 
     def __init__(self, direction: int, vantage: str, rtt_base: float | None) -> None:
@@ -138,6 +151,10 @@ class SenderEstimator:
         self.rep_err = dict.fromkeys(self.replicas, 0.0)
         self.rep_n = 0
         self.recent: deque = deque(maxlen=8)
+        self.clean_hist: deque = deque(maxlen=3)  # inflight of the last clean rounds
+        self.prev_flags = 0
+        self.win_hist: dict[int, int] = {}  # clean rounds per window size (packets)
+        self.n_epochs = 0
         self.dip: list | None = None
         self.dips: list[dict] = []
         self.rounds_since_rto = 1 << 30
@@ -343,20 +360,27 @@ class SenderEstimator:
         if hole:
             self.holes += 1
         mss = self.mss or _DEFAULT_MSS
-        before = max(self.r_inflight, self.last_cwnd or 0)
+        # the window before the loss: its peak (the last clean round or this one), and the
+        # median of the last clean rounds, which one round paced at 1.25x (BBR probing)
+        # or one burst does not move
+        last_clean = self.clean_hist[-1] if self.clean_hist else 0
+        peak = max(self.r_inflight, last_clean)
+        before = _median(list(self.clean_hist)) if self.clean_hist else peak
         self.in_recovery = True
         self.recovery_point = None if hole else self.snd_nxt
         self.r_flags |= _LOSS | (_RTO if rto else 0)
         if self.await_after is not None:
-            self.await_after = None  # next loss came before a clean round: no beta
-        epoch = {"t": now, "cwnd_before": before, "cwnd_after": None, "beta": None,
-                 "rto": rto, "before_pkts": before / mss, "hole": self.snd_nxt}
+            self._settle(self.await_after)  # next loss came: settle on what was seen
+        epoch = {"t": now, "cwnd_before": int(peak), "cwnd_after": None, "beta": None,
+                 "beta_smooth": None, "rto": rto, "before_pkts": peak / mss,
+                 "before_smooth": before, "hole": self.snd_nxt, "after": []}
         # growth of the congestion-avoidance period that this loss ends
         fit = self.ca_reg.fit()
         if fit is not None and self.ca_reg.n >= 4:
             epoch["growth_prev"] = round(fit[0], 3)  # packets per round
         self.ca_reg = _Regression()
         self.epoch = epoch
+        self.n_epochs += 1
         if len(self.epochs) < MAX_EPOCHS:
             self.epochs.append(epoch)
         for rep in self.replicas.values():
@@ -365,6 +389,23 @@ class SenderEstimator:
                 rep.on_rto(now)
             else:
                 rep.on_loss(now)
+
+    def _settle(self, epoch: dict) -> None:
+        """The window after a loss epoch: median of up to 3 clean rounds after recovery."""
+        after = epoch.get("after")
+        if after:
+            # sharp: first clean round over the peak (tells 0.5 from 0.7 even while the
+            # window regrows); smooth: medians of a few rounds each side (tells a cut
+            # from BBR's gain cycling)
+            epoch["cwnd_after"] = int(after[0])
+            if epoch["cwnd_before"] > 0:
+                epoch["beta"] = round(after[0] / epoch["cwnd_before"], 3)
+            if epoch["before_smooth"] > 0:
+                epoch["beta_smooth"] = round(_median(after) / epoch["before_smooth"], 3)
+            epoch["after_rounds"] = len(after)
+        epoch["after"] = []
+        if self.await_after is epoch:
+            self.await_after = None
 
     def _loss_end(self, now: float) -> None:
         self.in_recovery = False
@@ -406,10 +447,11 @@ class SenderEstimator:
         aw = self.await_after
         if aw is not None and self.round_start >= aw.get("end", now) - 1e-9:
             if clean:
-                aw["cwnd_after"] = inflight
-                if aw["cwnd_before"] > 0:
-                    aw["beta"] = round(inflight / aw["cwnd_before"], 3)
-            self.await_after = None
+                aw["after"].append(inflight)
+                if len(aw["after"]) >= 3:
+                    self._settle(aw)
+            else:
+                self._settle(aw)
         # replicas: fed the round's ACKs as one batch
         delivered_pkts = self.r_delivered / mss
         rtt = self.r_rtt if self.r_rtt != float("inf") else None
@@ -428,6 +470,9 @@ class SenderEstimator:
                 err[name] += abs(math.log(pred / max(cwnd_pkts, 1.0)))
         if clean:
             self.ca_reg.add(self.round_index, cwnd_pkts)
+            self.clean_hist.append(inflight)
+            key = min(int(cwnd_pkts + 0.5), 100000)
+            self.win_hist[key] = self.win_hist.get(key, 0) + 1
         self._track_plateau(clean, cwnd_pkts, flags)
         self._track_dip(now, cwnd_pkts, flags, limited)
         # series for the report, decimated to stay bounded
@@ -484,25 +529,28 @@ class SenderEstimator:
         self.run = _Regression()
 
     def _track_dip(self, now: float, cwnd_pkts: float, flags: int, limited: str) -> None:
-        """BBR ProbeRTT: the window falls to about 4 packets for 200 ms, with no loss."""
+        """BBR ProbeRTT: the window falls to about 4 packets for 200 ms, with no loss.
+
+        A timeout restarts a loss-based sender at one packet and its window doubles
+        from there, so a dip must hold at 3 to 4.5 packets from its first round, must
+        not follow a loss round, and the window must come back up afterwards."""
         high = max(self.recent) if self.recent else 0.0
-        dipping = (cwnd_pkts <= 5.5 and (self.dip is not None or high >= 14.0)
-                   and not flags & (_LOSS | _RTO | _IDLE) and self.rounds_since_rto > 6
-                   and not self.in_recovery)
-        if dipping:
-            if self.dip is None:
+        quiet = not flags & (_LOSS | _RTO | _IDLE) and not self.in_recovery
+        if self.dip is None:
+            if (quiet and 2.5 <= cwnd_pkts <= 4.5 and high >= 10.0 and cwnd_pkts <= 0.45 * high
+                    and not self.prev_flags & (_LOSS | _RTO)):
                 self.dip = [self.round_start, now, high, cwnd_pkts]
-            else:
-                self.dip[1] = now
-                self.dip[3] = min(self.dip[3], cwnd_pkts)
-        elif self.dip is not None:
+        elif quiet and 2.5 <= cwnd_pkts <= 4.5:
+            self.dip[1] = now
+            self.dip[3] = min(self.dip[3], cwnd_pkts)
+        else:
             start, end, high_before, low = self.dip
             self.dip = None
-            # the window must come back up for a ProbeRTT (an app slowdown would not)
-            if cwnd_pkts >= 0.5 * high_before and len(self.dips) < MAX_DIPS and \
-                    not flags & _IDLE:
+            if quiet and cwnd_pkts > 4.5 and cwnd_pkts >= 0.4 * high_before \
+                    and len(self.dips) < MAX_DIPS:
                 self.dips.append({"t": round(start, 6), "duration": round(end - start, 4),
                                   "low_pkts": round(low, 1), "high_pkts": round(high_before, 1)})
+        self.prev_flags = flags
 
     # --- results -----------------------------------------------------------------------------
     def cwnd_estimate(self) -> int | None:
@@ -513,6 +561,8 @@ class SenderEstimator:
 
     def features(self) -> dict[str, Any]:
         self._end_run()
+        if self.await_after is not None:
+            self._settle(self.await_after)
         n = self.rep_n
         fit = {name: round(e / n, 4) for name, e in self.rep_err.items()} if n else {}
         duration = (self.last_data_ts - self.first_ts) if self.first_ts is not None else 0.0
@@ -534,6 +584,8 @@ class SenderEstimator:
             "dips": self.dips,
             "plateau": self.best_run,
             "retransmissions": self.retrans,
+            "median_window_pkts": _hist_median(self.win_hist),
+            "loss_epochs_total": self.n_epochs,
         }
 
     def cwnd_record(self, addr: str) -> dict:
