@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 
+from .errors import UsageError
 from .model import ANALYSIS_NAMES
 
 #: The flags compared, in contract order (the judged twelve plus the three extra names).
@@ -26,7 +27,7 @@ _BITS = {name: int(flag) for flag, name in ANALYSIS_NAMES}
 FRAME_LIST_CAP = 200
 
 
-class TsharkMissing(RuntimeError):
+class TsharkMissing(UsageError):
     """tshark is not installed (or not on PATH)."""
 
 
@@ -50,7 +51,7 @@ def tshark_flags(path: str | os.PathLike) -> tuple[dict[int, int], dict[int, int
     """Run tshark: ({frame: flag bits}, {frame: tcp.stream}) for every TCP frame."""
     exe = tshark_path()
     if exe is None:
-        raise TsharkMissing("tshark not found on PATH")
+        raise TsharkMissing("crosscheck needs tshark (Wireshark's CLI): apt-get install tshark")
     cmd = [exe, "-r", os.fspath(path), "-n", "-T", "fields", "-E", "separator=\t",
            "-E", "occurrence=f", "-Y", "tcp", "-e", "frame.number", "-e", "tcp.stream"]
     for name in FLAGS:
