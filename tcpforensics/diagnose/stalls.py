@@ -53,55 +53,89 @@ _FAST = int(Analysis.FAST_RETRANSMISSION)
 _SPURIOUS = int(Analysis.SPURIOUS_RETRANSMISSION)
 _KEEPALIVE = int(Analysis.KEEP_ALIVE)
 _ZWP = int(Analysis.ZERO_WINDOW_PROBE)
-_NOT_NEW = _RETRANS | _FAST | _SPURIOUS | _KEEPALIVE | _ZWP
+
+
+class _Side:
+    """What the stall observer tracks about one direction (one sender) of a flow."""
+
+    __slots__ = (
+        "nxt", "una", "redge", "mss", "maxlen", "timer_ts", "last_data_ts", "first_data_ts",
+        "data_bytes", "zw_start", "zw_probes", "zw_pending", "rw_start", "rw_segs", "rw_pending",
+        "rto_start", "rto_first", "rto_last", "rto_seq", "rto_n", "rto_rexmits", "sm_ts", "sm_end",
+        "sm_ack_ts", "sm_ack_pure", "sm_peer_data", "min_rtt_dir", "ssr_t0", "ssr_bytes",
+        "ssr_prev", "max_win", "nagle_candidates", "keepalive_ts", "block_ts", "bucket_start",
+        "bucket_bytes", "maxbucket", "mss_eff", "syn_mss", "edge_hist", "nonsyn", "blk_ts",
+        "blk_bytes", "blk_n", "rate_hist", "rex_last", "rex_episodes", "hole_ts", "late_fills",
+    )
+
+    def __init__(self) -> None:
+        self.nxt = 0  # highest relative sequence end of data sent
+        self.una = 0  # highest cumulative ACK the peer sent for this data
+        self.redge = -1  # right edge of the window the peer offers (-1 unknown)
+        self.mss = 0  # segment size the peer allows this direction (0 unknown)
+        self.maxlen = 0  # largest payload seen from this direction
+        self.timer_ts = None  # when the sender's retransmission timer was armed
+        self.last_data_ts = None  # last new data sent
+        self.first_data_ts = None
+        self.data_bytes = 0
+        self.zw_start = None  # when the peer advertised a zero window to this sender
+        self.zw_probes = 0
+        self.zw_pending = None  # closed episode awaiting proof of waiting
+        self.rw_start = None  # sender filled the peer's window
+        self.rw_segs = 0
+        self.rw_pending = None  # (start, end, refills) being extended
+        self.rto_start = None
+        self.rto_first = 0.0
+        self.rto_last = 0.0
+        self.rto_seq = 0
+        self.rto_n = 0  # timeouts of the same segment (1 + backoffs)
+        self.rto_rexmits = 0
+        self.sm_ts = None  # last sub-MSS segment sent (Nagle candidate)
+        self.sm_end = 0
+        self.sm_ack_ts = None  # when the peer acknowledged it
+        self.sm_ack_pure = False
+        self.sm_peer_data = False  # peer sent data since the small segment
+        self.min_rtt_dir = None  # min ack_rtt measured on ACKs this side sent
+        self.ssr_t0 = None
+        self.ssr_bytes = 0
+        self.ssr_prev = 0
+        self.max_win = 0  # largest window advertised BY this direction
+        self.nagle_candidates = 0
+        self.keepalive_ts = None  # list of probe times, made on demand
+        self.block_ts = None  # last retransmission / zero-window event
+        self.bucket_start = None  # bytes sent per round trip (a cwnd proxy that
+        self.bucket_bytes = 0  # reads the same from either end of the path)
+        self.maxbucket = 0
+        # recent window edges (ts, edge) offered to this sender; bounded, it only needs
+        # to reach one RTT back, and only away from the sender (deque, made on demand)
+        self.edge_hist = None
+        # delivery rate over blocks of RATE_BLOCK new segments, as a histogram of
+        # quarter-octave bins (dict, made on demand): bursts move at the bottleneck rate,
+        # so a high percentile estimates what the path can carry
+        self.blk_ts = 0.0
+        self.blk_bytes = 0
+        self.blk_n = 0
+        self.rate_hist = None
+        self.hole_ts = None  # when a gap in this direction's data was seen
+        self.late_fills = 0  # gaps filled late: repairs seen without their original
+        self.rex_last = None
+        self.rex_episodes = 0
+        self.nonsyn = 0  # segments without SYN
+        self.syn_mss = None  # MSS option of this side's SYN (None: absent)
+        self.mss_eff = 0  # payload of a full segment (MSS less the timestamp option)
 
 
 class StallObserver:
     """Streaming stall detector for one flow (see module docstring)."""
 
     __slots__ = (
-        "nxt", "una", "redge", "mss", "maxlen", "timer_ts", "last_data_ts", "data_bytes",
-        "zw_start", "zw_probes", "zw_pending", "rw_start", "rto_start", "rto_first",
-        "rto_last", "rto_seq", "rto_n", "rto_rexmits", "sm_ts", "sm_end", "sm_ack_ts",
-        "sm_ack_pure", "sm_peer_data", "syn_ts", "syn_seq", "syn_n", "syn_last",
-        "synack_ts", "synack_seq", "synack_n", "synack_last", "hs_ack_ts", "rst_to_syn",
-        "min_rtt_dir", "max_gap", "first_ts", "last_ts", "ssr_t0",
-        "ssr_bytes", "ssr_prev", "ssr_events", "max_win", "stalls", "totals", "errors",
-        "nagle_candidates", "first_data_ts", "last_new_ts", "keepalive_ts", "block_ts",
-        "bucket_start", "bucket_bytes", "maxbucket", "mss_eff", "fin_first", "resets",
-        "syn_mss", "edge_hist", "rw_segs", "rw_pending", "nonsyn", "rtt", "blk_ts",
-        "blk_bytes", "blk_n", "rate_hist", "rex_last", "rex_episodes", "hole_ts",
-        "late_fills",
+        "syn_ts", "syn_seq", "syn_n", "syn_last", "synack_ts", "synack_seq", "synack_n",
+        "synack_last", "hs_ack_ts", "rst_to_syn", "max_gap", "first_ts", "last_ts", "ssr_events",
+        "stalls", "totals", "errors", "fin_first", "resets", "rtt", "s",
     )
 
     def __init__(self, flow: Any = None) -> None:
-        self.nxt = [0, 0]  # highest relative sequence end of data sent, per direction
-        self.una = [0, 0]  # highest cumulative ACK received for that direction's data
-        self.redge = [-1, -1]  # right edge of the window the peer offers (-1 unknown)
-        self.mss = [0, 0]  # segment size the peer allows this direction (0 unknown)
-        self.maxlen = [0, 0]  # largest payload seen from this direction
-        self.timer_ts = [None, None]  # when the sender's retransmission timer was armed
-        self.last_data_ts = [None, None]  # last new data sent
-        self.first_data_ts = [None, None]
-        self.last_new_ts = [None, None]
-        self.data_bytes = [0, 0]
-        self.zw_start = [None, None]  # peer advertised a zero window to this direction
-        self.zw_probes = [0, 0]
-        self.zw_pending: list[Any] = [None, None]  # closed episode awaiting proof of waiting
-        self.rw_start = [None, None]  # sender filled the peer's window
-        self.rw_segs = [0, 0]
-        self.rw_pending: list[Any] = [None, None]  # (start, end, refills) being extended
-        self.rto_start = [None, None]
-        self.rto_first = [0.0, 0.0]
-        self.rto_last = [0.0, 0.0]
-        self.rto_seq = [0, 0]
-        self.rto_n = [0, 0]  # timeouts of the same segment (1 + backoffs)
-        self.rto_rexmits = [0, 0]
-        self.sm_ts = [None, None]  # last sub-MSS segment sent (Nagle candidate)
-        self.sm_end = [0, 0]
-        self.sm_ack_ts = [None, None]  # when the peer acknowledged it
-        self.sm_ack_pure = [False, False]
-        self.sm_peer_data = [False, False]  # peer sent data since the small segment
+        self.s = (_Side(), _Side())  # per direction: 0 client->server, 1 server->client
         self.syn_ts = None
         self.syn_seq = None
         self.syn_n = 0
@@ -112,44 +146,16 @@ class StallObserver:
         self.synack_last = None
         self.hs_ack_ts = None
         self.rst_to_syn = False
-        self.min_rtt_dir = [None, None]  # min ack_rtt measured on ACKs sent by direction
         self.max_gap = 0.0
         self.first_ts = None
         self.last_ts = None
-        self.ssr_t0 = [None, None]
-        self.ssr_bytes = [0, 0]
-        self.ssr_prev = [0, 0]
         self.ssr_events: list[dict] = []
-        self.max_win = [0, 0]  # largest window advertised BY this direction
         self.stalls: list[tuple] = []  # (kind, direction, start, duration, detail)
         self.totals: dict[str, list] = {}
         self.errors = 0
-        self.nagle_candidates = [0, 0]
-        self.keepalive_ts: list[list[float]] = [[], []]
-        self.block_ts = [None, None]  # last retransmission / zero-window event per sender
-        self.bucket_start = [None, None]  # bytes sent per round trip (a cwnd proxy that
-        self.bucket_bytes = [0, 0]  # reads the same from either end of the path)
-        self.maxbucket = [0, 0]
-        # recent window edges (ts, edge) offered to each direction; bounded, it only
-        # needs to reach one RTT back
-        self.edge_hist = (deque(maxlen=1024), deque(maxlen=1024))
         self.rtt: float | None = None  # path_rtt(), kept current (read per segment)
-        # delivery rate over blocks of RATE_BLOCK new segments, as a histogram of
-        # quarter-octave bins: bursts move at the bottleneck rate, so a high percentile
-        # estimates what the path can carry
-        self.blk_ts = [0.0, 0.0]
-        self.blk_bytes = [0, 0]
-        self.blk_n = [0, 0]
-        self.rate_hist: list[dict[int, int]] = [{}, {}]
-        self.hole_ts = [None, None]  # when a gap in this direction's data was seen
-        self.late_fills = [0, 0]  # gaps filled late: repairs seen without their original
-        self.rex_last = [None, None]
-        self.rex_episodes = [0, 0]
-        self.nonsyn = [0, 0]  # segments without SYN per direction
         self.fin_first = None  # direction that sent the first FIN (the active closer)
         self.resets: list[dict] = []
-        self.syn_mss = [None, None]  # did each side's SYN carry an MSS option
-        self.mss_eff = [0, 0]  # payload of a full segment (MSS less the timestamp option)
 
     # --- derived values -------------------------------------------------------------
     def path_rtt(self) -> float | None:
@@ -158,7 +164,7 @@ class StallObserver:
             rtt = self.hs_ack_ts - self.syn_last
             if rtt > 0:
                 return rtt
-        a, b = self.min_rtt_dir
+        a, b = self.s[0].min_rtt_dir, self.s[1].min_rtt_dir
         if a is not None and b is not None:
             # data one way is ACKed late as seen near its receiver; the sum of the two
             # directions' minima spans one round trip from anywhere on the path.
@@ -192,6 +198,7 @@ class StallObserver:
         ts = seg.ts
         d = v.direction
         p = 1 - d
+        sd = self.s[d]
         flags = seg.flags
         length = seg.length
         bits = v.analysis
@@ -206,7 +213,7 @@ class StallObserver:
         if flags & SYN:
             self._syn(seg, d, ts, flags)
             return
-        self.nonsyn[d] += 1
+        sd.nonsyn += 1
         if flags & RST:
             self._rst(v, d, p, ts)
             return
@@ -219,17 +226,21 @@ class StallObserver:
 
         if bits & (_ZWP | _KEEPALIVE):
             # Linux probes a zero window with a keep-alive-shaped segment (seq - 1)
-            if self.zw_start[d] is not None:
-                self.zw_probes[d] += 1
-                self.block_ts[d] = ts
-            elif bits & _KEEPALIVE and len(self.keepalive_ts[d]) < 1000:
-                self.keepalive_ts[d].append(ts)
+            if sd.zw_start is not None:
+                sd.zw_probes += 1
+                sd.block_ts = ts
+            elif bits & _KEEPALIVE:
+                kts = sd.keepalive_ts
+                if kts is None:
+                    kts = sd.keepalive_ts = []
+                if len(kts) < 1000:
+                    kts.append(ts)
 
         ack_rtt = v.ack_rtt
         if ack_rtt is not None and ack_rtt > 0:
-            m = self.min_rtt_dir[d]
+            m = sd.min_rtt_dir
             if m is None or ack_rtt < m:
-                self.min_rtt_dir[d] = ack_rtt
+                sd.min_rtt_dir = ack_rtt
                 self.rtt = self.path_rtt()
 
         # ---- what this segment's ACK and window tell about the peer's (p) sending ----
@@ -240,7 +251,7 @@ class StallObserver:
         if length > 0:
             self._data(seg, v, d, p, ts, length, bits)
         elif flags & FIN:
-            self.nxt[d] = max(self.nxt[d], v.rel_seq)
+            sd.nxt = max(sd.nxt, v.rel_seq)
 
     def _rst(self, v: SegmentVerdict, d: int, p: int, ts: float) -> None:
         to_syn = self.synack_ts is None and self.syn_ts is not None and self.hs_ack_ts is None
@@ -249,15 +260,15 @@ class StallObserver:
         if len(self.resets) >= 20:
             return
         seq = v.rel_seq
-        edge = self.redge[d]
+        edge = self.s[d].redge
         # acceptable to the receiver if it lands on the next expected byte or inside the
         # window the receiver offered
-        in_window = seq == self.nxt[d] or (edge > 0 and self.nxt[d] <= seq <= edge)
+        in_window = seq == self.s[d].nxt or (edge > 0 and self.s[d].nxt <= seq <= edge)
         self.resets.append({
             "ts": ts, "direction": d, "in_window": bool(in_window or to_syn),
             "answer_to_syn": to_syn,
-            "after_data": bool(self.data_bytes[0] or self.data_bytes[1]),
-            "unacked_bytes": max(0, self.nxt[p] - self.una[p]),
+            "after_data": bool(self.s[0].data_bytes or self.s[1].data_bytes),
+            "unacked_bytes": max(0, self.s[p].nxt - self.s[p].una),
         })
 
     def _syn(self, seg: Segment, d: int, ts: float, flags: int) -> None:
@@ -273,53 +284,64 @@ class StallObserver:
             elif seg.seq == self.syn_seq:
                 self.syn_n += 1
             self.syn_last = ts
-        self.syn_mss[d] = seg.mss
+        self.s[d].syn_mss = seg.mss
         if seg.mss:
             # the MSS a side announces bounds what the *other* side may send
-            self.mss[1 - d] = seg.mss
-        if seg.win > self.max_win[d]:
-            self.max_win[d] = seg.win  # SYN windows are never scaled
-        if self.redge[1 - d] < 0:
-            self.redge[1 - d] = 1 + seg.win  # first byte after the SYN is relative 1
+            self.s[1 - d].mss = seg.mss
+        if seg.win > self.s[d].max_win:
+            self.s[d].max_win = seg.win  # SYN windows are never scaled
+        if self.s[1 - d].redge < 0:
+            self.s[1 - d].redge = 1 + seg.win  # first byte after the SYN is relative 1
 
     def _ack(self, seg: Segment, v: SegmentVerdict, d: int, p: int, ts: float,
              length: int) -> None:
+        sd = self.s[d]
+        sp = self.s[p]
         ack = v.rel_ack
         win = v.win_scaled
-        if win > self.max_win[d]:
-            self.max_win[d] = win
-        advanced = ack > self.una[p]
+        if win > sd.max_win:
+            sd.max_win = win
+        advanced = ack > sp.una
         if advanced:
-            self.una[p] = ack
-            if ack >= self.nxt[p]:
-                self.hole_ts[p] = None  # every gap in the peer's data is filled
+            sp.una = ack
+            if ack >= sp.nxt:
+                sp.hole_ts = None  # every gap in the peer's data is filled
             # timer re-armed while data stays outstanding
-            self.timer_ts[p] = ts if ack < self.nxt[p] else None
-            if self.rto_start[p] is not None and ack > self.rto_seq[p]:
+            sp.timer_ts = ts if ack < sp.nxt else None
+            if sp.rto_start is not None and ack > sp.rto_seq:
                 self._close_rto(p, ts)
             # Nagle: first ACK that covers the peer's last small segment
-            if self.sm_ts[p] is not None and self.sm_ack_ts[p] is None \
-                    and ack >= self.sm_end[p]:
-                self.sm_ack_ts[p] = ts
-                self.sm_ack_pure[p] = length == 0 and not seg.flags & FIN
+            if sp.sm_ts is not None and sp.sm_ack_ts is None \
+                    and ack >= sp.sm_end:
+                sp.sm_ack_ts = ts
+                sp.sm_ack_pure = length == 0 and not seg.flags & FIN
         new_edge = ack + win
-        if new_edge > self.redge[p] or ack >= self.una[p]:
-            self.redge[p] = new_edge
-            self.edge_hist[p].append((ts, new_edge))
+        if new_edge > sp.redge or ack >= sp.una:
+            sp.redge = new_edge
+            # history is only needed away from the sender (see _sender_edge)
+            hist = sp.edge_hist
+            rtt, seen = self.rtt, sd.min_rtt_dir
+            if rtt and seen is not None and rtt - seen < 0.1 * rtt:
+                if hist is not None:
+                    sp.edge_hist = None
+            else:
+                if hist is None:
+                    hist = sp.edge_hist = deque(maxlen=1024)
+                hist.append((ts, new_edge))
         # zero window offered to the peer
         if win == 0 and not seg.flags & FIN:
-            if self.zw_start[p] is None:
-                self.zw_start[p] = ts
-                self.zw_probes[p] = 0
-        elif self.zw_start[p] is not None:
-            self.block_ts[p] = ts
-            start = self.zw_start[p]
-            self.zw_start[p] = None
-            episode = (start, ts - start, self.zw_probes[p], d)
-            if self.zw_probes[p] > 0:
+            if sp.zw_start is None:
+                sp.zw_start = ts
+                sp.zw_probes = 0
+        elif sp.zw_start is not None:
+            sp.block_ts = ts
+            start = sp.zw_start
+            sp.zw_start = None
+            episode = (start, ts - start, sp.zw_probes, d)
+            if sp.zw_probes > 0:
                 self._zw_stall(p, episode)
             else:
-                self.zw_pending[p] = episode  # confirmed if the peer sends data soon
+                sp.zw_pending = episode  # confirmed if the peer sends data soon
 
     def _zw_stall(self, p: int, episode: tuple) -> None:
         start, duration, probes, receiver = episode
@@ -327,107 +349,112 @@ class StallObserver:
 
     def _data(self, seg: Segment, v: SegmentVerdict, d: int, p: int, ts: float, length: int,
               bits: int) -> None:
+        sd = self.s[d]
+        sp = self.s[p]
         seq = v.rel_seq
         end = seq + length
-        if length > self.maxlen[d]:
-            self.maxlen[d] = length
+        if length > sd.maxlen:
+            sd.maxlen = length
         if bits & (_ZWP | _KEEPALIVE):
             return
-        if self.sm_ts[p] is not None:
-            self.sm_peer_data[p] = True  # the peer answered: turn-taking, not Nagle
-        if bits & (_RETRANS | _FAST | _SPURIOUS) or end <= self.nxt[d]:
-            hole = self.hole_ts[d]
+        if sp.sm_ts is not None:
+            sp.sm_peer_data = True  # the peer answered: turn-taking, not Nagle
+        if bits & (_RETRANS | _FAST | _SPURIOUS) or end <= sd.nxt:
+            hole = sd.hole_ts
             if (hole is not None and not bits & (_RETRANS | _FAST | _SPURIOUS)
                     and ts - hole >= 0.5 * (self.rtt or 0.0) > 0):
                 # near the receiver a repair fills a gap a while after it opened; mere
                 # reordering fills it at once
-                self.late_fills[d] += 1
+                sd.late_fills += 1
                 self._retransmission(v, d, ts, seq, bits, late_fill=True)
                 return
             self._retransmission(v, d, ts, seq, bits)
             return
-        if seq > self.nxt[d] > 0 and self.hole_ts[d] is None:
-            self.hole_ts[d] = ts  # a gap opened: something before seq is missing
+        if seq > sd.nxt > 0 and sd.hole_ts is None:
+            sd.hole_ts = ts  # a gap opened: something before seq is missing
         # ---- new data ------------------------------------------------------------------
-        mss = self.mss_eff[d]
+        mss = sd.mss_eff
         if not mss:
-            mss = self.mss[d]
+            mss = sd.mss
             if mss and seg.tsval is not None:
                 mss -= 12  # the timestamp option takes 12 bytes of every segment
-            self.mss_eff[d] = mss
-            mss = mss or self.maxlen[d]
-        prev_ts = self.last_data_ts[d]
-        outstanding_before = self.nxt[d] > self.una[d]
-        if self.zw_pending[d] is not None:
-            ep = self.zw_pending[d]
-            self.zw_pending[d] = None
+            sd.mss_eff = mss
+            mss = mss or sd.maxlen
+        prev_ts = sd.last_data_ts
+        outstanding_before = sd.nxt > sd.una
+        if sd.zw_pending is not None:
+            ep = sd.zw_pending
+            sd.zw_pending = None
             # data right after the window reopened: it had been waiting
             rtt = self.rtt or 0.0
             if ts - (ep[0] + ep[1]) <= max(2 * rtt, 0.01):
                 self._zw_stall(d, ep)
-        if self.first_data_ts[d] is None:
-            self.first_data_ts[d] = ts
-        self.data_bytes[d] += end - max(seq, self.nxt[d])
+        if sd.first_data_ts is None:
+            sd.first_data_ts = ts
+        sd.data_bytes += end - max(seq, sd.nxt)
 
         nagle = self._nagle(d, p, ts, seq, length, mss)
         if prev_ts is not None and not nagle:
             self._idle(d, p, ts, prev_ts, outstanding_before, mss)
         self._ssr_progress(d, ts, length, mss)
         self._bucket(d, ts, length)
-        n = self.blk_n[d]
+        n = sd.blk_n
         if n == 0:
-            self.blk_ts[d] = ts
-            self.blk_bytes[d] = 0
+            sd.blk_ts = ts
+            sd.blk_bytes = 0
         else:
-            self.blk_bytes[d] += length  # bytes sent after the block's first segment
+            sd.blk_bytes += length  # bytes sent after the block's first segment
         if n + 1 >= RATE_BLOCK:
-            self.blk_n[d] = 0
-            span = ts - self.blk_ts[d]
+            sd.blk_n = 0
+            span = ts - sd.blk_ts
             if span > 0:
-                b = int(4 * math.log2(self.blk_bytes[d] / span))
-                h = self.rate_hist[d]
+                b = int(4 * math.log2(sd.blk_bytes / span))
+                h = sd.rate_hist
+                if h is None:
+                    h = sd.rate_hist = {}
                 h[b] = h.get(b, 0) + 1
         else:
-            self.blk_n[d] = n + 1
+            sd.blk_n = n + 1
 
         if not outstanding_before:
-            self.timer_ts[d] = ts
-        self.nxt[d] = end
-        self.last_data_ts[d] = ts
+            sd.timer_ts = ts
+        sd.nxt = end
+        sd.last_data_ts = ts
         edge = self._sender_edge(d, p, ts)
         # (no room left for another segment of this size: the window, not the sender,
         # decides when the next one goes)
         # windows mean nothing without both SYNs: the scale factor is unknown
-        full = (edge > 0 and mss and self.zw_start[d] is None and self.hs_ack_ts is not None
+        full = (edge > 0 and mss and sd.zw_start is None and self.hs_ack_ts is not None
                 and edge - end < min(mss, length))
-        start = self.rw_start[d]
+        start = sd.rw_start
         if start is None:
             if full:
-                self.rw_start[d] = ts
-                self.rw_segs[d] = 1
+                sd.rw_start = ts
+                sd.rw_segs = 1
         elif full:
             # released by a sliver of window and full again at once: one long episode
-            self.rw_segs[d] += 1
+            sd.rw_segs += 1
         else:
-            self.rw_start[d] = None
+            sd.rw_start = None
             self._rw_close(d, start, ts)
 
     def _rw_close(self, d: int, start: float, end: float) -> None:
         """Window-bound intervals only a moment apart form one episode."""
-        pend = self.rw_pending[d]
-        refills = self.rw_segs[d]
+        sd = self.s[d]
+        pend = sd.rw_pending
+        refills = sd.rw_segs
         if pend is not None:
             rtt = self.rtt or 0.0
             if start - pend[1] <= max(0.25 * rtt, 0.001):
-                self.rw_pending[d] = (pend[0], end, pend[2] + refills)
+                sd.rw_pending = (pend[0], end, pend[2] + refills)
                 return
             self._rw_flush(d)
-        self.rw_pending[d] = (start, end, refills)
+        sd.rw_pending = (start, end, refills)
 
     def _rw_flush(self, d: int) -> None:
-        pend = self.rw_pending[d]
+        pend = self.s[d].rw_pending
         if pend is not None:
-            self.rw_pending[d] = None
+            self.s[d].rw_pending = None
             self._add("receive_window", d, pend[0], pend[1] - pend[0], {"refills": pend[2]})
 
     def _sender_edge(self, d: int, p: int, ts: float) -> int:
@@ -438,11 +465,13 @@ class StallObserver:
         is one RTT less the ACK delay seen here for d's data (about zero near the
         sender, a full RTT near the receiver).
         """
+        sd = self.s[d]
+        sp = self.s[p]
         rtt = self.rtt
-        seen = self.min_rtt_dir[p]
-        hist = self.edge_hist[d]
-        if not rtt or seen is None or rtt - seen < 0.1 * rtt:
-            return self.redge[d]
+        seen = sp.min_rtt_dir
+        hist = sd.edge_hist
+        if not rtt or seen is None or rtt - seen < 0.1 * rtt or hist is None:
+            return sd.redge
         t = ts - (rtt - seen)
         while len(hist) >= 2 and hist[1][0] <= t:
             hist.popleft()
@@ -452,72 +481,76 @@ class StallObserver:
 
     def _retransmission(self, v: SegmentVerdict, d: int, ts: float, seq: int,
                         bits: int, late_fill: bool = False) -> None:
+        sd = self.s[d]
         cause = v.retrans_cause
         if late_fill and cause in (None, "reordering"):
             cause = None  # a repair after all; its timing decides whether a timeout
         # repairs more than one RTT apart belong to separate recovery episodes; each
         # episode costs the sender about one round trip
-        last = self.rex_last[d]
+        last = sd.rex_last
         if cause not in ("reordering", "network_duplicate", "unneeded") and (
                 last is None or ts - last > (self.rtt or 0.0)):
-            self.rex_episodes[d] += 1
-        self.rex_last[d] = ts
+            sd.rex_episodes += 1
+        sd.rex_last = ts
         if cause is None:
             # no cause from the core: a retransmission after a silence longer than any
             # fast-retransmit round is taken for a timeout
-            armed = self.timer_ts[d]
+            armed = sd.timer_ts
             rtt = self.rtt or 0.0
             if bits & _FAST or armed is None or ts - armed < max(0.2, 1.5 * rtt):
                 return
             cause = "rto"
         if cause != "rto":
             return
-        self.block_ts[d] = ts
-        if self.rto_start[d] is None:
-            start = self.timer_ts[d]
+        sd.block_ts = ts
+        if sd.rto_start is None:
+            start = sd.timer_ts
             if start is None:
-                start = self.last_data_ts[d] if self.last_data_ts[d] is not None else ts
-            self.rto_start[d] = start
-            self.rto_first[d] = ts
-            self.rto_seq[d] = seq
-            self.rto_n[d] = 1
-            self.rto_rexmits[d] = 1
+                start = sd.last_data_ts if sd.last_data_ts is not None else ts
+            sd.rto_start = start
+            sd.rto_first = ts
+            sd.rto_seq = seq
+            sd.rto_n = 1
+            sd.rto_rexmits = 1
         else:
-            self.rto_rexmits[d] += 1
-            if seq == self.rto_seq[d]:
-                self.rto_n[d] += 1
-        self.rto_last[d] = ts
+            sd.rto_rexmits += 1
+            if seq == sd.rto_seq:
+                sd.rto_n += 1
+        sd.rto_last = ts
 
     def _close_rto(self, d: int, end: float) -> None:
-        start = self.rto_start[d]
-        self.rto_start[d] = None
-        silence = self.rto_first[d] - start
+        sd = self.s[d]
+        start = sd.rto_start
+        sd.rto_start = None
+        silence = sd.rto_first - start
         if silence < RTO_MIN_SILENCE or silence > RTO_MAX_SILENCE:
             # too quick for a retransmission timer (a probe or a late repair), or longer
             # than any timer runs (a spliced or broken capture)
             return
-        n = self.rto_n[d]
+        n = sd.rto_n
         self._add("rto", d, start, end - start, {
-            "timeouts": n, "backoff": n - 1, "first_timeout": self.rto_first[d] - start,
-            "retransmissions": self.rto_rexmits[d]})
+            "timeouts": n, "backoff": n - 1, "first_timeout": sd.rto_first - start,
+            "retransmissions": sd.rto_rexmits})
 
     def _bucket(self, d: int, ts: float, length: int) -> None:
-        start = self.bucket_start[d]
+        sd = self.s[d]
+        start = sd.bucket_start
         rtt = self.rtt
         if start is None or rtt is None or ts >= start + rtt:
-            if self.bucket_bytes[d] > self.maxbucket[d]:
-                self.maxbucket[d] = self.bucket_bytes[d]
-            self.bucket_start[d] = ts
-            self.bucket_bytes[d] = 0
-        self.bucket_bytes[d] += length
+            if sd.bucket_bytes > sd.maxbucket:
+                sd.maxbucket = sd.bucket_bytes
+            sd.bucket_start = ts
+            sd.bucket_bytes = 0
+        sd.bucket_bytes += length
 
     def _nagle(self, d: int, p: int, ts: float, seq: int, length: int, mss: int) -> bool:
+        sd = self.s[d]
         found = False
-        sm_ts = self.sm_ts[d]
-        if sm_ts is not None and seq == self.sm_end[d] and length < mss:
-            ack_ts = self.sm_ack_ts[d]
-            if ack_ts is not None and self.sm_ack_pure[d] and not self.sm_peer_data[d]:
-                self.nagle_candidates[d] += 1
+        sm_ts = sd.sm_ts
+        if sm_ts is not None and seq == sd.sm_end and length < mss:
+            ack_ts = sd.sm_ack_ts
+            if ack_ts is not None and sd.sm_ack_pure and not sd.sm_peer_data:
+                sd.nagle_candidates += 1
                 rtt = self.rtt or 0.0
                 wait = ts - sm_ts
                 delay = wait - rtt
@@ -531,51 +564,54 @@ class StallObserver:
                         "held_bytes": length})
                     found = True
         if length < mss:
-            self.sm_ts[d] = ts
-            self.sm_end[d] = seq + length
-            self.sm_ack_ts[d] = None
-            self.sm_ack_pure[d] = False
-            self.sm_peer_data[d] = False
+            sd.sm_ts = ts
+            sd.sm_end = seq + length
+            sd.sm_ack_ts = None
+            sd.sm_ack_pure = False
+            sd.sm_peer_data = False
         else:
-            self.sm_ts[d] = None
+            sd.sm_ts = None
         return found
 
     def _idle(self, d: int, p: int, ts: float, prev_ts: float, outstanding: bool,
               mss: int) -> None:
+        sd = self.s[d]
+        sp = self.s[p]
         gap = ts - prev_ts
         rtt = self.rtt or 0.0
         if gap < max(APP_GAP_MIN, 2 * rtt) or outstanding:
             return
-        peer_last = self.last_data_ts[p]
+        peer_last = sp.last_data_ts
         if peer_last is not None and peer_last > prev_ts:
             return  # the peer spoke in between: turn-taking, not an idle sender
-        if self.zw_start[d] is not None:
+        if sd.zw_start is not None:
             return
-        blocked = self.block_ts[d]
+        blocked = sd.block_ts
         if blocked is not None and blocked > prev_ts:
             return  # a timeout or a closed window explains the silence
         self._add("app_limited", d, prev_ts, gap, {})
         # slow-start restart: judge the first flight after a pause longer than an RTO
         rto_floor = max(0.2, rtt) + rtt
         if gap >= rto_floor and rtt > 0 and mss:
-            self.ssr_t0[d] = ts
-            self.ssr_bytes[d] = 0
-            self.ssr_prev[d] = max(self.maxbucket[d], self.bucket_bytes[d])
-            self.maxbucket[d] = 0
-            self.bucket_bytes[d] = 0
-            self.bucket_start[d] = None
+            sd.ssr_t0 = ts
+            sd.ssr_bytes = 0
+            sd.ssr_prev = max(sd.maxbucket, sd.bucket_bytes)
+            sd.maxbucket = 0
+            sd.bucket_bytes = 0
+            sd.bucket_start = None
 
     def _ssr_progress(self, d: int, ts: float, length: int, mss: int) -> None:
-        t0 = self.ssr_t0[d]
+        sd = self.s[d]
+        t0 = sd.ssr_t0
         if t0 is None:
             return
         rtt = self.rtt or 0.0
         if ts < t0 + 0.75 * rtt:
-            self.ssr_bytes[d] += length
+            sd.ssr_bytes += length
             return
         # the sender still had data one round trip after resuming: was it held back?
-        self.ssr_t0[d] = None
-        first, prev = self.ssr_bytes[d], self.ssr_prev[d]
+        sd.ssr_t0 = None
+        first, prev = sd.ssr_bytes, sd.ssr_prev
         if prev >= 20 * mss and first <= 14 * mss and first * 2 <= prev \
                 and len(self.ssr_events) < MAX_SSR:
             self.ssr_events.append({"direction": d, "ts": t0, "first_flight": first,
@@ -591,13 +627,13 @@ class StallObserver:
     def _finish(self, result: FlowResult) -> None:
         end = self.last_ts if self.last_ts is not None else result.end
         for d in (0, 1):
-            if self.rto_start[d] is not None:
-                self._close_rto(d, max(self.rto_last[d], end))
-            if self.zw_start[d] is not None and self.zw_probes[d] > 0:
-                start = self.zw_start[d]
+            if self.s[d].rto_start is not None:
+                self._close_rto(d, max(self.s[d].rto_last, end))
+            if self.s[d].zw_start is not None and self.s[d].zw_probes > 0:
+                start = self.s[d].zw_start
                 self._add("zero_window", d, start, end - start,
-                          {"probes": self.zw_probes[d], "open_at_end": True})
-            self.rw_start[d] = None  # a window still full at the end held nothing back
+                          {"probes": self.s[d].zw_probes, "open_at_end": True})
+            self.s[d].rw_start = None  # a window still full at the end held nothing back
             self._rw_flush(d)
         if self.syn_n:
             done = self.synack_ts if self.synack_ts is not None else self.syn_last
@@ -633,25 +669,25 @@ class StallObserver:
             "syn_retransmissions": self.syn_n,
             "synack_retransmissions": self.synack_n,
             "rst_to_syn": self.rst_to_syn,
-            "segments_after_syn": list(self.nonsyn),
-            "loss_episodes": list(self.rex_episodes),
-            "late_fills": list(self.late_fills),
+            "segments_after_syn": [x.nonsyn for x in self.s],
+            "loss_episodes": [x.rex_episodes for x in self.s],
+            "late_fills": [x.late_fills for x in self.s],
             "first_syn_ts": self.syn_ts,
             "last_syn_ts": self.syn_last,
-            "data_bytes": list(self.data_bytes),
-            "first_data_ts": list(self.first_data_ts),
-            "last_data_ts": list(self.last_data_ts),
-            "max_window_advertised": list(self.max_win),
-            "mss": [self.mss[d] or self.maxlen[d] for d in (0, 1)],
-            "max_payload": list(self.maxlen),
-            "nagle_candidates": list(self.nagle_candidates),
-            "keepalive_ts": [list(x) for x in self.keepalive_ts],
+            "data_bytes": [x.data_bytes for x in self.s],
+            "first_data_ts": [x.first_data_ts for x in self.s],
+            "last_data_ts": [x.last_data_ts for x in self.s],
+            "max_window_advertised": [x.max_win for x in self.s],
+            "mss": [self.s[d].mss or self.s[d].maxlen for d in (0, 1)],
+            "max_payload": [x.maxlen for x in self.s],
+            "nagle_candidates": [x.nagle_candidates for x in self.s],
+            "keepalive_ts": [list(x.keepalive_ts or ()) for x in self.s],
             "ssr_events": list(self.ssr_events),
             "fin_first": self.fin_first,
             "resets": list(self.resets),
-            "syn_mss": list(self.syn_mss),
-            "burst_rate_p90": [_percentile(self.rate_hist[d], 0.9) for d in (0, 1)],
-            "max_bytes_per_rtt": [max(self.maxbucket[d], self.bucket_bytes[d]) for d in (0, 1)],
+            "syn_mss": [x.syn_mss for x in self.s],
+            "burst_rate_p90": [_percentile(x.rate_hist or {}, 0.9) for x in self.s],
+            "max_bytes_per_rtt": [max(x.maxbucket, x.bucket_bytes) for x in self.s],
             "observer_errors": self.errors,
         }
 
