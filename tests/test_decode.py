@@ -167,6 +167,7 @@ def test_ipv4_fragments(frag: int, expected: str) -> None:
     (ether(IP4)[:20], 1, "truncated"),  # IP header cut
     (ether(IP4)[:13], 1, "truncated"),  # Ethernet header cut
     (ether(IP4)[:34 + 10], 1, "truncated"),  # TCP header cut after 10 bytes
+    (ether(IP4)[:34 + 15], 1, "truncated"),  # cut inside the window field
     (ether(b"\x55" + IP4[1:]), 1, "malformed"),  # IPv4 ethertype, version 5
     (ether(b"\x44" + IP4[1:]), 1, "malformed"),  # IHL 4
     (ether(ipv4(TCP, total=10)), 1, "malformed"),  # total length below the header
@@ -179,6 +180,13 @@ def test_ipv4_fragments(frag: int, expected: str) -> None:
 ], ids=lambda v: v if isinstance(v, str) else ("" if isinstance(v, bytes) else f"lt{v}"))
 def test_skip_buckets(frame: bytes, linktype: int, bucket: str) -> None:
     assert decode(raw(frame, linktype)) == bucket
+
+
+def test_header_cut_after_window_is_a_segment() -> None:
+    frame = ether(IP4)
+    s = seg(frame[:34 + 16], wirelen=len(frame))
+    assert (s.seq, s.ack, s.flags, s.win) == (0xFFFFFFF0, 77, ACK | PSH, 501)
+    assert (s.length, s.captured_payload, s.urg_ptr) == (len(PAYLOAD), 0, 0)
 
 
 def test_header_longer_than_datagram_keeps_fixed_fields() -> None:

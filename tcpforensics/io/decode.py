@@ -15,17 +15,19 @@ Bucket rules (every record lands in exactly one; they sum to the record count):
                 is not an atomic fragment).  We do not reassemble; tshark does, and then
                 counts the reassembled datagram's *last* fragment as tcp.
 * ``truncated`` the capture ends before the headers we need: link header, IP header,
-                or the first 20 bytes of the TCP header (ports, sequence, ack, data
-                offset, flags, window, checksum, urgent pointer).  Options cut short by
-                the snaplen are parsed as far as they go (the segment is kept).
+                or the first 16 bytes of the TCP header (ports, sequence, ack, data
+                offset, flags, window).  A header cut after the window still yields a
+                Segment (urgent pointer 0); options cut short by the snaplen are parsed
+                as far as they go.
 * ``malformed`` the headers are there but impossible: wrong IP version, IHL < 5,
                 IP total length below the header length, TCP data offset < 5 or larger
                 than the IP payload, unknown pcapng interface.
 
 tshark's ``-Y tcp`` matches a frame as soon as its TCP dissector starts, even on a
-TCP header it then calls bogus.  Our TCP-count differs from tshark only in those
-cases (truncated/bogus TCP headers, quoted headers in ICMP errors, fragments); see
-tests/test_shared_pcaps_counts.py for where that happens in real captures.
+TCP header it then calls bogus or that the snaplen cut before the window.  Our
+TCP count differs from tshark only in those cases (TCP headers with fewer than 16
+captured bytes or a data offset below 5, quoted headers in ICMP errors and sFlow
+samples, fragments); tests/test_shared_pcaps_counts.py checks every shared capture.
 
 Lengths: ``length`` is the payload length the IP header claims, clipped to what was on
 the wire (as tshark does): IPv4 total length - IHL - TCP header, IPv6 payload length -
@@ -50,6 +52,7 @@ _IPV4 = Struct("!BxHHHBB2x4s4s").unpack_from  # vihl, total, id, frag, ttl, prot
 _IPV6 = Struct("!IHBB16s16s").unpack_from  # vtcfl, plen, next, hlim, src, dst
 _TCP = Struct("!HHIIBBHxxH").unpack_from  # sport, dport, seq, ack, off, flags, win, urg
 _TS = Struct("!II").unpack_from
+_TCP16 = Struct("!HHIIBBH").unpack_from  # a TCP header cut after the window field
 # Ethernet type + option-less IPv4 header + fixed TCP header, from frame offset 12
 _ETH_V4_TCP = Struct("!HBxHHHBB2x4s4sHHIIBBHxxH").unpack_from
 _NOP_NOP_TS = b"\x01\x01\x08\x0a"
@@ -560,7 +563,17 @@ def _tcp(raw: RawPacket, data: bytes, off: int, ip_payload: int, src: bytes, dst
          ip_id: int | None, ttl: int) -> Segment | str:
     n = len(data)
     if n < off + 20:
-        return "truncated"
+        if n < off + 16:
+            return "truncated"
+        # cut inside the checksum/urgent pointer: every field the analysis needs is
+        # there (ports, sequence, ack, offset, flags, window), so keep the segment
+        sport, dport, seq, ack, offbyte, flagbyte, win = _TCP16(data, off)
+        hlen = (offbyte >> 4) << 2
+        if hlen < 20 or ip_payload < 20:
+            return "malformed"
+        return Segment(raw[0], raw[1] / 1e9, src, dst, sport, dport, seq, ack,
+                       flagbyte | ((offbyte & 1) << 8), win, max(0, ip_payload - hlen),
+                       None, None, False, (), None, None, False, False, ip_id, ttl, 0, 0)
     sport, dport, seq, ack, offbyte, flagbyte, win, urg = _TCP(data, off)
     hlen = (offbyte >> 4) << 2
     if hlen < 20 or ip_payload < 20:
