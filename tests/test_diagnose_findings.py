@@ -400,3 +400,16 @@ def test_window_limited_bdp_from_the_burst_rate():
     # lost = time taken at the achieved rate minus time at the path's rate
     assert rw.metrics["seconds_lost"] == pytest.approx(10.0 - nbytes / (20e6 / 8), rel=1e-3)
     assert "3.8 times the window" in rw.detail
+
+
+def test_rtt_without_observer_facts_comes_from_the_handshake_times():
+    from tcpforensics.diagnose.findings import _Context
+
+    f = flow()
+    f.tcp.pop("stall_facts")
+    f.rtt = {"min": 1e-5, "median": 2e-5, "max": 0.1, "samples": 9}  # receiver side
+    f.tcp["handshake_times"] = {"syn": 10.0, "synack": 10.0001, "ack": 10.08}
+    assert _Context([f], cap()).rtt(f) == pytest.approx(0.08)
+    del f.tcp["handshake_times"]
+    f.syn_rtt = 0.05
+    assert _Context([f], cap()).rtt(f) == pytest.approx(0.05)

@@ -105,11 +105,18 @@ class _Context:
         rtt = self.facts(f).get("path_rtt")
         if rtt:
             return rtt
-        for key in ("min", "median"):
-            v = (f.rtt or {}).get(key)
-            if v:
-                return v
-        return f.syn_rtt or None
+        hs = f.tcp.get("handshake_times") or {}
+        try:
+            # SYN -> handshake ACK spans one round trip from any capture point
+            rtt = float(hs["ack"]) - float(hs["syn"])
+            if rtt > 0:
+                return rtt
+        except (KeyError, TypeError, ValueError):
+            pass
+        # ACK delays are vantage-dependent (near zero next to the receiver): take the
+        # larger of the handshake's and the data's
+        vals = [v for v in (f.syn_rtt, (f.rtt or {}).get("median")) if v]
+        return max(vals) if vals else None
 
     @staticmethod
     def stalls(f: FlowResult, kind: str, endpoint: str | None = None) -> list:
