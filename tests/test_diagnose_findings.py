@@ -413,3 +413,13 @@ def test_rtt_without_observer_facts_comes_from_the_handshake_times():
     del f.tcp["handshake_times"]
     f.syn_rtt = 0.05
     assert _Context([f], cap()).rtt(f) == pytest.approx(0.05)
+
+
+def test_per_flow_findings_merge_per_service():
+    flows = [flow(fid=i, client=f"198.18.0.1:{40000 + i}", end=20.0,
+                  facts={"keepalive_ts": [[13.0, 15.0, 17.0 + i], []]}) for i in range(5)]
+    (ka,) = diagnose(flows, cap())
+    assert ka.kind == "keepalive" and ka.flows == [0, 1, 2, 3, 4]
+    assert ka.metrics["flows_merged"] == 5 and ka.endpoint == "198.18.0.1"
+    assert "4 more flows" in ka.title
+    assert all(f.findings == [ka.id] for f in flows)

@@ -1251,6 +1251,40 @@ def rule_slow_start_restart(ctx: _Context) -> list[_Draft]:
     return out
 
 
+#: Kinds whose rules speak per flow; flows to one service are merged into one finding.
+PER_FLOW_KINDS = ("keepalive", "loss_bound_throughput", "slow_start_restart")
+
+
+def _merge_per_service(drafts: list[_Draft], server_of: dict[int, str]) -> list[_Draft]:
+    """One finding per (kind, service) for the per-flow kinds, the worst flow shown."""
+    groups: dict[tuple, list[_Draft]] = defaultdict(list)
+    out = []
+    for d in drafts:
+        if d.kind in PER_FLOW_KINDS and len(d.flows) == 1:
+            groups[(d.kind, server_of.get(d.flows[0]), d.severity)].append(d)
+        else:
+            out.append(d)
+    for group in groups.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        rep = max(group, key=lambda d: (d.seconds_lost, -d.flows[0]))
+        flows = sorted({f for d in group for f in d.flows})
+        others = len(flows) - 1
+        metrics = dict(rep.metrics)
+        metrics["flows_merged"] = len(flows)
+        out.append(_Draft(
+            kind=rep.kind, severity=rep.severity,
+            title=f"{rep.title} (and {_plural(others, 'more flow')})",
+            detail=(f"{rep.detail} The same was seen in {_plural(others, 'other flow')} to "
+                    f"this service; the figures are for flow {rep.flows[0]}."),
+            recommendation=rep.recommendation, flows=flows,
+            endpoint=_only(d.endpoint for d in group) or _only(
+                _host(d.endpoint) for d in group if d.endpoint),
+            metrics=metrics, seconds_lost=sum(d.seconds_lost for d in group)))
+    return out
+
+
 # --- driver ----------------------------------------------------------------------------
 def run_rules(flows: list[FlowResult], capture: CaptureInfo,
               rules: Iterable[tuple[str, Callable[[_Context], list[_Draft]]]],
@@ -1275,6 +1309,8 @@ def run_rules(flows: list[FlowResult], capture: CaptureInfo,
                     drafts.extend(rule(_Context([f], capture)))
                 except Exception:
                     continue
+
+    drafts = _merge_per_service(drafts, {f.id: f.server for f in flows})
 
     def impact(d: _Draft) -> float:
         return (max(d.seconds_lost, 0.0) + SEVERITY_FLOOR[d.severity]) * max(1, len(d.flows))
