@@ -426,3 +426,23 @@ def test_tsg_y_range_ignores_a_window_that_dwarfs_the_data() -> None:
     ctx_fig = time_sequence(SeriesCollector([0], 1.0).build()[0].directions[0], flow, CLIENT,
                             SERVER, 1.0)
     assert "range" not in ctx_fig["layout"]["yaxis"]  # no data at all: nothing to pin
+
+
+def test_findings_of_one_kind_are_grouped() -> None:
+    a = scenario()
+    base = a.finding_results[-1]
+    for k in range(20):
+        a.finding_results.append(Finding(
+            f"L{k}", "loss_bound_throughput", "info", f"Loss caps flow {2 + k}", "d", "r",
+            [2 + k], None, {}, impact=0.0))
+    ctx = build_context(a, plotly="cdn")
+    kinds = [f["kind"] for f in ctx["top_findings"]]
+    assert kinds.count("loss_bound_throughput") == 1 and len(kinds) == len(set(kinds))
+    card = next(f for f in ctx["top_findings"] if f["kind"] == "loss_bound_throughput")
+    assert card["similar"] == 19
+    html = render_report(a, plotly="cdn")
+    # Every finding keeps its anchor, the grouped ones inside a collapsed list.
+    for k in range(20):
+        assert f'id="finding-L{k}"' in html
+    assert 'id="similar-loss_bound_throughput"' in html and "19 more loss_bound_throughput" in html
+    assert base.id in html

@@ -32,7 +32,7 @@ from .series import Budget, FlowSeries, SeriesCollector, collect
 SEVERITY_RANK = {"critical": 3, "warning": 2, "info": 1}
 MAX_DETAILED = 20  # flows with full per-segment charts, whatever --top asks
 MAX_TABLE_ROWS = 2000  # flows listed in the table (worst first)
-MAX_OVERVIEW = 60  # flows in the "flows over time" chart
+MAX_OVERVIEW = 40  # flows in the "flows over time" chart
 MAX_SUMMARY_FINDINGS = 8
 
 _env: Environment | None = None
@@ -313,6 +313,14 @@ def _finding_view(f: Finding, detailed: set[int], max_flows: int = 40) -> dict:
     }
 
 
+def _group_findings(findings: list[dict]) -> list[list[dict]]:
+    """Findings grouped by kind, groups in the rank order of their first member."""
+    groups: dict[str, list[dict]] = {}
+    for f in findings:
+        groups.setdefault(f["kind"], []).append(f)
+    return list(groups.values())
+
+
 def _flow_row(x: _FlowFacts, t0: float, detailed: set[int]) -> dict:
     fr = x.flow
     c = fr.endpoints[0] if fr.endpoints else None
@@ -532,8 +540,14 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
     details = [_detail_view(facts[fid], series.get(fid), why.get(fid, ""), t0, figs, source_ok)
                for fid in chosen]
     findings = [_finding_view(f, detailed) for f in analysis.finding_results]
-    top_findings = [_finding_view(f, detailed, 8)
-                    for f in analysis.finding_results[:MAX_SUMMARY_FINDINGS]]
+    groups = _group_findings(findings)
+    # The summary shows the costliest finding of each kind; the rest are counted.
+    top_findings = []
+    for group in groups[:MAX_SUMMARY_FINDINGS]:
+        first = _finding_view(by_id[group[0]["id"]], detailed, 8) if group[0]["id"] in by_id \
+            else dict(group[0])
+        first["similar"] = len(group) - 1
+        top_findings.append(first)
     sev_counts = {s: sum(1 for f in analysis.finding_results if f.severity == s)
                   for s in ("critical", "warning", "info")}
     try:
@@ -545,7 +559,7 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
         "generated": _dt.datetime.now(tz=_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "capture": _capture_view(analysis, source),
         "verdict": _verdict(analysis, facts, stall_rows),
-        "findings": findings, "top_findings": top_findings,
+        "findings": findings, "finding_groups": groups, "top_findings": top_findings,
         "sev_counts": sev_counts, "stall_rows": stall_rows, "stall_total": sum(
             r["seconds"] for r in stall_rows),
         "table": table, "table_total": len(analysis.flow_results),

@@ -56,6 +56,19 @@
   }
   window.tcpforensicsDrawAll = function () { charts.forEach(draw); };
 
+  // A link into a collapsed <details> (a grouped finding) opens it first.
+  function revealHash() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var el = id ? document.getElementById(id) : null;
+    if (!el) { return; }
+    for (var p = el; p; p = p.parentElement) {
+      if (p.tagName === "DETAILS") { p.open = true; }
+    }
+    el.scrollIntoView();
+  }
+  window.addEventListener("hashchange", revealHash);
+  if (location.hash) { revealHash(); }
+
   // ---- flow table: sort by clicking a header, filter by text and severity ----------
   var table = document.getElementById("flow-table");
   if (!table) { return; }
