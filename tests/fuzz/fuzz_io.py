@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz harness for the capture reader and the decoder (atheris / libFuzzer).
 
     python tests/fuzz/fuzz_io.py tests/fuzz/corpus -max_total_time=600 -timeout=20
