@@ -328,3 +328,16 @@ def test_counters_cover_every_flag_name():
                 "window_update", "keep_alive", "keep_alive_ack", "reused_ports", "rst", "fin"}
     for ep in res.endpoints:
         assert set(ep.counters) == expected
+
+
+def test_ack_captured_before_its_data_is_capture_reordering_not_a_resend():
+    w = Wire()
+    w.handshake()
+    base = w.nxt[0]
+    w.send(1, ack=base + 1000)  # the ACK shows up first (e.g. per-queue timestamps)
+    v = w.send(0, length=1000, dt=0.00002)
+    assert names(v) == {"retransmission", "spurious_retransmission"}  # as tshark says
+    assert v.retrans_cause == "reordering"
+    res = w.flow.conn.result()
+    assert res.tcp["capture_reordered"] == 1
+    assert res.tcp["retrans_causes"]["198.18.0.1:40000"]["reordering"] == 1

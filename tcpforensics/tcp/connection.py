@@ -22,7 +22,8 @@ Semantics chosen here (documented because other stages rely on them):
 * `verdict.retrans_cause` for every segment carrying data (or SYN/FIN) that does not
   advance the sequence: network_duplicate (an exact copy: same SEQ, length, ACK and IP
   ID or TSval), unneeded (all of it was already acknowledged), reordering (bytes never
-  seen before filling a hole soon after), fast (>= 2 duplicate ACKs or SACK evidence of
+  seen before filling a hole soon after, or new data captured after the ACK that
+  covers it), fast (>= 2 duplicate ACKs or SACK evidence of
   loss: >= 3 segments SACKed above it), otherwise rto (the replica's RTO backs off).
 * Connection state (`FlowResult.state`): "RESET" when an acceptable RST ended it,
   "CLOSED" when both FINs were acknowledged, otherwise the client endpoint's RFC 9293
@@ -43,7 +44,8 @@ Semantics chosen here (documented because other stages rely on them):
   capture_loss (lost_segment/ack_lost_segment gaps never filled by a retransmission),
   handshake_times {syn, synack, ack}, data_bytes {addr: highest relative seq sent},
   mss {addr}, ts_laps {addr: TSval wraps}, zero_window_time {addr: seconds advertised 0},
-  first_frame, last_frame.
+  capture_reordered (segments captured after the ACK covering them: capture order differs
+  from wire order; Wireshark calls them spurious retransmissions), first_frame, last_frame.
 """
 
 from __future__ import annotations
@@ -76,12 +78,13 @@ from .analysis import (
     set_bases,
     wireshark_flags,
 )
-from .endpoint import EndpointState
-from .rtt import RttSummary
+from .endpoint import N_FLAGS, EndpointState
+from .rtt import RtoEstimator, RttSummary
 from .sack import Scoreboard, is_dsack
 from .seqspace import HALF, MASK, Unwrapper
 
 _FLAG_NAMES = tuple(name for _flag, name in ANALYSIS_NAMES)
+_ZEROS = (0,) * len(_FLAG_NAMES)
 _KEEPALIVE_CAP = 1000
 _PENDING_CAP = 256
 _RESET_CAP = 100
@@ -105,7 +108,8 @@ class Connection:
     __slots__ = ("flow_id", "caddr", "cport", "saddr", "sport", "eps", "closed", "reset",
                  "last_ts", "first_ts", "first_frame", "last_frame", "first_rtt", "mru_syn",
                  "states", "rtt", "resets", "close_initiator", "hs_syn", "hs_synack", "hs_ack",
-                 "lost_gaps", "filled_gaps", "_pending", "zw_since", "zw_time", "_watch")
+                 "lost_gaps", "filled_gaps", "_pending", "zw_since", "zw_time", "_watch",
+                 "capture_reordered")
 
     def __init__(self, flow_id: int, first: Segment, *, reused: bool = False) -> None:
         self.flow_id = flow_id
@@ -134,7 +138,7 @@ class Connection:
         self.first_rtt: float | None = None  # Wireshark's ts_first_rtt (0 = unset -> None)
         self.mru_syn: float | None = None
         self.states: list[StateChange] = []
-        self.rtt = RttSummary()
+        self.rtt: RttSummary | None = None
         self.resets: list[dict] = []
         self.close_initiator: int | None = None
         self.hs_syn: float | None = None
@@ -144,6 +148,7 @@ class Connection:
         self.filled_gaps = 0
         self._pending = 0x4000 if reused else 0  # Analysis.REUSED_PORTS on the first segment
         self._watch = False
+        self.capture_reordered = 0  # data captured after the ACK that covers it
         self.zw_since: list = [None, None]
         self.zw_time = [0.0, 0.0]
         if f & SYN and not f & ACK:
@@ -197,8 +202,14 @@ class Connection:
             rtt, rtt_ok = ack_segments(rev, ack, ts)
             if rtt is not None:
                 if rtt_ok and rtt >= 0.0:
-                    rev.rto.sample(rtt)
-                    self.rtt.add(rtt)
+                    est = rev.rto
+                    if est is None:
+                        est = rev.rto = RtoEstimator()
+                    est.sample(rtt)
+                    summ = self.rtt
+                    if summ is None:
+                        summ = self.rtt = RttSummary()
+                    summ.add(rtt)
                 else:
                     rtt = None
         bif = bytes_in_flight(fwd, rev, seglen, flags)
@@ -271,7 +282,7 @@ class Connection:
 
         cause = None
         if (not_adv or ta & ANY_RETRANS) and (seglen or flags & (SYN | FIN)):
-            cause = self._retrans_cause(fwd, rev, seg, ta, rel_seq, end_rel, ts)
+            cause = self._retrans_cause(fwd, rev, seg, ta, rel_seq, end_rel, ts, not_adv)
         if ta & 0x30 and self.lost_gaps < 1 << 30:  # lost_segment / ack_lost_segment
             self.lost_gaps += 1
         if seglen and not ta & ZERO_WINDOW_PROBE:
@@ -295,6 +306,8 @@ class Connection:
 
         if ta:
             c = fwd.counters
+            if c is None:
+                c = fwd.counters = [0] * N_FLAGS
             bit = 0
             bits = ta
             while bits:
@@ -368,7 +381,7 @@ class Connection:
             rev.pending_retx = keep
 
     def _retrans_cause(self, fwd: EndpointState, rev: EndpointState, seg: Segment, ta: int,
-                       rel_seq: int, end_rel: int, ts: float) -> str:
+                       rel_seq: int, end_rel: int, ts: float, not_adv: bool) -> str:
         seglen = seg.length
         cause = None
         ring = fwd.last_sig
@@ -382,6 +395,12 @@ class Connection:
                         and ts - sig[5] < 0.001):
                     cause = "network_duplicate"
                     break
+        if cause is None and ta & SPURIOUS_RETRANSMISSION and not not_adv \
+                and not self._seen_before(fwd, rel_seq, end_rel):
+            # new data the peer had already acknowledged: the ACK was captured before
+            # the data it covers (capture order differs from wire order), not a resend
+            cause = "reordering"
+            self.capture_reordered += 1
         if cause is None:
             if ta & SPURIOUS_RETRANSMISSION or (seglen and end_rel <= rev.una):
                 cause = "unneeded"
@@ -394,6 +413,8 @@ class Connection:
                 cause = "fast"
             else:
                 cause = "rto"
+                if fwd.rto is None:
+                    fwd.rto = RtoEstimator()
                 fwd.rto.backoff()
         rc = fwd.retrans_causes
         if rc is None:
@@ -578,7 +599,8 @@ class Connection:
         names = (client, server)
         endpoints = []
         for i, ep in enumerate(eps):
-            counters = {name: ep.counters[bit] for bit, name in enumerate(_FLAG_NAMES)}
+            cl = ep.counters or _ZEROS
+            counters = {name: cl[bit] for bit, name in enumerate(_FLAG_NAMES)}
             counters["rst"] = ep.rst
             counters["fin"] = ep.fin
             endpoints.append(Endpoint(
@@ -622,7 +644,8 @@ class Connection:
             "synack_retransmissions": max(0, s.syn_count - 1) if s.synack_seen else 0,
             "retrans_causes": {names[i]: dict(ep.retrans_causes or dict.fromkeys(_CAUSES, 0))
                                for i, ep in enumerate(eps)},
-            "rto_final": {names[i]: ep.rto.as_dict() for i, ep in enumerate(eps)},
+            "rto_final": {names[i]: (ep.rto or RtoEstimator()).as_dict()
+                          for i, ep in enumerate(eps)},
             "max_payload": {names[i]: ep.max_payload for i, ep in enumerate(eps)},
             "superframes": {names[i]: ep.superframes for i, ep in enumerate(eps)},
             "keepalive_ts": {names[i]: list(ep.keepalive_ts or ()) for i, ep in enumerate(eps)},
@@ -644,10 +667,11 @@ class Connection:
             "zero_window_time": {names[i]: self.zw_time[i] + (
                 self.last_ts - self.zw_since[i] if self.zw_since[i] is not None else 0.0)
                 for i in range(2)},
+            "capture_reordered": self.capture_reordered,
             "first_frame": self.first_frame,
             "last_frame": self.last_frame,
         }
         return FlowResult(
             id=self.flow_id, client=client, server=server, start=self.first_ts,
             end=self.last_ts, state=state, handshake=handshake, syn_rtt=syn_rtt,
-            rtt=self.rtt.as_dict(), endpoints=endpoints, states=states, tcp=tcp)
+            rtt=(self.rtt or RttSummary()).as_dict(), endpoints=endpoints, states=states, tcp=tcp)

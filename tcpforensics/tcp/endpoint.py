@@ -73,14 +73,14 @@ class EndpointState:
         self.ts_opt = False
         self.packets = 0
         self.payload_bytes = 0
-        self.counters = [0] * N_FLAGS
+        self.counters: list[int] | None = None  # per flag bit, created on the first flag
         self.rst = 0
         self.fin = 0
         self.max_payload = 0
         self.superframes = 0
         self.una = 0  # highest relative ack received from the peer for this sender's data
         self.high_rel = 0  # highest relative sequence sent (end of data)
-        self.rto = RtoEstimator()
+        self.rto: RtoEstimator | None = None  # created on the first RTT sample
         self.scoreboard: Scoreboard | None = None
         self.dsack = 0  # D-SACK blocks this endpoint sent (it received duplicates)
         self.retrans_causes: dict[str, int] | None = None
