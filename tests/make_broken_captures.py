@@ -240,7 +240,15 @@ def corpus() -> list[Broken]:
                warning="zero-filled"),
         Broken("random_garbage.bin", bytes((i * 37 + 11) % 256 for i in range(5000)),
                error=True),
-        Broken("snoop.cap", b"snoop\x00\x00\x00" + b"\x00\x00\x00\x02" * 8, error=True),
+        Broken("snoop_bad_version.snoop", b"snoop\x00\x00\x00" + b"\x00\x00\x00\x09" * 8,
+               error=True),
+        Broken("snoop_truncated.snoop", b"snoop\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x04"
+               + struct.pack(">IIIIII", 60, 60, 84, 0, 1, 2) + tcp_frame()[:30], records=0,
+               warning="truncated"),
+        Broken("snoop_bad_record_length.snoop",
+               b"snoop\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x04"
+               + struct.pack(">IIIIII", 60, 60, 10, 0, 1, 2) + b"\x00" * 80, records=0,
+               warning="bad record length"),
         # pcapng
         Broken("pcapng_unknown_block.pcapng",
                ng_shb() + ng_idb() + ng_block(0x1234, b"\x01" * 20)

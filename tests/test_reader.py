@@ -50,6 +50,8 @@ PER_PACKET_RES = PCAPS / "PcapPlusPlus/Tests/Pcap++Test/PcapExamples/pcapng-exam
 NSEC_PCAPNG = PCAPS / "ipfixprobe/tests/functional/inputs/mqtt.pcap"
 SNOOP = PCAPS / "tcptrace/input/all.snoop"
 ERF = PCAPS / "tcptrace/input/eth.erf"
+NETMETRIX = PCAPS / "tcptrace/input/finger.netm"
+NLANR = PCAPS / "tcptrace/input/nlanr.tsh"
 
 needs_shared = pytest.mark.skipif(not PCAPS.is_dir(), reason="shared captures not available")
 needs_tshark = pytest.mark.skipif(not TSHARK, reason="tshark not installed")
@@ -88,7 +90,7 @@ def _tshark_frames(path: Path) -> list[tuple[int, int, int, int]]:
 @needs_shared
 @needs_tshark
 @pytest.mark.parametrize("path", [USEC_PCAP, NSEC_PCAP, MANY_IFACES, PER_PACKET_RES,
-                                  NSEC_PCAPNG], ids=lambda p: p.name)
+                                  NSEC_PCAPNG, SNOOP], ids=lambda p: p.name)
 def test_timestamps_lengths_interfaces_match_tshark(path: Path) -> None:
     ours = [(ts, cap, wire, iface) for _, ts, _, cap, wire, _, iface in _records(path)]
     assert ours == _tshark_frames(path)
@@ -297,11 +299,19 @@ def test_file_objects_and_stdin_argument() -> None:
 
 # --- rejected inputs ------------------------------------------------------------------------
 @needs_shared
-@pytest.mark.parametrize("path", [SNOOP, ERF], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [ERF, NETMETRIX, NLANR], ids=lambda p: p.name)
 def test_other_formats_rejected_with_one_line(path: Path) -> None:
     with pytest.raises(CaptureError) as info:
         open_capture(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+@needs_shared
+def test_snoop_is_read() -> None:
+    with open_capture(SNOOP) as cap:
+        raws = list(cap)
+        assert cap.format == "snoop" and cap.linktypes == [1]
+    assert len(raws) == 829 and all(isinstance(decode(r), Segment) for r in raws)
 
 
 # --- streaming behaviour --------------------------------------------------------------------

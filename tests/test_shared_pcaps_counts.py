@@ -1,6 +1,6 @@
 """Record and TCP-segment counts on every real capture, checked against tshark.
 
-For each pcap/pcapng file in ../shared/pcaps (MANIFEST.tsv) and in sample_pcaps/:
+For each pcap/pcapng/snoop file in ../shared/pcaps (MANIFEST.tsv) and in sample_pcaps/:
 * our record count equals tshark's frame count (the manifest's `packets` column);
 * the set of frames we decode as TCP segments equals the frames tshark's `-Y` filter
   TCP_FILTER matches, and the skip buckets sum to the record count.
@@ -12,8 +12,8 @@ Documented differences, excluded by TCP_FILTER rather than by hard-coded numbers
 * TCP headers quoted inside ICMP/ICMPv6 errors, and packet headers sampled inside
   sFlow datagrams: tshark dissects them as TCP, but they are not segments of a
   connection.  They are `non_tcp` for us.
-Formats we do not read (snoop, ERF, Peek, NetMetrix, NLANR tsh) are not part of this
-test; the reader rejects them with CaptureError (tested in test_reader.py).
+Formats we do not read (ERF, Peek, NetMetrix, NLANR tsh) are not part of this test; the
+reader rejects them with CaptureError (tested in test_reader.py).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _shared_dir() -> Path:
 SHARED = _shared_dir() / "pcaps"
 MANIFEST = SHARED / "MANIFEST.tsv"
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_pcaps"
-READABLE = {"pcap", "pcapng", "nsecpcap"}
+READABLE = {"pcap", "pcapng", "nsecpcap", "snoop"}
 TSHARK = shutil.which("tshark")
 MERGECAP = shutil.which("mergecap")
 CAPINFOS = shutil.which("capinfos")

@@ -1,4 +1,5 @@
-"""Streaming capture reader: pcap and pcapng, plain or compressed, from a file or a pipe.
+"""Streaming capture reader: pcap, pcapng (and Solaris snoop), plain or compressed, from
+a file or a pipe.
 
 Why our own record loop instead of dpkt's: dpkt returns nanosecond timestamps as
 Decimal, keeps only the first pcapng interface's options, drops the original length,
@@ -58,8 +59,11 @@ _PCAP_MAGIC = {
     b"\xa1\xb2\xcd\x34": (">", 1000, 24),
 }
 _PCAPNG_SHB = 0x0A0D0D0A
+_SNOOP_MAGIC = b"snoop\x00\x00\x00"
+# snoop (RFC 1761) data link types -> pcap link types; others are kept as 0x10000 + type
+# so decode() files their records under non_ip
+_SNOOP_LINK = {0: 1, 4: 1, 8: 10, 26: 242}
 _OTHER_FORMATS = (
-    (b"snoop\x00\x00\x00", "Sun snoop"),
     (b"\x00\x00\x00\x00\x00\x00\x00\x00", "unknown (starts with zero bytes)"),
     (b"XCP\x00", "NetXRay/Sniffer"),
     (b"\x7fELF", "an ELF executable"),
@@ -246,6 +250,8 @@ class Capture:
         try:
             if self.format == "pcap":
                 yield from self._pcap_records()
+            elif self.format == "snoop":
+                yield from self._snoop_records()
             else:
                 yield from self._pcapng_records()
         finally:
@@ -331,6 +337,56 @@ class Capture:
         if why:
             self._stopped(frame, self._base + pos, why)
         self._summary(backwards, first_back, over_snap, over_wire)
+
+    # -- snoop (Solaris; tcptrace's test captures) ------------------------------------
+    def _snoop_records(self) -> Iterator[RawPacket]:
+        unpack = Struct(">IIIIII").unpack_from
+        linktype = self._linktype
+        buf, pos = self._buf, 0
+        self._buf = b""
+        n = len(buf)
+        frame = last_ts = backwards = first_back = over_wire = 0
+        why = None
+        try:
+            while True:
+                if n - pos < 24:
+                    buf, pos = self._fill(buf, pos, 24)
+                    n = len(buf)
+                    if n < 24:
+                        if self._broken:
+                            why = self._broken
+                        elif n:
+                            why = f"truncated record header ({n} of 24 bytes)"
+                        break
+                wirelen, caplen, reclen, _drops, sec, usec = unpack(buf, pos)
+                if reclen < 24 + caplen or reclen > MAX_RECORD:
+                    why = (f"record {frame + 1} has a bad record length {reclen} "
+                           f"(captured {caplen})")
+                    break
+                if n - pos < reclen:
+                    buf, pos = self._fill(buf, pos, reclen)
+                    n = len(buf)
+                    if n < reclen:
+                        why = self._broken or f"record {frame + 1} truncated"
+                        break
+                ts = sec * 1_000_000_000 + usec * 1000
+                if ts < last_ts:
+                    backwards += 1
+                    if backwards == 1:
+                        first_back = frame + 1
+                last_ts = ts
+                if caplen > wirelen:
+                    over_wire += 1
+                frame += 1
+                self.records = frame
+                yield _make_raw(RawPacket, (frame, ts, linktype, caplen, wirelen,
+                                            buf[pos + 24:pos + 24 + caplen], 0))
+                pos += reclen
+        except _StreamBroken as exc:
+            why = str(exc)
+        if why:
+            self._stopped(frame, self._base + pos, why)
+        self._summary(backwards, first_back, 0, over_wire)
 
     def _summary(self, backwards: int, first_back: int, over_snap: int,
                  over_wire: int) -> None:
@@ -739,6 +795,18 @@ def _setup(cap: Capture, stream: BinaryIO) -> None:
             head += _read_head(cap, 65536 - len(head))
         cap._buf = head
         cap._prescan_pcapng()
+        return
+    if head.startswith(_SNOOP_MAGIC):
+        if len(head) < 16:
+            raise CaptureError(f"{name}: snoop file header truncated")
+        version, datalink = Struct(">II").unpack_from(head, 8)
+        if version not in (2, 3, 4):
+            raise CaptureError(f"{name}: snoop version {version} is not supported")
+        cap.format = "snoop"
+        cap._linktype = _SNOOP_LINK.get(datalink, 0x10000 + datalink)
+        cap.linktypes = [cap._linktype]
+        cap._buf = head[16:]
+        cap._base = 16
         return
     for magic, what in _OTHER_FORMATS:
         if head.startswith(magic):
