@@ -105,7 +105,7 @@ class SenderEstimator:
         "rounds_app", "series", "stride", "skip", "replicas", "rep_err", "rep_n",
         "recent", "dip", "dips", "rounds_since_rto", "run", "best_run", "ca_reg",
         "ca_round", "retrans", "holes", "mode", "peer_ts", "round_index", "reo_ts", "mss_cap",
-        "clean_hist", "prev_flags", "win_hist", "n_epochs",
+        "clean_hist", "prev_flags", "win_hist", "n_epochs", "rwnd_known",
     )
 
     def __init__(self, direction: int, vantage: str, rtt_base: float | None) -> None:
@@ -155,6 +155,8 @@ class SenderEstimator:
         self.prev_flags = 0
         self.win_hist: dict[int, int] = {}  # clean rounds per window size (packets)
         self.n_epochs = 0
+        # without the SYNs the window scale is unknown: the raw field is no window limit
+        self.rwnd_known = True
         self.dip: list | None = None
         self.dips: list[dict] = []
         self.rounds_since_rto = 1 << 30
@@ -207,14 +209,14 @@ class SenderEstimator:
         if mode == "tx" and seg.tsval is not None:
             self._tx_ts(seg.tsval, now)
         elif mode != "tx":
-            self._rx_known_ack(seg, now)
+            self._rx_known_ack(seg, now, gap)
         if end > snd_nxt:
             if seq > snd_nxt and mode != "tx":
                 self._loss_start(now, gap, hole=True)  # receiver sees a hole
             # application-limited: nothing outstanding and the sender waited
             if self.una >= snd_nxt and self.data_segs > 1:
-                thresh = 0.001 + 0.1 * self._rtt() if mode == "tx" else \
-                    0.005 + 1.5 * self._rtt()
+                base = self.rtt_min if self.rtt_min != float("inf") else self._rtt()
+                thresh = 0.001 + 0.1 * self._rtt() if mode == "tx" else 0.005 + 1.5 * base
                 if gap > thresh and now - self.last_ack_ts > (0.001 if mode == "tx" else 0.0):
                     self.r_flags |= _IDLE
             self.data_bytes += end - snd_nxt
@@ -254,7 +256,7 @@ class SenderEstimator:
             self.r_inflight = inflight
         self.cur_inflight = inflight
         rwnd = self.rwnd
-        if rwnd is not None and rwnd > 0 and \
+        if rwnd is not None and rwnd > 0 and self.rwnd_known and \
                 snd_nxt - self.una >= rwnd - max(self.mss, 536) * 2:
             self.r_flags |= _RWND
         self.last_data_ts = now
@@ -268,7 +270,7 @@ class SenderEstimator:
             if len(q) > _TSQ_MAX:
                 q.popleft()
 
-    def _rx_known_ack(self, seg: Segment, now: float) -> None:
+    def _rx_known_ack(self, seg: Segment, now: float, gap: float) -> None:
         """Receiver vantage: which of our ACKs had the sender seen when it sent this?"""
         if self.mode == "rx-ts":
             tsecr = seg.tsecr
@@ -282,7 +284,9 @@ class SenderEstimator:
                 if head[2] > self.una:
                     self._advance(head[2], now)
                 self.rwnd = head[3]
-                if head[1] is not None and head[2] > 0:
+                # after a pause the echo spans the sender's idle time, not an RTT
+                if head[1] is not None and head[2] > 0 and \
+                        (self.rtt_min == float("inf") or gap < 2.0 * self.rtt_min):
                     self._rtt_sample(now - head[1])
                     head[1] = None  # one RTT sample per echoed value
         else:  # no timestamps: the ACK sent one base RTT ago
@@ -701,6 +705,7 @@ class CwndObserver:
             if self.syn_t is not None and self.synack_t is not None and self.ack_t is not None:
                 rtt = max(self.synack_t - self.syn_t, self.ack_t - self.synack_t)
             est = SenderEstimator(direction, vantage, rtt)
+            est.rwnd_known = self.syn_t is not None or self.synack_t is not None
             peer_mss = self.mss_opt[1 - direction]
             if peer_mss:
                 est.mss_cap = peer_mss
