@@ -166,11 +166,16 @@ def cmd_verify(dest: Path) -> int:
             bad += abs(err) > 0.10
         ld = e["truth"]["link"]["data_direction"]
         if p.get("loss") and ld["data_frames_in"]:
-            notes.append(f"loss link {ld['random_loss_rate']:.4f}/{p['loss']}")
+            err = ld["random_loss_rate"] / p["loss"] - 1
+            notes.append(f"random loss {ld['random_loss_rate']:.4f}/{p['loss']} ({err:+.1%})")
+            # fewer than ten expected losses cannot show a rate to 10 %
+            bad += abs(err) > 0.10 and ld["data_frames_in"] * p["loss"] >= 10
         if m.get("data_loss_rate") is not None and e["vantage"] == "sender":
+            # every frame the link dropped is missing at the receiver, and nothing else
             drops = ld["random_drops"] + ld["queue_drops"]
-            want = drops / m["data_segments_sent"] if m["data_segments_sent"] else 0
-            notes.append(f"capture loss {m['data_loss_rate']:.4f} (link {want:.4f})")
+            seen = round(m["data_loss_rate"] * m["data_segments_sent"])
+            notes.append(f"lost between captures {seen} (link dropped {drops})")
+            bad += abs(seen - drops) > max(2, 0.1 * drops)
         print(f"{e['file']}: " + "; ".join(notes))
     print(f"verify: {bad} value(s) off by more than 10%")
     return 1 if bad else 0

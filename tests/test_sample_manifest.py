@@ -118,3 +118,67 @@ def test_demo_capture(manifest: dict) -> None:
     assert demo.open("rb").read(4) in PCAP_MAGICS
     e = next(e for e in manifest["captures"] if e["file"] == "demo.pcap")
     assert "retransmissions" in e["truth"]["expect_findings"]
+
+
+def _first_tcp(path: Path, n: int) -> list[tuple[float, int, str]]:
+    """(ts, tcp flags, src ip) of the first n IPv4/TCP records, read with dpkt."""
+    import dpkt
+
+    out = []
+    opener = gzip.open if path.open("rb").read(2) == b"\x1f\x8b" else open
+    with opener(path, "rb") as f:
+        for ts, buf in dpkt.pcap.Reader(f):
+            if len(buf) >= 54 and buf[12:14] == b"\x08\x00" and buf[23] == 6:
+                ihl = (buf[14] & 0x0F) * 4
+                out.append((ts, buf[14 + ihl + 13], ".".join(map(str, buf[26:30]))))
+                if len(out) == n:
+                    break
+    return out
+
+
+def test_handshake_rtt_matches_scenario(manifest: dict) -> None:
+    """Every capture that starts with a handshake shows the scenario's path RTT."""
+    checked = 0
+    for e in manifest["captures"]:
+        p = e["params"]
+        if e["scenario"] in ("midstream", "refused", "blackhole", "churn", "competing"):
+            continue
+        pk = _first_tcp(SAMPLE / e["file"], 3)
+        assert [f & 0x12 for _, f, _ in pk[:2]] == [0x02, 0x12], e["file"]
+        # path RTT = propagation + serialization of the SYN and SYN/ACK (74 bytes each)
+        want = p["rtt_ms"] / 1000 + 2 * 74 * 8 / (p["rate_mbit"] * 1e6)
+        # client side: SYN -> SYN/ACK; server side: SYN/ACK -> the client's ACK
+        got = pk[1][0] - pk[0][0] if e["side"] == "client" else pk[2][0] - pk[1][0]
+        assert abs(got / want - 1) < 0.10, (e["file"], got, want)
+        checked += 1
+    assert checked >= 140
+
+
+def test_link_drops_are_the_missing_frames(manifest: dict) -> None:
+    """In small lossy bulk runs, the sender-side data frames that never reach the
+    receiver side are exactly the frames the link says it dropped."""
+    import dpkt
+
+    def data_frames(path: Path, src_ip: str) -> int:
+        n = 0
+        with gzip.open(path, "rb") as f:
+            for _, buf in dpkt.pcap.Reader(f):
+                if len(buf) < 54 or buf[23] != 6 or ".".join(map(str, buf[26:30])) != src_ip:
+                    continue
+                ihl = (buf[14] & 0x0F) * 4
+                total = int.from_bytes(buf[16:18], "big")
+                n += total > ihl + (buf[14 + ihl + 12] >> 4) * 4
+        return n
+
+    runs = sorted({e["run"] for e in manifest["captures"] if e["scenario"] == "bulk"
+                   and e["params"]["loss"] > 0 and e["params"]["rate_mbit"] <= 5
+                   and e["params"]["duration_s"] <= 12})[:4]
+    assert runs
+    for run in runs:
+        ents = {e["vantage"]: e for e in manifest["captures"] if e["run"] == run}
+        ip = ents["sender"]["truth"]["data_sender"].rsplit(":", 1)[0]
+        sent = data_frames(SAMPLE / ents["sender"]["file"], ip)
+        got = data_frames(SAMPLE / ents["receiver"]["file"], ip)
+        ld = ents["sender"]["truth"]["link"]["data_direction"]
+        assert ld["random_drops"] > 0
+        assert sent - got == ld["random_drops"] + ld["queue_drops"], run
