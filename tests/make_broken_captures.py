@@ -285,6 +285,9 @@ def corpus() -> list[Broken]:
                                                + b"x" * 40) + ng_epb(0, 2, tcp_frame()),
                records=1, warning="inconsistent"),
         Broken("pcapng_only_shb.pcapng", ng_shb(), records=0),
+        Broken("pcapng_empty_simple_packet.pcapng",
+               ng_shb() + ng_idb() + struct.pack("<III", 3, 12, 12) + ng_spb(tcp_frame()),
+               records=1, warning="inconsistent"),
         # compressed
         # (bz2 decodes whole blocks only: the input spans several 100 kB blocks so that
         # the blocks before the cut are usable)

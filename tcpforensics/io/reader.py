@@ -484,8 +484,12 @@ class Capture:
                         ts = last_ts_any
                 elif btype == 3:
                     # Simple packet block: no timestamp, no interface id (interface 0)
-                    wirelen = u32(buf, pos + 8)[0]
                     room = blen - 16
+                    if room < 0:
+                        bad_packet += 1
+                        pos = end
+                        continue
+                    wirelen = u32(buf, pos + 8)[0]
                     caplen = min(wirelen, room)
                     iface = 0
                     if ifaces:
