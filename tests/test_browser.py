@@ -8,6 +8,7 @@ tests/artifacts/.  Skipped when chromium or playwright is missing.
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
@@ -77,6 +78,11 @@ class Page:
         self.page.close()
 
 
+@functools.lru_cache(maxsize=8)
+def _analysis(path: Path):
+    return analyze(str(path))
+
+
 def _lab(rel: str) -> Path:
     path = ROOT / "sample_pcaps" / rel
     if not path.exists():
@@ -89,7 +95,7 @@ def _lab(rel: str) -> Path:
                                  "churn/churn.client.pcap.gz"])
 def test_lab_report_in_browser(browser, rel: str) -> None:
     path = _lab(rel)
-    analysis = analyze(str(path))
+    analysis = _analysis(path)
     stem = rel.split("/")[-1].split(".")[0]
     out = write_report(analysis, ARTIFACTS / f"{stem}.html", source=str(path))
     page = Page(browser, out)
@@ -114,7 +120,7 @@ def test_lab_report_in_browser(browser, rel: str) -> None:
 
 def test_flow_table_sorts_and_filters(browser) -> None:
     path = _lab("churn/churn.client.pcap.gz")
-    analysis = analyze(str(path))
+    analysis = _analysis(path)
     if len(analysis.flow_results) < 3:
         pytest.skip("needs a capture with several flows")
     out = write_report(analysis, ARTIFACTS / "table.html", source=str(path), top=1)
@@ -165,7 +171,7 @@ def test_hostile_capture_runs_nothing(browser, tmp_path: Path) -> None:
 def test_report_without_plotly_network_degrades_cleanly(browser, tmp_path: Path) -> None:
     """A cdn-mode report opened offline says charts need plotly.js, and nothing breaks."""
     path = _lab("demo.pcap")
-    out = write_report(analyze(str(path)), tmp_path / "cdn.html", source=str(path),
+    out = write_report(_analysis(path), tmp_path / "cdn.html", source=str(path),
                        plotly="cdn")
     page = Page.__new__(Page)
     page.page = browser.new_page()
