@@ -175,3 +175,46 @@ def test_shared_capture_report() -> None:
     analysis = analyze(str(path))
     html = render_report(analysis, source=str(path), plotly="cdn")
     assert 'id="flow-table"' in html and "6syns.dmp" in html
+
+
+@pytest.mark.parametrize("rel, pick", [("demo.pcap", None),
+                                       ("churn/churn.client.pcap.gz", [3, 500, 999]),
+                                       ("refused/refused.client.pcap.gz", [0, 1, 2])])
+def test_filtered_second_pass_matches_full_pass(rel: str, pick: list[int] | None) -> None:
+    """The fast pass (only the wanted connections through the TCP core) gives the same
+    series as running every segment through iter_events."""
+    from tcpforensics.report.series import SeriesCollector, _collect_all, collect
+
+    path = sample(rel)
+    analysis = analyze(str(path))
+    wanted = [f for f in analysis.flow_results if pick is None or f.id in pick]
+    assert wanted
+    t0 = analysis.capture.first_ts
+    fast = collect(str(path), wanted, t0=t0, all_flows=analysis.flow_results)
+    full = _collect_all(str(path), SeriesCollector([f.id for f in wanted], t0), None, None)
+    assert fast.keys() == full.keys()
+    for fid in fast:
+        for a, b in zip(fast[fid].directions, full[fid].directions, strict=True):
+            assert a == b
+    assert any(d.segments_total for s in fast.values() for d in s.directions) or \
+        rel.startswith("refused")
+
+
+def test_filtered_second_pass_with_reused_ports() -> None:
+    """fast_reuse.dmp reuses one port pair for several connections (tshark: 513
+    reused_ports flags): each must get its own segments in the fast pass."""
+    from tcpforensics.report.series import SeriesCollector, _collect_all, collect
+
+    base = shared_dir()
+    path = base / "pcaps" / "tcptrace" / "input" / "fast_reuse.dmp" if base else None
+    if path is None or not path.exists():
+        pytest.skip("shared captures not available")
+    analysis = analyze(str(path))
+    keys = [(f.client, f.server) for f in analysis.flow_results]
+    assert len(keys) > len(set(keys))  # the capture really reuses a port pair
+    t0 = analysis.capture.first_ts
+    fast = collect(str(path), analysis.flow_results, t0=t0, all_flows=analysis.flow_results)
+    full = _collect_all(str(path), SeriesCollector([f.id for f in analysis.flow_results], t0),
+                        None, None)
+    for fid in fast:
+        assert fast[fid].directions == full[fid].directions

@@ -521,7 +521,8 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
         series = collector.build(budget)
     elif source_ok and chosen:
         until = max(facts[fid].flow.end for fid in chosen) + 1.0
-        series = collect(source, chosen, t0=t0, until=until, budget=budget)
+        series = collect(source, [facts[fid].flow for fid in chosen], t0=t0, until=until,
+                         budget=budget, all_flows=analysis.flow_results)
 
     figs: dict[str, dict] = {}
     stall_rows = _stall_rows(analysis)

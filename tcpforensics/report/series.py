@@ -11,6 +11,7 @@ event (retransmission, dup-ACK, zero window...) up to a separate cap.
 from __future__ import annotations
 
 import math
+import socket
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -264,23 +265,93 @@ def _throughput(d_t: np.ndarray, d_len: np.ndarray, a_t: np.ndarray, a_acked: np
     }
 
 
-def collect(source, flow_ids: Iterable[int], t0: float = 0.0, until: float | None = None,
-            budget: Budget | None = None) -> dict[int, FlowSeries]:
-    """Second pass over `source`, collecting series for `flow_ids` only.
+def parse_endpoint(text: str) -> tuple[bytes, int] | None:
+    """'198.18.0.1:80' or '[2001:db8::1]:80' -> (packed address, port); None if odd."""
+    try:
+        host, _, port = text.rpartition(":")
+        if host.startswith("[") and host.endswith("]"):
+            return socket.inet_pton(socket.AF_INET6, host[1:-1]), int(port)
+        return socket.inet_pton(socket.AF_INET, host), int(port)
+    except (OSError, ValueError):
+        return None
 
-    `until` (absolute seconds) stops reading once every wanted flow has ended, which
-    saves most of the pass when the detailed flows are early in a long capture.
+
+def _flow_key(a: tuple[bytes, int], b: tuple[bytes, int]) -> tuple:
+    # The same canonical order as the flow table: lower (address, port) first.
+    (src, sp), (dst, dp) = a, b
+    return (src, sp, dst, dp) if src < dst or src == dst and sp <= dp else (dst, dp, src, sp)
+
+
+def collect(source, flows: list, t0: float = 0.0, until: float | None = None,
+            budget: Budget | None = None, all_flows: list | None = None
+            ) -> dict[int, FlowSeries]:
+    """Second pass over `source`, collecting series for the FlowResults in `flows` only.
+
+    Only segments of the wanted connections (by address/port pair) go through a private
+    flow table and TCP core, so the pass costs little more than reading and decoding;
+    the verdicts are the same as in the full analysis because a connection's verdicts
+    depend on its own segments only.  When a port pair was reused, local flows map to
+    the analysis' flows by start time.  `until` (absolute seconds) stops reading once
+    every wanted flow has ended.  `all_flows` (every FlowResult of the analysis) lets a
+    reused port pair tell the wanted connection from the others.
     """
+    from ..flows import FlowTable
+    from ..io.decode import decode
+    from ..io.reader import open_capture
+
+    collector = SeriesCollector([f.id for f in flows], t0)
+    if not collector.flows:
+        return collector.build(budget)
+    starts: dict[tuple, list[tuple[float, int]]] = {}
+    for f in flows:
+        a, b = parse_endpoint(f.client), parse_endpoint(f.server)
+        if a is None or b is None:
+            return _collect_all(source, collector, until, budget)
+        starts.setdefault(_flow_key(a, b), [])
+    for f in all_flows or flows:
+        a, b = parse_endpoint(f.client), parse_endpoint(f.server)
+        key = _flow_key(a, b) if a is not None and b is not None else None
+        if key in starts:
+            starts[key].append((f.start, f.id))
+    table = FlowTable()
+    local: dict[int, int | None] = {}  # local flow id -> analysis flow id
+    capture = open_capture(source)
+    try:
+        for raw in capture:
+            seg = decode(raw)
+            if seg.__class__ is str:
+                continue
+            if until is not None and seg.ts > until:
+                break
+            src, dst, sp, dp = seg.src, seg.dst, seg.sport, seg.dport
+            key = (src, sp, dst, dp) if src < dst or src == dst and sp <= dp else \
+                (dst, dp, src, sp)
+            cands = starts.get(key)
+            if cands is None:
+                continue
+            flow, verdict = table.feed(seg)
+            fid = local.get(flow.id, -1)
+            if fid == -1:
+                fid = min(cands, key=lambda c: abs(c[0] - seg.ts))[1]
+                local[flow.id] = fid
+            collector.add(seg, fid, verdict)
+            table.pop_finished()
+    finally:
+        capture.close()
+    return collector.build(budget)
+
+
+def _collect_all(source, collector: SeriesCollector, until: float | None,
+                 budget: Budget | None) -> dict[int, FlowSeries]:
+    """The plain second pass through iter_events (every flow goes through the core)."""
     from ..analysis import iter_events
 
-    collector = SeriesCollector(flow_ids, t0)
-    if collector.flows:
-        events = iter_events(source)
-        try:
-            for seg, flow, verdict in events:
-                if until is not None and seg.ts > until:
-                    break
-                collector.add(seg, flow.id, verdict)
-        finally:
-            events.close()
+    events = iter_events(source)
+    try:
+        for seg, flow, verdict in events:
+            if until is not None and seg.ts > until:
+                break
+            collector.add(seg, flow.id, verdict)
+    finally:
+        events.close()
     return collector.build(budget)
