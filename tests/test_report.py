@@ -446,3 +446,21 @@ def test_findings_of_one_kind_are_grouped() -> None:
         assert f'id="finding-L{k}"' in html
     assert 'id="similar-loss_bound_throughput"' in html and "19 more loss_bound_throughput" in html
     assert base.id in html
+
+
+def test_value_and_cca_texts() -> None:
+    from tcpforensics.report.html import cca_summary, fmt_seconds, fmt_value
+
+    assert fmt_value({"reno": 0.25612, "cubic": 0.19}) == "reno 0.2561, cubic 0.19"
+    assert fmt_value(list(range(30))).endswith("(30 values)")
+    assert fmt_value([]) == "\u2013" and fmt_value(1234567) == "1,234,567"
+    assert fmt_seconds(0.0425) == "42.5 ms" and fmt_seconds(0.00002) == "20 \u00b5s"
+    assert fmt_seconds(3600 * 5) == "5.0 h" and fmt_seconds(None) == "\u2013"
+    text = cca_summary({"name": "cubic", "confidence": 0.8, "evidence": {
+        "beta": 0.655, "loss_epochs_measured": 6, "replica_fit": {"reno": 0.26, "cubic": 0.19,
+                                                                  "bbr": 0.39}}})
+    assert "0.66 of the window before over 6 loss epochs" in text
+    assert "closest replica: cubic" in text
+    assert cca_summary({"name": "unknown", "evidence": {"reason": "application-limited"}}) \
+        == "Not named: application-limited."
+    assert cca_summary(None) == ""

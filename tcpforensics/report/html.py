@@ -116,6 +116,54 @@ def prose(text: Any) -> Markup:
     return Markup(_CODE_SPAN.sub(r"<code>\1</code>", escaped))
 
 
+def fmt_value(v: Any, limit: int = 20) -> str:
+    """Any metric value as short text: numbers formatted, lists and dicts flattened."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, dict):
+        items = list(v.items())
+        text = ", ".join(f"{k} {fmt_value(x, 5)}" for k, x in items[:limit])
+        return text + (f", \u2026 ({len(items)} keys)" if len(items) > limit else "")
+    if isinstance(v, list | tuple):
+        if not v:
+            return "\u2013"
+        text = ", ".join(fmt_value(x, 5) for x in v[:limit])
+        return text + (f", \u2026 ({len(v)} values)" if len(v) > limit else "")
+    return fmt_num(v)
+
+
+def cca_summary(cca: dict | None) -> str:
+    """One sentence on why the congestion control was named, from its evidence."""
+    if not cca:
+        return ""
+    ev = cca.get("evidence") or {}
+    name = str(cca.get("name", "unknown"))
+    if name == "unknown":
+        reason = ev.get("reason")
+        return f"Not named: {reason}." if reason else "Not named: too little evidence."
+    parts = []
+    beta = ev.get("beta")
+    epochs = ev.get("loss_epochs_measured", ev.get("loss_epochs"))
+    if isinstance(beta, int | float):
+        parts.append(f"window after each loss \u2248 {beta:.2f} of the window before"
+                     + (f" over {epochs} loss epochs" if isinstance(epochs, int) else "")
+                     + " (CUBIC backs off to 0.7, Reno to 0.5, BBR does not back off)")
+    fit = ev.get("replica_fit")
+    if isinstance(fit, dict) and fit:
+        nums = {k: x for k, x in fit.items() if isinstance(x, int | float)}
+        if nums:
+            best = min(nums, key=nums.get)
+            parts.append(f"closest replica: {best} (fit error {fmt_value(nums)}; lower is "
+                         "closer)")
+    dips = ev.get("probe_rtt_dips")
+    if isinstance(dips, int) and dips:
+        parts.append(f"{dips} ProbeRTT dips (BBR drains to 4 packets about every 10 s)")
+    growth = ev.get("growth_pkts_per_round")
+    if isinstance(growth, int | float) and growth > 0:
+        parts.append(f"growth between losses {growth:.2f} packets per round trip")
+    return "; ".join(parts) + "." if parts else ""
+
+
 # --- safe embedding ------------------------------------------------------------------
 def _finite(obj: Any) -> Any:
     """Replace NaN/inf (not valid JSON) by None, recursively."""
@@ -301,9 +349,7 @@ def _verdict(analysis: Any, facts: dict[int, _FlowFacts], stall_rows: list[dict]
 def _finding_view(f: Finding, detailed: set[int], max_flows: int = 40) -> dict:
     metrics = []
     for k, v in (f.metrics or {}).items():
-        if isinstance(v, dict | list):
-            v = json.dumps(v, default=str)[:200]
-        metrics.append((str(k), fmt_num(v) if not isinstance(v, str) else v))
+        metrics.append((str(k), fmt_value(v)))
     return {
         "id": f.id, "kind": f.kind, "severity": f.severity, "title": f.title,
         "detail": f.detail, "recommendation": f.recommendation, "endpoint": f.endpoint,
@@ -348,19 +394,13 @@ def _endpoint_view(e: Any) -> dict:
     evidence = []
     if cca:
         for k, v in (cca.get("evidence") or {}).items():
-            if isinstance(v, list):
-                shown = ", ".join(fmt_num(x) if not isinstance(x, str) else x for x in v[:20])
-                if len(v) > 20:
-                    shown += f", \u2026 ({len(v)} values)"
-                v = shown
-            elif isinstance(v, dict):
-                v = json.dumps(v, default=str)[:300]
-            evidence.append((str(k), fmt_num(v) if not isinstance(v, str) else v))
+            evidence.append((str(k), fmt_value(v)))
     counters = [(k, v) for k, v in sorted(e.counters.items()) if v]
     return {
         "addr": e.addr, "role": e.role, "packets": e.packets, "payload": e.payload_bytes,
         "mss": e.mss, "wscale": e.wscale, "sack": e.sack_permitted, "ts": e.timestamps,
         "counters": counters, "cca": cca, "cca_text": _cca_text(cca), "evidence": evidence,
+        "cca_why": cca_summary(cca),
     }
 
 
@@ -443,9 +483,7 @@ def _detail_view(x: _FlowFacts, series: FlowSeries | None, why: str, t0: float,
               for s in sorted(fr.stalls, key=lambda s: -s.duration)[:30]]
     tcp_facts = []
     for k, v in (fr.tcp or {}).items():
-        if isinstance(v, dict | list):
-            v = json.dumps(v, default=str)[:200]
-        tcp_facts.append((str(k), fmt_num(v) if not isinstance(v, str) else v))
+        tcp_facts.append((str(k), fmt_value(v)[:300]))
     return {
         "id": fr.id, "client": fr.client, "server": fr.server, "why": why,
         "start": fr.start - t0, "end": fr.end - t0, "duration": _duration(fr),
