@@ -210,6 +210,8 @@ class Connection:
                     if summ is None:
                         summ = self.rtt = RttSummary()
                     summ.add(rtt)
+                    if rtt == 0.0:
+                        rtt = None  # like tshark, no ack_rtt below the clock's resolution
                 else:
                     rtt = None
         bif = bytes_in_flight(fwd, rev, seglen, flags)
