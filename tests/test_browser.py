@@ -186,3 +186,28 @@ def test_report_without_plotly_network_degrades_cleanly(browser, tmp_path: Path)
         assert page.problems == []
     finally:
         page.page.close()
+
+
+def test_scenario_report_every_chart_kind(browser) -> None:
+    """The hand-built scenario has every mark (SACK, zero window, probes, dup-ACKs, fast
+    retransmission), cwnd replicas, loss epochs and stalls: all draw without errors."""
+    from test_report import XSS_IMG, XSS_SCRIPT, bulk_events, scenario
+
+    out = write_report(scenario([XSS_SCRIPT, XSS_IMG]), ARTIFACTS / "scenario.html",
+                       events=bulk_events())
+    page = Page(browser, out)
+    try:
+        charts, with_svg = page.draw_all()
+        assert charts >= 8 and with_svg == charts
+        pg = page.page
+        # Clicking a finding's flow link opens the flow's detail section.
+        pg.click("#findings a[href='#flow-0']")
+        assert pg.evaluate("location.hash") == "#flow-0"
+        # Legend entries of the time-sequence graph include the marked events.
+        legend = pg.inner_text("#f0d0-tsg")
+        for name in ("fast retransmission", "duplicate ACK", "zero window", "SACK blocks"):
+            assert name in legend
+        pg.query_selector("#flow-0").screenshot(path=str(ARTIFACTS / "scenario-flow.png"))
+        assert page.problems == []
+    finally:
+        page.close()
