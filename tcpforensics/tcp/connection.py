@@ -44,6 +44,9 @@ Semantics chosen here (documented because other stages rely on them):
   capture_loss (lost_segment/ack_lost_segment gaps never filled by a retransmission),
   handshake_times {syn, synack, ack}, data_bytes {addr: highest relative seq sent},
   mss {addr}, ts_laps {addr: TSval wraps}, zero_window_time {addr: seconds advertised 0},
+  rtt_by_sender {addr: {min, median, max, samples}} (ack_rtt samples of the data each
+  endpoint sent: at an endpoint's own vantage the peer's direction only measures local
+  ACK turnaround, mid-path the two directions add up to the round trip),
   capture_reordered (segments captured after the ACK covering them: capture order differs
   from wire order; Wireshark calls them spurious retransmissions), first_frame, last_frame.
 """
@@ -109,7 +112,7 @@ class Connection:
                  "last_ts", "first_ts", "first_frame", "last_frame", "first_rtt", "mru_syn",
                  "states", "rtt", "resets", "close_initiator", "hs_syn", "hs_synack", "hs_ack",
                  "lost_gaps", "filled_gaps", "_pending", "zw_since", "zw_time", "_watch",
-                 "capture_reordered")
+                 "capture_reordered", "rtt_dir")
 
     def __init__(self, flow_id: int, first: Segment, *, reused: bool = False) -> None:
         self.flow_id = flow_id
@@ -139,6 +142,7 @@ class Connection:
         self.mru_syn: float | None = None
         self.states: list[StateChange] = []
         self.rtt: RttSummary | None = None
+        self.rtt_dir: list = [None, None]  # samples by the sender of the acknowledged data
         self.resets: list[dict] = []
         self.close_initiator: int | None = None
         self.hs_syn: float | None = None
@@ -209,6 +213,10 @@ class Connection:
                     summ = self.rtt
                     if summ is None:
                         summ = self.rtt = RttSummary()
+                    summ.add(rtt)
+                    summ = self.rtt_dir[1 - d]
+                    if summ is None:
+                        summ = self.rtt_dir[1 - d] = RttSummary()
                     summ.add(rtt)
                     if rtt == 0.0:
                         rtt = None  # like tshark, no ack_rtt below the clock's resolution
@@ -670,6 +678,8 @@ class Connection:
                 self.last_ts - self.zw_since[i] if self.zw_since[i] is not None else 0.0)
                 for i in range(2)},
             "capture_reordered": self.capture_reordered,
+            "rtt_by_sender": {names[i]: (self.rtt_dir[i] or RttSummary()).as_dict()
+                              for i in (0, 1)},
             "first_frame": self.first_frame,
             "last_frame": self.last_frame,
         }
