@@ -275,7 +275,8 @@ class Connection:
             if self.zw_since[d] is None:
                 self.zw_since[d] = ts
         elif self.zw_since[d] is not None:
-            self.zw_time[d] += ts - self.zw_since[d]
+            if ts > self.zw_since[d]:  # capture time may run backwards: never negative
+                self.zw_time[d] += ts - self.zw_since[d]
             self.zw_since[d] = None
 
         sacked = 0
@@ -675,8 +676,8 @@ class Connection:
             "mss": {names[i]: ep.mss for i, ep in enumerate(eps)},
             "ts_laps": {names[i]: ep.ts_lap for i, ep in enumerate(eps)},
             "zero_window_time": {names[i]: self.zw_time[i] + (
-                self.last_ts - self.zw_since[i] if self.zw_since[i] is not None else 0.0)
-                for i in range(2)},
+                max(0.0, self.last_ts - self.zw_since[i]) if self.zw_since[i] is not None
+                else 0.0) for i in range(2)},
             "capture_reordered": self.capture_reordered,
             "rtt_by_sender": {names[i]: (self.rtt_dir[i] or RttSummary()).as_dict()
                               for i in (0, 1)},
