@@ -61,6 +61,8 @@ _ACK_MARKS = (
     (MARK_RST, "RST", "hexagram", "#d62728", "ack"),
 )
 
+# Per-flow charts share one left margin, so their time axes line up on the page.
+FLOW_MARGIN = {"l": 150, "r": 20, "t": 40, "b": 45}
 _UNSHADED = frozenset({"receive_window", "app_limited"})
 _TIME_AXIS = {"title": {"text": "time since capture start (s)"}, "zeroline": False}
 _MAX_SHAPES = 60  # stall bands per chart (merged beyond that)
@@ -188,7 +190,7 @@ def time_sequence(ds: DirectionSeries, flow: FlowResult, sender: str, receiver: 
     if y_range is not None:
         yaxis["range"] = y_range
     layout = _layout(f"Time-sequence graph: {sender} \u2192 {receiver}", height=460,
-                     yaxis=yaxis, xaxis=_flow_xaxis(flow, t0))
+                     yaxis=yaxis, xaxis=_flow_xaxis(flow, t0), margin=dict(FLOW_MARGIN))
     layout["shapes"] = _stall_shapes(flow, sender, t0)
     return {"data": traces, "layout": layout}
 
@@ -261,7 +263,8 @@ def inflight(ds: DirectionSeries, cwnd: dict | None, flow: FlowResult, sender: s
         traces += cwnd_traces(cwnd, t0, replicas_visible)
     layout = _layout(f"Bytes in flight and congestion window: {sender}", height=380,
                      yaxis={"title": {"text": "bytes"}, "tickformat": "~s",
-                            "rangemode": "tozero"}, xaxis=_flow_xaxis(flow, t0))
+                            "rangemode": "tozero"}, xaxis=_flow_xaxis(flow, t0),
+                     margin=dict(FLOW_MARGIN))
     layout["shapes"] = _stall_shapes(flow, sender, t0)
     for ep in (cwnd or {}).get("loss_epochs") or []:
         t = _num(ep.get("t", ep.get("start"))) if isinstance(ep, dict) else None
@@ -379,7 +382,7 @@ def rtt_throughput(ds: DirectionSeries, flow: FlowResult, sender: str, t0: float
                             "rangemode": "tozero"},
                      yaxis2={"title": {"text": "bit/s"}, "domain": [0.0, 0.44],
                              "anchor": "x", "tickformat": "~s", "rangemode": "tozero"},
-                     xaxis=_flow_xaxis(flow, t0))
+                     xaxis=_flow_xaxis(flow, t0), margin=dict(FLOW_MARGIN))
     layout["xaxis"]["anchor"] = "y2"
     rtt = flow.rtt or {}
     if rtt.get("min") is not None and ds.rtt["t"]:
@@ -403,7 +406,7 @@ def timeline(flow: FlowResult, t0: float, roles: tuple[str, str]) -> dict:
     for ep, changes in by_ep.items():
         if not changes:
             continue
-        label = f"{roles[ep] if ep < len(roles) else ep} state"
+        label = f"{roles[ep] if ep < len(roles) else ep}: TCP state"
         labels.append(label)
         xs, base, text, colors, hover = [], [], [], [], []
         for i, sc in enumerate(changes):
@@ -421,7 +424,9 @@ def timeline(flow: FlowResult, t0: float, roles: tuple[str, str]) -> dict:
             "hovertext": hover, "hoverinfo": "text", "showlegend": False, "name": label,
         })
     for s in flow.stalls:
-        key = f"stall: {STALL_LABELS.get(s.kind, s.kind)} ({s.endpoint})"
+        who = roles[0] if s.endpoint == flow.client else roles[1] if s.endpoint == flow.server \
+            else s.endpoint
+        key = f"{who}: {STALL_LABELS.get(s.kind, s.kind).lower()}"
         rows.setdefault(key, []).append(s)
     for label, stalls in rows.items():
         labels.append(label)
@@ -440,8 +445,9 @@ def timeline(flow: FlowResult, t0: float, roles: tuple[str, str]) -> dict:
     layout = _layout("Connection states and stalls", height=height,
                      barmode="overlay", bargap=0.25, xaxis=_flow_xaxis(flow, t0),
                      yaxis={"autorange": "reversed", "automargin": True,
-                            "categoryorder": "array", "categoryarray": labels})
-    layout["margin"] = {"l": 20, "r": 20, "t": 40, "b": 45}
+                            "categoryorder": "array", "categoryarray": labels,
+                            "tickfont": {"size": 11}})
+    layout["margin"] = dict(FLOW_MARGIN)
     return {"data": traces, "layout": layout}
 
 
