@@ -10,7 +10,8 @@ capture time, idle for `idle_timeout`, or evicted (least recently active first) 
 more than `max_flows` are live.  Expiry uses a heap of deadlines that is only looked at
 when capture time passes the earliest one, so the per-packet cost is O(1) when nothing
 ends.  (Wireshark never expires conversations: a tuple seen again after its flow
-expired gets a new id here; the crosscheck disables expiry to compare like with like.)
+expired gets a new id here, flagged reused_ports when it starts with a SYN carrying a
+new ISN, as Wireshark does; the crosscheck disables expiry to compare like with like.)
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from collections.abc import Callable
 
 from .model import ACK, SYN, Segment, SegmentVerdict
 from .tcp.connection import Connection
+
+GRAVEYARD = 65536  # expired tuples remembered for reused_ports (about 150 bytes each)
 
 
 class Flow:
@@ -49,6 +52,7 @@ class FlowTable:
         self.evicted = 0
         self.created = 0
         self._live: dict[tuple, Flow] = {}
+        self._grave: dict[tuple, tuple] = {}  # recently expired tuples -> client ISN
         self._heap: list[tuple[float, int, Flow]] = []
         self._finished: list[Flow] = []
         self._now = float("-inf")
@@ -65,12 +69,20 @@ class FlowTable:
         key = (src, sp, dst, dp) if src < dst or src == dst and sp <= dp else (dst, dp, src, sp)
         flow = self._live.get(key)
         if flow is None:
-            flow = self._new(key, seg, False)
+            reused = False
+            if self._grave and key in self._grave:
+                # the tuple's previous flow already ended here, but Wireshark still
+                # knows it: a SYN with another ISN is flagged reused_ports all the same
+                addr, port, base = self._grave.pop(key)
+                if seg.flags & (SYN | ACK) == SYN and base is not None \
+                        and seg.seq != base and seg.src == addr and seg.sport == port:
+                    reused = True
+            flow = self._new(key, seg, reused)
         elif seg.flags & (SYN | ACK) == SYN:
             conn = flow.conn
             fwd = conn.eps[conn.direction(seg)]
             if fwd.base_set and seg.seq != fwd.base_seq:
-                self._end(flow)
+                self._end(flow, remember=False)
                 flow = self._new(key, seg, True)
         ts = seg.ts
         if ts > self._now:
@@ -99,12 +111,23 @@ class FlowTable:
         flow._entries += 1
         heapq.heappush(self._heap, (deadline, flow.id, flow))
 
-    def _end(self, flow: Flow) -> None:
+    def _end(self, flow: Flow, remember: bool = True) -> None:
         if not flow.done:
             flow.done = True
             if self._live.get(flow.key) is flow:
                 del self._live[flow.key]
+                if remember:
+                    self._bury(flow)
             self._finished.append(flow)
+
+    def _bury(self, flow: Flow) -> None:
+        """Remember the client's ISN of an expired flow (bounded) for reuse detection."""
+        conn = flow.conn
+        c = conn.eps[0]
+        grave = self._grave
+        grave[flow.key] = (conn.caddr, conn.cport, c.base_seq if c.base_set else None)
+        if len(grave) > GRAVEYARD:
+            del grave[next(iter(grave))]
 
     def _deadline(self, flow: Flow) -> float:
         return flow.last_ts + (self.closed_linger if flow.conn.closed else self.idle_timeout)

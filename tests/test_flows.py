@@ -95,3 +95,16 @@ def test_memory_stays_bounded_on_a_syn_flood():
     assert len(t) <= 1000
     assert emitted + len(t.flush()) == 5000
     assert t.evicted > 0
+
+
+def test_reuse_after_the_old_flow_expired_is_still_flagged():
+    t = FlowTable(idle_timeout=10.0, closed_linger=1.0)
+    t.feed(seg(1, 0.0, A, 1111, B, 80, flags=SYN, seq=100, ack=0))
+    t.feed(seg(2, 0.1, B, 80, A, 1111, flags=SYN | ACK, seq=900, ack=101))
+    t.feed(seg(3, 0.2, A, 1111, B, 80, flags=FIN | ACK, seq=101, ack=901))
+    t.feed(seg(4, 0.3, B, 80, A, 1111, flags=FIN | ACK, seq=901, ack=102))
+    t.feed(seg(5, 0.4, A, 1111, B, 80, flags=ACK, seq=102, ack=902))
+    t.feed(seg(6, 70.0, A, 2222, B, 80))  # time passes: flow 0 expires (TIME_WAIT is 60 s)
+    assert [f.id for f in t.pop_finished()] == [0]
+    new, v = t.feed(seg(7, 71.0, A, 1111, B, 80, flags=SYN, seq=7777, ack=0))
+    assert new.id == 2 and v.analysis & 0x4000
