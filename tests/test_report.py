@@ -464,3 +464,26 @@ def test_value_and_cca_texts() -> None:
     assert cca_summary({"name": "unknown", "evidence": {"reason": "application-limited"}}) \
         == "Not named: application-limited."
     assert cca_summary(None) == ""
+
+
+def test_odd_analysis_values_do_not_break_the_report() -> None:
+    """A passive tool meets odd data: NaN durations, gaps in series, unknown endpoints."""
+    a = scenario(extra_flows=2)
+    f0 = a.flow_results[0]
+    f0.stalls.append(Stall("mystery", "10.0.0.9:1", 1.1, float("nan")))
+    f0.states.append(StateChange(1.2, 5, "WEIRD"))
+    f0.endpoints[0].cca = {"name": "cubic", "confidence": None, "evidence": ["not", "a dict"]}
+    f0.endpoints[1].counters = {"retransmission": 0, "odd": 3}
+    cw = f0.cwnd[0]
+    cw["rounds"]["t"][3] = None
+    cw["replicas"]["bbr"] = [1, 2]  # wrong length: left out
+    cw["replicas"]["odd"] = {"t": [1.05, None], "cwnd": [1, 2]}
+    cw["loss_epochs"].append("not a dict")
+    a.flow_results[1].end = a.flow_results[1].start - 1  # clock went backwards
+    a.finding_results[0].metrics = {"nested": {"a": [1, {"b": 2}]}, "nan": float("nan")}
+    html = render_report(a, plotly="cdn", events=bulk_events())
+    figs = figures_of(parse(html))
+    assert "f0d0-inflight" in figs
+    names = {tr["name"] for tr in figs["f0d0-inflight"]["data"]}
+    assert "bbr replica prediction" not in names and "odd replica prediction" in names
+    assert "WEIRD" in json.dumps(figs["f0-timeline"])

@@ -298,7 +298,8 @@ def cwnd_traces(cwnd: dict, t0: float, replicas_visible: bool = True) -> list[di
     ts = rounds.get("t") or []
     if not isinstance(ts, list) or not ts:
         return traces
-    keep = _thin(len(ts))
+    # Rounds without a usable time are dropped (the observer may leave gaps).
+    keep = [i for i in _thin(len(ts)) if isinstance(ts[i], int | float)]
     tr = [round(float(ts[i]) - t0, 6) for i in keep]
 
     def col(name: str) -> list | None:
@@ -331,7 +332,7 @@ def cwnd_traces(cwnd: dict, t0: float, replicas_visible: bool = True) -> list[di
         elif isinstance(pred, dict):
             pt, pc = pred.get("t"), pred.get("cwnd")
             if isinstance(pt, list) and isinstance(pc, list) and len(pt) == len(pc):
-                sel = _thin(len(pt))
+                sel = [i for i in _thin(len(pt)) if isinstance(pt[i], int | float)]
                 xs = [round(float(pt[i]) - t0, 6) for i in sel]
                 ys = [pc[i] for i in sel]
         if xs:

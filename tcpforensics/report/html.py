@@ -136,7 +136,8 @@ def cca_summary(cca: dict | None) -> str:
     """One sentence on why the congestion control was named, from its evidence."""
     if not cca:
         return ""
-    ev = cca.get("evidence") or {}
+    ev = cca.get("evidence")
+    ev = ev if isinstance(ev, dict) else {}
     name = str(cca.get("name", "unknown"))
     if name == "unknown":
         reason = ev.get("reason")
@@ -390,10 +391,11 @@ def _flow_row(x: _FlowFacts, t0: float, detailed: set[int]) -> dict:
 
 
 def _endpoint_view(e: Any) -> dict:
-    cca = e.cca or None
+    cca = e.cca if isinstance(e.cca, dict) and e.cca else None
     evidence = []
     if cca:
-        for k, v in (cca.get("evidence") or {}).items():
+        ev = cca.get("evidence")
+        for k, v in (ev if isinstance(ev, dict) else {}).items():
             evidence.append((str(k), fmt_value(v)))
     counters = [(k, v) for k, v in sorted(e.counters.items()) if v]
     return {
