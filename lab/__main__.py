@@ -172,7 +172,7 @@ def cmd_verify(dest: Path) -> int:
             bad += abs(err) > 0.10 and ld["data_frames_in"] * p["loss"] >= 10
         if m.get("data_loss_rate") is not None and e["vantage"] == "sender":
             # every frame the link dropped is missing at the receiver, and nothing else
-            drops = ld["random_drops"] + ld["queue_drops"]
+            drops = ld["random_drops"] + ld["queue_drops"] + (ld.get("outage_drops") or 0)
             seen = round(m["data_loss_rate"] * m["data_segments_sent"])
             notes.append(f"lost between captures {seen} (link dropped {drops})")
             bad += abs(seen - drops) > max(2, 0.1 * drops)

@@ -47,7 +47,7 @@ def entries(run: dict, files: dict[str, str]) -> list[dict]:
     server_addr = conns[0]["remote"] if conns else None
     first = conns[0]["local"] if conns else None
     ldir = _data_link_dir(run)
-    drops = ldir["random_drops"] + ldir["queue_drops"]
+    drops = ldir["random_drops"] + ldir["queue_drops"] + ldir.get("outage_drops", 0)
     params = {k: v for k, v in row.items() if k not in ("name",)}
     params.update(run["link_params"])
     params.update(snaplen=run["snaplen"], offload_sender=run["offload_sender"],
@@ -78,6 +78,7 @@ def entries(run: dict, files: dict[str, str]) -> list[dict]:
         else:
             absent.append("retransmissions")
         extra = {"wscale_off": ["window_scaling_off", "receive_window_limited"],
+                 "rwnd_limited": ["receive_window_limited"], "outage": ["rto_stall"],
                  "sack_off": ["sack_off"], "timestamps_off": ["timestamps_off"]}.get(kind, [])
         for k in extra:
             expect.append(k)
@@ -93,6 +94,14 @@ def entries(run: dict, files: dict[str, str]) -> list[dict]:
                      f"{row['rate_mbit']} Mbit/s path: the application, not the network, "
                      "limits the rate")
             absent.append("receive_window_limited")
+        elif kind == "rwnd_limited":
+            notes = (f"receiver SO_RCVBUF={row['rcvbuf']} on a {row['rtt_ms']} ms, "
+                     f"{row['rate_mbit']} Mbit/s path: the advertised window, not the "
+                     "network, limits the rate")
+        elif kind == "outage":
+            notes = (f"the link drops every frame of the data direction for "
+                     f"{row['outages']} [start s after the first data frame, seconds]: "
+                     f"{ldir.get('outage_drops')} frames lost, the sender waits for RTOs")
         elif kind == "midstream":
             notes = f"capture began {row['capture_delay_s']} s into the transfer: no handshake"
         elif kind == "tso":
@@ -213,7 +222,8 @@ def entries(run: dict, files: dict[str, str]) -> list[dict]:
 
 
 def _link_summary(d: dict) -> dict:
-    keys = ("frames_in", "data_frames_in", "random_drops", "queue_drops", "frames_out",
+    keys = ("frames_in", "data_frames_in", "random_drops", "queue_drops", "outage_drops",
+            "frames_out",
             "gso_frames", "gso_pieces", "max_backlog_bytes", "release_late_mean_us",
             "release_late_max_us")
     out = {k: d.get(k) for k in keys}

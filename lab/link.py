@@ -174,7 +174,7 @@ class Direction:
     """One direction of the link: loss, drop-tail queue, serialization, delay."""
 
     __slots__ = ("name", "rate_bps", "delay_ns", "queue_bytes", "loss", "rng", "tx",
-                 "loss_model", "block", "block_pos", "block_drop",
+                 "loss_model", "block", "block_pos", "block_drop", "outages", "t_first",
                  "line", "tx_free_ns", "stats", "ns_per_byte", "late_sum", "late_max",
                  "late_hist")
 
@@ -195,6 +195,9 @@ class Direction:
         self.block = max(1, round(1 / self.loss)) if self.loss > 0 else 0
         self.block_pos = 0
         self.block_drop = self.rng.randrange(self.block) if self.block else -1
+        # outages: [(at_s, for_s)] after the first data frame: every frame is dropped
+        self.outages = [(int(a * 1e9), int((a + d) * 1e9)) for a, d in cfg.get("outages", [])]
+        self.t_first = -1
         self.tx = tx
         self.line: deque = deque()
         self.tx_free_ns = 0
@@ -204,7 +207,8 @@ class Direction:
         self.late_hist = [0] * 8  # <50us, <100, <250, <500, <1ms, <2ms, <5ms, >=5ms
         self.stats = {"frames_in": 0, "bytes_in": 0, "data_frames_in": 0, "random_drops": 0,
                       "queue_drops": 0, "frames_out": 0, "bytes_out": 0, "gso_frames": 0,
-                      "gso_pieces": 0, "max_backlog_bytes": 0, "csum_fixed": 0}
+                      "gso_pieces": 0, "max_backlog_bytes": 0, "csum_fixed": 0,
+                      "outage_drops": 0}
 
     def arrive(self, now: int, frames: list[bytes]) -> None:
         st = self.stats
@@ -218,6 +222,14 @@ class Direction:
                 total = (fr[16] << 8) | fr[17]
                 thl = (fr[14 + ihl + 12] >> 4) * 4
                 has_data = total > ihl + thl
+            if self.outages:
+                if has_data and self.t_first < 0:
+                    self.t_first = now
+                if self.t_first >= 0 and any(a <= now - self.t_first < b
+                                             for a, b in self.outages):
+                    st["outage_drops"] += 1
+                    st["data_frames_in"] += has_data
+                    continue
             if has_data:
                 st["data_frames_in"] += 1
                 if self.loss > 0.0 and self._lose():

@@ -21,7 +21,7 @@ PORT = 5201
 CLOSED_PORT = 9
 MIN_QUEUE = 4 * 1514
 BULK_KINDS = {"bulk", "wscale_off", "sack_off", "timestamps_off", "tso", "app_limited",
-              "ss_restart", "midstream"}
+              "ss_restart", "midstream", "rwnd_limited", "outage"}
 
 
 class LabError(RuntimeError):
@@ -52,12 +52,14 @@ def _plan(row: dict) -> tuple[dict | None, dict, float]:
         pattern = {**pattern, "duration": dur} if "duration" not in pattern else pattern
         if pattern["kind"] == "restart":
             dur = sum(pattern["on_s"]) + pattern["idle_s"] * (len(pattern["on_s"]) - 1)
+        # a receiver SO_RCVBUF (set before listen/connect) caps the advertised window
+        ropts = {"rcvbuf": row["rcvbuf"]} if row.get("rcvbuf") else {}
         if _direction(row) == "upload":
-            srv.update(mode="sink")
+            srv.update(mode="sink", opts=ropts)
             cli.update(mode="bulk_send", opts={"cca": cca}, pattern=pattern)
         else:
             srv.update(mode="source", opts={"cca": cca}, pattern=pattern)
-            cli.update(mode="bulk_recv")
+            cli.update(mode="bulk_recv", opts=ropts)
     elif kind == "competing":
         srv.update(mode="sink")
         flows = [{"opts": {"cca": f["cca"]}, "start_s": f["start_s"],
@@ -173,8 +175,9 @@ def run_scenario(row: dict, out_dir: Path, tag: str = "") -> dict:
     data_from_client = not (kind in BULK_KINDS and direction == "download")
     half = row["rtt_ms"] * 500.0
     fwd = {"rate_bps": row["rate_mbit"] * 1e6, "delay_us": half,
-           "queue_bytes": lp["queue_bytes"], "loss": row.get("loss", 0.0)}
-    rev = {**fwd, "loss": 0.0}
+           "queue_bytes": lp["queue_bytes"], "loss": row.get("loss", 0.0),
+           "outages": row.get("outages", [])}
+    rev = {**fwd, "loss": 0.0, "outages": []}
     sysctl = row.get("sysctl", {})
     offload_sender = bool(row.get("offload_sender"))
     topo = netns.Topology(

@@ -122,6 +122,18 @@ _FIXED: list[dict] = [
      "rate_mbit": 10, "queue_bdp": 1, "loss": 0.0, "direction": "upload",
      "pattern": {"kind": "restart", "on_s": [3, 3], "idle_s": 2.0},
      "sysctl": {"net.ipv4.tcp_slow_start_after_idle": 0}, "seed": 103},
+    # receive-window limited: a small receiver buffer on a long path (scaling on)
+    {"name": "rwnd-limited", "kind": "rwnd_limited", "cca": "cubic", "rtt_ms": 80,
+     "rate_mbit": 20, "queue_bdp": 1, "loss": 0.0, "direction": "upload", "duration_s": 10,
+     "rcvbuf": 65536, "seed": 121},
+    # a 1.5 s outage of the data direction mid-transfer: RTOs with backoff
+    {"name": "outage-rto", "kind": "outage", "cca": "cubic", "rtt_ms": 40, "rate_mbit": 5,
+     "queue_bdp": 1, "loss": 0.0, "direction": "upload", "duration_s": 10,
+     "outages": [[4.0, 1.5]], "seed": 122},
+    # Nagle on a longer path: stalls are still about one delayed-ACK timeout
+    {"name": "nagle-rr-30ms", "kind": "nagle", "rtt_ms": 30, "rate_mbit": 10,
+     "queue_bdp": 4, "loss": 0.0, "transactions": 40, "req_parts": [150, 50],
+     "resp_bytes": 400, "nodelay": False, "seed": 33},
     # capture starts 3 s into a transfer: no handshake in either file
     {"name": "midstream", "kind": "midstream", "cca": "cubic", "rtt_ms": 30, "rate_mbit": 8,
      "queue_bdp": 1, "loss": 0.002, "direction": "download", "duration_s": 10,
