@@ -487,3 +487,27 @@ def test_odd_analysis_values_do_not_break_the_report() -> None:
     names = {tr["name"] for tr in figs["f0d0-inflight"]["data"]}
     assert "bbr replica prediction" not in names and "odd replica prediction" in names
     assert "WEIRD" in json.dumps(figs["f0-timeline"])
+
+
+def test_first_sentence_for_the_verdict() -> None:
+    from tcpforensics.report.html import first_sentence
+
+    assert first_sentence("Set TCP_NODELAY on the socket. Then retest.") == \
+        "Set TCP_NODELAY on the socket."
+    assert first_sentence("Raise net.ipv4.tcp_rmem (e.g. 4096 131072 6291456). Also x.") == \
+        "Raise net.ipv4.tcp_rmem (e.g. 4096 131072 6291456)."
+    assert first_sentence("") == "" and first_sentence(None) == ""
+    assert len(first_sentence("word " * 200)) <= 241
+    ctx = build_context(scenario(), plotly="cdn")
+    assert ctx["verdict"]["fix"].startswith("Make the server application read its socket")
+
+
+def test_stalled_time_counts_overlaps_once() -> None:
+    from tcpforensics.report.html import stalled_time
+
+    f = scenario().flow_results[0]
+    f.stalls = [Stall("receive_window", CLIENT, 1.0, 2.0), Stall("zero_window", CLIENT, 1.5, 0.5),
+                Stall("rto", CLIENT, 4.0, 0.25), Stall("rto", CLIENT, 5.0, float("nan"))]
+    assert stalled_time(f) == pytest.approx(2.25)
+    ctx = build_context(scenario(), plotly="cdn")
+    assert ctx["stall_total"] == pytest.approx(1.6 + 0.25)

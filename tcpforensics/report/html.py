@@ -220,6 +220,25 @@ class _FlowFacts:
     bytes_total: int
 
 
+def stalled_time(flow: FlowResult) -> float:
+    """Seconds of the flow covered by at least one stall (causes may overlap, e.g. a
+    zero window inside a receive-window-limited stretch: count that time once)."""
+    spans = sorted((s.start, s.start + s.duration) for s in flow.stalls
+                   if isinstance(s.duration, int | float) and math.isfinite(s.duration)
+                   and s.duration > 0 and math.isfinite(s.start))
+    total, cur_a, cur_b = 0.0, None, None
+    for a, b in spans:
+        if cur_b is None or a > cur_b:
+            if cur_b is not None:
+                total += cur_b - cur_a
+            cur_a, cur_b = a, b
+        else:
+            cur_b = max(cur_b, b)
+    if cur_b is not None:
+        total += cur_b - cur_a
+    return total
+
+
 def _counter(flow: FlowResult, name: str) -> int:
     return sum(int(e.counters.get(name, 0) or 0) for e in flow.endpoints)
 
@@ -231,7 +250,7 @@ def _flow_facts(flow: FlowResult, by_id: dict[str, Finding],
         f = by_id.get(fid)
         if f is not None and f not in fnds:
             fnds.append(f)
-    stalled = sum(max(s.duration, 0.0) for s in flow.stalls)
+    stalled = stalled_time(flow)
     retrans = _counter(flow, "retransmission")
     # Rank: severity first, then this flow's share of the findings' impact, then stalls.
     share = sum(f.impact / max(len(f.flows), 1) for f in fnds)
@@ -327,7 +346,7 @@ def _verdict(analysis: Any, facts: dict[int, _FlowFacts], stall_rows: list[dict]
         if cap.records and not cap.tcp_segments:
             text += f" All {cap.records:,} records were skipped (see below)."
         return {"severity": "info", "text": text}
-    lost = sum(r["seconds"] for r in stall_rows)
+    lost = sum(x.stalled for x in facts.values())
     bad_flows = {fid for f in serious for fid in f.flows}
     if not serious:
         text = f"No problems found in {n_flows:,} TCP flow{'s' if n_flows != 1 else ''}"
@@ -344,7 +363,20 @@ def _verdict(analysis: Any, facts: dict[int, _FlowFacts], stall_rows: list[dict]
     text = (f"{top.title} ({where}). {len(bad_flows):,} of {n_flows:,} flows affected"
             + (f"; {others} more finding{'s' if others != 1 else ''}" if others else "")
             + (f"; {fmt_seconds(lost)} of stalls in total." if lost > 0 else "."))
-    return {"severity": sev, "text": text, "top": top.id}
+    return {"severity": sev, "text": text, "top": top.id,
+            "fix": first_sentence(top.recommendation)}
+
+
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]])[.;:]\s+(?=[A-Z(])")
+
+
+def first_sentence(text: str | None, limit: int = 240) -> str:
+    """The first sentence of a recommendation, for the verdict line."""
+    if not text:
+        return ""
+    m = _SENTENCE_END.search(text)
+    head = text[:m.start() + 1] if m else text
+    return head if len(head) <= limit else head[:limit].rsplit(" ", 1)[0] + "\u2026"
 
 
 def _finding_view(f: Finding, detailed: set[int], max_flows: int = 40) -> dict:
@@ -602,7 +634,7 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
         "verdict": _verdict(analysis, facts, stall_rows),
         "findings": findings, "finding_groups": groups, "top_findings": top_findings,
         "sev_counts": sev_counts, "stall_rows": stall_rows, "stall_total": sum(
-            r["seconds"] for r in stall_rows),
+            x.stalled for x in facts.values()),
         "table": table, "table_total": len(analysis.flow_results),
         "details": details, "detail_count": len(details), "source_ok": source_ok,
         "figures": figs, "plotly": plotly, "top": top,
