@@ -50,7 +50,7 @@ def valid_epochs(epochs: list[dict]) -> list[dict]:
     out = []
     for e in epochs:
         beta = e.get("beta")
-        if beta is None or e.get("rto") or beta > 1.5:
+        if beta is None or e.get("rto") or beta > 1.5 or e.get("slow_start"):
             continue
         if e.get("before_pkts", 0) < 4:
             continue
@@ -149,7 +149,7 @@ def classify(f: dict[str, Any]) -> dict | None:
         if smooth_med is None or len(smooth) < 2:
             return False
         if window is not None and window < 12:  # small windows: coarse ratios
-            return smooth_med >= 0.9 and (beta_med or 0) >= 0.8
+            return smooth_med >= 0.95 or (smooth_med >= 0.9 and (beta_med or 0) >= 0.8)
         return smooth_med >= BBR_BETA
 
     if loss_insensitive:
@@ -164,7 +164,7 @@ def classify(f: dict[str, Any]) -> dict | None:
             band = bands.pop()
             sband = _band(smooth_med) if smooth_med is not None else band
             consistent = sband == band or (band != "bbr" and smooth_med is not None
-                                           and smooth_med < BBR_BETA)
+                                           and 0.3 <= smooth_med < BBR_BETA)
     if consistent and betas:
         n = len(betas)
         strength = min(1.0, 0.4 + 0.12 * n)

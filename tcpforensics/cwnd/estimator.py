@@ -180,6 +180,13 @@ class SenderEstimator:
         if rtt < self.r_rtt:
             self.r_rtt = rtt
 
+    def _timeout_gap(self, gap: float) -> bool:
+        """A silence a retransmission timeout explains (Linux: RTO >= RTT + 200 ms).
+        Shorter ones are tail-loss probes, after which recovery cuts the window as a
+        fast retransmit does."""
+        base = self.rtt_min if self.rtt_min != float("inf") else self._rtt()
+        return gap >= base + 0.18
+
     def _rtt(self) -> float:
         if self.srtt > 0:
             return self.srtt
@@ -229,14 +236,14 @@ class SenderEstimator:
             cause = v.retrans_cause
             if mode == "tx":
                 if cause not in ("network_duplicate", "unneeded", "reordering"):
-                    rto = cause == "rto" or (cause is None and gap > max(0.2, 2.0 * self._rtt()))
+                    rto = cause in ("rto", None) and self._timeout_gap(gap)
                     if not self.in_recovery:
                         self._loss_start(now, gap, hole=False, rto=rto)
                     elif rto and self.epoch is not None:
                         self.epoch["rto"] = True
                         self.r_flags |= _RTO
             else:
-                rto = gap > max(0.2, 2.0 * self._rtt())
+                rto = self._timeout_gap(gap)
                 if not self.in_recovery:
                     self._loss_start(now, gap, hole=False, rto=rto)
                 if self.recovery_point is None:
@@ -369,7 +376,14 @@ class SenderEstimator:
         # or one burst does not move
         last_clean = self.clean_hist[-1] if self.clean_hist else 0
         peak = max(self.r_inflight, last_clean)
-        before = _median(list(self.clean_hist)) if self.clean_hist else peak
+        hist = self.clean_hist
+        before = _median(list(hist)) if hist else peak
+        # still in slow start (the window grew by half within three rounds): the cut is
+        # taken from a window that had not caught up with cwnd; not a clean measure
+        slow_start = not hist or max(hist) > 1.5 * min(hist) or peak > 1.5 * hist[-1]
+        if slow_start:
+            before = peak
+
         self.in_recovery = True
         self.recovery_point = None if hole else self.snd_nxt
         self.r_flags |= _LOSS | (_RTO if rto else 0)
@@ -377,7 +391,8 @@ class SenderEstimator:
             self._settle(self.await_after)  # next loss came: settle on what was seen
         epoch = {"t": now, "cwnd_before": int(peak), "cwnd_after": None, "beta": None,
                  "beta_smooth": None, "rto": rto, "before_pkts": peak / mss,
-                 "before_smooth": before, "hole": self.snd_nxt, "after": []}
+                 "before_smooth": before, "hole": self.snd_nxt, "after": [],
+                 "slow_start": slow_start}
         # growth of the congestion-avoidance period that this loss ends
         fit = self.ca_reg.fit()
         if fit is not None and self.ca_reg.n >= 4:
