@@ -177,7 +177,9 @@ def classify(f: dict[str, Any]) -> dict | None:
         # reno vs cubic: the cut, then the growth between losses as tie-break
         margin = abs(beta_med - RENO_CUBIC_SPLIT) / 0.1
         name = "reno" if beta_med < RENO_CUBIC_SPLIT else "cubic"
-        if margin < 0.5 and growth_med is not None:
+        # growth per round is only comparable at the sender: receiver-side rounds follow
+        # the echoed ACKs and run shorter, so the slope there reads low for Reno too
+        if margin < 0.5 and growth_med is not None and f.get("vantage") == "sender":
             name = "reno" if growth_med >= 0.75 else "cubic"
         conf = strength * min(1.0, 0.6 + 0.4 * min(margin, 1.0))
         if bbr_votes:
