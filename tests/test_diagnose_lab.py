@@ -90,6 +90,43 @@ def test_expected_and_absent_findings(entry):
     assert not wrong, f"should be absent: {sorted(wrong)}"
 
 
+@cache
+def _sender_timeouts(run: str) -> int | None:
+    """Retransmissions after >= 200 ms of sender silence, in the run's sender capture."""
+    from tcpforensics.analysis import iter_events
+    from tcpforensics.model import Analysis
+
+    sender = [e for e in ENTRIES if e["run"] == run and e["vantage"] == "sender"]
+    if not sender:
+        return None
+    rexmit = int(Analysis.RETRANSMISSION | Analysis.FAST_RETRANSMISSION)
+    last: dict = {}
+    n = 0
+    for seg, flow, v in iter_events(SAMPLE / sender[0]["file"]):
+        if seg.length <= 0 or seg.flags & 0x02:
+            continue
+        key = (id(flow), v.direction)
+        if v.analysis & rexmit and key in last and seg.ts - last[key] >= 0.2:
+            n += 1
+        last[key] = seg.ts
+    return n
+
+
+DATA_ENTRIES = [e for e in ENTRIES if e["scenario"] in (
+    "bulk", "competing", "sack_off", "timestamps_off", "rst_abort", "ss_restart",
+    "midstream", "wscale_off", "tso", "app_limited")]
+
+
+@pytest.mark.parametrize("entry", DATA_ENTRIES, ids=_ids(DATA_ENTRIES))
+def test_rto_stalls_only_where_the_sender_fell_silent(entry):
+    a, _, _ = _analysis(entry["file"])
+    stalls = [s for f in a.flow_results for s in f.stalls if s.kind == "rto"]
+    timeouts = _sender_timeouts(entry["run"])
+    if timeouts is None:
+        pytest.skip("no sender-side capture of this run")
+    assert len(stalls) <= timeouts
+
+
 @pytest.mark.parametrize("entry", ENTRIES, ids=_ids(ENTRIES))
 def test_no_false_warnings(entry):
     _, findings, _ = _analysis(entry["file"])

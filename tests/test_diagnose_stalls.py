@@ -445,3 +445,16 @@ def test_receiver_side_repairs_are_counted_as_late_fills():
     facts = c.finish().tcp["stall_facts"]
     assert facts["late_fills"] == [1, 0]
     assert facts["loss_episodes"] == [1, 0]
+
+
+def test_busy_sender_during_recovery_is_not_a_timeout():
+    # the cumulative ACK stalls for 300 ms during a long recovery, but the sender keeps
+    # transmitting: a repair labelled "rto" here is not a retransmission timeout
+    c = Conv()
+    t = c.handshake(0.0, 0.08)
+    c.data(0, t, 1000)
+    for i in range(1, 30):
+        c.data(0, t + i * 0.01, 1000)
+    c.data(0, t + 0.30, 1000, seq=1, analysis=Analysis.RETRANSMISSION, cause="rto")
+    c.ack(1, t + 0.32)
+    assert kinds(c.finish(), "rto") == []

@@ -36,11 +36,13 @@ MAX_SSR = 50
 DELACK_MIN = 0.020
 DELACK_MAX = 0.500
 
-# Linux never lets its retransmission timer fire sooner than 200 ms (TCP_RTO_MIN); a
-# "timeout" after a shorter silence is a tail-loss probe or a repair the capture could
-# not tie to its trigger, and is no RTO stall.  (Slack for where the capture sits.)
+# Linux sets its retransmission timer to the smoothed RTT plus at least 200 ms
+# (TCP_RTO_MIN); a "timeout" after a shorter silence is a tail-loss probe or a repair
+# the capture could not tie to its trigger, and is no RTO stall.  (Slack for where the
+# capture sits.)
 RTO_MIN_SILENCE = 0.18
 RTO_MAX_SILENCE = 130.0  # Linux caps one timeout at 120 s (TCP_RTO_MAX)
+RTO_IDLE_MIN = 0.1  # a timeout retransmission follows at least this much sender silence
 
 RATE_BLOCK = 16  # segments per delivery-rate sample
 
@@ -66,6 +68,7 @@ class _Side:
         "ssr_prev", "max_win", "nagle_candidates", "keepalive_ts", "block_ts", "bucket_start",
         "bucket_bytes", "maxbucket", "mss_eff", "syn_mss", "edge_hist", "nonsyn", "blk_ts",
         "blk_bytes", "blk_n", "rate_hist", "rex_last", "rex_episodes", "hole_ts", "late_fills",
+        "last_tx",
     )
 
     def __init__(self) -> None:
@@ -119,6 +122,7 @@ class _Side:
         self.hole_ts = None  # when a gap in this direction's data was seen
         self.late_fills = 0  # gaps filled late: repairs seen without their original
         self.rex_last = None
+        self.last_tx = None  # last data segment of any kind (new or repeated)
         self.rex_episodes = 0
         self.nonsyn = 0  # segments without SYN
         self.syn_mss = None  # MSS option of this side's SYN (None: absent)
@@ -359,16 +363,17 @@ class StallObserver:
             return
         if sp.sm_ts is not None:
             sp.sm_peer_data = True  # the peer answered: turn-taking, not Nagle
+        last_tx = sd.last_tx
+        sd.last_tx = ts
         if bits & (_RETRANS | _FAST | _SPURIOUS) or end <= sd.nxt:
             hole = sd.hole_ts
-            if (hole is not None and not bits & (_RETRANS | _FAST | _SPURIOUS)
-                    and ts - hole >= 0.5 * (self.rtt or 0.0) > 0):
+            late = (hole is not None and not bits & (_RETRANS | _FAST | _SPURIOUS)
+                    and ts - hole >= 0.5 * (self.rtt or 0.0) > 0)
+            if late:
                 # near the receiver a repair fills a gap a while after it opened; mere
                 # reordering fills it at once
                 sd.late_fills += 1
-                self._retransmission(v, d, ts, seq, bits, late_fill=True)
-                return
-            self._retransmission(v, d, ts, seq, bits)
+            self._retransmission(v, d, ts, seq, bits, late, last_tx)
             return
         if seq > sd.nxt > 0 and sd.hole_ts is None:
             sd.hole_ts = ts  # a gap opened: something before seq is missing
@@ -480,7 +485,8 @@ class StallObserver:
         return -1
 
     def _retransmission(self, v: SegmentVerdict, d: int, ts: float, seq: int,
-                        bits: int, late_fill: bool = False) -> None:
+                        bits: int, late_fill: bool = False,
+                        last_tx: float | None = None) -> None:
         sd = self.s[d]
         cause = v.retrans_cause
         if late_fill and cause in (None, "reordering"):
@@ -497,13 +503,17 @@ class StallObserver:
             # fast-retransmit round is taken for a timeout
             armed = sd.timer_ts
             rtt = self.rtt or 0.0
-            if bits & _FAST or armed is None or ts - armed < max(0.2, 1.5 * rtt):
+            if bits & _FAST or armed is None or ts - armed < RTO_MIN_SILENCE + 0.9 * rtt:
                 return
             cause = "rto"
         if cause != "rto":
             return
         sd.block_ts = ts
         if sd.rto_start is None:
+            if last_tx is not None and ts - last_tx < RTO_IDLE_MIN:
+                # the sender was still transmitting: a timer that fires has had the
+                # sender waiting, silent, for most of the timeout
+                return
             start = sd.timer_ts
             if start is None:
                 start = sd.last_data_ts if sd.last_data_ts is not None else ts
@@ -523,7 +533,9 @@ class StallObserver:
         start = sd.rto_start
         sd.rto_start = None
         silence = sd.rto_first - start
-        if silence < RTO_MIN_SILENCE or silence > RTO_MAX_SILENCE:
+        # the timer is the smoothed RTT plus a margin of at least 200 ms on Linux, and the
+        # smoothed RTT is no smaller than the path's minimum
+        if silence < RTO_MIN_SILENCE + 0.9 * (self.rtt or 0.0) or silence > RTO_MAX_SILENCE:
             # too quick for a retransmission timer (a probe or a late repair), or longer
             # than any timer runs (a spliced or broken capture)
             return
