@@ -279,9 +279,10 @@ def rule_nagle(ctx: _Context) -> list[_Draft]:
         delays = [s.detail.get("ack_delay", 0.0) for s in stalls]
         waits = [s.duration for s in stalls]
         med_delay = median(delays)
-        timer = ("a Linux peer (minimum delayed-ACK timer 40 ms)" if med_delay < 0.08 else
-                 "a macOS peer (about 100 ms)" if med_delay < 0.15 else
-                 "a Windows peer (200 ms)")
+        timer = ("the delayed-ACK timer of a Linux receiver, 40 ms at least"
+                 if med_delay < 0.08 else
+                 "the delayed-ACK timer of a macOS receiver, about 100 ms"
+                 if med_delay < 0.15 else "the 200 ms delayed-ACK timer of a Windows receiver")
         senders = sorted({i["sender"] for _, i in items})
         sender = _only(senders) or _only(_host(s) for s in senders)
         flows = sorted({f.id for f, _ in items})
@@ -302,9 +303,9 @@ def rule_nagle(ctx: _Context) -> list[_Draft]:
                 f"until the first was acknowledged. The receiver ({server}) did not "
                 f"acknowledge at once: it runs a delayed-ACK timer, waiting for a reply to "
                 f"carry the ACK, and no reply could come before the whole message had "
-                f"arrived. Each of the {n} holds lasted about {_ms(median(waits))} (the "
-                f"ACK itself came ~{_ms(med_delay)} late, which matches {timer}), "
-                f"{_ms(total)} in all over {_plural(len(flows), 'flow')}."),
+                f"arrived. Each of the {n} holds lasted about {_ms(median(waits))}; the "
+                f"ACK itself came ~{_ms(med_delay)} late, as expected from {timer}. In all "
+                f"{_ms(total)} over {_plural(len(flows), 'flow')}."),
             recommendation=(
                 "Hand each message to the kernel in one call: build it in one buffer, or "
                 "use writev()/sendmsg() (or MSG_MORE / TCP_CORK around the pieces). For "
@@ -466,9 +467,10 @@ def rule_zero_window(ctx: _Context) -> list[_Draft]:
                 f"{receiver or 'The receiver'} advertised a zero receive window "
                 f"{_plural(ads, 'time')}: its socket buffer was full because the application "
                 f"was not reading as fast as data arrived. {sender or 'The sender'} had to "
-                f"stop and send {_plural(probes, 'window probe')} until space opened; data "
-                f"waited {_ms(total)} in total, the longest wait {_ms(longest)}. The network "
-                f"was not the bottleneck here, the receiving application was."),
+                f"stop until space opened"
+                + (f" (it probed the window {_plural(probes, 'time')})" if probes else "")
+                + f"; data waited {_ms(total)} in total, the longest wait {_ms(longest)}. "
+                f"The network was not the bottleneck here, the receiving application was."),
             recommendation=(
                 "Make the receiving application read promptly: do no slow work between "
                 "reads (hand it to another thread or queue), and read in large chunks. If "
