@@ -119,7 +119,7 @@ def test_lab_report_in_browser(browser, rel: str) -> None:
 
 
 def test_flow_table_sorts_and_filters(browser) -> None:
-    path = _lab("churn/churn.client.pcap.gz")
+    path = _lab("refused/refused.client.pcap.gz")  # three short flows: a quick page
     analysis = _analysis(path)
     if len(analysis.flow_results) < 3:
         pytest.skip("needs a capture with several flows")
