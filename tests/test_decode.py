@@ -341,7 +341,7 @@ def _tshark_tcp_fields(path) -> dict[int, tuple]:
         def num(text: str) -> int | None:
             return int(text.split(",")[0]) if text else None
 
-        flags = int(f[5], 16) & 0x1FF
+        flags = int(f[5].split(",")[0], 16) & 0x1FF
         sacks = tuple(zip((int(x) for x in f[13].split(",") if x),
                           (int(x) for x in f[14].split(",") if x), strict=True))
         kinds = {int(k) for k in f[15].split(",") if k}
