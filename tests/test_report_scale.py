@@ -12,6 +12,7 @@ import re
 import time
 
 import numpy as np
+import pytest
 
 from tcpforensics.analysis import Analysis
 from tcpforensics.model import (
@@ -106,6 +107,7 @@ def test_keep_indices_keeps_extremes_and_marks() -> None:
     assert small.tolist() == list(range(100))
 
 
+@pytest.mark.slow
 def test_million_segments_report_is_bounded() -> None:
     detailed, per_flow = 5, 200_000  # 1M data segments + 500k ACKs
     analysis = big_analysis(detailed, total_flows=20_000, per_flow=per_flow)
