@@ -42,3 +42,29 @@ def test_final_states_match_the_scenario(cap):
         # the lab writes 0.0.0.0 when it did not learn the bound address: match the port
         got = by_port.get(_port(addr)) if addr.startswith("0.0.0.0:") else final.get(addr)
         assert got == expected, f"{addr}: {got} != {expected}"
+
+
+TSO = REPO / "sample_pcaps" / "tso"
+
+
+@pytest.mark.skipif(not (TSO / "tso-upload.client.pcap.gz").exists()
+                    or not (TSO / "tso-upload.server.pcap.gz").exists(),
+                    reason="lab TSO captures not present")
+def test_tso_super_segments_on_the_sender_side_raise_no_extra_retransmissions():
+    import math
+
+    from tcpforensics.analysis import Options, iter_events
+
+    def causes(name):
+        opts = Options(idle_timeout=math.inf, closed_linger=math.inf, observers=False)
+        flows = {}
+        for _seg, flow, _v in iter_events(str(TSO / name), opts):
+            flows[flow.id] = flow
+        (flow,) = flows.values()
+        res = flow.conn.result()
+        return res.tcp["retrans_causes"][res.client], res.tcp["superframes"][res.client]
+
+    sender_side, supers_sender = causes("tso-upload.client.pcap.gz")
+    receiver_side, supers_receiver = causes("tso-upload.server.pcap.gz")
+    assert supers_sender > 0 and supers_receiver == 0  # segmentation happens after capture
+    assert sender_side == receiver_side  # the same losses seen from both ends
