@@ -35,7 +35,7 @@ NAMES = ("reno", "cubic", "bbr", "unknown", "none")
 HOLDOUT_RTTS = {10, 120}
 HOLDOUT_RATES = {20}
 #: Scenarios whose right answer is "unknown" (sender not window-limited).
-UNKNOWN_SCENARIOS = {"app_limited", "slow_reader"}
+UNKNOWN_SCENARIOS = {"app_limited", "slow_reader", "rwnd_limited"}
 
 
 def is_holdout(params: dict) -> bool:
