@@ -240,7 +240,12 @@ def stalled_time(flow: FlowResult) -> float:
 
 
 def _counter(flow: FlowResult, name: str) -> int:
-    return sum(int(e.counters.get(name, 0) or 0) for e in flow.endpoints)
+    total = 0
+    for e in flow.endpoints:
+        v = e.counters.get(name)
+        if v:
+            total += int(v)
+    return total
 
 
 def _flow_facts(flow: FlowResult, by_id: dict[str, Finding],
@@ -283,19 +288,25 @@ def _rate(payload: int, flow: FlowResult) -> float | None:
     return payload * 8 / d if d > 0 and payload else None
 
 
-def choose_flows(analysis: Any, flows: list[int] | None, top: int) -> tuple[list[int], dict]:
+def _all_facts(analysis: Any) -> dict[int, _FlowFacts]:
+    by_id = {f.id: f for f in analysis.finding_results}
+    by_flow: dict[int, list[Finding]] = defaultdict(list)
+    for f in analysis.finding_results:
+        for fid in f.flows:
+            by_flow[fid].append(f)
+    return {fr.id: _flow_facts(fr, by_id, by_flow) for fr in analysis.flow_results}
+
+
+def choose_flows(analysis: Any, flows: list[int] | None, top: int,
+                 facts: dict[int, _FlowFacts] | None = None) -> tuple[list[int], dict]:
     """Flow ids to detail and why each was chosen.
 
     `flows` given: exactly those (that exist).  Otherwise the `top` worst by severity and
     impact; when fewer flows have problems, the largest transfers fill the remaining slots
     so a clean capture still shows what its main flows did.
     """
-    by_id = {f.id: f for f in analysis.finding_results}
-    by_flow: dict[int, list[Finding]] = defaultdict(list)
-    for f in analysis.finding_results:
-        for fid in f.flows:
-            by_flow[fid].append(f)
-    facts = {fr.id: _flow_facts(fr, by_id, by_flow) for fr in analysis.flow_results}
+    if facts is None:
+        facts = _all_facts(analysis)
     if flows:
         chosen = [fid for fid in dict.fromkeys(flows) if fid in facts][:MAX_DETAILED]
         return chosen, {fid: "selected with --flow" for fid in chosen}
@@ -574,12 +585,8 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
     t0 = cap.first_ts if cap.first_ts is not None else min(
         (f.start for f in analysis.flow_results), default=0.0)
     by_id = {f.id: f for f in analysis.finding_results}
-    by_flow: dict[int, list[Finding]] = defaultdict(list)
-    for f in analysis.finding_results:
-        for fid in f.flows:
-            by_flow[fid].append(f)
-    facts = {fr.id: _flow_facts(fr, by_id, by_flow) for fr in analysis.flow_results}
-    chosen, why = choose_flows(analysis, flows, top)
+    facts = _all_facts(analysis)
+    chosen, why = choose_flows(analysis, flows, top, facts)
     detailed = set(chosen)
 
     source_ok = isinstance(source, str | os.PathLike) and str(source) != "-" and \
