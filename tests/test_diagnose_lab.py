@@ -114,7 +114,7 @@ def _sender_timeouts(run: str) -> int | None:
 
 DATA_ENTRIES = [e for e in ENTRIES if e["scenario"] in (
     "bulk", "competing", "sack_off", "timestamps_off", "rst_abort", "ss_restart",
-    "midstream", "wscale_off", "tso", "app_limited")]
+    "midstream", "wscale_off", "tso", "app_limited", "outage", "rwnd_limited")]
 
 
 @pytest.mark.parametrize("entry", DATA_ENTRIES, ids=_ids(DATA_ENTRIES))

@@ -458,3 +458,46 @@ def test_busy_sender_during_recovery_is_not_a_timeout():
     c.data(0, t + 0.30, 1000, seq=1, analysis=Analysis.RETRANSMISSION, cause="rto")
     c.ack(1, t + 0.32)
     assert kinds(c.finish(), "rto") == []
+
+
+def _receiver_side_bulk(c: Conv, t: float, rtt: float, n: int) -> float:
+    """n segments arriving 2 ms apart, each ACKed at once (a receiver-side capture)."""
+    for _ in range(n):
+        c.data(0, t, 1460)
+        c.ack(1, t + 1e-4, ack_rtt=1e-4)
+        t += 0.002
+    return t
+
+
+def test_timeout_seen_next_to_the_receiver():
+    # the link drops everything for a while: the receiver sees a busy sender fall silent
+    # and come back with one lone segment (the flight after a timeout), then more an RTT
+    # later
+    rtt = 0.04
+    c = Conv()
+    c._feed(0, 0.0, 0x02, 0, 0, 0, 65535, mss=1460)
+    c._feed(1, 1e-4, 0x12, 0, 0, 1, 65535, mss=1460)
+    c._feed(0, rtt, 0x10, 0, 1, 1, 65535)
+    c.nxt = [1, 1]
+    t = _receiver_side_bulk(c, rtt + 0.01, rtt, 50) - 0.002
+    t2 = t + 2.2
+    c.data(0, t2, 1460)
+    c.ack(1, t2 + 1e-4, ack_rtt=1e-4)
+    _receiver_side_bulk(c, t2 + rtt, rtt, 10)
+    (s,) = kinds(c.finish(), "rto")
+    assert s.start == pytest.approx(t) and s.duration == pytest.approx(2.2)
+    assert s.detail["seen_at"] == "receiver" and s.detail["backoff"] >= 1
+
+
+def test_idle_sender_resuming_with_a_burst_is_not_a_timeout():
+    rtt = 0.04
+    c = Conv()
+    c._feed(0, 0.0, 0x02, 0, 0, 0, 65535, mss=1460)
+    c._feed(1, 1e-4, 0x12, 0, 0, 1, 65535, mss=1460)
+    c._feed(0, rtt, 0x10, 0, 1, 1, 65535)
+    c.nxt = [1, 1]
+    t = _receiver_side_bulk(c, rtt + 0.01, rtt, 50)
+    _receiver_side_bulk(c, t + 2.0, rtt, 10)  # a whole initial window at once
+    res = c.finish()
+    assert kinds(res, "rto") == []
+    assert len(kinds(res, "app_limited")) == 1

@@ -337,20 +337,22 @@ def rule_rto(ctx: _Context) -> list[_Draft]:
         flows = sorted({f.id for f, _ in items})
         sender = _only(s.endpoint for s in stalls)
         severity = "critical" if backoff >= 2 or total >= 3.0 else "warning"
+        when = (f" As seen from this capture point the first timeout came "
+                f"~{_ms(median(first))} after the timer was last restarted." if first else
+                " Seen next to the receiver, the lost segments never showed up; only the "
+                "silence and the lone segment that ended it did.")
         backoff_txt = (f" The same segment timed out {backoff + 1} times in a row; each "
                        f"time the timer doubled (exponential backoff)." if backoff else "")
         out.append(_Draft(
             kind="rto_stall", severity=severity,
-            title=f"{_plural(len(stalls), 'retransmission timeout')}: {_ms(total)} without "
-                  f"progress",
+            title=f"Retransmission timeouts stalled data for {_ms(total)} "
+                  f"({_plural(len(stalls), 'episode')}"
+                  + (f", up to {backoff + 1} timeouts in a row)" if backoff else ")"),
             detail=(
                 f"Data from {sender or 'the sender'} was lost and nothing told the sender "
                 f"soon enough: too few later segments got through to produce three "
                 f"duplicate ACKs, so it had to wait for its retransmission timer. Linux "
-                f"never fires that timer sooner than 200 ms (plus the smoothed RTT); as "
-                f"seen from this capture point the first timeout came "
-                f"~{_ms(median(first) if first else None)} after the timer was last "
-                f"restarted."
+                f"never fires that timer sooner than 200 ms (plus the smoothed RTT).{when}"
                 f"{backoff_txt} The transfer made no progress for {_ms(total)} over "
                 f"{_plural(len(stalls), 'episode')} in {_plural(len(flows), 'flow')}."),
             recommendation=(

@@ -68,7 +68,7 @@ class _Side:
         "ssr_prev", "max_win", "nagle_candidates", "keepalive_ts", "block_ts", "bucket_start",
         "bucket_bytes", "maxbucket", "mss_eff", "syn_mss", "edge_hist", "nonsyn", "blk_ts",
         "blk_bytes", "blk_n", "rate_hist", "rex_last", "rex_episodes", "hole_ts", "late_fills",
-        "last_tx",
+        "last_tx", "rx_rto", "prev_gap", "last_len",
     )
 
     def __init__(self) -> None:
@@ -123,6 +123,9 @@ class _Side:
         self.late_fills = 0  # gaps filled late: repairs seen without their original
         self.rex_last = None
         self.last_tx = None  # last data segment of any kind (new or repeated)
+        self.rx_rto = None  # (last before, first after) a silence that may be a timeout
+        self.prev_gap = None  # time between the last two new segments
+        self.last_len = 0  # length of the last new segment
         self.rex_episodes = 0
         self.nonsyn = 0  # segments without SYN
         self.syn_mss = None  # MSS option of this side's SYN (None: absent)
@@ -399,8 +402,23 @@ class StallObserver:
         sd.data_bytes += end - max(seq, sd.nxt)
 
         nagle = self._nagle(d, p, ts, seq, length, mss)
+        if sd.rx_rto is not None:
+            self._rx_rto_confirm(d, ts)
         if prev_ts is not None and not nagle:
-            self._idle(d, p, ts, prev_ts, outstanding_before, mss)
+            gap = ts - prev_ts
+            rtt = self.rtt or 0.0
+            if (rtt and gap >= RTO_MIN_SILENCE + 0.9 * rtt and sd.prev_gap is not None
+                    and sd.prev_gap <= max(0.25 * rtt, 0.002) and mss and sd.last_len >= mss
+                    and length >= mss and sd.zw_start is None and self._near_receiver(d)):
+                # a busy sender fell silent and came back with a full segment: seen next
+                # to the receiver, a timeout looks like this (the original and any
+                # earlier retries were lost before they got here); it is one if the
+                # segment comes alone, as the first flight after a timeout does
+                sd.rx_rto = (prev_ts, ts)
+            else:
+                self._idle(d, p, ts, prev_ts, outstanding_before, mss)
+            sd.prev_gap = gap
+        sd.last_len = length
         self._ssr_progress(d, ts, length, mss)
         self._bucket(d, ts, length)
         n = sd.blk_n
@@ -543,6 +561,28 @@ class StallObserver:
         self._add("rto", d, start, end - start, {
             "timeouts": n, "backoff": n - 1, "first_timeout": sd.rto_first - start,
             "retransmissions": sd.rto_rexmits})
+
+    def _near_receiver(self, d: int) -> bool:
+        """Is the capture closer to the receiver of d's data than to its sender?"""
+        rtt, seen = self.rtt, self.s[1 - d].min_rtt_dir
+        return bool(rtt) and seen is not None and seen < 0.5 * rtt
+
+    def _rx_rto_confirm(self, d: int, ts: float) -> None:
+        sd = self.s[d]
+        last, first = sd.rx_rto
+        sd.rx_rto = None
+        rtt = self.rtt or 0.0
+        silence = first - last
+        if ts - first >= 0.5 * rtt and silence <= RTO_MAX_SILENCE:
+            # cumulative wait of k doubling timeouts is base x (2^k - 1)
+            base = RTO_MIN_SILENCE + 0.9 * rtt + 0.02
+            k = max(1, round(math.log2(silence / base + 1)))
+            self._add("rto", d, last, silence, {
+                "timeouts": k, "backoff": k - 1, "first_timeout": None,
+                "retransmissions": 1, "seen_at": "receiver"})
+            sd.block_ts = first
+        else:
+            self._add("app_limited", d, last, silence, {})
 
     def _bucket(self, d: int, ts: float, length: int) -> None:
         sd = self.s[d]
