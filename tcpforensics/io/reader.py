@@ -40,6 +40,7 @@ WTAP_MAX = 262144  # Wireshark's largest packet for ordinary link types
 MAX_COMMENTS = 1000  # capture-supplied comments kept (attacker-controlled text)
 MAX_COMMENT_CHARS = 4096
 MAX_WARNINGS = 100
+MAX_INTERFACES = 65536  # pcapng interfaces kept per section (hostile files declare millions)
 # Decompression-bomb guard: stop when the output passes BOMB_MIN_BYTES and is more
 # than BOMB_RATIO times the compressed input read so far.  Real captures compress
 # 2-50x (a few hundred at most for zero-filled payloads); a bomb of zeros compresses
@@ -164,6 +165,7 @@ class Capture:
         self._swapped = 0  # 2: caplen/len always swapped, 1: swapped when caplen > len
         # pcapng: per interface (linktype, snaplen, mul, div, offset_ns)
         self._ifaces: list[tuple[int, int, int, int, int]] = []
+        self._linktype_set: set[int] = set()
 
     # -- public ------------------------------------------------------------------------
     def __iter__(self) -> Iterator[RawPacket]:
@@ -573,6 +575,12 @@ class Capture:
         if blen < 20:
             self._warn("interface description block too short; ignored")
             return
+        if len(self._ifaces) >= MAX_INTERFACES:
+            if len(self._ifaces) == MAX_INTERFACES:
+                self._warn(f"more than {MAX_INTERFACES} interfaces in one section; the rest "
+                           "are ignored and their records counted as malformed")
+                self._ifaces.append((LINKTYPE_INVALID, 0, 1, 1, 0))  # marks "warned"
+            return
         linktype, _reserved, snaplen = Struct(order + "HHI").unpack_from(buf, pos + 8)
         info = {"id": len(self._ifaces), "linktype": linktype, "snaplen": snaplen,
                 "name": None, "description": None, "tsresol": 6, "tsoffset": 0}
@@ -601,7 +609,8 @@ class Capture:
         self._ifaces.append((linktype, snaplen, mul, div, off))
         if len(self.interfaces) < 4096:
             self.interfaces.append(info)
-        if linktype not in self.linktypes:
+        if linktype not in self._linktype_set:
+            self._linktype_set.add(linktype)
             self.linktypes.append(linktype)
         if self.snaplen is None:
             self.snaplen = snaplen
