@@ -511,3 +511,13 @@ def test_stalled_time_counts_overlaps_once() -> None:
     assert stalled_time(f) == pytest.approx(2.25)
     ctx = build_context(scenario(), plotly="cdn")
     assert ctx["stall_total"] == pytest.approx(1.6 + 0.25)
+
+
+def test_wireshark_filter() -> None:
+    from tcpforensics.report.html import wireshark_filter
+
+    assert wireshark_filter(CLIENT, SERVER) == (
+        "ip.addr==198.18.0.1 && tcp.port==40000 && ip.addr==198.18.0.2 && tcp.port==5001")
+    assert wireshark_filter("[2001:db8::1]:1", "[2001:db8::2]:443").startswith(
+        "ipv6.addr==2001:db8::1 && tcp.port==1")
+    assert wireshark_filter("garbage", SERVER) == ""

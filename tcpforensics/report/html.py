@@ -531,6 +531,7 @@ def _detail_view(x: _FlowFacts, series: FlowSeries | None, why: str, t0: float,
         tcp_facts.append((str(k), fmt_value(v)[:300]))
     return {
         "id": fr.id, "client": fr.client, "server": fr.server, "why": why,
+        "wireshark": wireshark_filter(fr.client, fr.server),
         "start": fr.start - t0, "end": fr.end - t0, "duration": _duration(fr),
         "state": fr.state, "handshake": fr.handshake, "syn_rtt": fr.syn_rtt,
         "rtt": fr.rtt or {}, "severity": x.severity, "stalled": x.stalled,
@@ -540,6 +541,21 @@ def _detail_view(x: _FlowFacts, series: FlowSeries | None, why: str, t0: float,
         "more_stalls": max(len(fr.stalls) - 30, 0), "tcp": tcp_facts[:40],
         "source_ok": source_ok,
     }
+
+
+def wireshark_filter(client: str, server: str) -> str:
+    """A Wireshark display filter that selects one connection (for the detail header)."""
+    from .series import parse_endpoint
+
+    parts = []
+    for text in (client, server):
+        parsed = parse_endpoint(text)
+        if parsed is None:
+            return ""
+        host, _, port = text.rpartition(":")
+        field = "ipv6.addr" if len(parsed[0]) == 16 else "ip.addr"
+        parts.append(f"{field}=={host.strip('[]')} && tcp.port=={port}")
+    return " && ".join(parts)
 
 
 def _capture_view(analysis: Any, source: Any) -> dict:
