@@ -333,3 +333,15 @@ def test_fields_match_tshark(name: str) -> None:
     assert len(ours) > 0 and ours.keys() == theirs.keys()
     bad = [(k, ours[k], theirs[k]) for k in ours if ours[k] != theirs[k]]
     assert not bad, bad[:5]
+
+
+def test_deep_nesting_is_bounded() -> None:
+    # endless LLC/SNAP, VLAN and IP-in-IP nesting end in a bucket, not a RecursionError
+    snap = b"\x00" * 12 + (b"\x00\x10" + b"\xaa\xaa\x03\x00\x00\x00") * 5000
+    assert decode(raw(snap)) == "non_ip"
+    vlans = ether(struct.pack("!HH", 1, 0x8100) * 5000, 0x8100)
+    assert decode(raw(vlans)) == "malformed"
+    nested = TCP
+    for _ in range(50):
+        nested = ipv4(nested, proto=4)
+    assert decode(raw(ether(nested))) == "non_tcp"

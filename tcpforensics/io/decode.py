@@ -130,7 +130,7 @@ def _ether_type(raw: RawPacket, data: bytes, etype: int, off: int, depth: int) -
     if etype < 0x0600:  # 802.3 length field: LLC follows; only SNAP carries IP
         if n < off + 8:
             return "truncated" if n < off + 3 else "non_ip"
-        if data[off:off + 3] == b"\xaa\xaa\x03":
+        if data[off:off + 3] == b"\xaa\xaa\x03" and depth < 8:
             return _ether_type(raw, data, _U16(data, off + 6)[0], off + 8, depth + 1)
         return "non_ip"
     if etype in (0x8847, 0x8848):  # MPLS: skip the label stack, guess IP by version
