@@ -236,6 +236,11 @@ class _Run:
             info.snaplen = self.capture.snaplen
             info.first_ts, info.last_ts = first_ts, last_ts
             info.evicted_flows = table.evicted
+            if table.evicted:
+                info.warnings.append(
+                    f"more than {self.options.max_flows:,} flows live at once: "
+                    f"{table.evicted:,} were evicted (ended early, least recently active "
+                    "first); see capture.evicted_flows")
 
     def _finish(self, flow: Any) -> None:
         result = flow.conn.result()
