@@ -521,3 +521,10 @@ def test_wireshark_filter() -> None:
     assert wireshark_filter("[2001:db8::1]:1", "[2001:db8::2]:443").startswith(
         "ipv6.addr==2001:db8::1 && tcp.port==1")
     assert wireshark_filter("garbage", SERVER) == ""
+
+
+def test_unreadable_source_on_second_pass_still_reports(tmp_path: Path) -> None:
+    bad = tmp_path / "not-a-capture.pcap"
+    bad.write_bytes(b"this is not a capture file at all")
+    html = render_report(scenario(), plotly="cdn", source=str(bad))
+    assert 'id="no-source"' in html and "Reading it again failed" in html

@@ -25,6 +25,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup, escape
 
+from ..errors import TcpForensicsError
 from ..model import Finding, FlowResult, Segment, SegmentVerdict
 from . import figures
 from .series import Budget, FlowSeries, SeriesCollector, collect
@@ -607,6 +608,7 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
 
     source_ok = isinstance(source, str | os.PathLike) and str(source) != "-" and \
         os.path.exists(source)
+    second_pass_error = None
     series: dict[int, FlowSeries] = {}
     if events is not None:
         source_ok = True
@@ -616,8 +618,13 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
         series = collector.build(budget)
     elif source_ok and chosen:
         until = max(facts[fid].flow.end for fid in chosen) + 1.0
-        series = collect(source, [facts[fid].flow for fid in chosen], t0=t0, until=until,
-                         budget=budget, all_flows=analysis.flow_results)
+        try:
+            series = collect(source, [facts[fid].flow for fid in chosen], t0=t0, until=until,
+                             budget=budget, all_flows=analysis.flow_results)
+        except (TcpForensicsError, OSError) as exc:
+            # The capture changed or vanished since the analysis: report what we have.
+            source_ok = False
+            second_pass_error = str(exc)
 
     figs: dict[str, dict] = {}
     stall_rows = _stall_rows(analysis)
@@ -660,6 +667,7 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
             x.stalled for x in facts.values()),
         "table": table, "table_total": len(analysis.flow_results),
         "details": details, "detail_count": len(details), "source_ok": source_ok,
+        "second_pass_error": second_pass_error,
         "figures": figs, "plotly": plotly, "top": top,
     }
 

@@ -25,6 +25,7 @@ MARK_SYN = 1 << 20
 MARK_FIN = 1 << 21
 MARK_RST = 1 << 22
 
+_LATE_RUN = 1000  # consecutive segments past `until` before the second pass stops
 _CONTROL = MARK_SYN | MARK_FIN | MARK_RST
 _SEQ_MOD = 1 << 32
 _HALF = 1 << 31
@@ -315,14 +316,19 @@ def collect(source, flows: list, t0: float = 0.0, until: float | None = None,
             starts[key].append((f.start, f.id))
     table = FlowTable()
     local: dict[int, int | None] = {}  # local flow id -> analysis flow id
+    late = 0
     capture = open_capture(source)
     try:
         for raw in capture:
             seg = decode(raw)
             if seg.__class__ is str:
                 continue
-            if until is not None and seg.ts > until:
-                break
+            if until is not None:
+                # Stop once segments run well past every wanted flow; a run of them, so a
+                # capture whose clock steps back (merged files) is not cut short.
+                late = late + 1 if seg.ts > until else 0
+                if late > _LATE_RUN:
+                    break
             src, dst, sp, dp = seg.src, seg.dst, seg.sport, seg.dport
             key = (src, sp, dst, dp) if src < dst or src == dst and sp <= dp else \
                 (dst, dp, src, sp)
@@ -348,9 +354,12 @@ def _collect_all(source, collector: SeriesCollector, until: float | None,
 
     events = iter_events(source)
     try:
+        late = 0
         for seg, flow, verdict in events:
-            if until is not None and seg.ts > until:
-                break
+            if until is not None:
+                late = late + 1 if seg.ts > until else 0
+                if late > _LATE_RUN:
+                    break
             collector.add(seg, flow.id, verdict)
     finally:
         events.close()
