@@ -524,6 +524,13 @@ def _detail_view(x: _FlowFacts, series: FlowSeries | None, why: str, t0: float,
     figs[tl] = figures.timeline(fr, t0, roles)
     states = [{"t": s.ts - t0, "who": roles[s.endpoint] if s.endpoint in (0, 1) else
                str(s.endpoint), "state": s.state} for s in sorted(fr.states, key=lambda s: s.ts)]
+    per_kind: dict[str, list[float]] = {}
+    for st in fr.stalls:
+        if isinstance(st.duration, int | float) and math.isfinite(st.duration):
+            per_kind.setdefault(st.kind, []).append(st.duration)
+    stall_kinds = sorted(({"label": figures.STALL_LABELS.get(k, k), "kind": k,
+                           "seconds": sum(v), "count": len(v)} for k, v in per_kind.items()),
+                         key=lambda r: -r["seconds"])
     stalls = [{"kind": s.kind, "label": figures.STALL_LABELS.get(s.kind, s.kind),
                "endpoint": s.endpoint, "start": s.start - t0, "duration": s.duration}
               for s in sorted(fr.stalls, key=lambda s: -s.duration)[:30]]
@@ -540,6 +547,7 @@ def _detail_view(x: _FlowFacts, series: FlowSeries | None, why: str, t0: float,
         "endpoints": eps, "directions": directions, "timeline": tl, "states": states[:60],
         "more_states": max(len(states) - 60, 0), "stalls": stalls,
         "more_stalls": max(len(fr.stalls) - 30, 0), "tcp": tcp_facts[:40],
+        "stall_kinds": stall_kinds,
         "source_ok": source_ok,
     }
 
