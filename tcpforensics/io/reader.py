@@ -103,25 +103,15 @@ class _CountingReader:
         self.mode = "rb"
 
     def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = CHUNK  # never "everything": memory stays bounded whatever the caller asks
         if self._prefix:
-            if n is None or n < 0:
-                data = self._prefix + self._read_all()
-                self._prefix = b""
-            else:
-                data = self._prefix[:n]
-                self._prefix = self._prefix[n:]
+            data = self._prefix[:n]
+            self._prefix = self._prefix[n:]
         else:
-            data = self._read_all() if n is None or n < 0 else self._read(n)
+            data = self._read(n)
         self.count += len(data)
         return data
-
-    def _read_all(self) -> bytes:
-        parts = []
-        while True:
-            piece = self._read(CHUNK)
-            if not piece:
-                return b"".join(parts)
-            parts.append(piece)
 
     def readable(self) -> bool:
         return True
