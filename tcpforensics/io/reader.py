@@ -35,7 +35,10 @@ __all__ = ["Capture", "open_capture", "LINKTYPE_INVALID"]
 LINKTYPE_INVALID = -1
 
 CHUNK = 1 << 20  # bytes asked from the stream per refill
-MAX_RECORD = 256 << 20  # no record or block is ever larger than this: stop if claimed
+# No record or block is larger than this: a claim above it means corrupt data, so reading
+# stops there.  16 MiB keeps peak memory small; TCP/IP link types never come near it
+# (Wireshark itself stops at 256 KiB for them, 128 MiB only for USB and D-Bus captures).
+MAX_RECORD = 16 << 20
 WTAP_MAX = 262144  # Wireshark's largest packet for ordinary link types
 MAX_COMMENTS = 1000  # capture-supplied comments kept (attacker-controlled text)
 MAX_COMMENT_CHARS = 4096
