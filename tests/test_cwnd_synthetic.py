@@ -274,7 +274,7 @@ def test_loss_based_beta_and_name(cca: str, lo: float, hi: float, vantage: str) 
 def test_bbr_no_cut_and_probe_rtt(vantage: str) -> None:
     # the simulated path has no jitter, so the min RTT would be refreshed for ever; real
     # paths are noisier and Linux probes every 10 s: force that schedule
-    trace = simulate("bbr", 10, 0.03, 60, 24.0, loss=0.002, vantage=vantage, seed=5,
+    trace = simulate("bbr", 10, 0.03, 60, 13.0, loss=0.002, vantage=vantage, seed=5,
                      probe_rtt_every=10.0)
     res = run_observer(trace)
     cca = res.endpoints[0].cca

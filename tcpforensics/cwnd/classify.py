@@ -19,6 +19,7 @@ BBR_BETA = 0.86  # a median cut shallower than this is no multiplicative decreas
 RENO_CUBIC_SPLIT = 0.60  # halfway between 0.5 and 0.7
 MIN_WINDOW_PKTS = 6
 MIN_EPOCHS = 3  # measured loss epochs needed before the cut decides alone
+PACED_FRACTION = 0.15  # sender side: under this share of sends right after an ACK = paced
 AIMD_EXCESS = 3.0  # window over the AIMD bound beyond which losses did not cut it
 
 
@@ -101,6 +102,7 @@ def classify(f: dict[str, Any]) -> dict | None:
         "plateau": plateau,
         "rtt_min": f.get("rtt_min"),
         "duration": duration,
+        "ack_clocked_fraction": f.get("ack_clocked_fraction"),
     }
     growth = [e["growth_prev"] for e in valid if "growth_prev" in e]
     growth_med = _median(growth)
@@ -124,7 +126,12 @@ def classify(f: dict[str, Any]) -> dict | None:
         else:
             reason = "fewer than 20 RTTs of cwnd-limited sending"
         return _unknown(reason, evidence)
-    if window is not None and window < MIN_WINDOW_PKTS and not probe_dips \
+    # Pacing: at the sender, an ACK-clocked sender (reno, cubic without fq) sends new data
+    # within microseconds of an ACK; BBR paces on its own timer.  (CUBIC behind the fq
+    # qdisc is paced too, so this only decides when the cut cannot be measured.)
+    acf = f.get("ack_clocked_fraction")
+    paced = f.get("vantage") == "sender" and acf is not None and acf < PACED_FRACTION
+    if window is not None and window < MIN_WINDOW_PKTS and not probe_dips and not paced \
             and not _loss_insensitive_hint(f, window, rc, duration):
         return _unknown(f"window of fewer than {MIN_WINDOW_PKTS} packets: the decrease "
                         "at loss cannot be measured", evidence)
@@ -144,6 +151,7 @@ def classify(f: dict[str, Any]) -> dict | None:
         evidence["aimd_excess"] = round(excess, 2)
     loss_insensitive = excess is not None and excess >= AIMD_EXCESS
     bbr_votes = (1 if probe_dips else 0) + (1 if flat else 0) + (1 if loss_insensitive else 0)
+    bbr_votes += 1 if paced else 0
 
     def _no_cut() -> bool:
         if smooth_med is None or len(smooth) < 2:
@@ -186,6 +194,9 @@ def classify(f: dict[str, Any]) -> dict | None:
             conf *= 0.8
         return {"name": name, "confidence": round(min(conf, 0.99), 3), "evidence": evidence}
 
+    if paced:
+        conf = 0.6 + 0.1 * min(bbr_votes - 1, 3)
+        return {"name": "bbr", "confidence": round(conf, 3), "evidence": evidence}
     if probe_dips:
         conf = 0.7 + 0.1 * min(len(probe_dips), 2) + (0.05 if flat else 0.0)
         return {"name": "bbr", "confidence": round(conf, 3), "evidence": evidence}

@@ -104,8 +104,9 @@ class SenderEstimator:
         "epoch", "epochs", "await_after", "rounds_total", "rounds_cwnd", "rounds_rwnd",
         "rounds_app", "series", "stride", "skip", "replicas", "rep_err", "rep_n",
         "recent", "dip", "dips", "rounds_since_rto", "run", "best_run", "ca_reg",
-        "ca_round", "retrans", "holes", "mode", "peer_ts", "round_index", "reo_ts", "mss_cap",
-        "clean_hist", "prev_flags", "win_hist", "n_epochs", "rwnd_known",
+        "retrans", "holes", "mode", "round_index", "mss_cap",
+        "clean_hist", "prev_flags", "win_hist", "n_epochs", "rwnd_known", "ack_clocked",
+        "new_segs",
     )
 
     def __init__(self, direction: int, vantage: str, rtt_base: float | None) -> None:
@@ -155,6 +156,8 @@ class SenderEstimator:
         self.prev_flags = 0
         self.win_hist: dict[int, int] = {}  # clean rounds per window size (packets)
         self.n_epochs = 0
+        self.ack_clocked = 0  # new segments sent within 50 us of an ACK (sender side)
+        self.new_segs = 0
         # without the SYNs the window scale is unknown: the raw field is no window limit
         self.rwnd_known = True
         self.dip: list | None = None
@@ -163,12 +166,9 @@ class SenderEstimator:
         self.run = _Regression()  # current loss-free cwnd-limited run
         self.best_run: dict | None = None
         self.ca_reg = _Regression()
-        self.ca_round = 0
         self.retrans = 0
         self.holes = 0
-        self.peer_ts = False
         self.round_index = 0
-        self.reo_ts = 0.0
 
     # --- helpers ---------------------------------------------------------------------------
     def _rtt_sample(self, rtt: float) -> None:
@@ -226,6 +226,12 @@ class SenderEstimator:
                 thresh = 0.001 + 0.1 * self._rtt() if mode == "tx" else 0.005 + 1.5 * base
                 if gap > thresh and now - self.last_ack_ts > (0.001 if mode == "tx" else 0.0):
                     self.r_flags |= _IDLE
+            if mode == "tx":
+                # pacing regularity: an ACK-clocked sender answers ACKs at once, a paced
+                # one (BBR) sends on its own timer
+                self.new_segs += 1
+                if 0.0 <= now - self.last_ack_ts < 5e-5:
+                    self.ack_clocked += 1
             self.data_bytes += end - snd_nxt
             self.r_sent += end - snd_nxt
             if mode != "tx":
@@ -605,6 +611,8 @@ class SenderEstimator:
             "retransmissions": self.retrans,
             "median_window_pkts": _hist_median(self.win_hist),
             "loss_epochs_total": self.n_epochs,
+            "ack_clocked_fraction": round(self.ack_clocked / self.new_segs, 3)
+            if self.new_segs >= 100 else None,
         }
 
     def cwnd_record(self, addr: str) -> dict:
