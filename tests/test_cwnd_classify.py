@@ -92,3 +92,14 @@ def test_unknown_reasons_and_none() -> None:
     assert r["evidence"]["reason"].startswith("fewer than 20 RTTs")
     r = classify(feats(median_window_pkts=4.0, epochs=[epoch(0.5, before=4.0)] * 5))
     assert r["name"] == "unknown" and "fewer than 6 packets" in r["evidence"]["reason"]
+
+
+def test_pacing_decides_only_without_a_measured_cut() -> None:
+    assert classify(feats(ack_clocked_fraction=0.05))["name"] == "bbr"
+    assert classify(feats(ack_clocked_fraction=0.9))["name"] == "unknown"
+    # at the receiver the spacing is the bottleneck's, not the sender's
+    r = classify(feats(vantage="receiver", ack_clocked_fraction=0.05))
+    assert r["name"] == "unknown"
+    # a measured Reno cut wins over pacing (CUBIC or Reno behind fq is paced too)
+    eps = [epoch(0.5), epoch(0.5), epoch(0.52)]
+    assert classify(feats(epochs=eps, ack_clocked_fraction=0.05))["name"] == "reno"
