@@ -106,7 +106,7 @@ class SenderEstimator:
         "recent", "dip", "dips", "rounds_since_rto", "run", "best_run", "ca_reg",
         "retrans", "holes", "mode", "round_index", "mss_cap",
         "clean_hist", "prev_flags", "win_hist", "n_epochs", "rwnd_known", "ack_clocked",
-        "new_segs",
+        "new_segs", "dip_exit",
     )
 
     def __init__(self, direction: int, vantage: str, rtt_base: float | None) -> None:
@@ -158,6 +158,7 @@ class SenderEstimator:
         self.n_epochs = 0
         self.ack_clocked = 0  # new segments sent within 50 us of an ACK (sender side)
         self.new_segs = 0
+        self.dip_exit: list | None = None  # a dip whose window is still coming back
         # without the SYNs the window scale is unknown: the raw field is no window limit
         self.rwnd_known = True
         self.dip: list | None = None
@@ -561,6 +562,18 @@ class SenderEstimator:
         not follow a loss round, and the window must come back up afterwards."""
         high = max(self.recent) if self.recent else 0.0
         quiet = not flags & (_LOSS | _RTO | _IDLE) and not self.in_recovery
+        pending = self.dip_exit
+        if pending is not None:
+            # BBR leaves ProbeRTT ramping up: give the window three rounds to come back
+            record, left = pending
+            if quiet and cwnd_pkts >= 0.4 * record["high_pkts"]:
+                if len(self.dips) < MAX_DIPS:
+                    self.dips.append(record)
+                self.dip_exit = None
+            elif not quiet or left <= 1:
+                self.dip_exit = None
+            else:
+                pending[1] = left - 1
         if self.dip is None:
             if (quiet and 2.5 <= cwnd_pkts <= 4.5 and high >= 10.0 and cwnd_pkts <= 0.45 * high
                     and not self.prev_flags & (_LOSS | _RTO)):
@@ -571,10 +584,14 @@ class SenderEstimator:
         else:
             start, end, high_before, low = self.dip
             self.dip = None
-            if quiet and cwnd_pkts > 4.5 and cwnd_pkts >= 0.4 * high_before \
-                    and len(self.dips) < MAX_DIPS:
-                self.dips.append({"t": round(start, 6), "duration": round(end - start, 4),
-                                  "low_pkts": round(low, 1), "high_pkts": round(high_before, 1)})
+            if quiet and cwnd_pkts > 4.5:
+                record = {"t": round(start, 6), "duration": round(end - start, 4),
+                          "low_pkts": round(low, 1), "high_pkts": round(high_before, 1)}
+                self.dip_exit = [record, 3]
+                if cwnd_pkts >= 0.4 * high_before:
+                    self.dip_exit = None
+                    if len(self.dips) < MAX_DIPS:
+                        self.dips.append(record)
         self.prev_flags = flags
 
     # --- results -----------------------------------------------------------------------------
