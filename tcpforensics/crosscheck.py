@@ -17,6 +17,7 @@ import math
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 from .errors import UsageError
 from .model import ANALYSIS_NAMES
@@ -124,8 +125,13 @@ def compare(ours: dict[int, int], theirs: dict[int, int],
 
 def crosscheck(path: str | os.PathLike) -> dict:
     """Compare our per-frame flags with tshark's on one capture."""
-    theirs, their_streams = tshark_flags(path)
-    ours, our_streams = our_flags(path)
+    if tshark_path() is None:
+        raise TsharkMissing("crosscheck needs tshark (Wireshark's CLI): apt-get install tshark")
+    # tshark is a separate process: let it run while we analyze
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(tshark_flags, path)
+        ours, our_streams = our_flags(path)
+        theirs, their_streams = pending.result()
     result = compare(ours, theirs, our_streams, their_streams)
     result["path"] = os.fspath(path)
     result["tshark"] = tshark_version()
