@@ -340,3 +340,35 @@ def test_observer_never_raises_on_garbage() -> None:
     res = FlowResult(id=0, client="a", server="b", start=0, end=0, state="", handshake="none",
                      syn_rtt=None, rtt={}, endpoints=[])
     obs.finish(res)  # no endpoints to fill: must simply not fail
+
+
+def test_memory_stays_bounded_on_a_long_flow() -> None:
+    """Hand-built ACK-clocked stream, 60k data segments: series and queues stay bounded."""
+    from tcpforensics.cwnd.estimator import MAX_EPOCHS, MAX_ROUNDS
+
+    obs = make_observer(None)
+    rtt, win = 0.01, 8  # 8 packets per 10 ms round: 7500 rounds
+    obs.observe(Segment(0, 0.0, A, B, 40000, 5001, 0, 0, SYN, 65535, 0, mss=MSS, tsval=1),
+                SegmentVerdict(0, 0, 0, 65535))
+    obs.observe(Segment(0, rtt, B, A, 5001, 40000, 0, 1, SYN | ACK, 65535, 0, mss=MSS,
+                        tsval=1, tsecr=1), SegmentVerdict(1, 0, 1, 65535))
+    t = rtt + 1e-5
+    obs.observe(Segment(0, t, A, B, 40000, 5001, 1, 1, ACK, 65535, 0, tsval=2, tsecr=1),
+                SegmentVerdict(0, 1, 1, 65535))
+    seq = 1
+    for i in range(60_000):
+        t += rtt / win
+        seq_i = seq + i * MSS
+        obs.observe(Segment(0, t, A, B, 40000, 5001, seq_i, 1, ACK, 65535, MSS,
+                            tsval=int(t * 1000), tsecr=1),
+                    SegmentVerdict(0, seq_i, 1, 1 << 20, bytes_in_flight=win * MSS))
+        if i >= win:  # the ACK for the segment sent one round earlier
+            acked = seq + (i - win + 1) * MSS
+            obs.observe(Segment(0, t + 1e-6, B, A, 5001, 40000, 1, acked, ACK, 65535, 0,
+                                tsval=int(t * 1000), tsecr=int((t - rtt) * 1000)),
+                        SegmentVerdict(1, 1, acked, 1 << 20))
+    est = obs.senders[0]
+    assert est.rounds_total > MAX_ROUNDS  # long enough to need decimation
+    assert len(est.series["t"]) < MAX_ROUNDS and est.stride > 1
+    assert len(est.tsq) <= 4096 and len(est.epochs) <= MAX_EPOCHS
+    assert obs.cwnd_estimate(0) == win * MSS
