@@ -169,13 +169,14 @@ def wireshark_flags(conn, fwd: EndpointState, rev: EndpointState, frame: int, ts
     nxt = (seq + seglen) & MASK
     if seglen or flags & _SF:
         ual = fwd.ual
-        if len(ual) < MAX_UNACKED:
+        if len(ual) + len(fwd.ual_x) < MAX_UNACKED:
             if flags & _SF:
                 nxt = (nxt + 1) & MASK
             re = rel_seq + ((nxt - seq) & MASK)
-            if ual and rel_seq < ual[-1][1]:
-                fwd.ual_tiled = False
-            ual.append([rel_seq, re, ts, frame, not_adv])
+            if not ual or rel_seq >= ual[-1][1]:
+                ual.append([rel_seq, re, ts, frame, not_adv])
+            else:  # overlaps or precedes the tiled list (a resend, reordering)
+                fwd.ual_x.append([rel_seq, re, ts, frame, not_adv])
     nextseq = fwd.nextseq
     if (not nextseq or ((nextseq - nxt) & MASK) >= HALF) and not ta & ZERO_WINDOW_PROBE:
         fwd.nextseq = nextseq = nxt
@@ -195,56 +196,43 @@ def ack_segments(rev: EndpointState, ack: int, ts: float) -> tuple[float | None,
     """Drop the peer's segments this ACK covers (Wireshark's list semantics).
 
     Returns (rtt, karn_ok): the RTT to the oldest segment whose end equals the ACK, and
-    whether that segment was never retransmitted (Karn's rule).
+    whether none of the bytes it covers was sent twice (Karn's rule).  The segments are
+    kept in two lists: `ual`, in order and not overlapping (pruned from the front), and
+    `ual_x`, the few that overlap it (retransmissions, reordering), scanned in full.
     """
     ual = rev.ual
-    if not ual:
-        return None, False
+    xs = rev.ual_x
     a = rev.unwrap.peek(ack)
     match = None
     retx = False  # Karn: some of the bytes this ACK covers were sent more than once
-    if rev.ual_tiled:
-        n = len(ual)
-        i = 0
-        while i < n and ual[i][1] <= a:
-            e = ual[i]
-            if e[4]:
-                retx = True
-            if e[1] == a:
-                match = e
-            i += 1
-        if i:
-            del ual[:i]
-        if ual:
-            first = ual[0]
-            if first[0] < a < first[1]:
-                first[0] = a
-    else:
+    n = len(ual)
+    i = 0
+    while i < n and ual[i][1] <= a:
+        e = ual[i]
+        if e[4]:
+            retx = True
+        if e[1] == a:
+            match = e
+        i += 1
+    if i:
+        del ual[:i]
+    if ual:
+        first = ual[0]
+        if first[0] < a < first[1]:
+            first[0] = a
+    if xs:
         keep = []
-        for e in ual:
+        for e in xs:
             end = e[1]
             if end > a:
                 if e[0] < a:
                     e[0] = a
                 keep.append(e)
             else:
-                if e[4]:
-                    retx = True
-                if end == a and match is None:
-                    match = e
-        rev.ual = keep
-        if not keep:
-            rev.ual_tiled = True
-        else:
-            # the list may be tiled again once retransmissions are acked
-            tiled = True
-            prev = None
-            for e in keep:
-                if prev is not None and e[0] < prev:
-                    tiled = False
-                    break
-                prev = e[1]
-            rev.ual_tiled = tiled
+                retx = True if e[4] else retx
+                if end == a and (match is None or e[3] < match[3]):
+                    match = e  # the oldest (first captured) exact match
+        rev.ual_x = keep
     if match is None:
         return None, False
     return ts - match[2], not retx
@@ -255,14 +243,20 @@ def bytes_in_flight(fwd: EndpointState, rev: EndpointState, seglen: int,
     """Wireshark's default (payload-based) bytes in flight after this segment, less the
     bytes the peer's last SACK blocks report as delivered."""
     ual = fwd.ual
-    if not seglen or not ual or not fwd.valid_bif:
+    xs = fwd.ual_x
+    if not seglen or not (ual or xs) or not fwd.valid_bif:
         return None
-    if fwd.ual_tiled:
+    if ual:
         first = ual[0][0]
         last = ual[-1][1]
+        for e in xs:
+            if e[0] < first:
+                first = e[0]
+            if e[1] > last:
+                last = e[1]
     else:
-        first = min(e[0] for e in ual)
-        last = max(e[1] for e in ual)
+        first = min(e[0] for e in xs)
+        last = max(e[1] for e in xs)
     inflight = last - first
     blocks = rev.sack_blocks
     if blocks:

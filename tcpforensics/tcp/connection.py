@@ -202,7 +202,7 @@ class Connection:
 
         rtt = None
         rtt_ok = False
-        if rev.ual:
+        if rev.ual or rev.ual_x:
             rtt, rtt_ok = ack_segments(rev, ack, ts)
             if rtt is not None:
                 if rtt_ok and rtt >= 0.0:
@@ -339,7 +339,7 @@ class Connection:
             fwd.base_seq = seq
             fwd.unwrap = Unwrapper(seq)
             fwd.ual = []
-            fwd.ual_tiled = True
+            fwd.ual_x = []
         return ta
 
     def _sack(self, fwd: EndpointState, rev: EndpointState, sacks, rel_ack: int):
@@ -407,7 +407,7 @@ class Connection:
                     cause = "network_duplicate"
                     break
         if cause is None and ta & SPURIOUS_RETRANSMISSION and not not_adv \
-                and not self._seen_before(fwd, rel_seq, end_rel):
+                and not self._seen_before(fwd, rel_seq, end_rel, seg.frame):
             # new data the peer had already acknowledged: the ACK was captured before
             # the data it covers (capture order differs from wire order), not a resend
             cause = "reordering"
@@ -415,7 +415,7 @@ class Connection:
         if cause is None:
             if ta & SPURIOUS_RETRANSMISSION or (seglen and end_rel <= rev.una):
                 cause = "unneeded"
-            elif ta & OUT_OF_ORDER and not self._seen_before(fwd, rel_seq, end_rel):
+            elif ta & OUT_OF_ORDER and not self._seen_before(fwd, rel_seq, end_rel, seg.frame):
                 cause = "reordering"
             elif ta & FAST_RETRANSMISSION or fwd.dup_since_progress >= 2 or (
                     fwd.scoreboard is not None and fwd.scoreboard.ranges
@@ -450,8 +450,9 @@ class Connection:
         return smss
 
     @staticmethod
-    def _seen_before(fwd: EndpointState, start: int, end: int) -> bool:
-        return any(e[0] < end and start < e[1] for e in fwd.ual[:-1])
+    def _seen_before(fwd: EndpointState, start: int, end: int, frame: int) -> bool:
+        return any(e[0] < end and start < e[1] and e[3] != frame
+                   for lst in (fwd.ual, fwd.ual_x) for e in lst)
 
     def _states(self, d: int, fwd: EndpointState, rev: EndpointState, seg: Segment, flags: int,
                 rel_seq: int, rel_ack: int, seglen: int, ts: float, frame: int) -> None:

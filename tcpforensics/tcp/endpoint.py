@@ -27,7 +27,7 @@ class EndpointState:
         "base_set", "base_seq", "nextseq", "nextseq_time", "nextseq_frame", "lastack",
         "lastack_time", "maxseqtobeacked", "window", "win_scale", "is_first_ack",
         "dupacknum", "lastnondupack", "lastsegmentflags", "valid_bif", "sack_blocks",
-        "ual", "ual_tiled",
+        "ual", "ual_x",
         # --- our model ---
         "unwrap", "state", "syn_seen", "synack_seen", "isn", "syn_ts", "fin_rel", "fin_acked",
         "fin_frame", "mss", "wscale_opt", "sack_perm", "ts_opt", "packets", "payload_bytes",
@@ -54,9 +54,10 @@ class EndpointState:
         self.lastsegmentflags = 0
         self.valid_bif = True
         self.sack_blocks: tuple = ()
-        # unacked segments: [rel_seq, rel_nextseq, ts, frame, retransmitted]
+        # unacked segments: [rel_seq, rel_nextseq, ts, frame, retransmitted]; `ual` is in
+        # order without overlaps (pruned from the front), `ual_x` holds the rest
         self.ual: list[list] = []
-        self.ual_tiled = True  # entries are in order and do not overlap: fast pruning
+        self.ual_x: list[list] = []
 
         self.unwrap: Unwrapper | None = None
         self.state = UNKNOWN
