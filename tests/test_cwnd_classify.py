@@ -29,6 +29,8 @@ def test_reno_and_cubic_from_the_cut() -> None:
     c = classify(feats(epochs=[epoch(0.7), epoch(0.72), epoch(0.69)]))
     assert c["name"] == "cubic"
     assert 0 < r["confidence"] <= 1 and 0 < c["confidence"] <= 1
+    assert r["evidence"]["summary"].startswith("reno: the window was cut to 0.5")
+    assert "4 loss epoch" in r["evidence"]["summary"]
 
 
 def test_no_cut_is_bbr() -> None:
@@ -83,6 +85,7 @@ def test_unknown_reasons_and_none() -> None:
     assert classify(feats(data_segments=10)) is None
     r = classify(feats(rounds_cwnd=100, rounds_app=200))
     assert r["name"] == "unknown" and r["evidence"]["reason"] == "application-limited"
+    assert r["evidence"]["summary"] == "not named: application-limited"
     r = classify(feats(rounds_cwnd=100, rounds_rwnd=200))
     assert r["evidence"]["reason"] == "receive-window-limited"
     r = classify(feats(rounds=30, rounds_cwnd=12, rounds_app=18,

@@ -67,7 +67,45 @@ def _loss_insensitive_hint(f: dict, window: float, rc: int, duration: float) -> 
 
 
 def classify(f: dict[str, Any]) -> dict | None:
-    """Contract object {"name", "confidence", "evidence"}, or None for too little data."""
+    """Contract object {"name", "confidence", "evidence"}, or None for too little data.
+
+    `evidence.summary` says in one sentence what the answer rests on (for the report)."""
+    result = _decide(f)
+    if result is not None:
+        result["evidence"]["summary"] = _summary(result)
+    return result
+
+
+def _summary(result: dict) -> str:
+    ev = result["evidence"]
+    name = result["name"]
+    if name == "unknown":
+        return f"not named: {ev.get('reason', 'evidence too thin')}"
+    signals = []
+    n = ev.get("loss_epochs_measured") or 0
+    if name in ("reno", "cubic") and ev.get("beta") is not None:
+        signals.append(f"the window was cut to {ev['beta']:.2f} of its size at {n} loss "
+                       "epoch(s) (Reno halves it, CUBIC keeps 0.7)")
+    if name == "bbr":
+        if ev.get("beta_smooth") is not None and ev["beta_smooth"] >= BBR_BETA:
+            signals.append(f"the window kept {ev['beta_smooth']:.2f} of its size through "
+                           f"{n} loss epoch(s)")
+        if (ev.get("aimd_excess") or 0) >= AIMD_EXCESS:
+            signals.append(f"the window stayed {ev['aimd_excess']:.1f}x above what a "
+                           "loss-based sender keeps at this loss rate")
+        if ev.get("probe_rtt_dips"):
+            signals.append(f"{ev['probe_rtt_dips']} ProbeRTT dip(s) to about 4 packets")
+        acf = ev.get("ack_clocked_fraction")
+        if ev.get("vantage") == "sender" and acf is not None and acf < PACED_FRACTION:
+            signals.append(f"paced sending (only {100 * acf:.0f}% of segments sent right "
+                           "after an ACK)")
+        plateau = ev.get("plateau")
+        if plateau and plateau["rounds"] >= 30 and not signals:
+            signals.append(f"a flat window over {plateau['rounds']} loss-free rounds")
+    return f"{name}: " + "; ".join(signals or ["see the evidence"])
+
+
+def _decide(f: dict[str, Any]) -> dict | None:
     if f.get("data_segments", 0) < MIN_SEGMENTS or f.get("rounds", 0) < 4:
         return None
     epochs = f.get("epochs") or []
