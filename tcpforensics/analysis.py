@@ -44,7 +44,7 @@ def observer_factories() -> list[Callable[[Any], FlowObserver]]:
 class Options:
     idle_timeout: float = 300.0
     closed_linger: float = 60.0
-    max_flows: int = 200_000
+    max_flows: int = 50_000  # live flows; ~2.4 KB each, so a flood stays near 120 MB
     observers: bool = True  # cwnd + stalls; off for the bare events/crosscheck path
     # Bound on flows kept in full.  Past it, flows that carried no payload (scans, SYN
     # floods, refused connects) are only tallied in CaptureInfo.folded_flows, so a
