@@ -137,11 +137,8 @@ class FlowTable:
         while heap:
             _dl, _fid, flow = heapq.heappop(heap)
             flow._entries -= 1
-            if flow.done:
-                continue
-            if flow is keep:
-                self._push(flow, self._deadline(flow))
-                continue
+            if flow.done or flow is keep:
+                continue  # `keep` goes back after the search: re-pushing it here could spin
             real = self._deadline(flow)
             if real > _dl and heap and real > heap[0][0]:
                 if flow._entries == 0:
@@ -149,7 +146,9 @@ class FlowTable:
                 continue
             self.evicted += 1
             self._end(flow)
-            return
+            break
+        if keep._entries == 0 and not keep.done:
+            self._push(keep, self._deadline(keep))
 
     # -- expiry -----------------------------------------------------------------------
     def pop_finished(self) -> list[Flow]:
