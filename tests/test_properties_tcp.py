@@ -364,3 +364,30 @@ def test_zero_window_time_never_negative_when_time_goes_backwards(mp) -> None:
     segs = [_seg(1, 10.0, win=100, fwd=False), _seg(2, 10.0, win=0), _seg(3, 9.0, fwd=False)]
     (flow,) = run_pipeline(segs, mp).flow_results
     assert all(v >= 0 for v in flow.tcp["zero_window_time"].values())
+
+
+def _alarm(seconds: int):
+    """Turn a hang into a test failure."""
+    import signal
+
+    def boom(_signum, _frame):
+        raise TimeoutError(f"hang: more than {seconds}s")
+
+    old = signal.signal(signal.SIGALRM, boom)
+    signal.alarm(seconds)
+    return lambda: (signal.alarm(0), signal.signal(signal.SIGALRM, old))
+
+
+def test_full_table_and_a_new_flow_from_the_past_does_not_hang(mp) -> None:
+    # found by test_eviction_and_expiry_keep_every_flow: with the table full, a new flow
+    # whose first segment is stamped earlier than every live flow's (time going
+    # backwards) has the earliest deadline, and eviction kept popping and re-pushing it
+    first = _seg(1, 100.0, flags=SYN)
+    other = Segment(frame=2, ts=50.0, src=ADDRS[2], dst=ADDRS[1], sport=1, dport=443, seq=7,
+                    ack=0, flags=SYN, win=100, length=0)
+    restore = _alarm(10)
+    try:
+        analysis = run_pipeline([first, other], mp, max_flows=1)
+    finally:
+        restore()
+    assert len(analysis.flow_results) == 2
