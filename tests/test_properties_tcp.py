@@ -41,7 +41,7 @@ COMMON_FLAGS = (SYN, SYN | ACK, ACK, PSH | ACK, FIN | ACK, FIN, RST, RST | ACK, 
 ISNS = (0, 1, MASK, MASK - 100, 1 << 31, (1 << 31) - 1)
 
 u32 = st.integers(0, MASK)
-PROPS = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+PROPS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 # --- strategies ----------------------------------------------------------------------
@@ -309,7 +309,7 @@ def test_eviction_and_expiry_keep_every_flow(segs, max_flows, idle, linger, mp) 
     run_pipeline(segs, mp, max_flows=max_flows, idle_timeout=idle, closed_linger=linger)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(segs=mangled_conversations())
 def test_mangled_conversations(segs, mp) -> None:
     analysis = run_pipeline(segs, mp)
