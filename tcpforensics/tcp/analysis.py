@@ -28,26 +28,26 @@ of 0 mean "not yet seen", timestamps that go backwards never satisfy a "within" 
 
 from __future__ import annotations
 
-from ..model import ACK, FIN, RST, SYN
+from ..model import ACK, FIN, RST, SYN, Analysis
 from .endpoint import MAX_UNACKED, EndpointState
 from .seqspace import HALF, MASK, Unwrapper
 
-# Analysis bits (same values as model.Analysis; ints keep the hot path cheap)
-RETRANSMISSION = 1 << 0
-FAST_RETRANSMISSION = 1 << 1
-SPURIOUS_RETRANSMISSION = 1 << 2
-OUT_OF_ORDER = 1 << 3
-LOST_SEGMENT = 1 << 4
-ACK_LOST_SEGMENT = 1 << 5
-DUPLICATE_ACK = 1 << 6
-ZERO_WINDOW = 1 << 7
-ZERO_WINDOW_PROBE = 1 << 8
-ZERO_WINDOW_PROBE_ACK = 1 << 9
-WINDOW_FULL = 1 << 10
-WINDOW_UPDATE = 1 << 11
-KEEP_ALIVE = 1 << 12
-KEEP_ALIVE_ACK = 1 << 13
-REUSED_PORTS = 1 << 14
+# Analysis bits as plain ints (model.Analysis is the one definition; ints keep the hot path cheap)
+RETRANSMISSION = int(Analysis.RETRANSMISSION)
+FAST_RETRANSMISSION = int(Analysis.FAST_RETRANSMISSION)
+SPURIOUS_RETRANSMISSION = int(Analysis.SPURIOUS_RETRANSMISSION)
+OUT_OF_ORDER = int(Analysis.OUT_OF_ORDER)
+LOST_SEGMENT = int(Analysis.LOST_SEGMENT)
+ACK_LOST_SEGMENT = int(Analysis.ACK_LOST_SEGMENT)
+DUPLICATE_ACK = int(Analysis.DUPLICATE_ACK)
+ZERO_WINDOW = int(Analysis.ZERO_WINDOW)
+ZERO_WINDOW_PROBE = int(Analysis.ZERO_WINDOW_PROBE)
+ZERO_WINDOW_PROBE_ACK = int(Analysis.ZERO_WINDOW_PROBE_ACK)
+WINDOW_FULL = int(Analysis.WINDOW_FULL)
+WINDOW_UPDATE = int(Analysis.WINDOW_UPDATE)
+KEEP_ALIVE = int(Analysis.KEEP_ALIVE)
+KEEP_ALIVE_ACK = int(Analysis.KEEP_ALIVE_ACK)
+REUSED_PORTS = int(Analysis.REUSED_PORTS)
 
 ANY_RETRANS = RETRANSMISSION | FAST_RETRANSMISSION | SPURIOUS_RETRANSMISSION | OUT_OF_ORDER
 
