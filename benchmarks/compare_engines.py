@@ -26,7 +26,10 @@ def fingerprint(path: str, events: bool) -> dict:
     import tcpforensics
     from tcpforensics.model import analysis_text, flags_text
 
-    out: dict = {"analysis": json.loads(tcpforensics.analyze(path).to_json(indent=None))}
+    try:
+        out: dict = {"analysis": json.loads(tcpforensics.analyze(path).to_json(indent=None))}
+    except tcpforensics.TcpForensicsError as exc:  # unreadable: both engines must say so
+        return {"error": str(exc)}
     if events:
         digest = hashlib.sha256()
         count = 0
@@ -47,7 +50,9 @@ def _pure(paths: list[str], events: bool) -> list[dict]:
             "fingerprint; print(json.dumps([fingerprint(p, %r) for p in sys.argv[1:]]))"
             % (str(ROOT), events))
     proc = subprocess.run([sys.executable, "-c", code, *paths], env=env, capture_output=True,
-                          text=True, check=True)
+                          text=True)
+    if proc.returncode:
+        raise RuntimeError(f"pure reference run failed: {proc.stderr.strip()[-2000:]}")
     return json.loads(proc.stdout)
 
 
