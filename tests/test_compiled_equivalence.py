@@ -48,7 +48,7 @@ def _shared_captures() -> list[Path]:
                 packets, streams = int(row["packets"] or 0), int(row["tcp_streams"] or 0)
             except ValueError:
                 continue
-            if streams and (FULL or packets <= 20_000) and (SHARED / row["local_path"]).exists():
+            if streams and (FULL or packets <= 5_000) and (SHARED / row["local_path"]).exists():
                 out.append(SHARED / row["local_path"])
     return out
 
@@ -76,5 +76,5 @@ def test_compiled_output_equals_pure_reference(path: Path, reference: dict[str, 
 
     got = json.loads(json.dumps(fingerprint(str(path), events=True)))
     ref = reference[str(path)]
-    assert got["events"][0] == ref["events"][0]  # same number of TCP segments
+    assert got.get("events", [0])[0] == ref.get("events", [0])[0]  # same segment count
     assert first_differences(got, ref) == []
