@@ -85,61 +85,117 @@ def analysis_text(bits: int) -> str:
 
 
 # --- Decoded segment --------------------------------------------------------------------
-@dataclass(slots=True)
+# Segment and SegmentVerdict are created once per packet and read by every stage, so the
+# compiled build makes them C structs with typed fields (model.pxd).  Cython cannot turn
+# a dataclass into such a class, so they are written out by hand with the behaviour the
+# dataclass had: same constructor (positional order, keyword defaults), field-wise
+# __eq__ between objects of the same class, a dataclass-style __repr__, unhashable.
 class Segment:
     """One decoded TCP segment.  Addresses are packed bytes (4 or 16); `ts` is seconds.
 
     `length` is the TCP payload length the IP header claims (not what was captured), so
     snaplen-truncated captures still analyze correctly.  Absent options are None.
-    `sacks` holds (left, right) absolute 32-bit sequence pairs.
+    `sacks` holds (left, right) absolute 32-bit sequence pairs.  `win` is the raw,
+    unscaled window field; `ip_id` (IPv4 identification) tells network duplicates apart;
+    `captured_payload` is how many payload bytes are present in the capture.
     """
 
-    frame: int
-    ts: float
-    src: bytes
-    dst: bytes
-    sport: int
-    dport: int
-    seq: int
-    ack: int
-    flags: int
-    win: int  # raw, unscaled window field
-    length: int
-    mss: int | None = None
-    wscale: int | None = None
-    sack_perm: bool = False
-    sacks: tuple[tuple[int, int], ...] = ()
-    tsval: int | None = None
-    tsecr: int | None = None
-    tfo: bool = False
-    mptcp: bool = False
-    ip_id: int | None = None  # IPv4 identification: tells network duplicates apart
-    ttl: int | None = None
-    captured_payload: int = 0  # payload bytes actually present in the capture
-    urg_ptr: int = 0
+    __slots__ = ("frame", "ts", "src", "dst", "sport", "dport", "seq", "ack", "flags", "win",
+                 "length", "mss", "wscale", "sack_perm", "sacks", "tsval", "tsecr", "tfo",
+                 "mptcp", "ip_id", "ttl", "captured_payload", "urg_ptr")
+
+    def __init__(self, frame, ts, src, dst, sport, dport, seq, ack, flags, win, length,
+                 mss=None, wscale=None, sack_perm=False, sacks=(), tsval=None, tsecr=None,
+                 tfo=False, mptcp=False, ip_id=None, ttl=None, captured_payload=0,
+                 urg_ptr=0):
+        self.frame = frame
+        self.ts = ts
+        self.src = src
+        self.dst = dst
+        self.sport = sport
+        self.dport = dport
+        self.seq = seq
+        self.ack = ack
+        self.flags = flags
+        self.win = win
+        self.length = length
+        self.mss = mss
+        self.wscale = wscale
+        self.sack_perm = sack_perm
+        self.sacks = sacks
+        self.tsval = tsval
+        self.tsecr = tsecr
+        self.tfo = tfo
+        self.mptcp = mptcp
+        self.ip_id = ip_id
+        self.ttl = ttl
+        self.captured_payload = captured_payload
+        self.urg_ptr = urg_ptr
+
+    def __repr__(self):
+        return _fields_repr(self, Segment.__slots__)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return _fields(self, Segment.__slots__) == _fields(other, Segment.__slots__)
+
+    __hash__ = None  # mutable, compared by value (as the dataclass was)
 
 
 # --- Output of the TCP core for one segment ---------------------------------------------
-@dataclass(slots=True)
 class SegmentVerdict:
     """What the passive TCP core concluded about one segment.
 
     `direction` is 0 for client->server, 1 for server->client.  Sequence numbers are
-    relative (64-bit unwrapped, 0 = ISN of that direction's sender).
+    relative (64-bit unwrapped, 0 = ISN of that direction's sender).  `ack_rtt` is in
+    seconds with Karn's rule applied; `retrans_cause` is one of rto | fast | reordering |
+    network_duplicate | unneeded; `state` is the sender endpoint's state after this
+    segment; `acked_bytes` counts newly cumulatively acknowledged bytes of the peer's
+    data, `sacked_bytes` the peer's bytes newly covered by SACK blocks in this segment;
+    `dsack` tells that the segment carries a D-SACK block.
     """
 
-    direction: int
-    rel_seq: int
-    rel_ack: int
-    win_scaled: int
-    analysis: int = 0
-    ack_rtt: float | None = None  # seconds; Karn's rule applied
-    bytes_in_flight: int | None = None
-    retrans_cause: str | None = None  # rto | fast | reordering | network_duplicate | unneeded
-    state: str = ""  # sender endpoint's state after this segment
-    acked_bytes: int = 0  # newly cumulatively acknowledged bytes of the peer's data
-    sacked_bytes: int = 0  # peer's bytes newly covered by SACK blocks in this segment
-    dsack: bool = False  # segment carries a D-SACK block
+    __slots__ = ("direction", "rel_seq", "rel_ack", "win_scaled", "analysis", "ack_rtt",
+                 "bytes_in_flight", "retrans_cause", "state", "acked_bytes", "sacked_bytes",
+                 "dsack")
+
+    def __init__(self, direction, rel_seq, rel_ack, win_scaled, analysis=0, ack_rtt=None,
+                 bytes_in_flight=None, retrans_cause=None, state="", acked_bytes=0,
+                 sacked_bytes=0, dsack=False):
+        self.direction = direction
+        self.rel_seq = rel_seq
+        self.rel_ack = rel_ack
+        self.win_scaled = win_scaled
+        self.analysis = analysis
+        self.ack_rtt = ack_rtt
+        self.bytes_in_flight = bytes_in_flight
+        self.retrans_cause = retrans_cause
+        self.state = state
+        self.acked_bytes = acked_bytes
+        self.sacked_bytes = sacked_bytes
+        self.dsack = dsack
+
+    def __repr__(self):
+        return _fields_repr(self, SegmentVerdict.__slots__)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (_fields(self, SegmentVerdict.__slots__)
+                == _fields(other, SegmentVerdict.__slots__))
+
+    __hash__ = None  # mutable, compared by value (as the dataclass was)
+
+
+def _fields(obj: object, names: tuple[str, ...]) -> tuple:
+    return tuple(getattr(obj, name) for name in names)
+
+
+def _fields_repr(obj: object, names: tuple[str, ...]) -> str:
+    """`Name(field=value, ...)`, the dataclass repr."""
+    inner = ", ".join(f"{name}={getattr(obj, name)!r}" for name in names)
+    return f"{obj.__class__.__qualname__}({inner})"
 
 
 @dataclass(slots=True)

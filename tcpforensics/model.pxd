@@ -1,0 +1,50 @@
+# C types for the compiled build of model.py (Cython pure-Python mode).  The per-packet
+# records are cdef classes so every stage reads their fields at C speed:
+#     from tcpforensics.model cimport Segment, SegmentVerdict
+# Fields that may be None stay `object`.
+cimport cython
+
+
+@cython.final
+@cython.freelist(8)
+cdef class Segment:
+    cdef public long long frame
+    cdef public double ts
+    cdef public object src             # packed address, bytes (4 or 16)
+    cdef public object dst
+    cdef public int sport
+    cdef public int dport
+    cdef public long long seq          # absolute 32-bit sequence number
+    cdef public long long ack
+    cdef public int flags
+    cdef public int win                # raw, unscaled
+    cdef public long long length
+    cdef public object mss             # None when absent
+    cdef public object wscale
+    cdef public bint sack_perm
+    cdef public object sacks           # tuple of (left, right)
+    cdef public object tsval
+    cdef public object tsecr
+    cdef public bint tfo
+    cdef public bint mptcp
+    cdef public object ip_id
+    cdef public object ttl
+    cdef public long long captured_payload
+    cdef public int urg_ptr
+
+
+@cython.final
+@cython.freelist(8)
+cdef class SegmentVerdict:
+    cdef public int direction
+    cdef public long long rel_seq
+    cdef public long long rel_ack
+    cdef public long long win_scaled
+    cdef public int analysis
+    cdef public object ack_rtt         # seconds, or None
+    cdef public object bytes_in_flight
+    cdef public object retrans_cause
+    cdef public object state
+    cdef public long long acked_bytes
+    cdef public long long sacked_bytes
+    cdef public bint dsack
