@@ -31,8 +31,8 @@ def _extensions() -> list:
 
     exts = [Extension(name, [name.replace(".", "/") + ".py"], extra_compile_args=["-O2"])
             for name in modules]
-    # Types come from the .pxd files only (annotation_typing off); Python semantics are kept (no cdivision, no wraparound tricks): the compiled modules
-    # must give exactly the output of the .py reference.
+    # Types come from the .pxd files only (annotation_typing off).  Python semantics are
+    # kept (no cdivision): the compiled modules must give exactly the .py reference's output.
     return cythonize(exts, language_level=3, nthreads=2, quiet=True,
                      compiler_directives={"binding": False, "annotation_typing": False})
 

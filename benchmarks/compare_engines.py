@@ -46,9 +46,9 @@ def fingerprint(path: str, events: bool) -> dict:
 
 def _pure(paths: list[str], events: bool) -> list[dict]:
     env = dict(os.environ, TCPFORENSICS_PURE="1", PYTHONPATH=str(ROOT))
-    code = ("import json,sys; sys.path.insert(0, %r); from benchmarks.compare_engines import "
-            "fingerprint; print(json.dumps([fingerprint(p, %r) for p in sys.argv[1:]]))"
-            % (str(ROOT), events))
+    code = (f"import json,sys; sys.path.insert(0, {str(ROOT)!r}); "
+            "from benchmarks.compare_engines import fingerprint; "
+            f"print(json.dumps([fingerprint(p, {events!r}) for p in sys.argv[1:]]))")
     proc = subprocess.run([sys.executable, "-c", code, *paths], env=env, capture_output=True,
                           text=True)
     if proc.returncode:

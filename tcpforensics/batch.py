@@ -194,6 +194,25 @@ def merge_shards(parts: list[tuple[CaptureInfo, list[tuple[int, FlowResult]]]],
                     source=source)
 
 
+def analyze_parallel(source: str, jobs: int, options: Options | None = None) -> Analysis:
+    """Analyze one capture file with `jobs` local processes, one flow-hash shard each.
+
+    Every process reads and decodes the whole file but runs the TCP core, the observers
+    and the result building only for its own flows, so the per-flow work is split across
+    the cores; the merge gives what a single pass gives (tests/test_parallel.py).
+    """
+    import multiprocessing
+
+    if jobs <= 1:
+        from .analysis import analyze
+
+        return analyze(source, options=options)
+    ctx = multiprocessing.get_context("fork")  # the parent's imports are already warm
+    with ctx.Pool(jobs) as pool:
+        parts = pool.starmap(analyze_shard, [(source, i, jobs, options) for i in range(jobs)])
+    return merge_shards(parts, options, source=source)
+
+
 # --- batch outputs ----------------------------------------------------------------------
 def capture_keys(captures: list[str]) -> dict[str, str]:
     """Partition key per capture path: its file name, made unique within the batch."""
