@@ -13,6 +13,10 @@ rules below are written so they hold from any vantage: e.g. the Nagle pattern is
 judged from the span between two of the sender's segments, which is the same wherever
 the capture was taken, and the path RTT is measured as SYN -> handshake ACK, which
 spans one full round trip wherever the capture was taken.
+
+The compiled build types this module with stalls.pxd (Cython pure-Python mode): the
+per-direction state is a C struct, so times not known yet are `UNSET` (-inf) rather
+than None, and RTTs not measured yet are 0.0 (a measured RTT is always positive).
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ KINDS = ("nagle_delayed_ack", "rto", "zero_window", "receive_window", "app_limit
 MAX_STALLS = 1000
 #: Slow-start-restart events kept per flow.
 MAX_SSR = 50
+
+#: A time (or time span) not known yet.  No real value equals it, and it keeps those
+#: fields C doubles in the compiled build.
+UNSET = -math.inf
 
 # Delayed-ACK timers in the wild: Linux 40 ms minimum (it may grow towards 200 ms),
 # macOS about 100 ms, Windows 200 ms.  An extra wait outside this band is not Nagle.
@@ -55,6 +63,8 @@ _FAST = int(Analysis.FAST_RETRANSMISSION)
 _SPURIOUS = int(Analysis.SPURIOUS_RETRANSMISSION)
 _KEEPALIVE = int(Analysis.KEEP_ALIVE)
 _ZWP = int(Analysis.ZERO_WINDOW_PROBE)
+_REPEATED = _RETRANS | _FAST | _SPURIOUS  # data the sender sends again
+_PROBE = _ZWP | _KEEPALIVE  # probes carry no new data
 
 
 class _Side:
@@ -77,36 +87,36 @@ class _Side:
         self.redge = -1  # right edge of the window the peer offers (-1 unknown)
         self.mss = 0  # segment size the peer allows this direction (0 unknown)
         self.maxlen = 0  # largest payload seen from this direction
-        self.timer_ts = None  # when the sender's retransmission timer was armed
-        self.last_data_ts = None  # last new data sent
-        self.first_data_ts = None
+        self.timer_ts = UNSET  # when the sender's retransmission timer was armed
+        self.last_data_ts = UNSET  # last new data sent
+        self.first_data_ts = UNSET
         self.data_bytes = 0
-        self.zw_start = None  # when the peer advertised a zero window to this sender
+        self.zw_start = UNSET  # when the peer advertised a zero window to this sender
         self.zw_probes = 0
         self.zw_pending = None  # closed episode awaiting proof of waiting
-        self.rw_start = None  # sender filled the peer's window
+        self.rw_start = UNSET  # sender filled the peer's window
         self.rw_segs = 0
         self.rw_pending = None  # (start, end, refills) being extended
-        self.rto_start = None
+        self.rto_start = UNSET
         self.rto_first = 0.0
         self.rto_last = 0.0
         self.rto_seq = 0
         self.rto_n = 0  # timeouts of the same segment (1 + backoffs)
         self.rto_rexmits = 0
-        self.sm_ts = None  # last sub-MSS segment sent (Nagle candidate)
+        self.sm_ts = UNSET  # last sub-MSS segment sent (Nagle candidate)
         self.sm_end = 0
-        self.sm_ack_ts = None  # when the peer acknowledged it
+        self.sm_ack_ts = UNSET  # when the peer acknowledged it
         self.sm_ack_pure = False
         self.sm_peer_data = False  # peer sent data since the small segment
-        self.min_rtt_dir = None  # min ack_rtt measured on ACKs this side sent
-        self.ssr_t0 = None
+        self.min_rtt_dir = 0.0  # min ack_rtt measured on ACKs this side sent (0 none yet)
+        self.ssr_t0 = UNSET
         self.ssr_bytes = 0
         self.ssr_prev = 0
         self.max_win = 0  # largest window advertised BY this direction
         self.nagle_candidates = 0
         self.keepalive_ts = None  # list of probe times, made on demand
-        self.block_ts = None  # last retransmission / zero-window event
-        self.bucket_start = None  # bytes sent per round trip (a cwnd proxy that
+        self.block_ts = UNSET  # last retransmission / zero-window event
+        self.bucket_start = UNSET  # bytes sent per round trip (a cwnd proxy that
         self.bucket_bytes = 0  # reads the same from either end of the path)
         self.maxbucket = 0
         # recent window edges (ts, edge) offered to this sender; bounded, it only needs
@@ -119,12 +129,12 @@ class _Side:
         self.blk_bytes = 0
         self.blk_n = 0
         self.rate_hist = None
-        self.hole_ts = None  # when a gap in this direction's data was seen
+        self.hole_ts = UNSET  # when a gap in this direction's data was seen
         self.late_fills = 0  # gaps filled late: repairs seen without their original
-        self.rex_last = None
-        self.last_tx = None  # last data segment of any kind (new or repeated)
+        self.rex_last = UNSET
+        self.last_tx = UNSET  # last data segment of any kind (new or repeated)
         self.rx_rto = None  # (last before, first after) a silence that may be a timeout
-        self.prev_gap = None  # time between the last two new segments
+        self.prev_gap = UNSET  # time between the last two new segments
         self.last_len = 0  # length of the last new segment
         self.rex_episodes = 0
         self.nonsyn = 0  # segments without SYN
@@ -132,12 +142,17 @@ class _Side:
         self.mss_eff = 0  # payload of a full segment (MSS less the timestamp option)
 
 
+def _known(t: float) -> float | None:
+    """A time for the facts: None when not known."""
+    return None if t == UNSET else t
+
+
 class StallObserver:
     """Streaming stall detector for one flow (see module docstring)."""
 
     __slots__ = (
         "syn_ts", "syn_seq", "syn_n", "syn_last", "synack_ts", "synack_seq", "synack_n",
-        "synack_last", "hs_ack_ts", "rst_to_syn", "max_gap", "first_ts", "last_ts", "ssr_events",
+        "synack_last", "hs_ack_ts", "rst_to_syn", "max_gap", "last_ts", "ssr_events",
         "stalls", "totals", "errors", "fin_first", "resets", "rtt", "s",
     )
 
@@ -154,15 +169,15 @@ class StallObserver:
         self.hs_ack_ts = None
         self.rst_to_syn = False
         self.max_gap = 0.0
-        self.first_ts = None
-        self.last_ts = None
-        self.ssr_events: list[dict] = []
-        self.stalls: list[tuple] = []  # (kind, direction, start, duration, detail)
-        self.totals: dict[str, list] = {}
+        self.last_ts = UNSET
+        # made on demand: most flows of a scan or a flood never need them
+        self.ssr_events: list[dict] | None = None
+        self.stalls: list[tuple] | None = None  # (kind, direction, start, duration, detail)
+        self.totals: dict[str, list] | None = None
         self.errors = 0
-        self.rtt: float | None = None  # path_rtt(), kept current (read per segment)
+        self.rtt = 0.0  # path_rtt() (0.0 while unknown), kept current (read per segment)
         self.fin_first = None  # direction that sent the first FIN (the active closer)
-        self.resets: list[dict] = []
+        self.resets: list[dict] | None = None
 
     # --- derived values -------------------------------------------------------------
     def path_rtt(self) -> float | None:
@@ -171,12 +186,21 @@ class StallObserver:
             rtt = self.hs_ack_ts - self.syn_last
             if rtt > 0:
                 return rtt
-        a, b = self.s[0].min_rtt_dir, self.s[1].min_rtt_dir
-        if a is not None and b is not None:
+        a = self.s[0].min_rtt_dir
+        b = self.s[1].min_rtt_dir
+        if a and b:
             # data one way is ACKed late as seen near its receiver; the sum of the two
             # directions' minima spans one round trip from anywhere on the path.
             return a + b
-        return a if a is not None else b
+        if a:
+            return a
+        if b:
+            return b
+        return None
+
+    def _update_rtt(self) -> None:
+        rtt = self.path_rtt()
+        self.rtt = 0.0 if rtt is None else rtt
 
     # --- per segment ----------------------------------------------------------------
     def observe(self, seg: Segment, v: SegmentVerdict) -> None:
@@ -188,14 +212,19 @@ class StallObserver:
     def _add(self, kind: str, d: int, start: float, duration: float, detail: dict) -> None:
         if duration <= 0:
             return
-        tot = self.totals.get(kind)
+        totals = self.totals
+        if totals is None:
+            totals = self.totals = {}
+        tot = totals.get(kind)
         if tot is None:
-            tot = self.totals[kind] = [0, 0.0, 0.0]
+            tot = totals[kind] = [0, 0.0, 0.0]
         tot[0] += 1
         tot[1] += duration
         if duration > tot[2]:
             tot[2] = duration
         stalls = self.stalls
+        if stalls is None:
+            stalls = self.stalls = []
         stalls.append((kind, d, start, duration, detail))
         if len(stalls) >= 2 * MAX_STALLS:
             stalls.sort(key=lambda s: -s[3])
@@ -208,13 +237,11 @@ class StallObserver:
         sd = self.s[d]
         flags = seg.flags
         length = seg.length
-        bits = v.analysis
-        if self.last_ts is not None:
-            gap = ts - self.last_ts
+        last = self.last_ts
+        if last != UNSET:
+            gap = ts - last
             if gap > self.max_gap:
                 self.max_gap = gap
-        else:
-            self.first_ts = ts
         self.last_ts = ts
 
         if flags & SYN:
@@ -224,16 +251,18 @@ class StallObserver:
         if flags & RST:
             self._rst(v, d, p, ts)
             return
+        sp = self.s[p]
         if flags & FIN and self.fin_first is None:
             self.fin_first = d
         if (self.hs_ack_ts is None and self.synack_ts is not None and d == 0
                 and flags & ACK):
             self.hs_ack_ts = ts
-            self.rtt = self.path_rtt()
+            self._update_rtt()
 
-        if bits & (_ZWP | _KEEPALIVE):
+        bits = v.analysis
+        if bits & _PROBE:
             # Linux probes a zero window with a keep-alive-shaped segment (seq - 1)
-            if sd.zw_start is not None:
+            if sd.zw_start != UNSET:
                 sd.zw_probes += 1
                 sd.block_ts = ts
             elif bits & _KEEPALIVE:
@@ -244,19 +273,19 @@ class StallObserver:
                     kts.append(ts)
 
         ack_rtt = v.ack_rtt
-        if ack_rtt is not None and ack_rtt > 0:
-            m = sd.min_rtt_dir
-            if m is None or ack_rtt < m:
-                sd.min_rtt_dir = ack_rtt
-                self.rtt = self.path_rtt()
+        if ack_rtt is not None:
+            sample = ack_rtt
+            if sample > 0 and (not sd.min_rtt_dir or sample < sd.min_rtt_dir):
+                sd.min_rtt_dir = sample
+                self._update_rtt()
 
         # ---- what this segment's ACK and window tell about the peer's (p) sending ----
         if flags & ACK:
-            self._ack(seg, v, d, p, ts, length)
+            self._ack(v, sd, sp, d, ts, length, flags)
 
         # ---- this segment's data -----------------------------------------------------
         if length > 0:
-            self._data(seg, v, d, p, ts, length, bits)
+            self._data(seg, v, sd, sp, d, ts, length, bits)
         elif flags & FIN:
             sd.nxt = max(sd.nxt, v.rel_seq)
 
@@ -264,14 +293,17 @@ class StallObserver:
         to_syn = self.synack_ts is None and self.syn_ts is not None and self.hs_ack_ts is None
         if to_syn:
             self.rst_to_syn = True
-        if len(self.resets) >= 20:
+        resets = self.resets
+        if resets is None:
+            resets = self.resets = []
+        if len(resets) >= 20:
             return
         seq = v.rel_seq
         edge = self.s[d].redge
         # acceptable to the receiver if it lands on the next expected byte or inside the
         # window the receiver offered
         in_window = seq == self.s[d].nxt or (edge > 0 and self.s[d].nxt <= seq <= edge)
-        self.resets.append({
+        resets.append({
             "ts": ts, "direction": d, "in_window": bool(in_window or to_syn),
             "answer_to_syn": to_syn,
             "after_data": bool(self.s[0].data_bytes or self.s[1].data_bytes),
@@ -300,53 +332,50 @@ class StallObserver:
         if self.s[1 - d].redge < 0:
             self.s[1 - d].redge = 1 + seg.win  # first byte after the SYN is relative 1
 
-    def _ack(self, seg: Segment, v: SegmentVerdict, d: int, p: int, ts: float,
-             length: int) -> None:
-        sd = self.s[d]
-        sp = self.s[p]
+    def _ack(self, v: SegmentVerdict, sd: _Side, sp: _Side, d: int, ts: float, length: int,
+             flags: int) -> None:
+        """What an ACK from d tells about the peer's sending (sp) and its window."""
         ack = v.rel_ack
         win = v.win_scaled
         if win > sd.max_win:
             sd.max_win = win
-        advanced = ack > sp.una
-        if advanced:
+        if ack > sp.una:
             sp.una = ack
             if ack >= sp.nxt:
-                sp.hole_ts = None  # every gap in the peer's data is filled
+                sp.hole_ts = UNSET  # every gap in the peer's data is filled
             # timer re-armed while data stays outstanding
-            sp.timer_ts = ts if ack < sp.nxt else None
-            if sp.rto_start is not None and ack > sp.rto_seq:
-                self._close_rto(p, ts)
+            sp.timer_ts = ts if ack < sp.nxt else UNSET
+            if sp.rto_start != UNSET and ack > sp.rto_seq:
+                self._close_rto(sp, 1 - d, ts)
             # Nagle: first ACK that covers the peer's last small segment
-            if sp.sm_ts is not None and sp.sm_ack_ts is None \
-                    and ack >= sp.sm_end:
+            if sp.sm_ts != UNSET and sp.sm_ack_ts == UNSET and ack >= sp.sm_end:
                 sp.sm_ack_ts = ts
-                sp.sm_ack_pure = length == 0 and not seg.flags & FIN
+                sp.sm_ack_pure = length == 0 and not flags & FIN
         new_edge = ack + win
         if new_edge > sp.redge or ack >= sp.una:
             sp.redge = new_edge
             # history is only needed away from the sender (see _sender_edge)
-            hist = sp.edge_hist
-            rtt, seen = self.rtt, sd.min_rtt_dir
-            if rtt and seen is not None and rtt - seen < 0.1 * rtt:
-                if hist is not None:
-                    sp.edge_hist = None
+            rtt = self.rtt
+            seen = sd.min_rtt_dir
+            if rtt and seen and rtt - seen < 0.1 * rtt:
+                sp.edge_hist = None
             else:
+                hist = sp.edge_hist
                 if hist is None:
                     hist = sp.edge_hist = deque(maxlen=1024)
                 hist.append((ts, new_edge))
         # zero window offered to the peer
-        if win == 0 and not seg.flags & FIN:
-            if sp.zw_start is None:
+        if win == 0 and not flags & FIN:
+            if sp.zw_start == UNSET:
                 sp.zw_start = ts
                 sp.zw_probes = 0
-        elif sp.zw_start is not None:
+        elif sp.zw_start != UNSET:
             sp.block_ts = ts
             start = sp.zw_start
-            sp.zw_start = None
+            sp.zw_start = UNSET
             episode = (start, ts - start, sp.zw_probes, d)
             if sp.zw_probes > 0:
-                self._zw_stall(p, episode)
+                self._zw_stall(1 - d, episode)
             else:
                 sp.zw_pending = episode  # confirmed if the peer sends data soon
 
@@ -354,31 +383,30 @@ class StallObserver:
         start, duration, probes, receiver = episode
         self._add("zero_window", p, start, duration, {"probes": probes})
 
-    def _data(self, seg: Segment, v: SegmentVerdict, d: int, p: int, ts: float, length: int,
-              bits: int) -> None:
-        sd = self.s[d]
-        sp = self.s[p]
+    def _data(self, seg: Segment, v: SegmentVerdict, sd: _Side, sp: _Side, d: int, ts: float,
+              length: int, bits: int) -> None:
+        """A segment with payload from d (sd); sp is the receiving side."""
         seq = v.rel_seq
         end = seq + length
         if length > sd.maxlen:
             sd.maxlen = length
-        if bits & (_ZWP | _KEEPALIVE):
+        if bits & _PROBE:
             return
-        if sp.sm_ts is not None:
+        if sp.sm_ts != UNSET:
             sp.sm_peer_data = True  # the peer answered: turn-taking, not Nagle
         last_tx = sd.last_tx
         sd.last_tx = ts
-        if bits & (_RETRANS | _FAST | _SPURIOUS) or end <= sd.nxt:
+        rtt = self.rtt
+        if bits & _REPEATED or end <= sd.nxt:
             hole = sd.hole_ts
-            late = (hole is not None and not bits & (_RETRANS | _FAST | _SPURIOUS)
-                    and ts - hole >= 0.5 * (self.rtt or 0.0) > 0)
+            late = (hole != UNSET and not bits & _REPEATED and ts - hole >= 0.5 * rtt > 0)
             if late:
                 # near the receiver a repair fills a gap a while after it opened; mere
                 # reordering fills it at once
                 sd.late_fills += 1
-            self._retransmission(v, d, ts, seq, bits, late, last_tx)
+            self._retransmission(v, sd, d, ts, seq, bits, late, last_tx)
             return
-        if seq > sd.nxt > 0 and sd.hole_ts is None:
+        if seq > sd.nxt > 0 and sd.hole_ts == UNSET:
             sd.hole_ts = ts  # a gap opened: something before seq is missing
         # ---- new data ------------------------------------------------------------------
         mss = sd.mss_eff
@@ -387,40 +415,48 @@ class StallObserver:
             if mss and seg.tsval is not None:
                 mss -= 12  # the timestamp option takes 12 bytes of every segment
             sd.mss_eff = mss
-            mss = mss or sd.maxlen
+            if not mss:
+                mss = sd.maxlen
         prev_ts = sd.last_data_ts
         outstanding_before = sd.nxt > sd.una
         if sd.zw_pending is not None:
             ep = sd.zw_pending
             sd.zw_pending = None
             # data right after the window reopened: it had been waiting
-            rtt = self.rtt or 0.0
             if ts - (ep[0] + ep[1]) <= max(2 * rtt, 0.01):
                 self._zw_stall(d, ep)
-        if sd.first_data_ts is None:
+        if sd.first_data_ts == UNSET:
             sd.first_data_ts = ts
         sd.data_bytes += end - max(seq, sd.nxt)
 
-        nagle = self._nagle(d, p, ts, seq, length, mss)
+        nagle = self._nagle(sd, d, ts, seq, length, mss)
         if sd.rx_rto is not None:
-            self._rx_rto_confirm(d, ts)
-        if prev_ts is not None and not nagle:
+            self._rx_rto_confirm(sd, d, ts)
+        if prev_ts != UNSET and not nagle:
             gap = ts - prev_ts
-            rtt = self.rtt or 0.0
-            if (rtt and gap >= RTO_MIN_SILENCE + 0.9 * rtt and sd.prev_gap is not None
+            if (rtt and gap >= RTO_MIN_SILENCE + 0.9 * rtt and sd.prev_gap != UNSET
                     and sd.prev_gap <= max(0.25 * rtt, 0.002) and mss and sd.last_len >= mss
-                    and length >= mss and sd.zw_start is None and self._near_receiver(d)):
+                    and length >= mss and sd.zw_start == UNSET and self._near_receiver(sp)):
                 # a busy sender fell silent and came back with a full segment: seen next
                 # to the receiver, a timeout looks like this (the original and any
                 # earlier retries were lost before they got here); it is one if the
                 # segment comes alone, as the first flight after a timeout does
                 sd.rx_rto = (prev_ts, ts)
-            else:
-                self._idle(d, p, ts, prev_ts, outstanding_before, mss)
+            elif gap >= max(APP_GAP_MIN, 2 * rtt) and not outstanding_before:
+                self._idle(sd, sp, d, ts, prev_ts, gap, mss)
             sd.prev_gap = gap
         sd.last_len = length
-        self._ssr_progress(d, ts, length, mss)
-        self._bucket(d, ts, length)
+        if sd.ssr_t0 != UNSET:
+            self._ssr_progress(sd, d, ts, length, mss)
+        # bytes sent per round trip
+        start = sd.bucket_start
+        if start == UNSET or not rtt or ts >= start + rtt:
+            if sd.bucket_bytes > sd.maxbucket:
+                sd.maxbucket = sd.bucket_bytes
+            sd.bucket_start = ts
+            sd.bucket_bytes = 0
+        sd.bucket_bytes += length
+        # delivery rate over blocks of RATE_BLOCK segments
         n = sd.blk_n
         if n == 0:
             sd.blk_ts = ts
@@ -431,11 +467,7 @@ class StallObserver:
             sd.blk_n = 0
             span = ts - sd.blk_ts
             if span > 0:
-                b = int(4 * math.log2(sd.blk_bytes / span))
-                h = sd.rate_hist
-                if h is None:
-                    h = sd.rate_hist = {}
-                h[b] = h.get(b, 0) + 1
+                self._rate_sample(sd, sd.blk_bytes / span)
         else:
             sd.blk_n = n + 1
 
@@ -443,14 +475,14 @@ class StallObserver:
             sd.timer_ts = ts
         sd.nxt = end
         sd.last_data_ts = ts
-        edge = self._sender_edge(d, p, ts)
+        edge = self._sender_edge(sd, sp, ts)
         # (no room left for another segment of this size: the window, not the sender,
         # decides when the next one goes)
         # windows mean nothing without both SYNs: the scale factor is unknown
-        full = (edge > 0 and mss and sd.zw_start is None and self.hs_ack_ts is not None
+        full = (edge > 0 and mss and sd.zw_start == UNSET and self.hs_ack_ts is not None
                 and edge - end < min(mss, length))
         start = sd.rw_start
-        if start is None:
+        if start == UNSET:
             if full:
                 sd.rw_start = ts
                 sd.rw_segs = 1
@@ -458,42 +490,45 @@ class StallObserver:
             # released by a sliver of window and full again at once: one long episode
             sd.rw_segs += 1
         else:
-            sd.rw_start = None
-            self._rw_close(d, start, ts)
+            sd.rw_start = UNSET
+            self._rw_close(sd, d, start, ts)
 
-    def _rw_close(self, d: int, start: float, end: float) -> None:
+    def _rate_sample(self, sd: _Side, rate: float) -> None:
+        b = int(4 * math.log2(rate))
+        h = sd.rate_hist
+        if h is None:
+            h = sd.rate_hist = {}
+        h[b] = h.get(b, 0) + 1
+
+    def _rw_close(self, sd: _Side, d: int, start: float, end: float) -> None:
         """Window-bound intervals only a moment apart form one episode."""
-        sd = self.s[d]
         pend = sd.rw_pending
         refills = sd.rw_segs
         if pend is not None:
-            rtt = self.rtt or 0.0
-            if start - pend[1] <= max(0.25 * rtt, 0.001):
+            if start - pend[1] <= max(0.25 * self.rtt, 0.001):
                 sd.rw_pending = (pend[0], end, pend[2] + refills)
                 return
-            self._rw_flush(d)
+            self._rw_flush(sd, d)
         sd.rw_pending = (start, end, refills)
 
-    def _rw_flush(self, d: int) -> None:
-        pend = self.s[d].rw_pending
+    def _rw_flush(self, sd: _Side, d: int) -> None:
+        pend = sd.rw_pending
         if pend is not None:
-            self.s[d].rw_pending = None
+            sd.rw_pending = None
             self._add("receive_window", d, pend[0], pend[1] - pend[0], {"refills": pend[2]})
 
-    def _sender_edge(self, d: int, p: int, ts: float) -> int:
-        """The window edge the sender of d knew when it sent what we see now.
+    def _sender_edge(self, sd: _Side, sp: _Side, ts: float) -> int:
+        """The window edge the sender (sd) knew when it sent what we see now.
 
         Near the sender that is the latest edge advertised.  Further along the path the
         data we see left the sender a while ago, on the strength of an older ACK: the lag
-        is one RTT less the ACK delay seen here for d's data (about zero near the
+        is one RTT less the ACK delay seen here for the sender's data (about zero near the
         sender, a full RTT near the receiver).
         """
-        sd = self.s[d]
-        sp = self.s[p]
         rtt = self.rtt
         seen = sp.min_rtt_dir
         hist = sd.edge_hist
-        if not rtt or seen is None or rtt - seen < 0.1 * rtt or hist is None:
+        if not rtt or not seen or rtt - seen < 0.1 * rtt or hist is None:
             return sd.redge
         t = ts - (rtt - seen)
         while len(hist) >= 2 and hist[1][0] <= t:
@@ -502,39 +537,37 @@ class StallObserver:
             return hist[0][1]
         return -1
 
-    def _retransmission(self, v: SegmentVerdict, d: int, ts: float, seq: int,
-                        bits: int, late_fill: bool = False,
-                        last_tx: float | None = None) -> None:
-        sd = self.s[d]
+    def _retransmission(self, v: SegmentVerdict, sd: _Side, d: int, ts: float, seq: int,
+                        bits: int, late_fill: bool, last_tx: float) -> None:
         cause = v.retrans_cause
         if late_fill and cause in (None, "reordering"):
             cause = None  # a repair after all; its timing decides whether a timeout
+        rtt = self.rtt
         # repairs more than one RTT apart belong to separate recovery episodes; each
         # episode costs the sender about one round trip
         last = sd.rex_last
         if cause not in ("reordering", "network_duplicate", "unneeded") and (
-                last is None or ts - last > (self.rtt or 0.0)):
+                last == UNSET or ts - last > rtt):
             sd.rex_episodes += 1
         sd.rex_last = ts
         if cause is None:
             # no cause from the core: a retransmission after a silence longer than any
             # fast-retransmit round is taken for a timeout
             armed = sd.timer_ts
-            rtt = self.rtt or 0.0
-            if bits & _FAST or armed is None or ts - armed < RTO_MIN_SILENCE + 0.9 * rtt:
+            if bits & _FAST or armed == UNSET or ts - armed < RTO_MIN_SILENCE + 0.9 * rtt:
                 return
             cause = "rto"
         if cause != "rto":
             return
         sd.block_ts = ts
-        if sd.rto_start is None:
-            if last_tx is not None and ts - last_tx < RTO_IDLE_MIN:
+        if sd.rto_start == UNSET:
+            if last_tx != UNSET and ts - last_tx < RTO_IDLE_MIN:
                 # the sender was still transmitting: a timer that fires has had the
                 # sender waiting, silent, for most of the timeout
                 return
             start = sd.timer_ts
-            if start is None:
-                start = sd.last_data_ts if sd.last_data_ts is not None else ts
+            if start == UNSET:
+                start = sd.last_data_ts if sd.last_data_ts != UNSET else ts
             sd.rto_start = start
             sd.rto_first = ts
             sd.rto_seq = seq
@@ -546,14 +579,13 @@ class StallObserver:
                 sd.rto_n += 1
         sd.rto_last = ts
 
-    def _close_rto(self, d: int, end: float) -> None:
-        sd = self.s[d]
+    def _close_rto(self, sd: _Side, d: int, end: float) -> None:
         start = sd.rto_start
-        sd.rto_start = None
+        sd.rto_start = UNSET
         silence = sd.rto_first - start
         # the timer is the smoothed RTT plus a margin of at least 200 ms on Linux, and the
         # smoothed RTT is no smaller than the path's minimum
-        if silence < RTO_MIN_SILENCE + 0.9 * (self.rtt or 0.0) or silence > RTO_MAX_SILENCE:
+        if silence < RTO_MIN_SILENCE + 0.9 * self.rtt or silence > RTO_MAX_SILENCE:
             # too quick for a retransmission timer (a probe or a late repair), or longer
             # than any timer runs (a spliced or broken capture)
             return
@@ -562,16 +594,16 @@ class StallObserver:
             "timeouts": n, "backoff": n - 1, "first_timeout": sd.rto_first - start,
             "retransmissions": sd.rto_rexmits})
 
-    def _near_receiver(self, d: int) -> bool:
-        """Is the capture closer to the receiver of d's data than to its sender?"""
-        rtt, seen = self.rtt, self.s[1 - d].min_rtt_dir
-        return bool(rtt) and seen is not None and seen < 0.5 * rtt
+    def _near_receiver(self, sp: _Side) -> bool:
+        """Is the capture closer to the receiver (sp) of the data than to its sender?"""
+        rtt = self.rtt
+        seen = sp.min_rtt_dir
+        return rtt != 0 and seen != 0 and seen < 0.5 * rtt
 
-    def _rx_rto_confirm(self, d: int, ts: float) -> None:
-        sd = self.s[d]
+    def _rx_rto_confirm(self, sd: _Side, d: int, ts: float) -> None:
         last, first = sd.rx_rto
         sd.rx_rto = None
-        rtt = self.rtt or 0.0
+        rtt = self.rtt
         silence = first - last
         if ts - first >= 0.5 * rtt and silence <= RTO_MAX_SILENCE:
             # cumulative wait of k doubling timeouts is base x (2^k - 1)
@@ -584,26 +616,14 @@ class StallObserver:
         else:
             self._add("app_limited", d, last, silence, {})
 
-    def _bucket(self, d: int, ts: float, length: int) -> None:
-        sd = self.s[d]
-        start = sd.bucket_start
-        rtt = self.rtt
-        if start is None or rtt is None or ts >= start + rtt:
-            if sd.bucket_bytes > sd.maxbucket:
-                sd.maxbucket = sd.bucket_bytes
-            sd.bucket_start = ts
-            sd.bucket_bytes = 0
-        sd.bucket_bytes += length
-
-    def _nagle(self, d: int, p: int, ts: float, seq: int, length: int, mss: int) -> bool:
-        sd = self.s[d]
+    def _nagle(self, sd: _Side, d: int, ts: float, seq: int, length: int, mss: int) -> bool:
         found = False
         sm_ts = sd.sm_ts
-        if sm_ts is not None and seq == sd.sm_end and length < mss:
+        if sm_ts != UNSET and seq == sd.sm_end and length < mss:
             ack_ts = sd.sm_ack_ts
-            if ack_ts is not None and sd.sm_ack_pure and not sd.sm_peer_data:
+            if ack_ts != UNSET and sd.sm_ack_pure and not sd.sm_peer_data:
                 sd.nagle_candidates += 1
-                rtt = self.rtt or 0.0
+                rtt = self.rtt
                 wait = ts - sm_ts
                 delay = wait - rtt
                 resume = ts - ack_ts
@@ -618,31 +638,27 @@ class StallObserver:
         if length < mss:
             sd.sm_ts = ts
             sd.sm_end = seq + length
-            sd.sm_ack_ts = None
+            sd.sm_ack_ts = UNSET
             sd.sm_ack_pure = False
             sd.sm_peer_data = False
         else:
-            sd.sm_ts = None
+            sd.sm_ts = UNSET
         return found
 
-    def _idle(self, d: int, p: int, ts: float, prev_ts: float, outstanding: bool,
+    def _idle(self, sd: _Side, sp: _Side, d: int, ts: float, prev_ts: float, gap: float,
               mss: int) -> None:
-        sd = self.s[d]
-        sp = self.s[p]
-        gap = ts - prev_ts
-        rtt = self.rtt or 0.0
-        if gap < max(APP_GAP_MIN, 2 * rtt) or outstanding:
-            return
+        """A silence of `gap` before this new data, long enough to be worth a stall."""
         peer_last = sp.last_data_ts
-        if peer_last is not None and peer_last > prev_ts:
+        if peer_last != UNSET and peer_last > prev_ts:
             return  # the peer spoke in between: turn-taking, not an idle sender
-        if sd.zw_start is not None:
+        if sd.zw_start != UNSET:
             return
         blocked = sd.block_ts
-        if blocked is not None and blocked > prev_ts:
+        if blocked != UNSET and blocked > prev_ts:
             return  # a timeout or a closed window explains the silence
         self._add("app_limited", d, prev_ts, gap, {})
         # slow-start restart: judge the first flight after a pause longer than an RTO
+        rtt = self.rtt
         rto_floor = max(0.2, rtt) + rtt
         if gap >= rto_floor and rtt > 0 and mss:
             sd.ssr_t0 = ts
@@ -650,24 +666,24 @@ class StallObserver:
             sd.ssr_prev = max(sd.maxbucket, sd.bucket_bytes)
             sd.maxbucket = 0
             sd.bucket_bytes = 0
-            sd.bucket_start = None
+            sd.bucket_start = UNSET
 
-    def _ssr_progress(self, d: int, ts: float, length: int, mss: int) -> None:
-        sd = self.s[d]
+    def _ssr_progress(self, sd: _Side, d: int, ts: float, length: int, mss: int) -> None:
         t0 = sd.ssr_t0
-        if t0 is None:
-            return
-        rtt = self.rtt or 0.0
-        if ts < t0 + 0.75 * rtt:
+        if ts < t0 + 0.75 * self.rtt:
             sd.ssr_bytes += length
             return
         # the sender still had data one round trip after resuming: was it held back?
-        sd.ssr_t0 = None
-        first, prev = sd.ssr_bytes, sd.ssr_prev
-        if prev >= 20 * mss and first <= 14 * mss and first * 2 <= prev \
-                and len(self.ssr_events) < MAX_SSR:
-            self.ssr_events.append({"direction": d, "ts": t0, "first_flight": first,
-                                    "flight_before": prev, "mss": mss})
+        sd.ssr_t0 = UNSET
+        first = sd.ssr_bytes
+        prev = sd.ssr_prev
+        if prev >= 20 * mss and first <= 14 * mss and first * 2 <= prev:
+            events = self.ssr_events
+            if events is None:
+                events = self.ssr_events = []
+            if len(events) < MAX_SSR:
+                events.append({"direction": d, "ts": t0, "first_flight": first,
+                               "flight_before": prev, "mss": mss})
 
     # --- end of flow --------------------------------------------------------------------
     def finish(self, result: FlowResult) -> None:
@@ -677,16 +693,17 @@ class StallObserver:
             self.errors += 1
 
     def _finish(self, result: FlowResult) -> None:
-        end = self.last_ts if self.last_ts is not None else result.end
+        end = self.last_ts if self.last_ts != UNSET else result.end
         for d in (0, 1):
-            if self.s[d].rto_start is not None:
-                self._close_rto(d, max(self.s[d].rto_last, end))
-            if self.s[d].zw_start is not None and self.s[d].zw_probes > 0:
-                start = self.s[d].zw_start
+            sd = self.s[d]
+            if sd.rto_start != UNSET:
+                self._close_rto(sd, d, max(sd.rto_last, end))
+            if sd.zw_start != UNSET and sd.zw_probes > 0:
+                start = sd.zw_start
                 self._add("zero_window", d, start, end - start,
-                          {"probes": self.s[d].zw_probes, "open_at_end": True})
-            self.s[d].rw_start = None  # a window still full at the end held nothing back
-            self._rw_flush(d)
+                          {"probes": sd.zw_probes, "open_at_end": True})
+            sd.rw_start = UNSET  # a window still full at the end held nothing back
+            self._rw_flush(sd, d)
         if self.syn_n:
             done = self.synack_ts if self.synack_ts is not None else self.syn_last
             self._add("handshake", 0, self.syn_ts, max(done, self.syn_last) - self.syn_ts,
@@ -697,21 +714,24 @@ class StallObserver:
             self._add("handshake", 1, self.synack_ts, done - self.synack_ts,
                       {"retransmissions": self.synack_n, "segment": "SYN-ACK",
                        "completed": self.hs_ack_ts is not None})
-        names = (result.client, result.server)
         stalls = self.stalls
-        if len(stalls) > MAX_STALLS:
-            stalls.sort(key=lambda s: -s[3])
-            del stalls[MAX_STALLS:]
-        stalls = sorted(stalls, key=lambda s: s[2])
-        result.stalls.extend(
-            Stall(kind=k, endpoint=names[d], start=start, duration=dur, detail=detail)
-            for k, d, start, dur, detail in stalls)
+        if stalls:
+            names = (result.client, result.server)
+            if len(stalls) > MAX_STALLS:
+                stalls.sort(key=lambda s: -s[3])
+                del stalls[MAX_STALLS:]
+            stalls = sorted(stalls, key=lambda s: s[2])
+            result.stalls.extend(
+                Stall(kind=k, endpoint=names[d], start=start, duration=dur, detail=detail)
+                for k, d, start, dur, detail in stalls)
         result.tcp["stall_totals"] = {
-            k: {"count": t[0], "seconds": t[1], "max": t[2]} for k, t in self.totals.items()}
+            k: {"count": t[0], "seconds": t[1], "max": t[2]}
+            for k, t in (self.totals or {}).items()}
         result.tcp["stall_facts"] = self.facts(result)
 
     def facts(self, result: FlowResult) -> dict:
         """Per-flow facts the findings rules use (JSON-friendly)."""
+        a, b = self.s
         return {
             "path_rtt": self.path_rtt(),
             "max_idle_gap": self.max_gap,
@@ -721,31 +741,34 @@ class StallObserver:
             "syn_retransmissions": self.syn_n,
             "synack_retransmissions": self.synack_n,
             "rst_to_syn": self.rst_to_syn,
-            "segments_after_syn": [x.nonsyn for x in self.s],
-            "loss_episodes": [x.rex_episodes for x in self.s],
-            "late_fills": [x.late_fills for x in self.s],
+            "segments_after_syn": [a.nonsyn, b.nonsyn],
+            "loss_episodes": [a.rex_episodes, b.rex_episodes],
+            "late_fills": [a.late_fills, b.late_fills],
             "first_syn_ts": self.syn_ts,
             "last_syn_ts": self.syn_last,
-            "data_bytes": [x.data_bytes for x in self.s],
-            "first_data_ts": [x.first_data_ts for x in self.s],
-            "last_data_ts": [x.last_data_ts for x in self.s],
-            "max_window_advertised": [x.max_win for x in self.s],
-            "mss": [self.s[d].mss or self.s[d].maxlen for d in (0, 1)],
-            "max_payload": [x.maxlen for x in self.s],
-            "nagle_candidates": [x.nagle_candidates for x in self.s],
-            "keepalive_ts": [list(x.keepalive_ts or ()) for x in self.s],
-            "ssr_events": list(self.ssr_events),
+            "data_bytes": [a.data_bytes, b.data_bytes],
+            "first_data_ts": [_known(a.first_data_ts), _known(b.first_data_ts)],
+            "last_data_ts": [_known(a.last_data_ts), _known(b.last_data_ts)],
+            "max_window_advertised": [a.max_win, b.max_win],
+            "mss": [a.mss or a.maxlen, b.mss or b.maxlen],
+            "max_payload": [a.maxlen, b.maxlen],
+            "nagle_candidates": [a.nagle_candidates, b.nagle_candidates],
+            "keepalive_ts": [list(a.keepalive_ts or ()), list(b.keepalive_ts or ())],
+            "ssr_events": list(self.ssr_events or ()),
             "fin_first": self.fin_first,
-            "resets": list(self.resets),
-            "syn_mss": [x.syn_mss for x in self.s],
-            "burst_rate_p90": [_percentile(x.rate_hist or {}, 0.9) for x in self.s],
-            "max_bytes_per_rtt": [max(x.maxbucket, x.bucket_bytes) for x in self.s],
+            "resets": list(self.resets or ()),
+            "syn_mss": [a.syn_mss, b.syn_mss],
+            "burst_rate_p90": [_percentile(a.rate_hist, 0.9), _percentile(b.rate_hist, 0.9)],
+            "max_bytes_per_rtt": [max(a.maxbucket, a.bucket_bytes),
+                                  max(b.maxbucket, b.bucket_bytes)],
             "observer_errors": self.errors,
         }
 
 
-def _percentile(hist: dict[int, int], q: float) -> float | None:
+def _percentile(hist: dict[int, int] | None, q: float) -> float | None:
     """Bytes/s at quantile q of a quarter-octave histogram (bin centre)."""
+    if not hist:
+        return None
     total = sum(hist.values())
     if total < 5:
         return None

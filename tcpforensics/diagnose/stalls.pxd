@@ -1,0 +1,121 @@
+# C types for the compiled build of stalls.py (Cython pure-Python mode).
+# Per-packet state is typed: times are doubles (UNSET = not known yet), sequence numbers
+# and byte counts long long; anything that may be None, or is made on demand, stays object.
+# The module constants typed here are C globals in the compiled build (not attributes).
+cimport cython
+
+cdef double UNSET
+cdef double DELACK_MIN, DELACK_MAX, RTO_MIN_SILENCE, RTO_MAX_SILENCE, RTO_IDLE_MIN
+cdef double APP_GAP_MIN
+cdef long long RATE_BLOCK
+cdef int ACK, FIN, RST, SYN
+cdef int _RETRANS, _FAST, _SPURIOUS, _KEEPALIVE, _ZWP, _REPEATED, _PROBE
+
+
+@cython.final
+cdef class _Side:
+    cdef public long long nxt, una, redge, mss, maxlen
+    cdef public double timer_ts, last_data_ts, first_data_ts
+    cdef public long long data_bytes
+    cdef public double zw_start
+    cdef public long long zw_probes
+    cdef public object zw_pending
+    cdef public double rw_start
+    cdef public long long rw_segs
+    cdef public object rw_pending
+    cdef public double rto_start, rto_first, rto_last
+    cdef public long long rto_seq, rto_n, rto_rexmits
+    cdef public double sm_ts
+    cdef public long long sm_end
+    cdef public double sm_ack_ts
+    cdef public bint sm_ack_pure, sm_peer_data
+    cdef public double min_rtt_dir, ssr_t0
+    cdef public long long ssr_bytes, ssr_prev, max_win, nagle_candidates
+    cdef public object keepalive_ts
+    cdef public double block_ts, bucket_start
+    cdef public long long bucket_bytes, maxbucket, mss_eff
+    cdef public object syn_mss, edge_hist
+    cdef public long long nonsyn
+    cdef public double blk_ts
+    cdef public long long blk_bytes, blk_n
+    cdef public object rate_hist
+    cdef public double rex_last
+    cdef public long long rex_episodes
+    cdef public double hole_ts
+    cdef public long long late_fills
+    cdef public double last_tx
+    cdef public object rx_rto
+    cdef public double prev_gap
+    cdef public long long last_len
+
+
+cdef object _known(double t)
+
+
+@cython.final
+cdef class StallObserver:
+    cdef public tuple s
+    cdef public object syn_ts, syn_seq, syn_last
+    cdef public long long syn_n
+    cdef public object synack_ts, synack_seq, synack_last
+    cdef public long long synack_n
+    cdef public object hs_ack_ts
+    cdef public bint rst_to_syn
+    cdef public double max_gap, last_ts
+    cdef public object ssr_events, stalls, totals, resets
+    cdef public long long errors
+    cdef public object fin_first
+    cdef public double rtt
+
+    @cython.locals(a=double, b=double)
+    cpdef object path_rtt(self)
+    cdef object _update_rtt(self)
+    cpdef object observe(self, seg, v)
+    @cython.locals(tot=list, stalls=list)
+    cdef object _add(self, str kind, int d, double start, double duration, dict detail)
+    @cython.locals(ts=double, d=int, p=int, sd=_Side, sp=_Side, flags=int, length="long long",
+                   last=double, gap=double, bits=int, sample=double)
+    cdef object _observe(self, seg, v)
+    @cython.locals(seq="long long", edge="long long", to_syn=bint, in_window=bint)
+    cdef object _rst(self, v, int d, int p, double ts)
+    cdef object _syn(self, seg, int d, double ts, int flags)
+    @cython.locals(ack="long long", win="long long", new_edge="long long", rtt=double,
+                   seen=double, start=double, episode=tuple)
+    cdef object _ack(self, v, _Side sd, _Side sp, int d, double ts, long long length,
+                     int flags)
+    cdef object _zw_stall(self, int p, tuple episode)
+    @cython.locals(seq="long long", end="long long", last_tx=double, rtt=double, hole=double,
+                   late=bint, mss="long long", prev_ts=double, outstanding_before=bint,
+                   nagle=bint, gap=double, start=double, n="long long", span=double,
+                   edge="long long", full=bint)
+    cdef object _data(self, seg, v, _Side sd, _Side sp, int d, double ts, long long length,
+                      int bits)
+    cdef object _rate_sample(self, _Side sd, double rate)
+    cdef object _rw_close(self, _Side sd, int d, double start, double end)
+    cdef object _rw_flush(self, _Side sd, int d)
+    @cython.locals(rtt=double, seen=double, t=double)
+    cdef long long _sender_edge(self, _Side sd, _Side sp, double ts)
+    @cython.locals(rtt=double, last=double, armed=double, start=double)
+    cdef object _retransmission(self, v, _Side sd, int d, double ts, long long seq, int bits,
+                                bint late_fill, double last_tx)
+    @cython.locals(start=double, silence=double, n="long long")
+    cdef object _close_rto(self, _Side sd, int d, double end)
+    @cython.locals(rtt=double, seen=double)
+    cdef bint _near_receiver(self, _Side sp)
+    @cython.locals(last=double, first=double, rtt=double, silence=double, base=double)
+    cdef object _rx_rto_confirm(self, _Side sd, int d, double ts)
+    @cython.locals(found=bint, sm_ts=double, ack_ts=double, rtt=double, wait=double,
+                   delay=double, resume=double, slack=double)
+    cdef bint _nagle(self, _Side sd, int d, double ts, long long seq, long long length,
+                     long long mss) except -1
+    @cython.locals(peer_last=double, blocked=double, rtt=double, rto_floor=double)
+    cdef object _idle(self, _Side sd, _Side sp, int d, double ts, double prev_ts, double gap,
+                      long long mss)
+    @cython.locals(t0=double, first="long long", prev="long long")
+    cdef object _ssr_progress(self, _Side sd, int d, double ts, long long length,
+                              long long mss)
+    cpdef object finish(self, result)
+    @cython.locals(d=int, sd=_Side)
+    cdef object _finish(self, result)
+    @cython.locals(a=_Side, b=_Side)
+    cpdef dict facts(self, result)
