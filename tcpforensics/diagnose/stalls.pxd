@@ -4,6 +4,8 @@
 # The module constants typed here are C globals in the compiled build (not attributes).
 cimport cython
 
+from tcpforensics.model cimport Segment, SegmentVerdict
+
 cdef double UNSET
 cdef double DELACK_MIN, DELACK_MAX, RTO_MIN_SILENCE, RTO_MAX_SILENCE, RTO_IDLE_MIN
 cdef double APP_GAP_MIN
@@ -75,20 +77,20 @@ cdef class StallObserver:
     cdef object _add(self, str kind, int d, double start, double duration, dict detail)
     @cython.locals(ts=double, d=int, p=int, sd=_Side, sp=_Side, flags=int, length="long long",
                    last=double, gap=double, bits=int, sample=double)
-    cdef object _observe(self, seg, v)
+    cdef object _observe(self, Segment seg, SegmentVerdict v)
     @cython.locals(seq="long long", edge="long long", to_syn=bint, in_window=bint)
-    cdef object _rst(self, v, int d, int p, double ts)
-    cdef object _syn(self, seg, int d, double ts, int flags)
+    cdef object _rst(self, SegmentVerdict v, int d, int p, double ts)
+    cdef object _syn(self, Segment seg, int d, double ts, int flags)
     @cython.locals(ack="long long", win="long long", new_edge="long long", rtt=double,
                    seen=double, start=double, episode=tuple)
-    cdef object _ack(self, v, _Side sd, _Side sp, int d, double ts, long long length,
+    cdef object _ack(self, SegmentVerdict v, _Side sd, _Side sp, int d, double ts, long long length,
                      int flags)
     cdef object _zw_stall(self, int p, tuple episode)
     @cython.locals(seq="long long", end="long long", last_tx=double, rtt=double, hole=double,
                    late=bint, mss="long long", prev_ts=double, outstanding_before=bint,
                    nagle=bint, gap=double, start=double, n="long long", span=double,
                    edge="long long", full=bint)
-    cdef object _data(self, seg, v, _Side sd, _Side sp, int d, double ts, long long length,
+    cdef object _data(self, Segment seg, SegmentVerdict v, _Side sd, _Side sp, int d, double ts, long long length,
                       int bits)
     cdef object _rate_sample(self, _Side sd, double rate)
     cdef object _rw_close(self, _Side sd, int d, double start, double end)
@@ -96,7 +98,7 @@ cdef class StallObserver:
     @cython.locals(rtt=double, seen=double, t=double)
     cdef long long _sender_edge(self, _Side sd, _Side sp, double ts)
     @cython.locals(rtt=double, last=double, armed=double, start=double)
-    cdef object _retransmission(self, v, _Side sd, int d, double ts, long long seq, int bits,
+    cdef object _retransmission(self, SegmentVerdict v, _Side sd, int d, double ts, long long seq, int bits,
                                 bint late_fill, double last_tx)
     @cython.locals(start=double, silence=double, n="long long")
     cdef object _close_rto(self, _Side sd, int d, double end)

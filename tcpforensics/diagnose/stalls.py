@@ -25,6 +25,8 @@ import math
 from collections import deque
 from typing import Any
 
+import cython
+
 from ..model import ACK, FIN, RST, SYN, Analysis, FlowResult, Segment, SegmentVerdict, Stall
 
 KINDS = ("nagle_delayed_ack", "rto", "zero_window", "receive_window", "app_limited",
@@ -230,6 +232,7 @@ class StallObserver:
             stalls.sort(key=lambda s: -s[3])
             del stalls[MAX_STALLS:]
 
+    @cython.nonecheck(True)  # compiled: reading seg or v when None raises, as in Python
     def _observe(self, seg: Segment, v: SegmentVerdict) -> None:
         ts = seg.ts
         d = v.direction
