@@ -275,8 +275,15 @@ def iter_events(source: Source, options: Options | None = None
 
 
 def analyze(source: Source, *, options: Options | None = None,
-            progress: Callable[[int], None] | None = None, **overrides: Any) -> Analysis:
-    """Analyze a capture (path, '-' for stdin, or a binary file object)."""
+            progress: Callable[[int], None] | None = None,
+            segment_sink: Callable[[Segment, Any, SegmentVerdict], None] | None = None,
+            **overrides: Any) -> Analysis:
+    """Analyze a capture (path, '-' for stdin, or a binary file object).
+
+    `segment_sink`, when given, is called with (segment, flow, verdict) for every TCP
+    segment in capture order (the report keeps its chart series this way, so it need
+    not read the capture twice).
+    """
     opts = options or Options()
     for key, value in overrides.items():
         if not hasattr(opts, key):
@@ -288,8 +295,12 @@ def analyze(source: Source, *, options: Options | None = None,
     thresholds = gc.get_threshold()
     gc.set_threshold(200_000, 50, 1000)
     try:
-        for _ in run.segments():
-            pass
+        if segment_sink is None:
+            for _ in run.segments():
+                pass
+        else:
+            for seg, flow, verdict in run.segments():
+                segment_sink(seg, flow, verdict)
     finally:
         gc.set_threshold(*thresholds)
     run.results.sort(key=lambda r: r.id)

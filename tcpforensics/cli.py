@@ -134,10 +134,12 @@ def _spool_stdin() -> str:
     return path
 
 
-def _analyze(args: argparse.Namespace, log: _Log, source: str | None = None):
+def _analyze(args: argparse.Namespace, log: _Log, source: str | None = None,
+             segment_sink=None):
     from .analysis import analyze
 
-    analysis = analyze(source or args.capture, progress=_progress(args))
+    analysis = analyze(source or args.capture, progress=_progress(args),
+                       segment_sink=segment_sink)
     _end_progress(args)
     for warning in analysis.capture.warnings:
         log.warn(warning, capture=analysis.capture.path)
@@ -154,11 +156,15 @@ def _fail_on_status(analysis, fail_on: str | None) -> int:
 
 def _cmd_report(args: argparse.Namespace, log: _Log) -> int:
     from .report import write_report
+    from .report.series import FirstPassSeries
 
     spooled = _spool_stdin() if args.capture == "-" else None
     try:
         source = spooled or args.capture
-        analysis = _analyze(args, log, source)
+        # The chart series ride along the analysis pass when the capture is small enough;
+        # otherwise the report reads the capture again for the detailed flows only.
+        first_pass = FirstPassSeries()
+        analysis = _analyze(args, log, source, first_pass)
         if args.output:
             out = Path(args.output)
         else:
@@ -166,7 +172,7 @@ def _cmd_report(args: argparse.Namespace, log: _Log) -> int:
             out = Path("reports") / f"{stem}.html"
         out.parent.mkdir(parents=True, exist_ok=True)
         written = write_report(analysis, out, source=source, plotly=args.plotly,
-                               flows=args.flows, top=args.top)
+                               flows=args.flows, top=args.top, first_pass=first_pass)
         log.info(f"report written to {written}", output=str(written))
         return _fail_on_status(analysis, args.fail_on)
     finally:

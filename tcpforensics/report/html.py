@@ -28,7 +28,7 @@ from markupsafe import Markup, escape
 from ..errors import TcpForensicsError
 from ..model import Finding, FlowResult, Segment, SegmentVerdict
 from . import figures
-from .series import Budget, FlowSeries, SeriesCollector, collect
+from .series import Budget, FirstPassSeries, FlowSeries, SeriesCollector, collect
 
 SEVERITY_RANK = {"critical": 3, "warning": 2, "info": 1}
 MAX_DETAILED = 20  # flows with full per-segment charts, whatever --top asks
@@ -598,11 +598,14 @@ def _capture_view(analysis: Any, source: Any) -> dict:
 def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
                   flows: list[int] | None = None, top: int = 5,
                   budget: Budget | None = None,
-                  events: Iterable[tuple[Segment, int, SegmentVerdict]] | None = None) -> dict:
+                  events: Iterable[tuple[Segment, int, SegmentVerdict]] | None = None,
+                  first_pass: FirstPassSeries | None = None) -> dict:
     """Everything the template needs (also handy for tests).
 
     `events`, when given, replaces the second pass over `source`: (segment, flow id,
     verdict) triples, e.g. from a hand-built scenario or a caller that kept them.
+    `first_pass`, the segment sink the analysis ran with, replaces it too when it kept
+    the columns (small captures); otherwise the second pass reads `source`.
     """
     if plotly not in ("inline", "cdn"):
         raise ValueError("plotly must be 'inline' or 'cdn'")
@@ -617,8 +620,12 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
     source_ok = isinstance(source, str | os.PathLike) and str(source) != "-" and \
         os.path.exists(source)
     second_pass_error = None
-    series: dict[int, FlowSeries] = {}
-    if events is not None:
+    series: dict[int, FlowSeries] | None = None
+    if first_pass is not None and events is None:
+        series = first_pass.series(chosen, t0, budget)
+    if series is not None:
+        source_ok = True  # the analysis pass kept the columns: no second read
+    elif events is not None:
         source_ok = True
         collector = SeriesCollector(chosen, t0)
         for seg, fid, verdict in events:
@@ -633,6 +640,7 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
             # The capture changed or vanished since the analysis: report what we have.
             source_ok = False
             second_pass_error = str(exc)
+    series = series or {}
 
     figs: dict[str, dict] = {}
     stall_rows = _stall_rows(analysis)
@@ -683,7 +691,8 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
 def render_report(analysis: Any, *, source: str | os.PathLike | None = None,
                   plotly: str = "inline", flows: list[int] | None = None, top: int = 5,
                   budget: Budget | None = None,
-                  events: Iterable[tuple[Segment, int, SegmentVerdict]] | None = None) -> str:
+                  events: Iterable[tuple[Segment, int, SegmentVerdict]] | None = None,
+                  first_pass: FirstPassSeries | None = None) -> str:
     """The report of `analysis` as one HTML document (a string).
 
     `source` is the capture path; with it, the detailed flows get per-segment charts
@@ -691,7 +700,7 @@ def render_report(analysis: Any, *, source: str | os.PathLike | None = None,
     instead of inlining it (a much smaller file that needs the network to draw charts).
     """
     ctx = build_context(analysis, source=source, plotly=plotly, flows=flows, top=top,
-                        budget=budget, events=events)
+                        budget=budget, events=events, first_pass=first_pass)
     nonce = secrets.token_urlsafe(18)
     ctx["nonce"] = nonce
     ctx["figures_json"] = json_for_script(ctx.pop("figures"))

@@ -1,11 +1,17 @@
 """Bounded per-segment series for the flows the report shows in detail.
 
 The analysis keeps per-flow summaries only; the time-sequence graph and friends need
-every segment.  A second pass over the capture (`collect`) feeds the few flows we
-detail into a `SeriesCollector`, which stores columns in compact arrays and, at the
+every segment.  A `SeriesCollector` stores them in compact column arrays and, at the
 end, downsamples them to a fixed budget: per bucket of consecutive points it keeps the
 lowest and the highest value (so spikes and gaps survive), and it keeps every marked
 event (retransmission, dup-ACK, zero window...) up to a separate cap.
+
+Which flows the report details is known only after the analysis, so the columns come
+from one of two places.  `FirstPassSeries` rides along the analysis pass and keeps every
+flow while the capture is small enough (few flows, a bounded number of segments): then
+the capture is read once.  Past that it lets go, and `collect` reads the capture a second
+time for the detailed flows only, which on a many-flow capture costs little more than
+reading and decoding.
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ MARK_FIN = 1 << 21
 MARK_RST = 1 << 22
 
 _LATE_RUN = 1000  # consecutive segments past `until` before the second pass stops
+# FirstPassSeries lets go past these: columns take about 50 bytes per segment and
+# 3 KB per flow, so at most about 80 MB.
+FIRST_PASS_MAX_SEGMENTS = 1_500_000
+FIRST_PASS_MAX_FLOWS = 1000
 _CONTROL = MARK_SYN | MARK_FIN | MARK_RST
 _SEQ_MOD = 1 << 32
 _HALF = 1 << 31
@@ -185,6 +195,52 @@ class SeriesCollector:
         b = budget or Budget()
         return {fid: FlowSeries(fid, [_build_direction(i, dirs[i], b) for i in (0, 1)])
                 for fid, dirs in self.flows.items()}
+
+
+class FirstPassSeries:
+    """Columns of every flow, collected during the analysis pass (a segment sink).
+
+    Pass it as `analyze(..., segment_sink=...)`.  The first segment sets the time origin
+    (the capture's first TCP segment, as in the report).  Once the capture has more than
+    `max_flows` flows or `max_segments` segments it frees what it holds and stops:
+    `series()` then answers None and the report falls back to `collect`.
+    """
+
+    def __init__(self, max_segments: int = FIRST_PASS_MAX_SEGMENTS,
+                 max_flows: int = FIRST_PASS_MAX_FLOWS) -> None:
+        self.max_segments = max_segments
+        self.max_flows = max_flows
+        self.segments = 0
+        self.collector: SeriesCollector | None = SeriesCollector(())
+
+    def __call__(self, seg: Segment, flow, verdict: SegmentVerdict) -> None:
+        collector = self.collector
+        if collector is None:
+            return
+        if self.segments == 0:
+            collector.t0 = seg.ts
+        self.segments += 1
+        fid = flow.id
+        if fid not in collector.flows:
+            if len(collector.flows) >= self.max_flows:
+                self.collector = None
+                return
+            collector.flows[fid] = (_Direction(), _Direction())
+        if self.segments > self.max_segments:
+            self.collector = None
+            return
+        collector.add(seg, fid, verdict)
+
+    def series(self, flow_ids: Iterable[int], t0: float,
+               budget: Budget | None = None) -> dict[int, FlowSeries] | None:
+        """Series of `flow_ids` (times relative to `t0`), or None when not collected."""
+        collector = self.collector
+        if collector is None or (self.segments and collector.t0 != t0):
+            return None
+        wanted = SeriesCollector((), t0)
+        for fid in flow_ids:
+            wanted.flows[fid] = collector.flows.get(fid) or (_Direction(), _Direction())
+        return wanted.build(budget)
 
 
 def _np(a: array, dtype) -> np.ndarray:
