@@ -19,6 +19,7 @@ import sys
 #: Modules compiled by setup.py (read there with ast.literal_eval: keep this a literal).
 COMPILED_MODULES = (
     "tcpforensics.model",
+    "tcpforensics.report.columns",
     "tcpforensics.diagnose.stalls",
     "tcpforensics.tcp.seqspace",
 )

@@ -24,33 +24,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model import ACK, FIN, RST, SYN, Analysis, Segment, SegmentVerdict
+from .columns import Columns, ColumnStore, FirstPassTap
+from .marks import ACK_MARKS, CONTROL_MARKS, DATA_MARKS, MARK_FIN, MARK_RST, MARK_SYN
 
-# Extra mark bits beyond the Analysis flags (which use bits 0..14).
-MARK_SYN = 1 << 20
-MARK_FIN = 1 << 21
-MARK_RST = 1 << 22
+__all__ = ["ACK_MARKS", "DATA_MARKS", "MARK_FIN", "MARK_RST", "MARK_SYN", "Budget",
+           "DirectionSeries", "FirstPassSeries", "FlowSeries", "SeriesCollector", "collect",
+           "keep_indices"]
 
 _LATE_RUN = 1000  # consecutive segments past `until` before the second pass stops
-# FirstPassSeries lets go past these: columns take about 50 bytes per segment and
-# 3 KB per flow, so at most about 80 MB.
-FIRST_PASS_MAX_SEGMENTS = 1_500_000
-FIRST_PASS_MAX_FLOWS = 1000
-_CONTROL = MARK_SYN | MARK_FIN | MARK_RST
-_SEQ_MOD = 1 << 32
-_HALF = 1 << 31
-
-# Analysis bits that make a data segment (sender side) worth keeping.
-DATA_MARKS = int(
-    Analysis.RETRANSMISSION | Analysis.FAST_RETRANSMISSION | Analysis.SPURIOUS_RETRANSMISSION
-    | Analysis.OUT_OF_ORDER | Analysis.LOST_SEGMENT | Analysis.ZERO_WINDOW_PROBE
-    | Analysis.KEEP_ALIVE | Analysis.WINDOW_FULL
-) | MARK_SYN | MARK_FIN | MARK_RST
-# Analysis bits that make an ACK (receiver side) worth keeping.
-ACK_MARKS = int(
-    Analysis.DUPLICATE_ACK | Analysis.ZERO_WINDOW | Analysis.ZERO_WINDOW_PROBE_ACK
-    | Analysis.WINDOW_UPDATE | Analysis.ACK_LOST_SEGMENT | Analysis.KEEP_ALIVE_ACK
-) | MARK_RST
 
 
 @dataclass
@@ -64,25 +45,6 @@ class Budget:
     rtt: int = 2000
     inflight: int = 2000
     throughput_bins: int = 300
-
-
-class _Direction:
-    """Columns for the data sent in one direction and the ACKs that answer it."""
-
-    __slots__ = (
-        "d_t", "d_seq", "d_end", "d_mark", "d_len",
-        "a_t", "a_ack", "a_win", "a_mark", "a_acked",
-        "s_t", "s_l", "s_r", "r_t", "r_v", "f_t", "f_v",
-    )
-
-    def __init__(self) -> None:
-        self.d_t, self.d_seq, self.d_end = array("d"), array("q"), array("q")
-        self.d_mark, self.d_len = array("I"), array("q")
-        self.a_t, self.a_ack, self.a_win = array("d"), array("q"), array("q")
-        self.a_mark, self.a_acked = array("I"), array("q")
-        self.s_t, self.s_l, self.s_r = array("d"), array("q"), array("q")
-        self.r_t, self.r_v = array("d"), array("d")
-        self.f_t, self.f_v = array("d"), array("q")
 
 
 @dataclass
@@ -135,61 +97,8 @@ def keep_indices(lo: np.ndarray, hi: np.ndarray, marked: np.ndarray, budget: int
     return np.unique(np.concatenate([idx, marks]))
 
 
-def _rel(ack_abs: int, rel_ack: int, value: int) -> int:
-    """Place an absolute 32-bit sequence number near a known (absolute, relative) pair."""
-    delta = ((value - ack_abs + _HALF) % _SEQ_MOD) - _HALF
-    return rel_ack + delta
-
-
-class SeriesCollector:
-    """Collects per-segment columns for a fixed set of flows.
-
-    Times are stored relative to `t0` (the capture start), so the charts share the
-    time axis of the summary and of Wireshark's default time display.
-    """
-
-    def __init__(self, flow_ids: Iterable[int], t0: float = 0.0) -> None:
-        self.t0 = t0
-        self.flows: dict[int, tuple[_Direction, _Direction]] = {
-            fid: (_Direction(), _Direction()) for fid in flow_ids
-        }
-
-    def add(self, seg: Segment, flow_id: int, v: SegmentVerdict) -> None:
-        dirs = self.flows.get(flow_id)
-        if dirs is None:
-            return
-        t = seg.ts - self.t0
-        flags = seg.flags
-        extra = (MARK_SYN if flags & SYN else 0) | (MARK_FIN if flags & FIN else 0) | (
-            MARK_RST if flags & RST else 0)
-        bits = v.analysis | extra
-        d = 1 if v.direction else 0
-        own = dirs[d]
-        # Sequence space consumed: payload plus one for SYN and FIN each.
-        span = seg.length + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
-        if span or bits & DATA_MARKS:
-            own.d_t.append(t)
-            own.d_seq.append(v.rel_seq)
-            own.d_end.append(v.rel_seq + span)
-            own.d_mark.append(bits & DATA_MARKS)
-            own.d_len.append(seg.length)
-            if v.bytes_in_flight is not None and seg.length:
-                own.f_t.append(t)
-                own.f_v.append(v.bytes_in_flight)
-        if flags & ACK:
-            peer = dirs[1 - d]  # an ACK from d acknowledges the data sent by 1 - d
-            peer.a_t.append(t)
-            peer.a_ack.append(v.rel_ack)
-            peer.a_win.append(v.rel_ack + v.win_scaled)
-            peer.a_mark.append(bits & ACK_MARKS)
-            peer.a_acked.append(v.acked_bytes)
-            for left, right in seg.sacks:
-                peer.s_t.append(t)
-                peer.s_l.append(_rel(seg.ack, v.rel_ack, left))
-                peer.s_r.append(_rel(seg.ack, v.rel_ack, right))
-            if v.ack_rtt is not None:
-                peer.r_t.append(t)
-                peer.r_v.append(v.ack_rtt)
+class SeriesCollector(ColumnStore):
+    """Columns for a fixed set of flows (`add` one segment at a time), then `build`."""
 
     def build(self, budget: Budget | None = None) -> dict[int, FlowSeries]:
         b = budget or Budget()
@@ -197,49 +106,21 @@ class SeriesCollector:
                 for fid, dirs in self.flows.items()}
 
 
-class FirstPassSeries:
-    """Columns of every flow, collected during the analysis pass (a segment sink).
+class FirstPassSeries(FirstPassTap):
+    """The analysis pass' segment sink for the report: `analyze(..., segment_sink=...)`.
 
-    Pass it as `analyze(..., segment_sink=...)`.  The first segment sets the time origin
-    (the capture's first TCP segment, as in the report).  Once the capture has more than
-    `max_flows` flows or `max_segments` segments it frees what it holds and stops:
-    `series()` then answers None and the report falls back to `collect`.
+    Keeps the columns of every flow while the capture is small enough (FirstPassTap's
+    bounds); `series()` then gives the detailed flows' series without a second pass.
     """
-
-    def __init__(self, max_segments: int = FIRST_PASS_MAX_SEGMENTS,
-                 max_flows: int = FIRST_PASS_MAX_FLOWS) -> None:
-        self.max_segments = max_segments
-        self.max_flows = max_flows
-        self.segments = 0
-        self.collector: SeriesCollector | None = SeriesCollector(())
-
-    def __call__(self, seg: Segment, flow, verdict: SegmentVerdict) -> None:
-        collector = self.collector
-        if collector is None:
-            return
-        if self.segments == 0:
-            collector.t0 = seg.ts
-        self.segments += 1
-        fid = flow.id
-        if fid not in collector.flows:
-            if len(collector.flows) >= self.max_flows:
-                self.collector = None
-                return
-            collector.flows[fid] = (_Direction(), _Direction())
-        if self.segments > self.max_segments:
-            self.collector = None
-            return
-        collector.add(seg, fid, verdict)
 
     def series(self, flow_ids: Iterable[int], t0: float,
                budget: Budget | None = None) -> dict[int, FlowSeries] | None:
         """Series of `flow_ids` (times relative to `t0`), or None when not collected."""
-        collector = self.collector
-        if collector is None or (self.segments and collector.t0 != t0):
+        if not self.active or (self.segments and self.t0 != t0):
             return None
         wanted = SeriesCollector((), t0)
         for fid in flow_ids:
-            wanted.flows[fid] = collector.flows.get(fid) or (_Direction(), _Direction())
+            wanted.flows[fid] = self.flows.get(fid) or (Columns(), Columns())
         return wanted.build(budget)
 
 
@@ -251,7 +132,7 @@ def _times(t: np.ndarray) -> list[float]:
     return [round(float(x), 6) for x in t]
 
 
-def _build_direction(sender: int, c: _Direction, b: Budget) -> DirectionSeries:
+def _build_direction(sender: int, c: Columns, b: Budget) -> DirectionSeries:
     out = DirectionSeries(sender=sender)
     d_t, d_seq, d_end = _np(c.d_t, np.float64), _np(c.d_seq, np.int64), _np(c.d_end, np.int64)
     d_mark, d_len = _np(c.d_mark, np.uint32), _np(c.d_len, np.int64)
@@ -259,10 +140,10 @@ def _build_direction(sender: int, c: _Direction, b: Budget) -> DirectionSeries:
     out.payload_bytes = int(d_len.sum())
     marked = d_mark != 0
     # SYN/FIN/RST alone do not make a direction interesting; analysis flags do.
-    out.marks_total = int((d_mark & ~np.uint32(_CONTROL) != 0).sum())
+    out.marks_total = int((d_mark & ~np.uint32(CONTROL_MARKS) != 0).sum())
     idx = keep_indices(d_seq, d_end, marked, b.segments, b.marks)
     out.downsampled = len(idx) < len(d_t)
-    shown = d_mark[idx] & ~np.uint32(_CONTROL)
+    shown = d_mark[idx] & ~np.uint32(CONTROL_MARKS)
     out.marks_shown = int((shown != 0).sum())
     out.data = {"t": _times(d_t[idx]), "seq": d_seq[idx].tolist(), "end": d_end[idx].tolist(),
                 "mark": d_mark[idx].tolist()}

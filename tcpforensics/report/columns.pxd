@@ -1,0 +1,45 @@
+# C types for the compiled build of columns.py (Cython pure-Python mode).  The column
+# arrays stay Python objects (array.array); segment and verdict fields are C reads.
+cimport cython
+from cpython.array cimport array
+from tcpforensics.model cimport Segment, SegmentVerdict
+
+# module constants as C ints (imported from model.py and marks.py)
+cdef int ACK, FIN, RST, SYN
+cdef int ACK_MARKS, DATA_MARKS, MARK_FIN, MARK_RST, MARK_SYN
+cdef long long _SEQ_MOD, _HALF
+
+
+@cython.final
+cdef class Columns:
+    cdef public array d_t, d_seq, d_end, d_mark, d_len
+    cdef public array a_t, a_ack, a_win, a_mark, a_acked
+    cdef public array s_t, s_l, s_r, r_t, r_v, f_t, f_v
+
+
+@cython.locals(n=Py_ssize_t)
+cdef inline void push_d(array a, double x) except *
+@cython.locals(n=Py_ssize_t)
+cdef inline void push_q(array a, long long x) except *
+@cython.locals(n=Py_ssize_t)
+cdef inline void push_u(array a, unsigned int x) except *
+
+
+cpdef long long rel_seq_near(long long ack_abs, long long rel_ack, long long value)
+
+
+cdef class ColumnStore:
+    cdef public double t0
+    cdef public dict flows
+
+    @cython.locals(t=double, flags=int, length="long long", extra=int, span="long long",
+                   bits=int, d=int, own=Columns, peer=Columns, rel_seq="long long",
+                   rel_ack="long long", ack="long long")
+    cdef void _add(self, tuple dirs, Segment seg, SegmentVerdict v) except *
+
+
+cdef class FirstPassTap(ColumnStore):
+    cdef public long long max_segments
+    cdef public long long max_flows
+    cdef public long long segments
+    cdef public bint active

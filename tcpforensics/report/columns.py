@@ -1,0 +1,193 @@
+"""Per-segment columns for the report's charts: the part of series.py that runs per packet.
+
+`ColumnStore.add` files one segment of a flow into compact arrays (times, relative
+sequence numbers, marks...); `FirstPassTap` does the same for every flow while riding
+along the analysis pass, within bounds.  Downsampling the columns into chart series is
+series.py's job, once per flow.  Compiled in the fast build (columns.pxd gives the types).
+"""
+
+from __future__ import annotations
+
+from array import array
+
+import cython
+
+from ..model import ACK, FIN, RST, SYN
+from .marks import ACK_MARKS, DATA_MARKS, MARK_FIN, MARK_RST, MARK_SYN
+
+if cython.compiled:
+    from cython.cimports.cpython.array import resize_smart
+
+_SEQ_MOD = 1 << 32
+_HALF = 1 << 31
+
+# FirstPassTap lets go past these: the columns take about 50 bytes per segment and
+# 3 KB per flow, so at most about 80 MB.
+FIRST_PASS_MAX_SEGMENTS = 1_500_000
+FIRST_PASS_MAX_FLOWS = 1000
+
+
+class Columns:
+    """Columns for the data sent in one direction and the ACKs that answer it."""
+
+    def __init__(self) -> None:
+        # data segments: time, relative seq, end (seq + span), marks, payload length
+        self.d_t, self.d_seq, self.d_end = array("d"), array("q"), array("q")
+        self.d_mark, self.d_len = array("I"), array("q")
+        # ACKs of that data: time, relative ack, right window edge, marks, newly acked
+        self.a_t, self.a_ack, self.a_win = array("d"), array("q"), array("q")
+        self.a_mark, self.a_acked = array("I"), array("q")
+        # SACK blocks (time, left, right), RTT samples, bytes in flight at each send
+        self.s_t, self.s_l, self.s_r = array("d"), array("q"), array("q")
+        self.r_t, self.r_v = array("d"), array("d")
+        self.f_t, self.f_v = array("d"), array("q")
+
+
+# Appending to an array.array: a method call in Python; in the compiled build a store into
+# the array's buffer (grown the way array.append grows it), about 20x cheaper.
+def push_d(a: array, x: float) -> None:
+    if cython.compiled:
+        n = len(a)
+        resize_smart(a, n + 1)
+        a.data.as_doubles[n] = x
+    else:
+        a.append(x)
+
+
+def push_q(a: array, x: int) -> None:
+    if cython.compiled:
+        n = len(a)
+        resize_smart(a, n + 1)
+        a.data.as_longlongs[n] = x
+    else:
+        a.append(x)
+
+
+def push_u(a: array, x: int) -> None:
+    if cython.compiled:
+        n = len(a)
+        resize_smart(a, n + 1)
+        a.data.as_uints[n] = x
+    else:
+        a.append(x)
+
+
+if not cython.compiled:
+    # the pure build calls array.append directly: no helper call per value
+    push_d = push_q = push_u = array.append
+
+
+def rel_seq_near(ack_abs: int, rel_ack: int, value: int) -> int:
+    """Place an absolute 32-bit sequence number near a known (absolute, relative) pair."""
+    delta = ((value - ack_abs + _HALF) % _SEQ_MOD) - _HALF
+    return rel_ack + delta
+
+
+class ColumnStore:
+    """Columns of a fixed set of flows: flow id -> (columns of direction 0, of 1).
+
+    Times are stored relative to `t0` (the capture start), so the charts share the
+    time axis of the summary and of Wireshark's default time display.
+    """
+
+    def __init__(self, flow_ids=(), t0: float = 0.0) -> None:
+        self.t0 = t0
+        self.flows = {fid: (Columns(), Columns()) for fid in flow_ids}
+
+    def add(self, seg, flow_id: int, v) -> None:
+        """File one segment of flow `flow_id` (ignored when the flow is not collected)."""
+        dirs = self.flows.get(flow_id)
+        if dirs is not None:
+            self._add(dirs, seg, v)
+
+    def _add(self, dirs: tuple, seg, v) -> None:
+        t = seg.ts - self.t0
+        flags = seg.flags
+        length = seg.length
+        extra = 0
+        span = length
+        if flags & (SYN | FIN | RST):
+            # SYN and FIN each take one sequence number
+            if flags & SYN:
+                extra |= MARK_SYN
+                span += 1
+            if flags & FIN:
+                extra |= MARK_FIN
+                span += 1
+            if flags & RST:
+                extra |= MARK_RST
+        bits = v.analysis | extra
+        d = v.direction
+        own: Columns = dirs[1] if d else dirs[0]
+        if span or bits & DATA_MARKS:
+            rel_seq = v.rel_seq
+            push_d(own.d_t, t)
+            push_q(own.d_seq, rel_seq)
+            push_q(own.d_end, rel_seq + span)
+            push_u(own.d_mark, bits & DATA_MARKS)
+            push_q(own.d_len, length)
+            inflight = v.bytes_in_flight
+            if inflight is not None and length:
+                push_d(own.f_t, t)
+                push_q(own.f_v, inflight)
+        if flags & ACK:
+            peer: Columns = dirs[0] if d else dirs[1]  # an ACK answers the other side's data
+            rel_ack = v.rel_ack
+            push_d(peer.a_t, t)
+            push_q(peer.a_ack, rel_ack)
+            push_q(peer.a_win, rel_ack + v.win_scaled)
+            push_u(peer.a_mark, bits & ACK_MARKS)
+            push_q(peer.a_acked, v.acked_bytes)
+            sacks = seg.sacks
+            if sacks:
+                ack = seg.ack
+                for left, right in sacks:
+                    push_d(peer.s_t, t)
+                    push_q(peer.s_l, rel_seq_near(ack, rel_ack, left))
+                    push_q(peer.s_r, rel_seq_near(ack, rel_ack, right))
+            rtt = v.ack_rtt
+            if rtt is not None:
+                push_d(peer.r_t, t)
+                push_d(peer.r_v, rtt)
+
+
+class FirstPassTap(ColumnStore):
+    """Columns of every flow, collected during the analysis pass (a segment sink).
+
+    Called with (segment, flow, verdict) for every segment.  The first segment sets the
+    time origin (the capture's first TCP segment, as in the report).  Once the capture
+    has more than `max_flows` flows or `max_segments` segments it frees what it holds
+    and stops collecting (`active` turns False).
+    """
+
+    def __init__(self, max_segments: int = FIRST_PASS_MAX_SEGMENTS,
+                 max_flows: int = FIRST_PASS_MAX_FLOWS) -> None:
+        super().__init__()
+        self.max_segments = max_segments
+        self.max_flows = max_flows
+        self.segments = 0
+        self.active = True
+
+    def __call__(self, seg, flow, v) -> None:
+        if not self.active:
+            return
+        if self.segments == 0:
+            self.t0 = seg.ts
+        self.segments += 1
+        fid = flow.id
+        dirs = self.flows.get(fid)
+        if dirs is None:
+            if len(self.flows) >= self.max_flows:
+                self.stop()
+                return
+            dirs = (Columns(), Columns())
+            self.flows[fid] = dirs
+        if self.segments > self.max_segments:
+            self.stop()
+            return
+        self._add(dirs, seg, v)
+
+    def stop(self) -> None:
+        """Free the columns and collect no more."""
+        self.active = False
+        self.flows = {}
