@@ -11,6 +11,7 @@ with a per-report nonce stops any script we did not write, as a second line of d
 from __future__ import annotations
 
 import datetime as _dt
+import importlib.util
 import json
 import math
 import os
@@ -189,9 +190,13 @@ def json_for_script(obj: Any) -> Markup:
 
 
 def _plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
-
-    js = get_plotlyjs()
+    # The bundle plotly.offline.get_plotlyjs() returns, read without importing plotly
+    # (its import costs more than reading the file).
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("plotly is not installed")
+    path = Path(spec.submodule_search_locations[0]) / "package_data" / "plotly.min.js"
+    js = path.read_text(encoding="utf-8")
     # The bundle holds no "</script"; make sure a future one cannot end our block early.
     return js.replace("</script", "<\\/script").replace("</SCRIPT", "<\\/SCRIPT")
 
