@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import TcpForensicsError
+from .errors import TcpForensicsError, UsageError
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 SEVERITIES = ("info", "warning", "critical")
@@ -60,6 +60,8 @@ def _build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--format", choices=("json", "jsonl", "csv", "parquet"), default="json")
     p.add_argument("-o", "--output", default="-", help="output file or directory (default stdout)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="split the flows of one capture file across N processes (same result)")
 
     p = sub.add_parser("events", help="one row per TCP segment")
     common(p, fail_on=False)
@@ -183,7 +185,16 @@ def _cmd_report(args: argparse.Namespace, log: _Log) -> int:
 def _cmd_analyze(args: argparse.Namespace, log: _Log) -> int:
     from .export import write_analysis
 
-    analysis = _analyze(args, log)
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if args.jobs > 1 and args.capture != "-" and os.path.isfile(args.capture):
+        from .batch import analyze_parallel
+
+        analysis = analyze_parallel(args.capture, args.jobs)
+        for warning in analysis.capture.warnings:
+            log.warn(warning, capture=analysis.capture.path)
+    else:
+        analysis = _analyze(args, log)
     write_analysis(analysis, args.format, args.output)
     return _fail_on_status(analysis, args.fail_on)
 

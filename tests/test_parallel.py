@@ -20,3 +20,27 @@ def test_two_processes_give_the_single_pass_result(rel: str) -> None:
     parallel = analyze_parallel(path, 2).to_dict()
     assert len(single["flows"]) > 0
     assert parallel == single
+
+
+def test_cli_jobs_gives_the_same_json(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    path = str(SAMPLES / "churn" / "churn.server.pcap.gz")
+    outs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"j{jobs}.json"
+        subprocess.run([sys.executable, "-m", "tcpforensics", "analyze", path, "-q",
+                        "--jobs", jobs, "-o", str(out)], check=True)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] and b'"flows"' in outs[0]
+
+
+def test_cli_rejects_zero_jobs() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "tcpforensics", "analyze",
+                           str(SAMPLES / "demo.pcap"), "--jobs", "0"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 2 and "--jobs" in proc.stderr
