@@ -18,11 +18,11 @@ cdef class Columns:
 
 
 @cython.locals(n=Py_ssize_t)
-cdef inline void push_d(array a, double x) except *
+cdef void push_d(array a, double x) except *
 @cython.locals(n=Py_ssize_t)
-cdef inline void push_q(array a, long long x) except *
+cdef void push_q(array a, long long x) except *
 @cython.locals(n=Py_ssize_t)
-cdef inline void push_u(array a, unsigned int x) except *
+cdef void push_u(array a, unsigned int x) except *
 
 
 cpdef long long rel_seq_near(long long ack_abs, long long rel_ack, long long value)
@@ -36,6 +36,10 @@ cdef class ColumnStore:
                    bits=int, d=int, own=Columns, peer=Columns, rel_seq="long long",
                    rel_ack="long long", ack="long long")
     cdef void _add(self, tuple dirs, Segment seg, SegmentVerdict v) except *
+
+    @cython.locals(ports=set, local=dict, late="long long", seg=Segment, ts=double,
+                   sp="long long", dp="long long", dirs=tuple)
+    cpdef file_wanted(self, object capture, dict starts, double until, long long late_run)
 
 
 cdef class FirstPassTap(ColumnStore):

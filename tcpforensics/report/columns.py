@@ -12,6 +12,8 @@ from array import array
 
 import cython
 
+from ..flows import FlowTable
+from ..io.decode import decode
 from ..model import ACK, FIN, RST, SYN
 from .marks import ACK_MARKS, DATA_MARKS, MARK_FIN, MARK_RST, MARK_SYN
 
@@ -149,6 +151,69 @@ class ColumnStore:
             if rtt is not None:
                 push_d(peer.r_t, t)
                 push_d(peer.r_v, rtt)
+
+
+    def file_wanted(self, capture, starts: dict, until: float, late_run: int) -> None:
+        """The report's second pass: file the segments of the wanted connections only.
+
+        `starts` maps each wanted connection's canonical key (address, port, address,
+        port; lower end first, as in the flow table) to the (start, id) of the analysis
+        flows on it.  Only their segments go through a private flow table and TCP core
+        (the verdicts equal the analysis' ones: a connection's verdicts depend on its own
+        segments only); on a reused port pair a local flow maps to the analysis flow
+        that started nearest to it.  Reading stops after `late_run` consecutive
+        segments later than `until` (absolute seconds), so a capture whose clock steps
+        back (merged files) is not cut short.
+        """
+        # a cheap first test on the port pair, before the full key is built
+        ports = set()
+        for key in starts:
+            ports.add(key[1] << 16 | key[3])
+            ports.add(key[3] << 16 | key[1])
+        table = FlowTable()
+        local = {}  # local flow id -> analysis flow id
+        late = 0
+        for raw in capture:
+            result = decode(raw)
+            if result.__class__ is str:
+                continue
+            seg = result
+            ts = seg.ts
+            if ts > until:
+                late += 1
+                if late > late_run:
+                    break
+            else:
+                late = 0
+            sp = seg.sport
+            dp = seg.dport
+            if (sp << 16 | dp) not in ports:
+                continue
+            src = seg.src
+            dst = seg.dst
+            key = (src, sp, dst, dp) if src < dst or src == dst and sp <= dp else \
+                (dst, dp, src, sp)
+            cands = starts.get(key)
+            if cands is None:
+                continue
+            flow, verdict = table.feed(seg)
+            fid = local.get(flow.id, -1)
+            if fid == -1:
+                fid = _nearest_start(cands, ts)
+                local[flow.id] = fid
+            dirs = self.flows.get(fid)
+            if dirs is not None:
+                self._add(dirs, seg, verdict)
+            table.pop_finished()
+
+
+def _nearest_start(cands: list, ts: float) -> int:
+    """The id of the (start, id) pair whose start is nearest to `ts` (first on ties)."""
+    best = cands[0]
+    for c in cands:
+        if abs(c[0] - ts) < abs(best[0] - ts):
+            best = c
+    return best[1]
 
 
 class FirstPassTap(ColumnStore):

@@ -233,8 +233,6 @@ def collect(source, flows: list, t0: float = 0.0, until: float | None = None,
     every wanted flow has ended.  `all_flows` (every FlowResult of the analysis) lets a
     reused port pair tell the wanted connection from the others.
     """
-    from ..flows import FlowTable
-    from ..io.decode import decode
     from ..io.reader import open_capture
 
     collector = SeriesCollector([f.id for f in flows], t0)
@@ -251,34 +249,9 @@ def collect(source, flows: list, t0: float = 0.0, until: float | None = None,
         key = _flow_key(a, b) if a is not None and b is not None else None
         if key in starts:
             starts[key].append((f.start, f.id))
-    table = FlowTable()
-    local: dict[int, int | None] = {}  # local flow id -> analysis flow id
-    late = 0
     capture = open_capture(source)
     try:
-        for raw in capture:
-            seg = decode(raw)
-            if seg.__class__ is str:
-                continue
-            if until is not None:
-                # Stop once segments run well past every wanted flow; a run of them, so a
-                # capture whose clock steps back (merged files) is not cut short.
-                late = late + 1 if seg.ts > until else 0
-                if late > _LATE_RUN:
-                    break
-            src, dst, sp, dp = seg.src, seg.dst, seg.sport, seg.dport
-            key = (src, sp, dst, dp) if src < dst or src == dst and sp <= dp else \
-                (dst, dp, src, sp)
-            cands = starts.get(key)
-            if cands is None:
-                continue
-            flow, verdict = table.feed(seg)
-            fid = local.get(flow.id, -1)
-            if fid == -1:
-                fid = min(cands, key=lambda c: abs(c[0] - seg.ts))[1]
-                local[flow.id] = fid
-            collector.add(seg, fid, verdict)
-            table.pop_finished()
+        collector.file_wanted(capture, starts, math.inf if until is None else until, _LATE_RUN)
     finally:
         capture.close()
     return collector.build(budget)
