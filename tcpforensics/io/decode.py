@@ -1,8 +1,12 @@
 """Fast header decode: one capture record -> a Segment, or the name of a skip bucket.
 
-Everything is ``struct.unpack_from`` on the record's bytes with precompiled Structs;
-no per-packet objects other than the Segment itself.  The common path
-(Ethernet -> IPv4 -> TCP) is a handful of unpacks and comparisons.
+No per-packet objects other than the Segment itself.  The pure-Python build reads each
+header with one precompiled ``struct`` call (the fastest way in Python) and has a fast
+path for Ethernet -> IPv4 -> TCP that unpacks all three headers at once.  The compiled
+build (Cython, types in decode.pxd) reads the same header bytes directly (indexing stays
+bounds-checked) and needs no separate fast path: the general path runs at C speed.  The
+two ways of reading a header sit side by side under ``if cython.compiled``; the
+differential tests (compiled vs pure) check that they agree.
 
 Bucket rules (every record lands in exactly one; they sum to the record count):
 
@@ -40,12 +44,12 @@ from __future__ import annotations
 
 from struct import Struct
 
+import cython
+
 from tcpforensics.model import RawPacket, Segment
 
 __all__ = ["decode"]
 
-_U16 = Struct("!H").unpack_from
-_U32 = Struct("!I").unpack_from
 _U32LE = Struct("<I").unpack_from
 _U16LE = Struct("<H").unpack_from
 _IPV4 = Struct("!BxHHHBB2x4s4s").unpack_from  # vihl, total, id, frag, ttl, proto, src, dst
@@ -67,12 +71,16 @@ _AF_INET6 = frozenset((10, 23, 24, 28, 30))
 def decode(raw: RawPacket) -> Segment | str:
     """Decode one record.  Returns a Segment or one of model.SKIP_REASONS; never raises."""
     try:
+        if cython.compiled:
+            # an exact tuple is indexed at C speed; a NamedTuple subclass goes through a
+            # Python-level __getitem__ slot (about 0.1 us per index)
+            raw = tuple(raw)
         data = raw[5]
         lt = raw[2]
-        if lt == 1 and len(data) >= 54:
-            # Fast path: Ethernet / IPv4 without options / TCP, unpacked in one go.  It
-            # only *accepts* well-formed, unfragmented segments; anything else falls
-            # through to the general path below, which decides the bucket.
+        if not cython.compiled and lt == 1 and len(data) >= 54:
+            # Fast path (pure build): Ethernet / IPv4 without options / TCP, unpacked in
+            # one go.  It only *accepts* well-formed, unfragmented segments; anything else
+            # falls through to the general path below, which decides the bucket.
             (etype, vihl, total, ip_id, frag, ttl, proto, src, dst, sport, dport, seq, ack,
              offbyte, flagbyte, win, urg) = _ETH_V4_TCP(data, 12)
             if etype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF:
@@ -88,18 +96,18 @@ def decode(raw: RawPacket) -> Segment | str:
                     captured = length if have >= length else (have if have > 0 else 0)
                     flags = flagbyte | ((offbyte & 1) << 8)
                     if hlen == 20:
-                        return Segment(raw[0], raw[1] / 1e9, src, dst, sport, dport, seq, ack,
-                                       flags, win, length, None, None, False, (), None, None,
-                                       False, False, ip_id, ttl, captured, urg)
+                        return _segment(raw, src, dst, sport, dport, seq, ack, flags, win,
+                                        length, None, None, False, (), None, None, False,
+                                        False, ip_id, ttl, captured, urg)
                     if hlen == 32 and n >= 66 and data[54:58] == _NOP_NOP_TS:
                         tsval, tsecr = _TS(data, 58)
-                        return Segment(raw[0], raw[1] / 1e9, src, dst, sport, dport, seq, ack,
-                                       flags, win, length, None, None, False, (), tsval, tsecr,
-                                       False, False, ip_id, ttl, captured, urg)
+                        return _segment(raw, src, dst, sport, dport, seq, ack, flags, win,
+                                        length, None, None, False, (), tsval, tsecr, False,
+                                        False, ip_id, ttl, captured, urg)
         if lt == 1:  # Ethernet: the common case, kept inline
             if len(data) < 14:
                 return "truncated"
-            etype = _U16(data, 12)[0]
+            etype = _u16(data, 12)
             if etype == 0x0800:
                 return _ipv4(raw, data, 14, 0)
             return _ether_type(raw, data, etype, 14, 0)
@@ -111,6 +119,59 @@ def decode(raw: RawPacket) -> Segment | str:
         return "malformed"
 
 
+def _u16(data: bytes, off: int) -> int:
+    """The big-endian 16-bit number at data[off] (inline C in the compiled build)."""
+    return (data[off] << 8) | data[off + 1]
+
+
+def _u32(data: bytes, off: int) -> int:
+    """The big-endian 32-bit number at data[off] (inline C in the compiled build)."""
+    high = data[off]  # a 64-bit C integer in the compiled build: the shift cannot overflow
+    return (high << 24) | (data[off + 1] << 16) | (data[off + 2] << 8) | data[off + 3]
+
+
+def _u32_pair(data: bytes, off: int) -> tuple[int, int]:
+    """The two big-endian 32-bit numbers at data[off] (a timestamp or SACK block)."""
+    if cython.compiled:
+        return _u32(data, off), _u32(data, off + 4)
+    return _TS(data, off)
+
+
+def _segment(raw: RawPacket, src: bytes, dst: bytes, sport: int, dport: int, seq: int,
+             ack: int, flags: int, win: int, length: int, mss: int | None,
+             wscale: int | None, sack_perm: bool, sacks: tuple, tsval: int | None,
+             tsecr: int | None, tfo: bool, mptcp: bool, ip_id: int | None, ttl: int,
+             captured: int, urg: int) -> Segment:
+    """A Segment for `raw`.  Filled field by field rather than through Segment(...):
+    in the compiled build these are C stores into the typed fields (no argument tuple,
+    no boxing of the integers), and in Python it is no slower than the constructor."""
+    seg = Segment.__new__(Segment)
+    seg.frame = raw[0]
+    seg.ts = raw[1] / 1e9
+    seg.src = src
+    seg.dst = dst
+    seg.sport = sport
+    seg.dport = dport
+    seg.seq = seq
+    seg.ack = ack
+    seg.flags = flags
+    seg.win = win
+    seg.length = length
+    seg.mss = mss
+    seg.wscale = wscale
+    seg.sack_perm = sack_perm
+    seg.sacks = sacks
+    seg.tsval = tsval
+    seg.tsecr = tsecr
+    seg.tfo = tfo
+    seg.mptcp = mptcp
+    seg.ip_id = ip_id
+    seg.ttl = ttl
+    seg.captured_payload = captured
+    seg.urg_ptr = urg
+    return seg
+
+
 # --- link layers ------------------------------------------------------------------------
 def _ether_type(raw: RawPacket, data: bytes, etype: int, off: int, depth: int) -> Segment | str:
     """Dispatch on an ethertype found at data[off - 2]; follows VLAN tags, MPLS, PPPoE."""
@@ -118,7 +179,7 @@ def _ether_type(raw: RawPacket, data: bytes, etype: int, off: int, depth: int) -
     while etype in (0x8100, 0x88A8, 0x9100):  # 802.1Q / 802.1ad (QinQ) / old QinQ
         if n < off + 4:
             return "truncated"
-        etype = _U16(data, off + 2)[0]
+        etype = _u16(data, off + 2)
         off += 4
         depth += 1
         if depth > 8:
@@ -131,7 +192,7 @@ def _ether_type(raw: RawPacket, data: bytes, etype: int, off: int, depth: int) -
         if n < off + 8:
             return "truncated" if n < off + 3 else "non_ip"
         if data[off:off + 3] == b"\xaa\xaa\x03" and depth < 8:
-            return _ether_type(raw, data, _U16(data, off + 6)[0], off + 8, depth + 1)
+            return _ether_type(raw, data, _u16(data, off + 6), off + 8, depth + 1)
         return "non_ip"
     if etype in (0x8847, 0x8848):  # MPLS: skip the label stack, guess IP by version
         for _ in range(16):
@@ -149,7 +210,7 @@ def _ether_type(raw: RawPacket, data: bytes, etype: int, off: int, depth: int) -
     if etype == 0x8864:  # PPPoE session: 6-byte header, then a PPP protocol number
         if n < off + 8:
             return "truncated"
-        return _ppp_proto(raw, data, _U16(data, off + 6)[0], off + 8, depth + 1)
+        return _ppp_proto(raw, data, _u16(data, off + 6), off + 8, depth + 1)
     return "non_ip"
 
 
@@ -200,7 +261,7 @@ def _link_null(raw: RawPacket, data: bytes) -> Segment | str:
         return "truncated"
     family = _U32LE(data, 0)[0]
     if family > 0xFFFF:
-        family = _U32(data, 0)[0]
+        family = _u32(data, 0)
     return _af(raw, data, family)
 
 
@@ -208,19 +269,19 @@ def _link_loop(raw: RawPacket, data: bytes) -> Segment | str:
     # DLT_LOOP: address family always in network byte order
     if len(data) < 4:
         return "truncated"
-    return _af(raw, data, _U32(data, 0)[0])
+    return _af(raw, data, _u32(data, 0))
 
 
 def _link_sll(raw: RawPacket, data: bytes) -> Segment | str:
     if len(data) < 16:
         return "truncated"
-    return _ether_type(raw, data, _U16(data, 14)[0], 16, 0)
+    return _ether_type(raw, data, _u16(data, 14), 16, 0)
 
 
 def _link_sll2(raw: RawPacket, data: bytes) -> Segment | str:
     if len(data) < 20:
         return "truncated"
-    return _ether_type(raw, data, _U16(data, 0)[0], 20, 0)
+    return _ether_type(raw, data, _u16(data, 0), 20, 0)
 
 
 def _link_ppp(raw: RawPacket, data: bytes) -> Segment | str:
@@ -238,26 +299,26 @@ def _ppp_at(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
         return _ppp_proto(raw, data, data[off], off + 1, depth)
     if n < off + 2:
         return "truncated"
-    return _ppp_proto(raw, data, _U16(data, off)[0], off + 2, depth)
+    return _ppp_proto(raw, data, _u16(data, off), off + 2, depth)
 
 
 def _link_pppoe(raw: RawPacket, data: bytes) -> Segment | str:
     if len(data) < 8:
         return "truncated"
-    return _ppp_proto(raw, data, _U16(data, 6)[0], 8, 0)
+    return _ppp_proto(raw, data, _u16(data, 6), 8, 0)
 
 
 def _link_chdlc(raw: RawPacket, data: bytes) -> Segment | str:
     if len(data) < 4:
         return "truncated"
-    return _ether_type(raw, data, _U16(data, 2)[0], 4, 0)
+    return _ether_type(raw, data, _u16(data, 2), 4, 0)
 
 
 def _link_ipoib(raw: RawPacket, data: bytes) -> Segment | str:
     # LINKTYPE_IPOIB: a 40-byte pseudo header (addresses), then type (2) and reserved (2)
     if len(data) < 44:
         return "truncated"
-    return _ether_type(raw, data, _U16(data, 40)[0], 44, 0)
+    return _ether_type(raw, data, _u16(data, 40), 44, 0)
 
 
 def _link_juniper_ether(raw: RawPacket, data: bytes) -> Segment | str:
@@ -273,12 +334,12 @@ def _link_juniper_ether(raw: RawPacket, data: bytes) -> Segment | str:
     if jflags & 0x80:
         if n < 6:
             return "truncated"
-        off = 6 + _U16(data, 4)[0]
+        off = 6 + _u16(data, 4)
     if jflags & 0x02:
         return _ip_by_version(raw, data, off, 0)
     if n < off + 14:
         return "truncated"
-    return _ether_type(raw, data, _U16(data, off + 12)[0], off + 14, 0)
+    return _ether_type(raw, data, _u16(data, off + 12), off + 14, 0)
 
 
 def _link_arcnet_linux(raw: RawPacket, data: bytes) -> Segment | str:
@@ -307,7 +368,7 @@ def _link_fddi(raw: RawPacket, data: bytes) -> Segment | str:
         return "non_ip"
     if n < 21:
         return "truncated"
-    return _ether_type(raw, data, _U16(data, 19)[0], 21, 0)
+    return _ether_type(raw, data, _u16(data, 19), 21, 0)
 
 
 def _link_radiotap(raw: RawPacket, data: bytes) -> Segment | str:
@@ -345,13 +406,13 @@ def _ieee80211(raw: RawPacket, data: bytes, off: int) -> Segment | str:
         return "truncated"
     if data[llc:llc + 3] != b"\xaa\xaa\x03":
         return "non_ip"
-    return _ether_type(raw, data, _U16(data, llc + 6)[0], llc + 8, 0)
+    return _ether_type(raw, data, _u16(data, llc + 6), llc + 8, 0)
 
 
 def _link_ether(raw: RawPacket, data: bytes) -> Segment | str:
     if len(data) < 14:
         return "truncated"
-    return _ether_type(raw, data, _U16(data, 12)[0], 14, 0)
+    return _ether_type(raw, data, _u16(data, 12), 14, 0)
 
 
 _LINK = {
@@ -389,7 +450,13 @@ def _ipv4(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
     n = len(data)
     if n < off + 20:
         return "truncated"
-    vihl, total, ip_id, frag, ttl, proto, src, dst = _IPV4(data, off)
+    if cython.compiled:
+        vihl, total, ip_id, frag = data[off], _u16(data, off + 2), _u16(data, off + 4), \
+            _u16(data, off + 6)
+        ttl, proto, src, dst = data[off + 8], data[off + 9], data[off + 12:off + 16], \
+            data[off + 16:off + 20]
+    else:
+        vihl, total, ip_id, frag, ttl, proto, src, dst = _IPV4(data, off)
     ihl = (vihl & 15) << 2
     if vihl >> 4 != 4 or ihl < 20:
         return "malformed"
@@ -427,8 +494,14 @@ def _ipv6(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
     n = len(data)
     if n < off + 40:
         return "truncated"
-    vtcfl, plen, nxt, hlim, src, dst = _IPV6(data, off)
-    if vtcfl >> 28 != 6:
+    if cython.compiled:
+        version, plen, nxt, hlim = data[off] >> 4, _u16(data, off + 4), data[off + 6], \
+            data[off + 7]
+        src, dst = data[off + 8:off + 24], data[off + 24:off + 40]
+    else:
+        vtcfl, plen, nxt, hlim, src, dst = _IPV6(data, off)
+        version = vtcfl >> 28
+    if version != 6:
         return "malformed"
     wire_len = _wire_end(raw, data) - off - 40
     if plen == 0 or plen > wire_len:  # jumbogram / BIG TCP / TSO, or clipped to frame
@@ -445,7 +518,7 @@ def _ipv6(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
         elif nxt == 44:  # fragment header
             if n < p + 8:
                 return "truncated"
-            if _U16(data, p + 2)[0] & 0xFFF9:  # offset or M flag: a real fragment
+            if _u16(data, p + 2) & 0xFFF9:  # offset or M flag: a real fragment
                 return "fragment"
             nxt, hl = data[p], 8  # atomic fragment: the whole datagram is here
         elif nxt == 51:  # authentication header
@@ -472,7 +545,7 @@ def _gre(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
     n = len(data)
     if n < off + 4:
         return "truncated"
-    flags, proto = _U16(data, off)[0], _U16(data, off + 2)[0]
+    flags, proto = _u16(data, off), _u16(data, off + 2)
     version = flags & 7
     hlen = 4
     if version == 0:
@@ -496,7 +569,7 @@ def _gre(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
     if proto == 0x6558:  # transparent Ethernet bridging
         if n < p + 14:
             return "truncated"
-        return _ether_type(raw, data, _U16(data, p + 12)[0], p + 14, depth)
+        return _ether_type(raw, data, _u16(data, p + 12), p + 14, depth)
     if proto == 0x880B:  # PPP
         return _ppp_at(raw, data, p, depth)
     if proto == 0x88BE:  # ERSPAN type II (sequence bit set) or type I (no header)
@@ -504,7 +577,7 @@ def _gre(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
             p += 8
         if n < p + 14:
             return "truncated"
-        return _ether_type(raw, data, _U16(data, p + 12)[0], p + 14, depth)
+        return _ether_type(raw, data, _u16(data, p + 12), p + 14, depth)
     if proto == 0x883E:  # WCCP redirect header, then IP
         return _ip_by_version(raw, data, p + 4, depth)
     result = _ether_type(raw, data, proto, p, depth)
@@ -517,19 +590,19 @@ def _udp(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
     n = len(data)
     if n < off + 8:
         return "non_tcp"
-    sport, dport = _U16(data, off)[0], _U16(data, off + 2)[0]
+    sport, dport = _u16(data, off), _u16(data, off + 2)
     p = off + 8
     result = "non_tcp"
     if dport == 4789 or sport == 4789:  # VXLAN: 8-byte header, then Ethernet
         if n >= p + 22:
-            result = _ether_type(raw, data, _U16(data, p + 20)[0], p + 22, depth)
+            result = _ether_type(raw, data, _u16(data, p + 20), p + 22, depth)
     elif dport == 6081 or sport == 6081:  # Geneve: options length in 4-byte words
         if n >= p + 8:
-            proto = _U16(data, p + 2)[0]
+            proto = _u16(data, p + 2)
             q = p + 8 + ((data[p] & 0x3F) << 2)
             if proto == 0x6558:
                 if n >= q + 14:
-                    result = _ether_type(raw, data, _U16(data, q + 12)[0], q + 14, depth)
+                    result = _ether_type(raw, data, _u16(data, q + 12), q + 14, depth)
             else:
                 result = _ether_type(raw, data, proto, q, depth)
     elif dport == 2152 or sport == 2152:  # GTP-U G-PDU: the user's IP datagram
@@ -549,11 +622,11 @@ def _udp(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
                     q += elen
             result = _ip_by_version(raw, data, q, depth)
     elif (dport == 1701 or sport == 1701) and n >= p + 6:  # L2TPv2 data carrying PPP
-        lflags = _U16(data, p)[0]
+        lflags = _u16(data, p)
         if lflags & 0x8000 == 0 and lflags & 0xF == 2:
             q = p + 6 + (2 if lflags & 0x4000 else 0) + (4 if lflags & 0x0800 else 0)
             if lflags & 0x0200 and n >= q + 2:
-                q += 2 + _U16(data, q)[0]
+                q += 2 + _u16(data, q)
             result = _ppp_at(raw, data, q, depth)
     return "non_tcp" if result == "non_ip" else result
 
@@ -567,14 +640,25 @@ def _tcp(raw: RawPacket, data: bytes, off: int, ip_payload: int, src: bytes, dst
             return "truncated"
         # cut inside the checksum/urgent pointer: every field the analysis needs is
         # there (ports, sequence, ack, offset, flags, window), so keep the segment
-        sport, dport, seq, ack, offbyte, flagbyte, win = _TCP16(data, off)
+        if cython.compiled:
+            sport, dport, seq, ack = _u16(data, off), _u16(data, off + 2), \
+                _u32(data, off + 4), _u32(data, off + 8)
+            offbyte, flagbyte, win = data[off + 12], data[off + 13], _u16(data, off + 14)
+        else:
+            sport, dport, seq, ack, offbyte, flagbyte, win = _TCP16(data, off)
         hlen = (offbyte >> 4) << 2
         if hlen < 20 or ip_payload < 20:
             return "malformed"
-        return Segment(raw[0], raw[1] / 1e9, src, dst, sport, dport, seq, ack,
-                       flagbyte | ((offbyte & 1) << 8), win, max(0, ip_payload - hlen),
-                       None, None, False, (), None, None, False, False, ip_id, ttl, 0, 0)
-    sport, dport, seq, ack, offbyte, flagbyte, win, urg = _TCP(data, off)
+        return _segment(raw, src, dst, sport, dport, seq, ack,
+                        flagbyte | ((offbyte & 1) << 8), win, max(0, ip_payload - hlen),
+                        None, None, False, (), None, None, False, False, ip_id, ttl, 0, 0)
+    if cython.compiled:
+        sport, dport, seq, ack = _u16(data, off), _u16(data, off + 2), _u32(data, off + 4), \
+            _u32(data, off + 8)
+        offbyte, flagbyte, win, urg = data[off + 12], data[off + 13], _u16(data, off + 14), \
+            _u16(data, off + 18)
+    else:
+        sport, dport, seq, ack, offbyte, flagbyte, win, urg = _TCP(data, off)
     hlen = (offbyte >> 4) << 2
     if hlen < 20 or ip_payload < 20:
         return "malformed"
@@ -586,21 +670,23 @@ def _tcp(raw: RawPacket, data: bytes, off: int, ip_payload: int, src: bytes, dst
     have = n - off - hlen
     captured = length if have >= length else (have if have > 0 else 0)
     flags = flagbyte | ((offbyte & 1) << 8)
-    ts = raw[1] / 1e9
     if hlen == 20:
-        return Segment(raw[0], ts, src, dst, sport, dport, seq, ack, flags, win, length,
-                       None, None, False, (), None, None, False, False, ip_id, ttl,
-                       captured, urg)
+        return _segment(raw, src, dst, sport, dport, seq, ack, flags, win, length,
+                        None, None, False, (), None, None, False, False, ip_id, ttl,
+                        captured, urg)
     ostart = off + 20
     oend = off + hlen
     if oend > n:
         oend = n  # options cut by the snaplen: keep what is there
     if hlen == 32 and oend - ostart == 12 and data[ostart:ostart + 4] == _NOP_NOP_TS:
         # the usual data-segment layout: NOP NOP TS
-        tsval, tsecr = _TS(data, ostart + 4)
-        return Segment(raw[0], ts, src, dst, sport, dport, seq, ack, flags, win, length,
-                       None, None, False, (), tsval, tsecr, False, False, ip_id, ttl,
-                       captured, urg)
+        if cython.compiled:
+            tsval, tsecr = _u32(data, ostart + 4), _u32(data, ostart + 8)
+        else:
+            tsval, tsecr = _TS(data, ostart + 4)
+        return _segment(raw, src, dst, sport, dport, seq, ack, flags, win, length,
+                        None, None, False, (), tsval, tsecr, False, False, ip_id, ttl,
+                        captured, urg)
     mss = wscale = tsval = tsecr = None
     sack_perm = tfo = mptcp = False
     sacks: tuple[tuple[int, int], ...] = ()
@@ -616,23 +702,22 @@ def _tcp(raw: RawPacket, data: bytes, off: int, ip_payload: int, src: bytes, dst
         if olen < 2 or p + olen > oend:
             break  # bogus or cut-off option: stop parsing, keep what we have
         if kind == 8 and olen == 10:
-            tsval, tsecr = _TS(data, p + 2)
+            tsval, tsecr = _u32_pair(data, p + 2)
         elif kind == 5:
             k = (olen - 2) >> 3
-            sacks = tuple(_TS(data, p + 2 + 8 * i) for i in range(k))
+            sacks = tuple([_u32_pair(data, p + 2 + 8 * i) for i in range(k)])
         elif kind == 2 and olen == 4:
-            mss = _U16(data, p + 2)[0]
+            mss = _u16(data, p + 2)
         elif kind == 3 and olen == 3:
             wscale = data[p + 2]
         elif kind == 4:
             sack_perm = True
         elif kind == 34:
             tfo = True
-        elif kind == 254 and olen >= 4 and _U16(data, p + 2)[0] == 0xF989:
+        elif kind == 254 and olen >= 4 and _u16(data, p + 2) == 0xF989:
             tfo = True  # experimental TFO option (RFC 7413 section 4.1.1)
         elif kind == 30:
             mptcp = True
         p += olen
-    return Segment(raw[0], ts, src, dst, sport, dport, seq, ack, flags, win, length,
-                   mss, wscale, sack_perm, sacks, tsval, tsecr, tfo, mptcp, ip_id, ttl,
-                   captured, urg)
+    return _segment(raw, src, dst, sport, dport, seq, ack, flags, win, length, mss, wscale,
+                    sack_perm, sacks, tsval, tsecr, tfo, mptcp, ip_id, ttl, captured, urg)

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 from struct import Struct
 from typing import BinaryIO
 
+import cython
+
 from tcpforensics.errors import CaptureError
 from tcpforensics.model import RawPacket
 
@@ -83,6 +85,16 @@ _COMPRESSION = (
 )
 
 _make_raw = tuple.__new__  # RawPacket without the NamedTuple __new__ call overhead
+
+
+def _u32(buf: bytes, pos: int, little: bool) -> int:
+    """The 32-bit number at buf[pos] in the given byte order.  Used by the compiled build
+    (inline C); the pure build reads whole record headers with one struct call."""
+    if little:
+        high = buf[pos + 3]  # 64-bit C integer in the compiled build: no overflow
+        return (high << 24) | (buf[pos + 2] << 16) | (buf[pos + 1] << 8) | buf[pos]
+    high = buf[pos]
+    return (high << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
 
 
 class _StreamBroken(Exception):
@@ -258,9 +270,19 @@ class Capture:
         self._warn(f"reading stopped at byte {offset} after {frame} records: {why}")
 
     # -- pcap --------------------------------------------------------------------------
+    @cython.locals(rec_len=cython.Py_ssize_t, frac_ns=cython.longlong, linktype=cython.long,
+                   swapped=cython.int, snaplen=cython.longlong, limit=cython.longlong,
+                   buf=bytes, pos=cython.Py_ssize_t, n=cython.Py_ssize_t,
+                   frame=cython.longlong, last_ts=cython.longlong, backwards=cython.longlong,
+                   over_snap=cython.longlong, over_wire=cython.longlong,
+                   first_back=cython.longlong, sec=cython.longlong, frac=cython.longlong,
+                   caplen=cython.longlong, wirelen=cython.longlong, start=cython.Py_ssize_t,
+                   end=cython.Py_ssize_t, ts=cython.longlong, little=cython.bint)
     def _pcap_records(self) -> Iterator[RawPacket]:
         rec_len = self._rec_len
         unpack = Struct(self._order + "IIII").unpack_from
+        little = self._order == "<"
+        make_raw, raw_type = _make_raw, RawPacket  # locals: no global lookups per record
         frac_ns = self._frac_ns
         linktype = self._linktype
         swapped = self._swapped
@@ -285,7 +307,11 @@ class Capture:
                         elif n:
                             why = f"truncated record header ({n} of {rec_len} bytes)"
                         break
-                sec, frac, caplen, wirelen = unpack(buf, pos)
+                if cython.compiled:
+                    sec, frac = _u32(buf, pos, little), _u32(buf, pos + 4, little)
+                    caplen, wirelen = _u32(buf, pos + 8, little), _u32(buf, pos + 12, little)
+                else:
+                    sec, frac, caplen, wirelen = unpack(buf, pos)
                 if swapped and (swapped == 2 or caplen > wirelen):
                     caplen, wirelen = wirelen, caplen
                 if not (sec or caplen or wirelen or frac):
@@ -326,8 +352,8 @@ class Capture:
                     over_snap += 1
                 frame += 1
                 self.records = frame
-                yield _make_raw(RawPacket, (frame, ts, linktype, caplen, wirelen,
-                                            buf[start:end], 0))
+                yield make_raw(raw_type, (frame, ts, linktype, caplen, wirelen,
+                                          buf[start:end], 0))
                 pos = end
         except _StreamBroken as exc:
             why = str(exc)
