@@ -423,7 +423,18 @@ class Capture:
                        "original length; kept")
 
     # -- pcapng ------------------------------------------------------------------------
+    @cython.locals(buf=bytes, pos=cython.Py_ssize_t, n=cython.Py_ssize_t,
+                   end=cython.Py_ssize_t, start=cython.Py_ssize_t, opt_at=cython.Py_ssize_t,
+                   room=cython.Py_ssize_t, frame=cython.longlong, backwards=cython.longlong,
+                   over_snap=cython.longlong, over_wire=cython.longlong,
+                   first_back=cython.longlong, bad_iface=cython.longlong,
+                   unknown=cython.longlong, trailer_bad=cython.longlong,
+                   bad_packet=cython.longlong, btype=cython.longlong, blen=cython.longlong,
+                   iface=cython.longlong, caplen=cython.longlong, wirelen=cython.longlong,
+                   snaplen=cython.longlong, little=cython.bint)
     def _pcapng_records(self) -> Iterator[RawPacket]:
+        # hi, lo, mul, div, off and the timestamps stay Python integers: a hostile
+        # if_tsresol/if_tsoffset makes them exceed 64 bits
         buf, pos = self._buf, 0
         self._buf = b""
         n = len(buf)
@@ -437,6 +448,8 @@ class Capture:
         hdr = Struct(order + "II").unpack_from
         u32 = Struct(order + "I").unpack_from
         epb = Struct(order + "IIIII").unpack_from
+        little = order == "<"
+        make_raw, raw_type = _make_raw, RawPacket  # locals: no global lookups per record
         ifaces = self._ifaces
         last_ts_any = 0
         try:
@@ -450,7 +463,10 @@ class Capture:
                         elif n:
                             why = f"truncated block header ({n} bytes left)"
                         break
-                btype, blen = hdr(buf, pos)
+                if cython.compiled:
+                    btype, blen = _u32(buf, pos, little), _u32(buf, pos + 4, little)
+                else:
+                    btype, blen = hdr(buf, pos)
                 if btype == _PCAPNG_SHB:
                     bom = buf[pos + 8:pos + 12]
                     new_order = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}.get(bom)
@@ -462,6 +478,7 @@ class Capture:
                         hdr = Struct(order + "II").unpack_from
                         u32 = Struct(order + "I").unpack_from
                         epb = Struct(order + "IIIII").unpack_from
+                        little = order == "<"
                         btype, blen = hdr(buf, pos)
                 if blen < 12 or blen & 3 or blen > MAX_RECORD:
                     why = f"bad block length {blen} (block type {btype:#x})"
@@ -474,7 +491,8 @@ class Capture:
                                                f"present, block type {btype:#x})")
                         break
                 end = pos + blen
-                if u32(buf, end - 4)[0] != blen:
+                if (_u32(buf, end - 4, little) if cython.compiled
+                        else u32(buf, end - 4)[0]) != blen:
                     trailer_bad += 1
                 if btype == 6 or btype == 2:
                     # Enhanced (6) / obsolete (2) packet block
@@ -482,7 +500,11 @@ class Capture:
                         bad_packet += 1
                         pos = end
                         continue
-                    if btype == 6:
+                    if btype == 6 and cython.compiled:
+                        iface, hi, lo = _u32(buf, pos + 8, little), \
+                            _u32(buf, pos + 12, little), _u32(buf, pos + 16, little)
+                        caplen, wirelen = _u32(buf, pos + 20, little), _u32(buf, pos + 24, little)
+                    elif btype == 6:
                         iface, hi, lo, caplen, wirelen = epb(buf, pos + 8)
                     else:  # 16-bit interface id, then a 16-bit drops count
                         iface, hi, lo, caplen, wirelen = epb(buf, pos + 8)
@@ -548,7 +570,7 @@ class Capture:
                 last_ts = last_ts_any = ts
                 frame += 1
                 self.records = frame
-                yield _make_raw(RawPacket, (frame, ts, linktype, caplen, wirelen, data, iface))
+                yield make_raw(raw_type, (frame, ts, linktype, caplen, wirelen, data, iface))
                 pos = end
         except _StreamBroken as exc:
             why = str(exc)
