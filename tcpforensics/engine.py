@@ -24,6 +24,11 @@ COMPILED_MODULES = (
     "tcpforensics.report.columns",
     "tcpforensics.diagnose.stalls",
     "tcpforensics.tcp.seqspace",
+    "tcpforensics.cwnd.replicas.base",
+    "tcpforensics.cwnd.replicas.reno",
+    "tcpforensics.cwnd.replicas.cubic",
+    "tcpforensics.cwnd.replicas.bbr",
+    "tcpforensics.cwnd.estimator",
 )
 
 PURE_ENV = "TCPFORENSICS_PURE"

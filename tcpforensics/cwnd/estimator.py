@@ -25,6 +25,7 @@ from typing import Any
 from ..model import ACK, RST, SYN, FlowResult, Segment, SegmentVerdict
 from .classify import classify
 from .registry import make_replicas
+from .replicas.base import Replica
 
 # Round flags
 _LOSS = 1  # a loss episode was active or began in the round
@@ -38,6 +39,20 @@ MAX_DIPS = 200
 VANTAGE_PROBE_SEGMENTS = 64  # segments buffered to guess the vantage without a handshake
 _TSQ_MAX = 4096
 _DEFAULT_MSS = 1448
+_INF = float("inf")
+_UNSET = -(1 << 62)  # a sequence number not known (relative numbers never get there)
+_SYN = SYN
+_ACK = ACK
+_SYN_RST = SYN | RST
+
+# How the window is measured (see the module docstring): at the sender (tx), at the
+# receiver from the echoed timestamps (rx-ts) or, without them, one RTT back (rx-time)
+_TX = 0
+_RX_TS = 1
+_RX_TIME = 2
+_MODES = ("tx", "rx-ts", "rx-time")
+
+_SERIES = ("t", "cwnd", "inflight", "delivered", "limited", "reno", "cubic", "bbr")
 
 
 def _median(values: list[float]) -> float | None:
@@ -93,6 +108,22 @@ class _Regression:
         return slope, se
 
 
+class _AckMark:
+    """An ACK the sender may echo, or a timestamp it sent: one entry of tsq / ackq.
+
+    `t` is when it was first seen; `open` stays true until it has given an RTT sample
+    (one sample per echoed value)."""
+
+    __slots__ = ("tsval", "t", "ack", "win", "open")
+
+    def __init__(self, tsval: int, t: float, ack: int, win: int) -> None:
+        self.tsval = tsval
+        self.t = t
+        self.ack = ack
+        self.win = win
+        self.open = True
+
+
 class SenderEstimator:
     """Window estimate, rounds, loss epochs and replicas for one data direction."""
 
@@ -100,7 +131,7 @@ class SenderEstimator:
         "direction", "vantage", "mss", "snd_nxt", "una", "rwnd", "data_bytes", "data_segs",
         "first_ts", "last_data_ts", "last_ack_ts", "tsq", "ackq", "rtt_min", "srtt",
         "rtt_base", "round_end", "round_start", "r_inflight", "r_delivered", "r_sent",
-        "r_rtt", "r_flags", "cur_inflight", "last_cwnd", "in_recovery", "recovery_point",
+        "r_rtt", "r_flags", "last_cwnd", "in_recovery", "recovery_point",
         "epoch", "epochs", "await_after", "rounds_total", "rounds_cwnd", "rounds_rwnd",
         "rounds_app", "series", "stride", "skip", "replicas", "rep_err", "rep_n",
         "recent", "dip", "dips", "rounds_since_rto", "run", "best_run", "ca_reg",
@@ -112,44 +143,44 @@ class SenderEstimator:
     def __init__(self, direction: int, vantage: str, rtt_base: float | None) -> None:
         self.direction = direction
         self.vantage = vantage  # sender | receiver | unknown
-        # receiver vantage with timestamps: "rx-ts"; without: "rx-time"; else "tx"
-        self.mode = "rx-ts" if vantage == "receiver" else "tx"
+        # receiver vantage with timestamps: rx-ts; without: rx-time; else tx (see _MODES)
+        self.mode = _RX_TS if vantage == "receiver" else _TX
         self.mss = 0
         self.mss_cap = 1460  # largest payload taken as one packet (TSO super-segments aren't)
-        self.snd_nxt: int | None = None
+        self.snd_nxt = 0  # set by the first data segment (data_segs > 0)
         self.una = 0
-        self.rwnd: int | None = None
+        self.rwnd = 0  # 0: not known yet
         self.data_bytes = 0
         self.data_segs = 0
-        self.first_ts: float | None = None
+        self.first_ts = 0.0  # set by the first data segment
         self.last_data_ts = 0.0
         self.last_ack_ts = 0.0
-        self.tsq: deque = deque()  # [tsval, first_t, ack, win] of the peer's ACKs / our data
-        self.ackq: deque = deque()  # [t, ack, win] receiver ACKs (no-timestamp fallback)
-        self.rtt_min = float("inf")
+        self.tsq: deque[_AckMark] = deque()  # the peer's ACKs (rx-ts) / our TSvals (tx)
+        self.ackq: deque[_AckMark] = deque()  # receiver ACKs (no-timestamp fallback)
+        self.rtt_min = _INF
         self.srtt = 0.0
         self.rtt_base = rtt_base or 0.0
-        self.round_end: int | None = None
+        self.round_end = _UNSET  # _UNSET: nothing outstanding, next data opens a round
         self.round_start = 0.0
         self.r_inflight = 0
         self.r_delivered = 0
         self.r_sent = 0
-        self.r_rtt = float("inf")
+        self.r_rtt = _INF
         self.r_flags = 0
-        self.cur_inflight = 0
-        self.last_cwnd: int | None = None
+        self.last_cwnd = 0  # 0: no window-limited round yet
         self.in_recovery = False
-        self.recovery_point: int | None = None
+        self.recovery_point = _UNSET  # _UNSET: not known yet (a hole not yet resent)
         self.epoch: dict | None = None
         self.epochs: list[dict] = []
         self.await_after: dict | None = None
         self.rounds_total = self.rounds_cwnd = self.rounds_rwnd = self.rounds_app = 0
-        self.series: dict[str, list] = {k: [] for k in (
-            "t", "cwnd", "inflight", "delivered", "limited", "reno", "cubic", "bbr")}
+        # the report series and the replicas are made when the first round closes (or
+        # the first loss starts): most flows are short and never get there
+        self.series: dict[str, list] | None = None
         self.stride = 1
         self.skip = 0
-        self.replicas = make_replicas()
-        self.rep_err = dict.fromkeys(self.replicas, 0.0)
+        self.replicas: dict[str, Replica] | None = None
+        self.rep_err: dict[str, float] | None = None
         self.rep_n = 0
         self.recent: deque = deque(maxlen=8)
         self.clean_hist: deque = deque(maxlen=3)  # inflight of the last clean rounds
@@ -172,6 +203,14 @@ class SenderEstimator:
         self.round_index = 0
 
     # --- helpers ---------------------------------------------------------------------------
+    def _models(self) -> dict[str, Replica]:
+        """The replicas (and their fit errors), made on first use."""
+        reps = self.replicas
+        if reps is None:
+            reps = self.replicas = make_replicas()
+            self.rep_err = dict.fromkeys(reps, 0.0)
+        return reps
+
     def _rtt_sample(self, rtt: float) -> None:
         if rtt <= 0 or rtt > 60:
             return
@@ -185,7 +224,7 @@ class SenderEstimator:
         """A silence a retransmission timeout explains (Linux: RTO >= RTT + 200 ms).
         Shorter ones are tail-loss probes, after which recovery cuts the window as a
         fast retransmit does."""
-        base = self.rtt_min if self.rtt_min != float("inf") else self._rtt()
+        base = self.rtt_min if self.rtt_min != _INF else self._rtt()
         return gap >= base + 0.18
 
     def _rtt(self) -> float:
@@ -201,7 +240,7 @@ class SenderEstimator:
         end = seq + length
         if length > self.mss and length <= self.mss_cap:
             self.mss = length
-        if self.first_ts is None:
+        if self.data_segs == 0:
             self.first_ts = now
             self.snd_nxt = seq
             self.una = seq
@@ -209,25 +248,29 @@ class SenderEstimator:
             self.round_start = now
         self.data_segs += 1
         gap = now - self.last_data_ts if self.data_segs > 1 else 0.0
-        if self.round_end is None:  # the previous round ended with nothing outstanding
+        if self.round_end == _UNSET:  # the previous round ended with nothing outstanding
             self.round_start = now
             self.round_end = end
         snd_nxt = self.snd_nxt
         mode = self.mode
-        if mode == "tx" and seg.tsval is not None:
-            self._tx_ts(seg.tsval, now)
-        elif mode != "tx":
-            self._rx_known_ack(seg, now, gap)
+        if mode == _TX:
+            tsval = seg.tsval
+            if tsval is not None:
+                self._tx_ts(tsval, now)
+        elif mode == _RX_TS:
+            self._rx_echoed_ack(seg.tsecr, now, gap)
+        else:
+            self._rx_past_ack(now)
         if end > snd_nxt:
-            if seq > snd_nxt and mode != "tx":
-                self._loss_start(now, gap, hole=True)  # receiver sees a hole
+            if seq > snd_nxt and mode != _TX:
+                self._loss_start(now, gap, True, False)  # receiver sees a hole
             # application-limited: nothing outstanding and the sender waited
             if self.una >= snd_nxt and self.data_segs > 1:
-                base = self.rtt_min if self.rtt_min != float("inf") else self._rtt()
-                thresh = 0.001 + 0.1 * self._rtt() if mode == "tx" else 0.005 + 1.5 * base
-                if gap > thresh and now - self.last_ack_ts > (0.001 if mode == "tx" else 0.0):
+                base = self.rtt_min if self.rtt_min != _INF else self._rtt()
+                thresh = 0.001 + 0.1 * self._rtt() if mode == _TX else 0.005 + 1.5 * base
+                if gap > thresh and now - self.last_ack_ts > (0.001 if mode == _TX else 0.0):
                     self.r_flags |= _IDLE
-            if mode == "tx":
+            if mode == _TX:
                 # pacing regularity: an ACK-clocked sender answers ACKs at once, a paced
                 # one (BBR) sends on its own timer
                 self.new_segs += 1
@@ -235,140 +278,160 @@ class SenderEstimator:
                     self.ack_clocked += 1
             self.data_bytes += end - snd_nxt
             self.r_sent += end - snd_nxt
-            if mode != "tx":
+            if mode != _TX:
                 self.r_delivered += end - snd_nxt
             self.snd_nxt = snd_nxt = end
         elif length > 0:
-            self.retrans += 1
-            cause = v.retrans_cause
-            if mode == "tx":
-                if cause not in ("network_duplicate", "unneeded", "reordering"):
-                    rto = cause in ("rto", None) and self._timeout_gap(gap)
-                    if not self.in_recovery:
-                        self._loss_start(now, gap, hole=False, rto=rto)
-                    elif rto and self.epoch is not None:
-                        self.epoch["rto"] = True
-                        self.r_flags |= _RTO
-            else:
-                rto = self._timeout_gap(gap)
-                if not self.in_recovery:
-                    self._loss_start(now, gap, hole=False, rto=rto)
-                if self.recovery_point is None:
-                    self.recovery_point = snd_nxt  # the sender has reacted by now
-                if rto and self.epoch is not None:
-                    self.epoch["rto"] = True
-                    self.r_flags |= _RTO
+            self._on_retransmission(v.retrans_cause, now, gap, snd_nxt)
         # the window estimate: data in flight as the sender saw it
-        if mode == "tx":
+        if mode == _TX:
             inflight = snd_nxt - self.una
             bif = v.bytes_in_flight
-            if bif is not None and 0 < bif < inflight:
-                inflight = bif
+            if bif is not None:
+                sack_aware = bif
+                if 0 < sack_aware < inflight:
+                    inflight = sack_aware
         else:
             inflight = snd_nxt - self.una if end >= snd_nxt else 0
         if inflight > self.r_inflight:
             self.r_inflight = inflight
-        self.cur_inflight = inflight
         rwnd = self.rwnd
-        if rwnd is not None and rwnd > 0 and self.rwnd_known and \
-                snd_nxt - self.una >= rwnd - max(self.mss, 536) * 2:
+        if rwnd > 0 and self.rwnd_known and snd_nxt - self.una >= rwnd - max(self.mss, 536) * 2:
             self.r_flags |= _RWND
         self.last_data_ts = now
-        if mode == "rx-time" and now - self.round_start >= self._rtt():
+        if mode == _RX_TIME and now - self.round_start >= self._rtt():
             self._close_round(now)
+
+    def _on_retransmission(self, cause: str | None, now: float, gap: float,
+                           snd_nxt: int) -> None:
+        self.retrans += 1
+        if self.mode == _TX:
+            if cause not in ("network_duplicate", "unneeded", "reordering"):
+                rto = (cause is None or cause == "rto") and self._timeout_gap(gap)
+                if not self.in_recovery:
+                    self._loss_start(now, gap, False, rto)
+                elif rto and self.epoch is not None:
+                    self.epoch["rto"] = True
+                    self.r_flags |= _RTO
+        else:
+            rto = self._timeout_gap(gap)
+            if not self.in_recovery:
+                self._loss_start(now, gap, False, rto)
+            if self.recovery_point == _UNSET:
+                self.recovery_point = snd_nxt  # the sender has reacted by now
+            if rto and self.epoch is not None:
+                self.epoch["rto"] = True
+                self.r_flags |= _RTO
 
     def _tx_ts(self, tsval: int, now: float) -> None:
         q = self.tsq
-        if not q or q[-1][0] != tsval:
-            q.append([tsval, now, 0, 0])
+        if not q or q[-1].tsval != tsval:
+            q.append(_AckMark(tsval, now, 0, 0))
             if len(q) > _TSQ_MAX:
                 q.popleft()
 
-    def _rx_known_ack(self, seg: Segment, now: float, gap: float) -> None:
-        """Receiver vantage: which of our ACKs had the sender seen when it sent this?"""
-        if self.mode == "rx-ts":
-            tsecr = seg.tsecr
-            q = self.tsq
-            if tsecr is None or not q:
-                return
-            while len(q) > 1 and ((tsecr - q[1][0]) & 0xFFFFFFFF) < 0x80000000:
-                q.popleft()
+    def _rx_echoed_ack(self, tsecr: int | None, now: float, gap: float) -> None:
+        """Receiver vantage: which of our ACKs had the sender seen when it sent this?
+        The one whose TSval the data echoes."""
+        q = self.tsq
+        if tsecr is None or not q:
+            return
+        echo = tsecr
+        while len(q) > 1 and ((echo - q[1].tsval) & 0xFFFFFFFF) < 0x80000000:
+            q.popleft()
+        head = q[0]
+        if head.tsval == echo:
+            if head.ack > self.una:
+                self._advance(head.ack, now)
+            self.rwnd = head.win
+            # after a pause the echo spans the sender's idle time, not an RTT
+            if head.open and head.ack > 0 and \
+                    (self.rtt_min == _INF or gap < 2.0 * self.rtt_min):
+                self._rtt_sample(now - head.t)
+                head.open = False
+
+    def _rx_past_ack(self, now: float) -> None:
+        """Receiver vantage without timestamps: the ACK sent one base RTT ago."""
+        q = self.ackq
+        horizon = now - self._rtt()
+        while len(q) > 1 and q[1].t <= horizon:
+            q.popleft()
+        if q:
             head = q[0]
-            if head[0] == tsecr:
-                if head[2] > self.una:
-                    self._advance(head[2], now)
-                self.rwnd = head[3]
-                # after a pause the echo spans the sender's idle time, not an RTT
-                if head[1] is not None and head[2] > 0 and \
-                        (self.rtt_min == float("inf") or gap < 2.0 * self.rtt_min):
-                    self._rtt_sample(now - head[1])
-                    head[1] = None  # one RTT sample per echoed value
-        else:  # no timestamps: the ACK sent one base RTT ago
-            q = self.ackq
-            horizon = now - self._rtt()
-            while len(q) > 1 and q[1][0] <= horizon:
-                q.popleft()
-            if q and q[0][0] <= horizon:
-                if q[0][1] > self.una:
-                    self._advance(q[0][1], now)
-                self.rwnd = q[0][2]
+            if head.t <= horizon:
+                if head.ack > self.una:
+                    self._advance(head.ack, now)
+                self.rwnd = head.win
 
     # --- ACK from the peer (about this direction's data) -----------------------------------
     def on_peer_ack(self, seg: Segment, v: SegmentVerdict) -> None:
+        if self.data_segs == 0:
+            return
         now = seg.ts
         ack = v.rel_ack
-        if self.first_ts is None:
-            return
-        if self.mode == "tx":
-            self.last_ack_ts = now
+        self.last_ack_ts = now
+        if self.mode == _TX:
             self.rwnd = v.win_scaled
-            if v.ack_rtt is not None:
-                self._rtt_sample(v.ack_rtt)
-            elif seg.tsecr is not None and self.tsq:
-                self._tx_echo(seg.tsecr, now)
+            ack_rtt = v.ack_rtt
+            if ack_rtt is not None:
+                self._rtt_sample(ack_rtt)
+            else:
+                tsecr = seg.tsecr
+                if tsecr is not None and self.tsq:
+                    self._tx_echo(tsecr, now)
             if ack > self.una:
                 self.r_delivered += ack - self.una
                 self._advance(ack, now)
+            return
+        # our own ACK as receiver: remember it for when the sender echoes it
+        win = v.win_scaled
+        tsval = seg.tsval
+        if tsval is not None and self.mode == _RX_TS:
+            q = self.tsq
+            if q:
+                last = q[-1]
+                if last.tsval == tsval:
+                    if ack > last.ack:
+                        last.ack = ack
+                    last.win = win
+                    return
+            q.append(_AckMark(tsval, now, ack, win))
+            if len(q) > _TSQ_MAX:
+                q.popleft()
         else:
-            # our own ACK as receiver: remember it for when the sender echoes it
-            self.last_ack_ts = now
-            if seg.tsval is not None and self.mode == "rx-ts":
-                q = self.tsq
-                if q and q[-1][0] == seg.tsval:
-                    last = q[-1]
-                    if ack > last[2]:
-                        last[2] = ack
-                    last[3] = v.win_scaled
-                else:
-                    q.append([seg.tsval, now, ack, v.win_scaled])
-                    if len(q) > _TSQ_MAX:
-                        q.popleft()
-            else:
-                q = self.ackq
-                if not q or q[-1][1] != ack or q[-1][2] != v.win_scaled:
-                    q.append([now, ack, v.win_scaled])
-                    if len(q) > _TSQ_MAX:
-                        q.popleft()
+            q = self.ackq
+            if q:
+                last = q[-1]
+                if last.ack == ack and last.win == win:
+                    return
+            q.append(_AckMark(0, now, ack, win))
+            if len(q) > _TSQ_MAX:
+                q.popleft()
 
     def _tx_echo(self, tsecr: int, now: float) -> None:
         q = self.tsq
-        while q and ((tsecr - q[0][0]) & 0xFFFFFFFF) < 0x80000000 and q[0][0] != tsecr:
+        while q:
+            head = q[0]
+            if head.tsval == tsecr or ((tsecr - head.tsval) & 0xFFFFFFFF) >= 0x80000000:
+                break
             q.popleft()
-        if q and q[0][0] == tsecr and q[0][1] is not None:
-            self._rtt_sample(now - q[0][1])
-            q[0][1] = None
+        if q:
+            head = q[0]
+            if head.tsval == tsecr and head.open:
+                self._rtt_sample(now - head.t)
+                head.open = False
 
     def _advance(self, ack: int, now: float) -> None:
         """The sender learned of a new cumulative ACK."""
         self.una = ack
         if self.in_recovery:
-            if self.recovery_point is None and self.epoch is not None and \
+            if self.recovery_point == _UNSET and self.epoch is not None and \
                     ack > self.epoch.get("hole", ack):
                 self.recovery_point = self.snd_nxt  # hole filled without a visible resend
-            if self.recovery_point is not None and ack >= self.recovery_point:
+            if self.recovery_point != _UNSET and ack >= self.recovery_point:
                 self._loss_end(now)
                 return
-        if self.round_end is not None and ack >= self.round_end and self.mode != "rx-time":
+        if self.round_end != _UNSET and ack >= self.round_end and self.mode != _RX_TIME:
             self._close_round(now)
 
     # --- loss epochs -------------------------------------------------------------------------
@@ -392,7 +455,7 @@ class SenderEstimator:
             before = peak
 
         self.in_recovery = True
-        self.recovery_point = None if hole else self.snd_nxt
+        self.recovery_point = _UNSET if hole else self.snd_nxt
         self.r_flags |= _LOSS | (_RTO if rto else 0)
         if self.await_after is not None:
             self._settle(self.await_after)  # next loss came: settle on what was seen
@@ -409,7 +472,7 @@ class SenderEstimator:
         self.n_epochs += 1
         if len(self.epochs) < MAX_EPOCHS:
             self.epochs.append(epoch)
-        for rep in self.replicas.values():
+        for rep in self._models().values():
             rep.anchor(before / mss, now)
             if rto:
                 rep.on_rto(now)
@@ -435,8 +498,8 @@ class SenderEstimator:
 
     def _loss_end(self, now: float) -> None:
         self.in_recovery = False
-        self.recovery_point = None
-        for rep in self.replicas.values():
+        self.recovery_point = _UNSET
+        for rep in self._models().values():
             rep.on_recovery_end(now)
         if self.epoch is not None:
             self.epoch["end"] = now
@@ -480,9 +543,9 @@ class SenderEstimator:
                 self._settle(aw)
         # replicas: fed the round's ACKs as one batch
         delivered_pkts = self.r_delivered / mss
-        rtt = self.r_rtt if self.r_rtt != float("inf") else None
+        rtt = self.r_rtt if self.r_rtt != _INF else None
         rate = delivered_pkts / duration if duration > 0 and delivered_pkts > 0 else None
-        reps = self.replicas
+        reps = self._models()
         for rep in reps.values():
             if hasattr(rep, "new_round"):
                 rep.new_round(now)
@@ -504,9 +567,11 @@ class SenderEstimator:
         # series for the report, decimated to stay bounded
         if self.skip == 0:
             s = self.series
+            if s is None:
+                s = self.series = {k: [] for k in _SERIES}
             s["t"].append(round(now, 6))
             if flags & _LOSS:  # recovery rounds: the window is being cut, not measured
-                shown = min(inflight, self.last_cwnd or inflight)
+                shown = min(inflight, self.last_cwnd or inflight)  # last_cwnd 0: none yet
             else:
                 shown = inflight if limited == "cwnd" else self.last_cwnd or inflight
             s["cwnd"].append(shown)
@@ -529,11 +594,11 @@ class SenderEstimator:
         # next round
         self.round_start = now
         # nothing outstanding: the next round starts with the next data sent
-        self.round_end = self.snd_nxt if self.una < (self.snd_nxt or 0) else None
+        self.round_end = self.snd_nxt if self.una < self.snd_nxt else _UNSET
         self.r_inflight = 0
         self.r_delivered = 0
         self.r_sent = 0
-        self.r_rtt = float("inf")
+        self.r_rtt = _INF
         self.r_flags = 0
 
     def _track_plateau(self, clean: bool, cwnd_pkts: float, flags: int) -> None:
@@ -596,9 +661,8 @@ class SenderEstimator:
 
     # --- results -----------------------------------------------------------------------------
     def cwnd_estimate(self) -> int | None:
-        if self.last_cwnd is not None:
-            return max(self.last_cwnd, self.r_inflight) if self.in_recovery is False \
-                else self.last_cwnd
+        if self.last_cwnd > 0:
+            return self.last_cwnd if self.in_recovery else max(self.last_cwnd, self.r_inflight)
         return self.r_inflight or None
 
     def features(self) -> dict[str, Any]:
@@ -607,15 +671,15 @@ class SenderEstimator:
             self._settle(self.await_after)
         n = self.rep_n
         fit = {name: round(e / n, 4) for name, e in self.rep_err.items()} if n else {}
-        duration = (self.last_data_ts - self.first_ts) if self.first_ts is not None else 0.0
+        duration = (self.last_data_ts - self.first_ts) if self.data_segs else 0.0
         return {
             "vantage": self.vantage,
-            "mode": self.mode,
+            "mode": _MODES[self.mode],
             "mss": self.mss or _DEFAULT_MSS,
             "data_bytes": self.data_bytes,
             "data_segments": self.data_segs,
             "duration": round(duration, 6),
-            "rtt_min": None if self.rtt_min == float("inf") else round(self.rtt_min, 6),
+            "rtt_min": None if self.rtt_min == _INF else round(self.rtt_min, 6),
             "rounds": self.rounds_total,
             "rounds_cwnd": self.rounds_cwnd,
             "rounds_rwnd": self.rounds_rwnd,
@@ -633,7 +697,7 @@ class SenderEstimator:
         }
 
     def cwnd_record(self, addr: str) -> dict:
-        s = self.series
+        s = self.series or {k: [] for k in _SERIES}
         return {
             "addr": addr,
             "vantage": self.vantage,
@@ -648,10 +712,14 @@ class SenderEstimator:
 
 
 class CwndObserver:
-    """Per-flow observer: finds the vantage, then drives one estimator per data sender."""
+    """Per-flow observer: finds the vantage, then drives one estimator per data sender.
 
-    __slots__ = ("flow_id", "syn_t", "synack_t", "ack_t", "side", "senders", "pending",
-                 "decided", "ts_ok", "mss_opt")
+    Most flows of a busy capture carry no data (scans, SYN floods, refused connections),
+    so an observer starts empty: estimators are made by the first data segment of their
+    direction, and segments are buffered only while the vantage is undecided."""
+
+    __slots__ = ("flow_id", "syn_t", "synack_t", "ack_t", "side", "sender0", "sender1",
+                 "pending", "probed", "decided", "ts_ok", "mss_opt0", "mss_opt1")
 
     def __init__(self, flow: Any = None) -> None:
         self.flow_id = getattr(flow, "id", None)
@@ -659,27 +727,37 @@ class CwndObserver:
         self.synack_t: float | None = None
         self.ack_t: float | None = None
         self.side: str | None = None  # capture point: client | server | None (unknown)
-        self.senders: list[SenderEstimator | None] = [None, None]
-        self.pending: list[tuple[Segment, SegmentVerdict]] | None = []
+        self.sender0: SenderEstimator | None = None  # estimator of each data direction
+        self.sender1: SenderEstimator | None = None
+        self.pending: list[tuple[Segment, SegmentVerdict]] | None = None
+        self.probed = 0  # segments seen before the vantage was decided
         self.decided = False
         self.ts_ok = True
-        self.mss_opt: list[int | None] = [None, None]  # MSS option each side announced
+        self.mss_opt0 = 0  # MSS option each side announced (0: none)
+        self.mss_opt1 = 0
+
+    @property
+    def senders(self) -> list[SenderEstimator | None]:
+        return [self.sender0, self.sender1]
 
     # --- vantage -----------------------------------------------------------------------------
     def _handshake(self, seg: Segment, v: SegmentVerdict) -> None:
         flags = seg.flags
-        if flags & SYN:
-            if seg.mss and v.direction in (0, 1):
-                self.mss_opt[v.direction] = seg.mss
-            if flags & ACK:
-                if v.direction == 1:
+        d = v.direction
+        if flags & _SYN:
+            if seg.mss:
+                if d == 0:
+                    self.mss_opt0 = seg.mss
+                elif d == 1:
+                    self.mss_opt1 = seg.mss
+            if flags & _ACK:
+                if d == 1:
                     self.synack_t = seg.ts
-            elif v.direction == 0:
+            elif d == 0:
                 self.syn_t = seg.ts
                 if seg.tsval is None:
                     self.ts_ok = False
-        elif (flags & ACK and v.direction == 0 and self.synack_t is not None
-              and self.ack_t is None):
+        elif flags & _ACK and d == 0 and self.synack_t is not None and self.ack_t is None:
             self.ack_t = seg.ts
             g1 = self.synack_t - self.syn_t if self.syn_t is not None else None
             g2 = self.ack_t - self.synack_t
@@ -688,6 +766,19 @@ class CwndObserver:
                     self.side = "client"
                 elif g2 > 3 * g1 and g2 > 0.0002:
                     self.side = "server"
+            self._decide()
+
+    def _probe(self, seg: Segment, v: SegmentVerdict) -> None:
+        """Before the vantage is known: keep the segment for later."""
+        self.probed += 1
+        # SYN and RST segments are only of use to _guess_side, which a seen SYN rules out
+        if not (seg.flags & _SYN_RST and (self.syn_t is not None or self.synack_t is not None)):
+            if self.pending is None:
+                self.pending = []
+            self.pending.append((seg, v))
+        if self.probed >= VANTAGE_PROBE_SEGMENTS:
+            if self.syn_t is None and self.synack_t is None:
+                self._guess_side()
             self._decide()
 
     def _guess_side(self) -> None:
@@ -726,10 +817,11 @@ class CwndObserver:
         if self.decided:
             return
         self.decided = True
-        pend = self.pending or []
+        pend = self.pending
         self.pending = None
-        for seg, v in pend:
-            self._feed(seg, v)
+        if pend is not None:
+            for seg, v in pend:
+                self._feed(seg, v)
 
     def _vantage(self, direction: int) -> str:
         if self.side is None:
@@ -737,62 +829,58 @@ class CwndObserver:
         sender_side = "client" if direction == 0 else "server"
         return "sender" if self.side == sender_side else "receiver"
 
-    def _sender(self, direction: int) -> SenderEstimator:
-        est = self.senders[direction]
-        if est is None:
-            vantage = self._vantage(direction)
-            rtt = None
-            if self.syn_t is not None and self.synack_t is not None and self.ack_t is not None:
-                rtt = max(self.synack_t - self.syn_t, self.ack_t - self.synack_t)
-            est = SenderEstimator(direction, vantage, rtt)
-            est.rwnd_known = self.syn_t is not None or self.synack_t is not None
-            peer_mss = self.mss_opt[1 - direction]
-            if peer_mss:
-                est.mss_cap = peer_mss
-            if vantage == "receiver" and not self.ts_ok:
-                est.mode = "rx-time"
-            self.senders[direction] = est
+    def _new_sender(self, direction: int) -> SenderEstimator:
+        vantage = self._vantage(direction)
+        rtt = None
+        if self.syn_t is not None and self.synack_t is not None and self.ack_t is not None:
+            rtt = max(self.synack_t - self.syn_t, self.ack_t - self.synack_t)
+        est = SenderEstimator(direction, vantage, rtt)
+        est.rwnd_known = self.syn_t is not None or self.synack_t is not None
+        peer_mss = self.mss_opt1 if direction == 0 else self.mss_opt0
+        if peer_mss:
+            est.mss_cap = peer_mss
+        if vantage == "receiver" and not self.ts_ok:
+            est.mode = _RX_TIME
+        if direction == 0:
+            self.sender0 = est
+        else:
+            self.sender1 = est
         return est
 
     # --- observer protocol -------------------------------------------------------------------
     def observe(self, seg: Segment, verdict: SegmentVerdict) -> None:
         try:
             if not self.decided:
-                if seg.flags & SYN or self.synack_t is not None:
+                if seg.flags & _SYN or self.synack_t is not None:
                     self._handshake(seg, verdict)
                 if not self.decided:
-                    pend = self.pending
-                    if pend is not None:
-                        pend.append((seg, verdict))
-                        if len(pend) >= VANTAGE_PROBE_SEGMENTS:
-                            if self.syn_t is None and self.synack_t is None:
-                                self._guess_side()
-                            self._decide()
+                    self._probe(seg, verdict)
                     return
             self._feed(seg, verdict)
         except Exception:  # a passive observer never raises on odd traffic
             return
 
     def _feed(self, seg: Segment, v: SegmentVerdict) -> None:
-        if seg.flags & (SYN | RST):
+        flags = seg.flags
+        if flags & _SYN_RST:
             return
         d = v.direction
         if seg.length > 0:
-            est = self.senders[d]
+            est = self.sender0 if d == 0 else self.sender1
             if est is None:
-                est = self._sender(d)
-            if seg.tsval is None and est.mode == "rx-ts":
-                est.mode = "rx-time"
+                est = self._new_sender(d)
+            if est.mode == _RX_TS and seg.tsval is None:
+                est.mode = _RX_TIME
             est.on_data(seg, v)
-        if seg.flags & ACK:
-            peer = self.senders[1 - d]
+        if flags & _ACK:
+            peer = self.sender1 if d == 0 else self.sender0
             if peer is not None:
-                if peer.mode == "rx-ts" and seg.tsval is None:
-                    peer.mode = "rx-time"
+                if peer.mode == _RX_TS and seg.tsval is None:
+                    peer.mode = _RX_TIME
                 peer.on_peer_ack(seg, v)
 
     def cwnd_estimate(self, direction: int) -> int | None:
-        est = self.senders[direction] if direction in (0, 1) else None
+        est = self.sender0 if direction == 0 else self.sender1 if direction == 1 else None
         return est.cwnd_estimate() if est is not None else None
 
     def finish(self, result: FlowResult) -> None:
@@ -802,9 +890,12 @@ class CwndObserver:
                     self._guess_side()
                 self._decide()
             records = []
-            for direction, est in enumerate(self.senders):
+            for direction in range(2):
+                est = self.sender0 if direction == 0 else self.sender1
+                if est is None:
+                    continue
                 endpoint = _endpoint_for(result, direction)
-                if est is None or endpoint is None:
+                if endpoint is None:
                     continue
                 feats = est.features()
                 endpoint.cca = classify(feats)

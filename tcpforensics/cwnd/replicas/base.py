@@ -38,6 +38,9 @@ class Replica:
     def on_recovery_end(self, now: float) -> None:
         self.in_recovery = False
 
+    def new_round(self, now: float) -> None:
+        """A new round trip begins (the estimator tells; most models need not know)."""
+
     def on_rto(self, now: float) -> None:
         """Retransmission timeout: loss-based senders restart from one packet."""
         self.ssthresh = max(self.cwnd * 0.5, 2.0)

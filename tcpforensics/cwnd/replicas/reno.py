@@ -33,7 +33,10 @@ class RenoReplica(Replica):
                 return
         self.cwnd_cnt += acked
         if self.cwnd_cnt >= self.cwnd:
-            grow = int(self.cwnd_cnt // self.cwnd)
+            # a Python float in the compiled build too (reno.pxd): C's floor(a / b) is not
+            # always Python's a // b
+            cnt = self.cwnd_cnt
+            grow = int(cnt // self.cwnd)
             self.cwnd_cnt -= grow * self.cwnd
             self.cwnd += grow
 

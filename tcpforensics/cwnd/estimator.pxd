@@ -1,0 +1,141 @@
+# C types for the compiled build of estimator.py (Cython pure-Python mode).
+#
+# The per-packet path is CwndObserver.observe -> _feed -> SenderEstimator.on_data /
+# on_peer_ack and what they call; those are cdef/cpdef with typed locals.  Relative
+# sequence numbers are long long (_UNSET stands for "not known"), times double.  The
+# per-round and per-flow code (rounds, loss epochs, features) keeps Python objects where
+# a value can be None or its type shows in the output.
+cimport cython
+
+from tcpforensics.cwnd.replicas.base cimport Replica
+from tcpforensics.model cimport Segment, SegmentVerdict
+
+cdef int _LOSS, _RTO, _RWND, _IDLE
+cdef int _TSQ_MAX
+cdef long long _DEFAULT_MSS
+cdef double _INF
+cdef long long _UNSET
+cdef int _SYN, _ACK, _SYN_RST
+cdef int _TX, _RX_TS, _RX_TIME
+
+
+@cython.final
+cdef class _Regression:
+    cdef public long long n
+    cdef public double sx, sy, sxx, sxy, syy
+    cpdef add(self, double x, double y)
+
+
+@cython.final
+@cython.freelist(16)
+cdef class _AckMark:
+    cdef public long long tsval
+    cdef public double t
+    cdef public long long ack
+    cdef public long long win
+    cdef public bint open
+
+
+@cython.final
+cdef class SenderEstimator:
+    cdef public int direction
+    cdef public object vantage
+    cdef public int mode
+    cdef public long long mss, mss_cap
+    cdef public long long snd_nxt, una, rwnd
+    cdef public long long data_bytes, data_segs
+    cdef public double first_ts, last_data_ts, last_ack_ts
+    cdef public object tsq, ackq
+    cdef public double rtt_min, srtt, rtt_base
+    cdef public long long round_end
+    cdef public double round_start
+    cdef public long long r_inflight, r_delivered, r_sent
+    cdef public double r_rtt
+    cdef public int r_flags
+    cdef public long long last_cwnd
+    cdef public bint in_recovery
+    cdef public long long recovery_point
+    cdef public object epoch
+    cdef public list epochs
+    cdef public object await_after
+    cdef public long long rounds_total, rounds_cwnd, rounds_rwnd, rounds_app
+    cdef public object series
+    cdef public long long stride, skip
+    cdef public object replicas
+    cdef public object rep_err
+    cdef public long long rep_n
+    cdef public object recent
+    cdef public object clean_hist
+    cdef public int prev_flags
+    cdef public dict win_hist
+    cdef public long long n_epochs
+    cdef public long long ack_clocked, new_segs
+    cdef public object dip_exit
+    cdef public bint rwnd_known
+    cdef public object dip
+    cdef public list dips
+    cdef public long long rounds_since_rto
+    cdef public _Regression run
+    cdef public object best_run
+    cdef public _Regression ca_reg
+    cdef public long long retrans, holes
+    cdef public long long round_index
+
+    cdef dict _models(self)
+    cdef void _rtt_sample(self, double rtt)
+    cdef bint _timeout_gap(self, double gap)
+    cdef double _rtt(self)
+
+    @cython.locals(now=double, length="long long", seq="long long", end="long long",
+                   gap=double, snd_nxt="long long", mode=int, base=double, thresh=double,
+                   inflight="long long", sack_aware="long long", rwnd="long long")
+    cpdef on_data(self, Segment seg, SegmentVerdict v)
+    cdef _on_retransmission(self, object cause, double now, double gap, long long snd_nxt)
+    cdef _tx_ts(self, long long tsval, double now)
+    @cython.locals(echo="long long", head=_AckMark)
+    cdef _rx_echoed_ack(self, object tsecr, double now, double gap)
+    @cython.locals(horizon=double, head=_AckMark)
+    cdef _rx_past_ack(self, double now)
+    @cython.locals(now=double, ack="long long", win="long long", last=_AckMark)
+    cpdef on_peer_ack(self, Segment seg, SegmentVerdict v)
+    @cython.locals(head=_AckMark)
+    cdef _tx_echo(self, long long tsecr, double now)
+    cdef _advance(self, long long ack, double now)
+
+    cdef _loss_start(self, double now, double gap, bint hole, bint rto=*)
+    cdef _loss_end(self, double now)
+    @cython.locals(duration=double, flags=int, mss="long long", inflight="long long",
+                   cwnd_pkts=double, clean=bint, delivered_pkts=double, rep=Replica)
+    cdef _close_round(self, double now)
+    cdef _track_plateau(self, bint clean, double cwnd_pkts, int flags)
+    cdef _end_run(self)
+    cdef _track_dip(self, double now, double cwnd_pkts, int flags, object limited)
+    cpdef object cwnd_estimate(self)
+
+
+@cython.final
+cdef class CwndObserver:
+    cdef public object flow_id
+    cdef public object syn_t, synack_t, ack_t
+    cdef public object side
+    cdef public SenderEstimator sender0, sender1
+    cdef public list pending
+    cdef public long probed
+    cdef public bint decided
+    cdef public bint ts_ok
+    cdef public long long mss_opt0, mss_opt1
+
+    @cython.locals(flags=int, d=int)
+    cdef _handshake(self, Segment seg, SegmentVerdict v)
+    cdef _probe(self, Segment seg, SegmentVerdict v)
+    cdef _guess_side(self)
+    cdef _decide(self)
+    cdef str _vantage(self, int direction)
+    cdef SenderEstimator _new_sender(self, int direction)
+    cpdef observe(self, Segment seg, SegmentVerdict verdict)
+    @cython.locals(flags=int, d=int, est=SenderEstimator, peer=SenderEstimator)
+    cdef _feed(self, Segment seg, SegmentVerdict v)
+    @cython.locals(est=SenderEstimator)
+    cpdef object cwnd_estimate(self, int direction)
+    @cython.locals(direction=int, est=SenderEstimator)
+    cpdef finish(self, object result)
