@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any, Protocol
 
+from .diagnose.handshakes import count_attempt
 from .io.decode import decode
 from .io.reader import open_capture
 from .model import CaptureInfo, Finding, FlowResult, Segment, SegmentVerdict
@@ -45,12 +46,17 @@ def observer_factories() -> list[Callable[[Any], FlowObserver]]:
 class Options:
     idle_timeout: float = 300.0
     closed_linger: float = 60.0
-    max_flows: int = 50_000  # live flows; ~2.4 KB each, so a flood stays near 120 MB
+    # Live flows.  Past it the least recently active flow is evicted (ended early).  A
+    # live flow costs about 5 KB in the pure build, so a SYN flood holds ~100 MB here.
+    max_flows: int = 20_000
     observers: bool = True  # cwnd + stalls; off for the bare events/crosscheck path
     # Bound on flows kept in full.  Past it, flows that carried no payload (scans, SYN
     # floods, refused connects) are only tallied in CaptureInfo.folded_flows, so a
     # capture of millions of empty flows is analyzed in bounded memory.
     max_flow_results: int = 50_000
+    # Flows without payload listed in full (about 10 KB each); past it they are folded
+    # even when max_flow_results is not reached.  Flows with payload are never folded.
+    max_empty_flows: int = 5_000
 
 
 @dataclass
@@ -200,6 +206,7 @@ class _Run:
         self.info = CaptureInfo(path=self.capture.path, format=self.capture.format,
                                 snaplen=self.capture.snaplen)
         self.results: list[FlowResult] = []
+        self.listed_empty = 0  # flows without payload listed in full (max_empty_flows)
 
     def segments(self) -> Iterator[tuple[Segment, Any, SegmentVerdict]]:
         info, table, progress = self.info, self.table, self.progress
@@ -245,9 +252,15 @@ class _Run:
 
     def _finish(self, flow: Any) -> None:
         result = flow.conn.result()
-        if len(self.results) >= self.options.max_flow_results and _carried_no_payload(result):
-            self._fold(result)
-            return
+        if self.options.observers:
+            count_attempt(self.info.handshakes, result)
+        if _carried_no_payload(result):
+            opts = self.options
+            if (self.listed_empty >= opts.max_empty_flows
+                    or len(self.results) >= opts.max_flow_results):
+                self._fold(result)
+                return
+            self.listed_empty += 1
         for observer in flow.observers:
             observer.finish(result)
         self.results.append(result)
@@ -256,7 +269,8 @@ class _Run:
         folded = self.info.folded_flows
         if not folded:
             self.info.warnings.append(
-                f"more than {self.options.max_flow_results:,} flows: flows that carried no "
+                f"more than {self.options.max_empty_flows:,} flows without payload (or "
+                f"{self.options.max_flow_results:,} flows in all): flows that carried no "
                 "payload past that are counted in capture.folded_flows, not listed")
         folded["count"] = folded.get("count", 0) + 1
         key = f"state_{result.state}"

@@ -289,3 +289,5 @@ class CaptureInfo:
     interfaces: list[dict] = field(default_factory=list)  # name/description/linktype
     evicted_flows: int = 0  # live flows forced out of the flow table by its size bound
     folded_flows: dict[str, int] = field(default_factory=dict)  # tallied, not listed
+    # connection attempts over every flow, listed or not (diagnose/handshakes.py)
+    handshakes: dict = field(default_factory=dict)

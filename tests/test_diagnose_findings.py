@@ -15,6 +15,7 @@ DESIGN_KINDS = {
     "time_wait_pressure", "connection_churn", "keepalive", "reset", "handshake_failure",
     "syn_retransmission", "mss_missing", "offload_artifacts", "capture_loss",
     "loss_bound_throughput", "slow_start_restart",
+    "syn_flood",  # beyond the DESIGN.md list (hardening, docs/findings.md)
 }
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from statistics import median
 
 from ..model import CaptureInfo, Finding, FlowResult
+from . import handshakes
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 #: Added to a finding's seconds lost before multiplying by flows affected, so that a
@@ -95,6 +96,10 @@ class _Context:
         self.end_ts = capture.last_ts if capture.last_ts is not None else max(
             (f.end for f in flows), default=0.0)
         self._window_limited: dict[int, dict] = {}
+        # computed once per flow and direction: several rules ask (retransmissions, RTO,
+        # Mathis, ...), and a capture can list tens of thousands of flows
+        self._real_retransmissions: dict[tuple[int, int], tuple[int, int, dict]] = {}
+        self._conn_groups: list[dict] | None = None
 
     @staticmethod
     def facts(f: FlowResult) -> dict:
@@ -219,6 +224,14 @@ class _Context:
         return best
 
     def real_retransmissions(self, f: FlowResult, d: int) -> tuple[int, int, dict]:
+        """(loss repairs, spurious, causes) for what direction d sent (cached)."""
+        key = (id(f), d)
+        got = self._real_retransmissions.get(key)
+        if got is None:
+            got = self._real_retransmissions[key] = self._count_retransmissions(f, d)
+        return got
+
+    def _count_retransmissions(self, f: FlowResult, d: int) -> tuple[int, int, dict]:
         """(loss repairs, spurious, causes) for what direction d sent.
 
         The core's per-cause tally counts every retransmitted segment once, however
@@ -638,6 +651,13 @@ def _closer(f: FlowResult, ctx: _Context) -> str | None:
 
 
 def _conn_groups(ctx: _Context) -> list[dict]:
+    """Flows grouped by (client host, server), for groups of 20 or more (cached)."""
+    if ctx._conn_groups is None:
+        ctx._conn_groups = _make_conn_groups(ctx)
+    return ctx._conn_groups
+
+
+def _make_conn_groups(ctx: _Context) -> list[dict]:
     groups: dict[tuple[str, str], list[FlowResult]] = defaultdict(list)
     for f in ctx.flows:
         groups[(_host(f.client), f.server)].append(f)
@@ -1037,6 +1057,97 @@ def rule_syn_retransmission(ctx: _Context) -> list[_Draft]:
                      "seconds_lost": _r(lost)},
             seconds_lost=lost))
     return out
+
+
+#: syn_flood fires from this many failed attempts at this peak rate (per second).
+FLOOD_MIN_ATTEMPTS = 1000
+FLOOD_MIN_RATE = 100.0
+FLOOD_TOP = 5  # targets and sources named in the metrics
+
+
+def rule_syn_flood(ctx: _Context) -> list[_Draft]:
+    """Many connection attempts that never completed, at a high rate.
+
+    Reads the tally over every flow (`capture.handshakes`), so the flows the bounds
+    evicted or folded count too; `flows` lists the listed ones that took part.
+    """
+    stats = ctx.capture.handshakes or {}
+    n = handshakes.failed(stats)
+    first, last = stats.get("first_ts"), stats.get("last_ts")
+    span = (last - first) if first is not None and last is not None else 0.0
+    mean = n / span if span > 0 else float(n)
+    # a burst shorter than one histogram bucket: its mean is the better peak
+    peak = max(handshakes.peak_rate(stats), mean if span < stats.get("bucket_s", 1.0) else 0)
+    if n < FLOOD_MIN_ATTEMPTS or peak < FLOOD_MIN_RATE:
+        return []
+    targets = stats.get("targets") or {}
+    sources = stats.get("sources") or {}
+    top_targets = handshakes.top(targets, FLOOD_TOP)
+    top_sources = handshakes.top(sources, FLOOD_TOP)
+    capped = bool(stats.get("sources_uncounted"))
+    n_sources = f"{len(sources):,}" + ("+" if capped else "")
+    main_target, main_n = top_targets[0] if top_targets else ("?", 0)
+    unanswered = stats.get("unanswered", 0)
+    half_open = stats.get("half_open", 0)
+    refused = stats.get("refused", 0)
+    completed = stats.get("completed", 0)
+    evicted = ctx.capture.evicted_flows
+    folded = (ctx.capture.folded_flows or {}).get("count", 0)
+    listed = [f for f in ctx.flows if handshakes.classify(f) in handshakes.FAILED]
+    flows = sorted(f.id for f in listed)
+    # time lost: how long the listed attempts hung, plus how long the flood went on (so
+    # it ranks above the handshake_failure findings it explains)
+    lost = span + sum(max(0.0, f.end - f.start) for f in listed)
+    scan = len(sources) == 1 and len(targets) > 20
+    parts = [
+        f"{n:,} connection attempts never completed a handshake and carried no data "
+        f"({unanswered:,} unanswered, {half_open:,} half-open: the server's SYN-ACK was "
+        f"never acknowledged, {refused:,} refused with a reset), against {completed:,} "
+        f"that completed. They came at up to {peak:,.0f}/s ({mean:,.0f}/s on average over "
+        f"{_ms(span)}) from {n_sources} source addresses; {main_n:,} went to {main_target}"
+        + (f" and the rest to {len(targets) - 1:,} other targets." if len(targets) > 1
+           else ".")]
+    if scan:
+        parts.append("One source trying many targets looks like a port scan rather than "
+                     "a flood.")
+    elif half_open:
+        parts.append("Half-open attempts fill the server's SYN queue: once it is full, "
+                     "new SYNs are dropped (or answered with SYN cookies), and genuine "
+                     "clients see connect() time out or retry for seconds.")
+    else:
+        parts.append("SYNs nobody answers at this rate mean the target is down, "
+                     "overwhelmed, or behind a filter that drops them; as a flood they "
+                     "also eat the bandwidth and the state of everything on the path.")
+    if evicted or folded:
+        parts.append(
+            f"The analysis bounds applied: {evicted:,} flows were evicted from the flow "
+            f"table and {folded:,} flows without payload were counted but not listed "
+            f"(capture.evicted_flows, capture.folded_flows); the counts here include "
+            f"them, the finding lists the {len(flows):,} listed flows.")
+    return [_Draft(
+        kind="syn_flood", severity="critical",
+        title=(f"SYN flood: {n:,} connection attempts never completed (up to "
+               f"{peak:,.0f}/s), {main_n:,} of them to {main_target}"),
+        detail=" ".join(parts),
+        recommendation=(
+            "On the target: keep SYN cookies on (net.ipv4.tcp_syncookies=1, the Linux "
+            "default) so a full SYN queue does not lock out genuine clients; size the "
+            "queue (net.ipv4.tcp_max_syn_backlog, the listen() backlog and "
+            "net.core.somaxconn); fewer SYN-ACK retries (net.ipv4.tcp_synack_retries=2) "
+            "free the queue sooner. Upstream: rate-limit or filter SYNs per source "
+            "(iptables/nftables limit, hashlimit or synproxy), drop spoofed sources at the "
+            "edge (uRPF, BCP 38), or ask the provider for DDoS scrubbing. Many sources "
+            "with few SYNs each usually means spoofed addresses."),
+        flows=flows, endpoint=main_target if top_targets else None,
+        metrics={"attempts_failed": n, "unanswered": unanswered, "half_open": half_open,
+                 "refused": refused, "completed": completed,
+                 "flows_affected": n, "peak_per_s": _r(peak, 1), "mean_per_s": _r(mean, 1),
+                 "seconds": _r(span), "sources": len(sources), "sources_capped": capped,
+                 "targets": len(targets),
+                 "top_targets": [{"target": t, "attempts": c} for t, c in top_targets],
+                 "top_sources": [{"source": h, "attempts": c} for h, c in top_sources],
+                 "evicted_flows": evicted, "folded_flows": folded},
+        seconds_lost=lost)]
 
 
 def rule_mss_missing(ctx: _Context) -> list[_Draft]:

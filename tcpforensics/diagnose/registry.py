@@ -27,6 +27,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("reset", _f.rule_reset),
     ("handshake_failure", _f.rule_handshake_failure),
     ("syn_retransmission", _f.rule_syn_retransmission),
+    ("syn_flood", _f.rule_syn_flood),
     ("mss_missing", _f.rule_mss_missing),
     ("offload_artifacts", _f.rule_offload),
     ("capture_loss", _f.rule_capture_loss),

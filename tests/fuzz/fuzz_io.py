@@ -58,16 +58,22 @@ def check_input(data: bytes) -> None:
 
 
 def main() -> None:
+    import importlib.util
+    import os
+
     import atheris
 
-    try:
-        import tcpforensics  # noqa: F401
-    except ImportError:  # run from a checkout without installing
+    if importlib.util.find_spec("tcpforensics") is None:  # a checkout, not installed
         from pathlib import Path
         sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-    with atheris.instrument_imports():
-        _imports()
+    # Coverage comes from Python bytecode: fuzz the .py reference of any compiled module.
+    os.environ.setdefault("TCPFORENSICS_PURE", "1")
+    _imports()
+    # Instrument after importing, not with instrument_imports(): the package __init__
+    # loads the reader and the decoder itself, and in pure mode through its own import
+    # finder, so an import hook would leave them uninstrumented (libFuzzer then sees no
+    # coverage at all and mutates blind, which the bounded test checks for).
+    atheris.instrument_all()
     atheris.Setup(sys.argv, check_input)
     atheris.Fuzz()
 
