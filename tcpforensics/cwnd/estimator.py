@@ -325,10 +325,13 @@ class SenderEstimator:
 
     def _tx_ts(self, tsval: int, now: float) -> None:
         q = self.tsq
-        if not q or q[-1].tsval != tsval:
-            q.append(_AckMark(tsval, now, 0, 0))
-            if len(q) > _TSQ_MAX:
-                q.popleft()
+        if q:
+            last = q[-1]
+            if last.tsval == tsval:
+                return
+        q.append(_AckMark(tsval, now, 0, 0))
+        if len(q) > _TSQ_MAX:
+            q.popleft()
 
     def _rx_echoed_ack(self, tsecr: int | None, now: float, gap: float) -> None:
         """Receiver vantage: which of our ACKs had the sender seen when it sent this?
@@ -337,7 +340,10 @@ class SenderEstimator:
         if tsecr is None or not q:
             return
         echo = tsecr
-        while len(q) > 1 and ((echo - q[1].tsval) & 0xFFFFFFFF) < 0x80000000:
+        while len(q) > 1:  # drop the ACKs the sender had seen a later one of
+            later = q[1]
+            if ((echo - later.tsval) & 0xFFFFFFFF) >= 0x80000000:
+                break
             q.popleft()
         head = q[0]
         if head.tsval == echo:
@@ -354,7 +360,10 @@ class SenderEstimator:
         """Receiver vantage without timestamps: the ACK sent one base RTT ago."""
         q = self.ackq
         horizon = now - self._rtt()
-        while len(q) > 1 and q[1].t <= horizon:
+        while len(q) > 1:
+            later = q[1]
+            if later.t > horizon:
+                break
             q.popleft()
         if q:
             head = q[0]
@@ -387,26 +396,30 @@ class SenderEstimator:
         win = v.win_scaled
         tsval = seg.tsval
         if tsval is not None and self.mode == _RX_TS:
-            q = self.tsq
-            if q:
-                last = q[-1]
-                if last.tsval == tsval:
-                    if ack > last.ack:
-                        last.ack = ack
-                    last.win = win
-                    return
-            q.append(_AckMark(tsval, now, ack, win))
-            if len(q) > _TSQ_MAX:
-                q.popleft()
-        else:
-            q = self.ackq
-            if q:
-                last = q[-1]
-                if last.ack == ack and last.win == win:
-                    return
-            q.append(_AckMark(0, now, ack, win))
-            if len(q) > _TSQ_MAX:
-                q.popleft()
+            self._remember_ack(tsval, now, ack, win)
+            return
+        q = self.ackq
+        if q:
+            last = q[-1]
+            if last.ack == ack and last.win == win:
+                return
+        q.append(_AckMark(0, now, ack, win))
+        if len(q) > _TSQ_MAX:
+            q.popleft()
+
+    def _remember_ack(self, tsval: int, now: float, ack: int, win: int) -> None:
+        """Our ACK as receiver, by the TSval it carries (several ACKs share one TSval)."""
+        q = self.tsq
+        if q:
+            last = q[-1]
+            if last.tsval == tsval:
+                if ack > last.ack:
+                    last.ack = ack
+                last.win = win
+                return
+        q.append(_AckMark(tsval, now, ack, win))
+        if len(q) > _TSQ_MAX:
+            q.popleft()
 
     def _tx_echo(self, tsecr: int, now: float) -> None:
         q = self.tsq
