@@ -3,6 +3,8 @@
 cimport cython
 from tcpforensics.model cimport Segment
 
+ctypedef const unsigned char *cbytes
+
 # module constants read per packet: C globals instead of dict lookups
 cdef bytes _NOP_NOP_TS
 cdef int _MAX_DEPTH
@@ -18,6 +20,9 @@ cdef inline int _u16(bytes data, Py_ssize_t off) except -1
 @cython.locals(high=cython.longlong)
 cdef inline long long _u32(bytes data, Py_ssize_t off) except -1
 cdef tuple _u32_pair(bytes data, Py_ssize_t off)
+
+@cython.locals(view=cbytes)
+cdef bytes _bytes_at(bytes data, Py_ssize_t off, Py_ssize_t size)
 
 @cython.locals(seg=Segment)
 cdef Segment _segment(object raw, bytes src, bytes dst, int sport, int dport, long long seq,

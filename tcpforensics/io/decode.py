@@ -72,9 +72,9 @@ def decode(raw: RawPacket) -> Segment | str:
     """Decode one record.  Returns a Segment or one of model.SKIP_REASONS; never raises."""
     try:
         if cython.compiled:
-            # an exact tuple is indexed at C speed; a NamedTuple subclass goes through a
-            # Python-level __getitem__ slot (about 0.1 us per index)
-            raw = tuple(raw)
+            # an exact tuple is indexed at C speed, a NamedTuple through a Python-level
+            # __getitem__ slot (about 0.1 us per index); slicing copies the items directly
+            raw = raw[:]
         data = raw[5]
         lt = raw[2]
         if not cython.compiled and lt == 1 and len(data) >= 54:
@@ -128,6 +128,15 @@ def _u32(data: bytes, off: int) -> int:
     """The big-endian 32-bit number at data[off] (inline C in the compiled build)."""
     high = data[off]  # a 64-bit C integer in the compiled build: the shift cannot overflow
     return (high << 24) | (data[off + 1] << 16) | (data[off + 2] << 8) | data[off + 3]
+
+
+def _bytes_at(data: bytes, off: int, size: int) -> bytes:
+    """data[off:off + size], all of which must be there (compiled build: a direct copy;
+    slicing a bytes object from C goes through the generic slice protocol)."""
+    if off < 0 or off + size > len(data):
+        raise IndexError("header cut short")
+    view = data  # a C pointer in the compiled build: the check above keeps it in bounds
+    return view[off:off + size]
 
 
 def _u32_pair(data: bytes, off: int) -> tuple[int, int]:
@@ -453,8 +462,8 @@ def _ipv4(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
     if cython.compiled:
         vihl, total, ip_id, frag = data[off], _u16(data, off + 2), _u16(data, off + 4), \
             _u16(data, off + 6)
-        ttl, proto, src, dst = data[off + 8], data[off + 9], data[off + 12:off + 16], \
-            data[off + 16:off + 20]
+        ttl, proto, src, dst = data[off + 8], data[off + 9], _bytes_at(data, off + 12, 4), \
+            _bytes_at(data, off + 16, 4)
     else:
         vihl, total, ip_id, frag, ttl, proto, src, dst = _IPV4(data, off)
     ihl = (vihl & 15) << 2
@@ -497,7 +506,7 @@ def _ipv6(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
     if cython.compiled:
         version, plen, nxt, hlim = data[off] >> 4, _u16(data, off + 4), data[off + 6], \
             data[off + 7]
-        src, dst = data[off + 8:off + 24], data[off + 24:off + 40]
+        src, dst = _bytes_at(data, off + 8, 16), _bytes_at(data, off + 24, 16)
     else:
         vtcfl, plen, nxt, hlim, src, dst = _IPV6(data, off)
         version = vtcfl >> 28
@@ -678,7 +687,9 @@ def _tcp(raw: RawPacket, data: bytes, off: int, ip_payload: int, src: bytes, dst
     oend = off + hlen
     if oend > n:
         oend = n  # options cut by the snaplen: keep what is there
-    if hlen == 32 and oend - ostart == 12 and data[ostart:ostart + 4] == _NOP_NOP_TS:
+    if hlen == 32 and oend - ostart == 12 and (
+            _u32(data, ostart) == 0x0101080A if cython.compiled  # no slice object in C
+            else data[ostart:ostart + 4] == _NOP_NOP_TS):
         # the usual data-segment layout: NOP NOP TS
         if cython.compiled:
             tsval, tsecr = _u32(data, ostart + 4), _u32(data, ostart + 8)
