@@ -19,6 +19,7 @@ per-packet cost is small and memory stays bounded whatever the flow length.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import deque
 from typing import Any
 
@@ -33,7 +34,11 @@ _RTO = 2  # the loss episode began with a retransmission timeout
 _RWND = 4  # the sender filled the receive window
 _IDLE = 8  # the sender had nothing outstanding and waited: application-limited
 
-MAX_ROUNDS = 2048  # series kept for the report; decimated beyond
+# Rounds kept per sender for the report's cwnd chart, decimated beyond.  Every finished
+# flow keeps its series until the report is written, so they are compact: 512 rounds of
+# doubles are about 30 KB a sender (a plain list of 2048 boxed numbers was ~550 KB, which
+# made memory grow with the number of flows on long captures).
+MAX_ROUNDS = 512
 MAX_EPOCHS = 500
 MAX_DIPS = 200
 VANTAGE_PROBE_SEGMENTS = 64  # segments buffered to guess the vantage without a handshake
@@ -53,6 +58,11 @@ _RX_TIME = 2
 _MODES = ("tx", "rx-ts", "rx-time")
 
 _SERIES = ("t", "cwnd", "inflight", "delivered", "limited", "reno", "cubic", "bbr")
+
+
+def _new_series() -> dict:
+    """Report series: numbers in arrays of doubles (8 bytes each), `limited` as names."""
+    return {k: [] if k == "limited" else array("d") for k in _SERIES}
 
 
 def _median(values: list[float]) -> float | None:
@@ -581,7 +591,7 @@ class SenderEstimator:
         if self.skip == 0:
             s = self.series
             if s is None:
-                s = self.series = {k: [] for k in _SERIES}
+                s = self.series = _new_series()
             s["t"].append(round(now, 6))
             if flags & _LOSS:  # recovery rounds: the window is being cut, not measured
                 shown = min(inflight, self.last_cwnd or inflight)  # last_cwnd 0: none yet
@@ -710,12 +720,12 @@ class SenderEstimator:
         }
 
     def cwnd_record(self, addr: str) -> dict:
-        s = self.series or {k: [] for k in _SERIES}
-        return {
+        s = self.series or _new_series()
+        return {  # the estimator is dropped after this: hand its series over, no copies
             "addr": addr,
             "vantage": self.vantage,
-            "rounds": {k: list(s[k]) for k in ("t", "cwnd", "inflight", "delivered", "limited")},
-            "replicas": {k: list(s[k]) for k in ("reno", "cubic", "bbr")},
+            "rounds": {k: s[k] for k in ("t", "cwnd", "inflight", "delivered", "limited")},
+            "replicas": {k: s[k] for k in ("reno", "cubic", "bbr")},
             "loss_epochs": [
                 {"t": e["t"], "cwnd_before": e["cwnd_before"], "cwnd_after": e["cwnd_after"],
                  "beta": e["beta"]} for e in self.epochs

@@ -7,6 +7,9 @@ Figures are built as plain `{"data": [...], "layout": {...}}` dicts rather than
 
 from __future__ import annotations
 
+from array import array
+from typing import Any
+
 from ..model import Analysis as Flag
 from ..model import FlowResult
 from .series import MARK_FIN, MARK_RST, MARK_SYN, DirectionSeries
@@ -281,6 +284,11 @@ def _num(v) -> float | None:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
+def _plain(value: Any) -> Any:
+    """Whole numbers as ints (the observer stores rounds as doubles; the chart shows bytes)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _thin(n: int, limit: int = 2000) -> range:
     step = max(1, -(-n // limit))
     return range(0, n, step)
@@ -296,7 +304,7 @@ def cwnd_traces(cwnd: dict, t0: float, replicas_visible: bool = True) -> list[di
     rounds = cwnd.get("rounds") or {}
     traces: list[dict] = []
     ts = rounds.get("t") or []
-    if not isinstance(ts, list) or not ts:
+    if not isinstance(ts, list | array) or not ts:  # the observer keeps arrays of doubles
         return traces
     # Rounds without a usable time are dropped (the observer may leave gaps).
     keep = [i for i in _thin(len(ts)) if isinstance(ts[i], int | float)]
@@ -304,8 +312,8 @@ def cwnd_traces(cwnd: dict, t0: float, replicas_visible: bool = True) -> list[di
 
     def col(name: str) -> list | None:
         values = rounds.get(name)
-        if isinstance(values, list) and len(values) == len(ts):
-            return [values[i] for i in keep]
+        if isinstance(values, list | array) and len(values) == len(ts):
+            return [_plain(values[i]) for i in keep]
         return None
 
     est = col("cwnd")
@@ -327,8 +335,8 @@ def cwnd_traces(cwnd: dict, t0: float, replicas_visible: bool = True) -> list[di
     colors = {"reno": "#8c564b", "cubic": "#17becf", "bbr": "#e377c2"}
     for name, pred in (cwnd.get("replicas") or {}).items():
         xs, ys = None, None
-        if isinstance(pred, list) and len(pred) == len(ts):
-            xs, ys = tr, [pred[i] for i in keep]
+        if isinstance(pred, list | array) and len(pred) == len(ts):
+            xs, ys = tr, [_plain(pred[i]) for i in keep]
         elif isinstance(pred, dict):
             pt, pc = pred.get("t"), pred.get("cwnd")
             if isinstance(pt, list) and isinstance(pc, list) and len(pt) == len(pc):
