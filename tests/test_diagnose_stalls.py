@@ -506,3 +506,37 @@ def test_idle_sender_resuming_with_a_burst_is_not_a_timeout():
     res = c.finish()
     assert kinds(res, "rto") == []
     assert len(kinds(res, "app_limited")) == 1
+
+
+def test_edge_history_behaves_like_a_bounded_deque():
+    # the ring behind the sender's window edge (away from the sender) must answer as the
+    # deque(maxlen=1024) of (time, edge) pairs it replaces, through growth and overflow
+    import random
+    from collections import deque
+
+    from tcpforensics.diagnose.stalls import _EdgeHistory
+
+    def reference_edge_at(ref: deque, t: float) -> int:
+        while len(ref) >= 2 and ref[1][0] <= t:
+            ref.popleft()
+        return ref[0][1] if ref and ref[0][0] <= t else -1
+
+    rng = random.Random(11)
+    ref: deque = deque(maxlen=1024)
+    hist = _EdgeHistory()
+    t = 0.0
+    answers = set()
+    for i in range(6000):
+        burst = i % 2000 == 0
+        t0 = t
+        for _ in range(1500 if burst else rng.choice((0, 1, 1, 2, 40))):
+            t += rng.choice((0.0, 1e-5, 1e-4, 1e-3))  # ACKs, some bursts past the bound
+            edge = rng.randrange(1 << 40)
+            ref.append((t, edge))
+            hist.append(t, edge)
+        # after a long burst, ask about its middle: only the newest 1024 are still known
+        q = rng.uniform(t0, t) if burst else t - rng.choice((0.0, 1e-4, 2e-3, 0.02, 0.5))
+        want = reference_edge_at(ref, q)
+        assert hist.edge_at(q) == want
+        answers.add(want == -1)
+    assert answers == {True, False}  # both outcomes were exercised

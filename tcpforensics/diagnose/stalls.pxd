@@ -9,7 +9,7 @@ from tcpforensics.model cimport Segment, SegmentVerdict
 cdef double UNSET
 cdef double DELACK_MIN, DELACK_MAX, RTO_MIN_SILENCE, RTO_MAX_SILENCE, RTO_IDLE_MIN
 cdef double APP_GAP_MIN
-cdef long long RATE_BLOCK
+cdef long long RATE_BLOCK, EDGE_HIST_MIN, EDGE_HIST_MAX
 cdef int ACK, FIN, RST, SYN
 cdef int _RETRANS, _FAST, _SPURIOUS, _KEEPALIVE, _ZWP, _REPEATED, _PROBE
 
@@ -36,7 +36,8 @@ cdef class _Side:
     cdef public object keepalive_ts
     cdef public double block_ts, bucket_start
     cdef public long long bucket_bytes, maxbucket, mss_eff
-    cdef public object syn_mss, edge_hist
+    cdef public object syn_mss
+    cdef public _EdgeHistory edge_hist
     cdef public long long nonsyn
     cdef public double blk_ts
     cdef public long long blk_bytes, blk_n
@@ -49,6 +50,21 @@ cdef class _Side:
     cdef public object rx_rto
     cdef public double prev_gap
     cdef public long long last_len
+
+
+@cython.final
+cdef class _EdgeHistory:
+    cdef double[::1] ts
+    cdef long long[::1] edge
+    cdef Py_ssize_t head, n, cap
+    @cython.locals(n=Py_ssize_t, cap=Py_ssize_t, head=Py_ssize_t, i=Py_ssize_t)
+    cpdef object append(self, double ts, long long edge)
+    @cython.locals(cap=Py_ssize_t, head=Py_ssize_t, k=Py_ssize_t, j=Py_ssize_t,
+                   ts="double[::1]", edge="long long[::1]")
+    cdef object _grow(self)
+    @cython.locals(ts="double[::1]", cap=Py_ssize_t, head=Py_ssize_t, n=Py_ssize_t,
+                   nxt=Py_ssize_t)
+    cpdef long long edge_at(self, double t)
 
 
 cdef object _known(double t)
@@ -72,31 +88,28 @@ cdef class StallObserver:
     @cython.locals(a=double, b=double)
     cpdef object path_rtt(self)
     cdef object _update_rtt(self)
-    cpdef object observe(self, seg, v)
     @cython.locals(tot=list, stalls=list)
     cdef object _add(self, str kind, int d, double start, double duration, dict detail)
     @cython.locals(ts=double, d=int, p=int, sd=_Side, sp=_Side, flags=int, length="long long",
                    last=double, gap=double, bits=int, sample=double)
-    cdef object _observe(self, Segment seg, SegmentVerdict v)
+    cpdef object observe(self, Segment seg, SegmentVerdict v)
     @cython.locals(seq="long long", edge="long long", to_syn=bint, in_window=bint)
     cdef object _rst(self, SegmentVerdict v, int d, int p, double ts)
     cdef object _syn(self, Segment seg, int d, double ts, int flags)
     @cython.locals(ack="long long", win="long long", new_edge="long long", rtt=double,
-                   seen=double, start=double, episode=tuple)
+                   seen=double, start=double, episode=tuple, hist=_EdgeHistory)
     cdef object _ack(self, SegmentVerdict v, _Side sd, _Side sp, int d, double ts, long long length,
                      int flags)
     cdef object _zw_stall(self, int p, tuple episode)
     @cython.locals(seq="long long", end="long long", last_tx=double, rtt=double, hole=double,
                    late=bint, mss="long long", prev_ts=double, outstanding_before=bint,
                    nagle=bint, gap=double, start=double, n="long long", span=double,
-                   edge="long long", full=bint)
+                   edge="long long", full=bint, hist=_EdgeHistory, seen=double)
     cdef object _data(self, Segment seg, SegmentVerdict v, _Side sd, _Side sp, int d, double ts, long long length,
                       int bits)
     cdef object _rate_sample(self, _Side sd, double rate)
     cdef object _rw_close(self, _Side sd, int d, double start, double end)
     cdef object _rw_flush(self, _Side sd, int d)
-    @cython.locals(rtt=double, seen=double, t=double)
-    cdef long long _sender_edge(self, _Side sd, _Side sp, double ts)
     @cython.locals(rtt=double, last=double, armed=double, start=double)
     cdef object _retransmission(self, SegmentVerdict v, _Side sd, int d, double ts, long long seq, int bits,
                                 bint late_fill, double last_tx)

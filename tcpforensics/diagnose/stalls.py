@@ -22,7 +22,7 @@ than None, and RTTs not measured yet are 0.0 (a measured RTT is always positive)
 from __future__ import annotations
 
 import math
-from collections import deque
+from array import array
 from typing import Any
 
 import cython
@@ -55,6 +55,10 @@ RTO_MAX_SILENCE = 130.0  # Linux caps one timeout at 120 s (TCP_RTO_MAX)
 RTO_IDLE_MIN = 0.1  # a timeout retransmission follows at least this much sender silence
 
 RATE_BLOCK = 16  # segments per delivery-rate sample
+
+# Window edges remembered per sender: they only need to reach one RTT back.
+EDGE_HIST_MIN = 16
+EDGE_HIST_MAX = 1024  # EDGE_HIST_MIN times a power of two (the ring doubles)
 
 # A sender idle for longer than this (and longer than a few RTTs) was application
 # limited.  Short pauses inside a busy transfer are not worth a stall.
@@ -121,8 +125,8 @@ class _Side:
         self.bucket_start = UNSET  # bytes sent per round trip (a cwnd proxy that
         self.bucket_bytes = 0  # reads the same from either end of the path)
         self.maxbucket = 0
-        # recent window edges (ts, edge) offered to this sender; bounded, it only needs
-        # to reach one RTT back, and only away from the sender (deque, made on demand)
+        # recent window edges offered to this sender, only kept away from the sender
+        # (an _EdgeHistory, made on demand)
         self.edge_hist = None
         # delivery rate over blocks of RATE_BLOCK new segments, as a histogram of
         # quarter-octave bins (dict, made on demand): bursts move at the bottleneck rate,
@@ -142,6 +146,79 @@ class _Side:
         self.nonsyn = 0  # segments without SYN
         self.syn_mss = None  # MSS option of this side's SYN (None: absent)
         self.mss_eff = 0  # payload of a full segment (MSS less the timestamp option)
+
+
+class _EdgeHistory:
+    """Recent (time, window edge) pairs offered to one sender, oldest first.
+
+    A ring of at most EDGE_HIST_MAX entries (the oldest drop out), in two arrays that
+    grow as needed, so the compiled build reads and writes them without boxing.
+    """
+
+    __slots__ = ("ts", "edge", "head", "n", "cap")
+
+    def __init__(self) -> None:
+        self.cap = EDGE_HIST_MIN
+        self.ts = array("d", bytes(8 * EDGE_HIST_MIN))
+        self.edge = array("q", bytes(8 * EDGE_HIST_MIN))
+        self.head = 0  # index of the oldest entry
+        self.n = 0
+
+    def append(self, ts: float, edge: int) -> None:
+        n = self.n
+        cap = self.cap
+        head = self.head
+        if n == cap:
+            if cap < EDGE_HIST_MAX:
+                self._grow()
+                cap = self.cap
+                head = 0
+            else:  # full: the oldest entry drops out
+                head = self.head = head + 1 if head + 1 < cap else 0
+                n -= 1
+        i = head + n
+        if i >= cap:
+            i -= cap
+        self.ts[i] = ts
+        self.edge[i] = edge
+        self.n = n + 1
+
+    def _grow(self) -> None:
+        """Twice the room; the entries move to the front, in order."""
+        cap = self.cap
+        head = self.head
+        ts = array("d", bytes(16 * cap))
+        edge = array("q", bytes(16 * cap))
+        for k in range(self.n):
+            j = head + k
+            if j >= cap:
+                j -= cap
+            ts[k] = self.ts[j]
+            edge[k] = self.edge[j]
+        self.ts = ts
+        self.edge = edge
+        self.head = 0
+        self.cap = 2 * cap
+
+    def edge_at(self, t: float) -> int:
+        """The edge in force at time t (-1 if none is that old); older ones are forgotten."""
+        ts = self.ts
+        cap = self.cap
+        head = self.head
+        n = self.n
+        while n >= 2:
+            nxt = head + 1
+            if nxt == cap:
+                nxt = 0
+            if ts[nxt] > t:
+                break
+            head = nxt
+            n -= 1
+        self.head = head
+        self.n = n
+        if n and ts[head] <= t:
+            return self.edge[head]
+        return -1
 
 
 def _known(t: float) -> float | None:
@@ -205,12 +282,6 @@ class StallObserver:
         self.rtt = 0.0 if rtt is None else rtt
 
     # --- per segment ----------------------------------------------------------------
-    def observe(self, seg: Segment, v: SegmentVerdict) -> None:
-        try:
-            self._observe(seg, v)
-        except Exception:  # a passive observer never raises on odd traffic
-            self.errors += 1
-
     def _add(self, kind: str, d: int, start: float, duration: float, detail: dict) -> None:
         if duration <= 0:
             return
@@ -233,64 +304,67 @@ class StallObserver:
             del stalls[MAX_STALLS:]
 
     @cython.nonecheck(True)  # compiled: reading seg or v when None raises, as in Python
-    def _observe(self, seg: Segment, v: SegmentVerdict) -> None:
-        ts = seg.ts
-        d = v.direction
-        p = 1 - d
-        sd = self.s[d]
-        flags = seg.flags
-        length = seg.length
-        last = self.last_ts
-        if last != UNSET:
-            gap = ts - last
-            if gap > self.max_gap:
-                self.max_gap = gap
-        self.last_ts = ts
+    def observe(self, seg: Segment, v: SegmentVerdict) -> None:
+        try:
+            ts = seg.ts
+            d = v.direction
+            p = 1 - d
+            sd = self.s[d]
+            flags = seg.flags
+            length = seg.length
+            last = self.last_ts
+            if last != UNSET:
+                gap = ts - last
+                if gap > self.max_gap:
+                    self.max_gap = gap
+            self.last_ts = ts
 
-        if flags & SYN:
-            self._syn(seg, d, ts, flags)
-            return
-        sd.nonsyn += 1
-        if flags & RST:
-            self._rst(v, d, p, ts)
-            return
-        sp = self.s[p]
-        if flags & FIN and self.fin_first is None:
-            self.fin_first = d
-        if (self.hs_ack_ts is None and self.synack_ts is not None and d == 0
-                and flags & ACK):
-            self.hs_ack_ts = ts
-            self._update_rtt()
-
-        bits = v.analysis
-        if bits & _PROBE:
-            # Linux probes a zero window with a keep-alive-shaped segment (seq - 1)
-            if sd.zw_start != UNSET:
-                sd.zw_probes += 1
-                sd.block_ts = ts
-            elif bits & _KEEPALIVE:
-                kts = sd.keepalive_ts
-                if kts is None:
-                    kts = sd.keepalive_ts = []
-                if len(kts) < 1000:
-                    kts.append(ts)
-
-        ack_rtt = v.ack_rtt
-        if ack_rtt is not None:
-            sample = ack_rtt
-            if sample > 0 and (not sd.min_rtt_dir or sample < sd.min_rtt_dir):
-                sd.min_rtt_dir = sample
+            if flags & SYN:
+                self._syn(seg, d, ts, flags)
+                return
+            sd.nonsyn += 1
+            if flags & RST:
+                self._rst(v, d, p, ts)
+                return
+            sp = self.s[p]
+            if flags & FIN and self.fin_first is None:
+                self.fin_first = d
+            if (self.hs_ack_ts is None and self.synack_ts is not None and d == 0
+                    and flags & ACK):
+                self.hs_ack_ts = ts
                 self._update_rtt()
 
-        # ---- what this segment's ACK and window tell about the peer's (p) sending ----
-        if flags & ACK:
-            self._ack(v, sd, sp, d, ts, length, flags)
+            bits = v.analysis
+            if bits & _PROBE:
+                # Linux probes a zero window with a keep-alive-shaped segment (seq - 1)
+                if sd.zw_start != UNSET:
+                    sd.zw_probes += 1
+                    sd.block_ts = ts
+                elif bits & _KEEPALIVE:
+                    kts = sd.keepalive_ts
+                    if kts is None:
+                        kts = sd.keepalive_ts = []
+                    if len(kts) < 1000:
+                        kts.append(ts)
 
-        # ---- this segment's data -----------------------------------------------------
-        if length > 0:
-            self._data(seg, v, sd, sp, d, ts, length, bits)
-        elif flags & FIN:
-            sd.nxt = max(sd.nxt, v.rel_seq)
+            ack_rtt = v.ack_rtt
+            if ack_rtt is not None:
+                sample = ack_rtt
+                if sample > 0 and (not sd.min_rtt_dir or sample < sd.min_rtt_dir):
+                    sd.min_rtt_dir = sample
+                    self._update_rtt()
+
+            # ---- what this segment's ACK and window tell about the peer's (p) sending
+            if flags & ACK:
+                self._ack(v, sd, sp, d, ts, length, flags)
+
+            # ---- this segment's data -------------------------------------------------
+            if length > 0:
+                self._data(seg, v, sd, sp, d, ts, length, bits)
+            elif flags & FIN:
+                sd.nxt = max(sd.nxt, v.rel_seq)
+        except Exception:  # a passive observer never raises on odd traffic
+            self.errors += 1
 
     def _rst(self, v: SegmentVerdict, d: int, p: int, ts: float) -> None:
         to_syn = self.synack_ts is None and self.syn_ts is not None and self.hs_ack_ts is None
@@ -357,7 +431,7 @@ class StallObserver:
         new_edge = ack + win
         if new_edge > sp.redge or ack >= sp.una:
             sp.redge = new_edge
-            # history is only needed away from the sender (see _sender_edge)
+            # history is only needed away from the sender (see the end of _data)
             rtt = self.rtt
             seen = sd.min_rtt_dir
             if rtt and seen and rtt - seen < 0.1 * rtt:
@@ -365,8 +439,8 @@ class StallObserver:
             else:
                 hist = sp.edge_hist
                 if hist is None:
-                    hist = sp.edge_hist = deque(maxlen=1024)
-                hist.append((ts, new_edge))
+                    hist = sp.edge_hist = _EdgeHistory()
+                hist.append(ts, new_edge)
         # zero window offered to the peer
         if win == 0 and not flags & FIN:
             if sp.zw_start == UNSET:
@@ -432,7 +506,9 @@ class StallObserver:
             sd.first_data_ts = ts
         sd.data_bytes += end - max(seq, sd.nxt)
 
-        nagle = self._nagle(sd, d, ts, seq, length, mss)
+        nagle = False
+        if length < mss or sd.sm_ts != UNSET:  # a small segment, or the one after one
+            nagle = self._nagle(sd, d, ts, seq, length, mss)
         if sd.rx_rto is not None:
             self._rx_rto_confirm(sd, d, ts)
         if prev_ts != UNSET and not nagle:
@@ -478,7 +554,16 @@ class StallObserver:
             sd.timer_ts = ts
         sd.nxt = end
         sd.last_data_ts = ts
-        edge = self._sender_edge(sd, sp, ts)
+        # the window edge the sender knew when it sent this: near the sender the latest
+        # one advertised; further along the path the data left the sender a while ago, on
+        # the strength of an older ACK (the lag is one RTT less the ACK delay seen here for
+        # the sender's data: about zero near the sender, a full RTT near the receiver)
+        edge = sd.redge
+        hist = sd.edge_hist
+        if hist is not None:
+            seen = sp.min_rtt_dir
+            if rtt and seen and rtt - seen >= 0.1 * rtt:
+                edge = hist.edge_at(ts - (rtt - seen))
         # (no room left for another segment of this size: the window, not the sender,
         # decides when the next one goes)
         # windows mean nothing without both SYNs: the scale factor is unknown
@@ -519,26 +604,6 @@ class StallObserver:
         if pend is not None:
             sd.rw_pending = None
             self._add("receive_window", d, pend[0], pend[1] - pend[0], {"refills": pend[2]})
-
-    def _sender_edge(self, sd: _Side, sp: _Side, ts: float) -> int:
-        """The window edge the sender (sd) knew when it sent what we see now.
-
-        Near the sender that is the latest edge advertised.  Further along the path the
-        data we see left the sender a while ago, on the strength of an older ACK: the lag
-        is one RTT less the ACK delay seen here for the sender's data (about zero near the
-        sender, a full RTT near the receiver).
-        """
-        rtt = self.rtt
-        seen = sp.min_rtt_dir
-        hist = sd.edge_hist
-        if not rtt or not seen or rtt - seen < 0.1 * rtt or hist is None:
-            return sd.redge
-        t = ts - (rtt - seen)
-        while len(hist) >= 2 and hist[1][0] <= t:
-            hist.popleft()
-        if hist and hist[0][0] <= t:
-            return hist[0][1]
-        return -1
 
     def _retransmission(self, v: SegmentVerdict, sd: _Side, d: int, ts: float, seq: int,
                         bits: int, late_fill: bool, last_tx: float) -> None:
