@@ -29,6 +29,13 @@ COMPILED_MODULES = (
     "tcpforensics.cwnd.replicas.cubic",
     "tcpforensics.cwnd.replicas.bbr",
     "tcpforensics.cwnd.estimator",
+    "tcpforensics.tcp.unacked",
+    "tcpforensics.tcp.rtt",
+    "tcpforensics.tcp.sack",
+    "tcpforensics.tcp.endpoint",
+    "tcpforensics.tcp.analysis",
+    "tcpforensics.tcp.connection",
+    "tcpforensics.flows",
 )
 
 PURE_ENV = "TCPFORENSICS_PURE"

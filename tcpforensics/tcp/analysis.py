@@ -29,7 +29,7 @@ of 0 mean "not yet seen", timestamps that go backwards never satisfy a "within" 
 from __future__ import annotations
 
 from ..model import ACK, FIN, RST, SYN, Analysis
-from .endpoint import MAX_UNACKED, EndpointState
+from .endpoint import EndpointState
 from .seqspace import HALF, MASK, Unwrapper
 
 # Analysis bits as plain ints (model.Analysis is the one definition; ints keep the hot path cheap)
@@ -153,11 +153,13 @@ def wireshark_flags(conn, fwd: EndpointState, rev: EndpointState, frame: int, ts
                 if rev.dupacknum >= 2 and rev.lastack == seq and 0.0 <= dt < FAST_WINDOW - EPS:
                     ta |= FAST_RETRANSMISSION | RETRANSMISSION
                 else:
-                    thres = conn.first_rtt
-                    if thres is None:
+                    first_rtt = conn.first_rtt
+                    if first_rtt is None:
                         thres = OOO_DEFAULT
-                    elif thres < 0.0:
+                    elif first_rtt < 0.0:
                         thres = 1e18  # Wireshark's unsigned arithmetic: "always within"
+                    else:
+                        thres = first_rtt
                     dt = ts - fwd.nextseq_time
                     if (0.0 <= dt < thres - EPS and nextseq != (
                             seq + seglen + (1 if flags & _SF else 0)) & MASK):
@@ -168,15 +170,9 @@ def wireshark_flags(conn, fwd: EndpointState, rev: EndpointState, frame: int, ts
     # finished_checking_retransmission_type:
     nxt = (seq + seglen) & MASK
     if seglen or flags & _SF:
-        ual = fwd.ual
-        if len(ual) + len(fwd.ual_x) < MAX_UNACKED:
-            if flags & _SF:
-                nxt = (nxt + 1) & MASK
-            re = rel_seq + ((nxt - seq) & MASK)
-            if not ual or rel_seq >= ual[-1][1]:
-                ual.append([rel_seq, re, ts, frame, not_adv])
-            else:  # overlaps or precedes the tiled list (a resend, reordering)
-                fwd.ual_x.append([rel_seq, re, ts, frame, not_adv])
+        if flags & _SF:
+            nxt = (nxt + 1) & MASK
+        fwd.unacked.add(rel_seq, rel_seq + ((nxt - seq) & MASK), ts, frame, not_adv)
     nextseq = fwd.nextseq
     if (not nextseq or ((nextseq - nxt) & MASK) >= HALF) and not ta & ZERO_WINDOW_PROBE:
         fwd.nextseq = nextseq = nxt
@@ -192,72 +188,14 @@ def wireshark_flags(conn, fwd: EndpointState, rev: EndpointState, frame: int, ts
     return ta, not_adv
 
 
-def ack_segments(rev: EndpointState, ack: int, ts: float) -> tuple[float | None, bool]:
-    """Drop the peer's segments this ACK covers (Wireshark's list semantics).
-
-    Returns (rtt, karn_ok): the RTT to the oldest segment whose end equals the ACK, and
-    whether none of the bytes it covers was sent twice (Karn's rule).  The segments are
-    kept in two lists: `ual`, in order and not overlapping (pruned from the front), and
-    `ual_x`, the few that overlap it (retransmissions, reordering), scanned in full.
-    """
-    ual = rev.ual
-    xs = rev.ual_x
-    a = rev.unwrap.peek(ack)
-    match = None
-    retx = False  # Karn: some of the bytes this ACK covers were sent more than once
-    n = len(ual)
-    i = 0
-    while i < n and ual[i][1] <= a:
-        e = ual[i]
-        if e[4]:
-            retx = True
-        if e[1] == a:
-            match = e
-        i += 1
-    if i:
-        del ual[:i]
-    if ual:
-        first = ual[0]
-        if first[0] < a < first[1]:
-            first[0] = a
-    if xs:
-        keep = []
-        for e in xs:
-            end = e[1]
-            if end > a:
-                if e[0] < a:
-                    e[0] = a
-                keep.append(e)
-            else:
-                retx = True if e[4] else retx
-                if end == a and (match is None or e[3] < match[3]):
-                    match = e  # the oldest (first captured) exact match
-        rev.ual_x = keep
-    if match is None:
-        return None, False
-    return ts - match[2], not retx
-
-
 def bytes_in_flight(fwd: EndpointState, rev: EndpointState, seglen: int,
                     flags: int) -> int | None:
     """Wireshark's default (payload-based) bytes in flight after this segment, less the
     bytes the peer's last SACK blocks report as delivered."""
-    ual = fwd.ual
-    xs = fwd.ual_x
-    if not seglen or not (ual or xs) or not fwd.valid_bif:
+    unacked = fwd.unacked
+    if not seglen or not unacked.count or not fwd.valid_bif:
         return None
-    if ual:
-        first = ual[0][0]
-        last = ual[-1][1]
-        for e in xs:
-            if e[0] < first:
-                first = e[0]
-            if e[1] > last:
-                last = e[1]
-    else:
-        first = min(e[0] for e in xs)
-        last = max(e[1] for e in xs)
-    inflight = last - first
+    inflight = unacked.last() - unacked.first()
     blocks = rev.sack_blocks
     if blocks:
         for left, right in blocks:

@@ -61,6 +61,7 @@ from ..model import (
     FIN,
     RST,
     SYN,
+    Analysis,
     Endpoint,
     FlowResult,
     Segment,
@@ -68,30 +69,30 @@ from ..model import (
     StateChange,
 )
 from . import state as S
-from .analysis import (
-    ANY_RETRANS,
-    DUPLICATE_ACK,
-    FAST_RETRANSMISSION,
-    KEEP_ALIVE,
-    OUT_OF_ORDER,
-    SPURIOUS_RETRANSMISSION,
-    ZERO_WINDOW_PROBE,
-    ack_segments,
-    bytes_in_flight,
-    set_bases,
-    wireshark_flags,
-)
-from .endpoint import N_FLAGS, EndpointState
+from .analysis import bytes_in_flight, set_bases, wireshark_flags
+from .endpoint import N_FLAGS, SIG_RING, DataSig, EndpointState
 from .rtt import RtoEstimator, RttSummary
 from .sack import Scoreboard, is_dsack
 from .seqspace import HALF, MASK, Unwrapper
+from .unacked import Unacked
+
+# Analysis bits as plain ints (model.Analysis is the one definition; C ints when compiled)
+DUPLICATE_ACK = int(Analysis.DUPLICATE_ACK)
+FAST_RETRANSMISSION = int(Analysis.FAST_RETRANSMISSION)
+KEEP_ALIVE = int(Analysis.KEEP_ALIVE)
+OUT_OF_ORDER = int(Analysis.OUT_OF_ORDER)
+SPURIOUS_RETRANSMISSION = int(Analysis.SPURIOUS_RETRANSMISSION)
+ZERO_WINDOW_PROBE = int(Analysis.ZERO_WINDOW_PROBE)
+REUSED_PORTS = int(Analysis.REUSED_PORTS)
+LOSS_FLAGS = int(Analysis.LOST_SEGMENT | Analysis.ACK_LOST_SEGMENT)
+ANY_RETRANS = int(Analysis.RETRANSMISSION | Analysis.FAST_RETRANSMISSION
+                  | Analysis.SPURIOUS_RETRANSMISSION | Analysis.OUT_OF_ORDER)
 
 _FLAG_NAMES = tuple(name for _flag, name in ANALYSIS_NAMES)
 _ZEROS = (0,) * len(_FLAG_NAMES)
 _KEEPALIVE_CAP = 1000
 _PENDING_CAP = 256
 _RESET_CAP = 100
-_SIG_RING = 8  # recent data segments remembered per sender (duplicate detection)
 _HANDSHAKE = frozenset({S.SYN_SENT, S.SYN_RECEIVED})
 _CAUSES = ("rto", "fast", "reordering", "network_duplicate", "unneeded")
 
@@ -103,6 +104,14 @@ def addr_text(addr: bytes, port: int) -> str:
     if len(addr) == 4:
         return f"{socket.inet_ntop(socket.AF_INET, addr)}:{port}"
     return f"{addr.hex()}:{port}"
+
+
+def _smss(fwd: EndpointState, rev: EndpointState) -> int:
+    """The sender's maximum segment size as far as known."""
+    smss = fwd.max_payload or rev.mss or 536
+    if rev.mss:
+        smss = min(smss, rev.mss)
+    return smss
 
 
 class Connection:
@@ -150,7 +159,7 @@ class Connection:
         self.hs_ack: float | None = None
         self.lost_gaps = 0
         self.filled_gaps = 0
-        self._pending = 0x4000 if reused else 0  # Analysis.REUSED_PORTS on the first segment
+        self._pending = REUSED_PORTS if reused else 0  # flagged on the first segment
         self._watch = False
         self.capture_reordered = 0  # data captured after the ACK that covers it
         self.zw_since: list = [None, None]
@@ -200,28 +209,14 @@ class Connection:
         ta, not_adv = wireshark_flags(self, fwd, rev, frame, ts, seq, ack, seglen, flags, win, ta,
                                       rel_seq)
 
-        rtt = None
-        rtt_ok = False
-        if rev.ual or rev.ual_x:
-            rtt, rtt_ok = ack_segments(rev, ack, ts)
-            if rtt is not None:
-                if rtt_ok and rtt >= 0.0:
-                    est = rev.rto
-                    if est is None:
-                        est = rev.rto = RtoEstimator()
-                    est.sample(rtt)
-                    summ = self.rtt
-                    if summ is None:
-                        summ = self.rtt = RttSummary()
-                    summ.add(rtt)
-                    summ = self.rtt_dir[1 - d]
-                    if summ is None:
-                        summ = self.rtt_dir[1 - d] = RttSummary()
-                    summ.add(rtt)
-                    if rtt == 0.0:
-                        rtt = None  # like tshark, no ack_rtt below the clock's resolution
-                else:
-                    rtt = None
+        rtt = None  # the verdict's ack_rtt
+        unacked = rev.unacked
+        if unacked.count and unacked.ack(rev.unwrap.peek(ack)):
+            sample = ts - unacked.acked_ts
+            if not unacked.acked_retx and sample >= 0.0:  # Karn's rule
+                self._rtt_sample(rev, 1 - d, sample)
+                if sample != 0.0:  # like tshark, no ack_rtt below the clock's resolution
+                    rtt = sample
         bif = bytes_in_flight(fwd, rev, seglen, flags)
         fwd.sack_blocks = seg.sacks
 
@@ -294,16 +289,21 @@ class Connection:
         cause = None
         if (not_adv or ta & ANY_RETRANS) and (seglen or flags & (SYN | FIN)):
             cause = self._retrans_cause(fwd, rev, seg, ta, rel_seq, end_rel, ts, not_adv)
-        if ta & 0x30 and self.lost_gaps < 1 << 30:  # lost_segment / ack_lost_segment
+        if ta & LOSS_FLAGS and self.lost_gaps < 1 << 30:
             self.lost_gaps += 1
         if seglen and not ta & ZERO_WINDOW_PROBE:
             # ring of recent data segments: exact copies of one are network duplicates
             ring = fwd.last_sig
             if ring is None:
-                ring = fwd.last_sig = [None] * _SIG_RING + [0]
-            i = ring[_SIG_RING]
-            ring[i] = (seq, seglen, ack, seg.ip_id, seg.tsval, ts)
-            ring[_SIG_RING] = (i + 1) % _SIG_RING
+                ring = fwd.last_sig = [DataSig() for _ in range(SIG_RING)]
+            sig = ring[fwd.sig_next]
+            sig.seq = seq
+            sig.length = seglen
+            sig.ack = ack
+            sig.ip_id = seg.ip_id
+            sig.tsval = seg.tsval
+            sig.ts = ts
+            fwd.sig_next = (fwd.sig_next + 1) % SIG_RING
 
         if ta & KEEP_ALIVE:
             kl = fwd.keepalive_ts
@@ -331,15 +331,29 @@ class Connection:
                               acked, sacked, dsack)
 
     # -- pieces of the slow path -------------------------------------------------------
+    def _rtt_sample(self, sender: EndpointState, idx: int, rtt: float) -> None:
+        """A Karn-valid RTT sample of `sender`'s data (endpoint index `idx`)."""
+        est = sender.rto
+        if est is None:
+            est = sender.rto = RtoEstimator()
+        est.sample(rtt)
+        summ = self.rtt
+        if summ is None:
+            summ = self.rtt = RttSummary()
+        summ.add(rtt)
+        summ = self.rtt_dir[idx]
+        if summ is None:
+            summ = self.rtt_dir[idx] = RttSummary()
+        summ.add(rtt)
+
     def _syn_pre(self, fwd: EndpointState, flags: int, seq: int, ta: int) -> int:
         """Wireshark: a SYN+ACK whose ISN differs from the one known for its sender is
         flagged reused_ports and re-bases that side's relative sequence numbers."""
         if flags & ACK and fwd.base_set and seq != fwd.base_seq:
-            ta |= 0x4000
+            ta |= REUSED_PORTS
             fwd.base_seq = seq
             fwd.unwrap = Unwrapper(seq)
-            fwd.ual = []
-            fwd.ual_x = []
+            fwd.unacked = Unacked()
         return ta
 
     def _sack(self, fwd: EndpointState, rev: EndpointState, sacks, rel_ack: int):
@@ -398,16 +412,16 @@ class Connection:
         ring = fwd.last_sig
         if ring is not None and seglen:
             ip_id = seg.ip_id
-            for sig in ring[:_SIG_RING]:
-                if sig is None or sig[0] != seg.seq or sig[1] != seglen or sig[2] != seg.ack:
+            for sig in ring:
+                if sig.length != seglen or sig.seq != seg.seq or sig.ack != seg.ack:
                     continue
-                if ip_id and sig[3] == ip_id or (
-                        not ip_id and seg.tsval is not None and sig[4] == seg.tsval
-                        and ts - sig[5] < 0.001):
+                if ip_id and sig.ip_id == ip_id or (
+                        not ip_id and seg.tsval is not None and sig.tsval == seg.tsval
+                        and ts - sig.ts < 0.001):
                     cause = "network_duplicate"
                     break
         if cause is None and ta & SPURIOUS_RETRANSMISSION and not not_adv \
-                and not self._seen_before(fwd, rel_seq, end_rel, seg.frame):
+                and not fwd.unacked.overlaps(rel_seq, end_rel, seg.frame):
             # new data the peer had already acknowledged: the ACK was captured before
             # the data it covers (capture order differs from wire order), not a resend
             cause = "reordering"
@@ -415,11 +429,11 @@ class Connection:
         if cause is None:
             if ta & SPURIOUS_RETRANSMISSION or (seglen and end_rel <= rev.una):
                 cause = "unneeded"
-            elif ta & OUT_OF_ORDER and not self._seen_before(fwd, rel_seq, end_rel, seg.frame):
+            elif ta & OUT_OF_ORDER and not fwd.unacked.overlaps(rel_seq, end_rel, seg.frame):
                 cause = "reordering"
             elif ta & FAST_RETRANSMISSION or fwd.dup_since_progress >= 2 or (
                     fwd.scoreboard is not None and fwd.scoreboard.ranges
-                    and fwd.scoreboard.sacked_above(rel_seq) > 2 * self._smss(fwd, rev)):
+                    and fwd.scoreboard.sacked_above(rel_seq) > 2 * _smss(fwd, rev)):
                 # RFC 6675 IsLost(): more than (DupThresh - 1) * SMSS SACKed above it
                 cause = "fast"
             else:
@@ -441,18 +455,6 @@ class Connection:
                 del pend[0]
             pend.append([rel_seq, end_rel, seg.tsval, seg.frame])
         return cause
-
-    @staticmethod
-    def _smss(fwd: EndpointState, rev: EndpointState) -> int:
-        smss = fwd.max_payload or rev.mss or 536
-        if rev.mss:
-            smss = min(smss, rev.mss)
-        return smss
-
-    @staticmethod
-    def _seen_before(fwd: EndpointState, start: int, end: int, frame: int) -> bool:
-        return any(e[0] < end and start < e[1] and e[3] != frame
-                   for lst in (fwd.ual, fwd.ual_x) for e in lst)
 
     def _states(self, d: int, fwd: EndpointState, rev: EndpointState, seg: Segment, flags: int,
                 rel_seq: int, rel_ack: int, seglen: int, ts: float, frame: int) -> None:

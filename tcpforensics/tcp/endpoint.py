@@ -15,10 +15,24 @@ from .rtt import RtoEstimator
 from .sack import Scoreboard
 from .seqspace import Unwrapper
 from .state import UNKNOWN
+from .unacked import Unacked
 
-#: Wireshark keeps at most this many unacknowledged segments per direction.
-MAX_UNACKED = 10000
 N_FLAGS = 15  # number of model.Analysis bits
+SIG_RING = 8  # recent data segments remembered per sender (duplicate detection)
+
+
+class DataSig:
+    """A recent data segment, as much as tells an exact copy of it (network duplicate)."""
+
+    __slots__ = ("seq", "length", "ack", "ip_id", "tsval", "ts")
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.length = 0  # 0: empty slot (only data segments are remembered)
+        self.ack = 0
+        self.ip_id: int | None = None
+        self.tsval: int | None = None
+        self.ts = 0.0
 
 
 class EndpointState:
@@ -27,14 +41,14 @@ class EndpointState:
         "base_set", "base_seq", "nextseq", "nextseq_time", "nextseq_frame", "lastack",
         "lastack_time", "maxseqtobeacked", "window", "win_scale", "is_first_ack",
         "dupacknum", "lastnondupack", "lastsegmentflags", "valid_bif", "sack_blocks",
-        "ual", "ual_x",
+        "unacked",
         # --- our model ---
         "unwrap", "state", "syn_seen", "synack_seen", "isn", "syn_ts", "fin_rel", "fin_acked",
         "fin_frame", "mss", "wscale_opt", "sack_perm", "ts_opt", "packets", "payload_bytes",
         "counters", "rst", "fin", "max_payload", "superframes", "una", "high_rel",
         "rto", "scoreboard", "dsack", "retrans_causes", "spurious_proven", "keepalive_ts",
         "max_window", "last_tsval", "ts_lap", "ts_hi", "pending_retx", "last_sig",
-        "syn_count", "last_progress", "dup_since_progress", "sacked_since",
+        "sig_next", "syn_count", "last_progress", "dup_since_progress", "sacked_since",
     )
 
     def __init__(self) -> None:
@@ -54,10 +68,7 @@ class EndpointState:
         self.lastsegmentflags = 0
         self.valid_bif = True
         self.sack_blocks: tuple = ()
-        # unacked segments: [rel_seq, rel_nextseq, ts, frame, retransmitted]; `ual` is in
-        # order without overlaps (pruned from the front), `ual_x` holds the rest
-        self.ual: list[list] = []
-        self.ual_x: list[list] = []
+        self.unacked = Unacked()  # the segments sent and not yet acknowledged
 
         self.unwrap: Unwrapper | None = None
         self.state = UNKNOWN
@@ -92,7 +103,8 @@ class EndpointState:
         self.ts_lap = 0  # count of timestamp wraps seen (PAWS lap detection)
         self.ts_hi = 0  # highest unwrapped TSval
         self.pending_retx: list[list] | None = None  # [rel_end, tsval, frame]
-        self.last_sig: list | None = None  # ring of recent (seq, len, ack, ip_id, tsval, ts)
+        self.last_sig: list[DataSig] | None = None  # ring of SIG_RING recent data segments
+        self.sig_next = 0  # the ring's slot to fill next
         self.syn_count = 0
         self.last_progress = 0.0  # time the peer last advanced its cumulative ACK
         self.dup_since_progress = 0

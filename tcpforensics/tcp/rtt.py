@@ -19,8 +19,8 @@ class RtoEstimator:
     __slots__ = ("srtt", "rttvar", "rto", "samples", "backoffs")
 
     def __init__(self) -> None:
-        self.srtt: float | None = None
-        self.rttvar: float | None = None
+        self.srtt = 0.0  # SRTT and RTTVAR are unset (None in as_dict) until a sample
+        self.rttvar = 0.0
         self.rto = 1.0  # RFC 6298 (2.1): initial RTO of 1 s
         self.samples = 0
         self.backoffs = 0
@@ -28,7 +28,7 @@ class RtoEstimator:
     def sample(self, r: float) -> None:
         if r < 0.0:
             return
-        if self.srtt is None:
+        if not self.samples:
             self.srtt = r
             self.rttvar = r / 2.0
         else:
@@ -46,6 +46,8 @@ class RtoEstimator:
         self.backoffs += 1
 
     def as_dict(self) -> dict:
+        if not self.samples:
+            return {"srtt": None, "rttvar": None, "rto": self.rto}
         return {"srtt": self.srtt, "rttvar": self.rttvar, "rto": self.rto}
 
 
@@ -55,17 +57,17 @@ class RttSummary:
     __slots__ = ("min", "max", "count", "_res", "_k")
 
     def __init__(self) -> None:
-        self.min: float | None = None
-        self.max: float | None = None
+        self.min = 0.0  # min and max are unset (None in as_dict) while count is 0
+        self.max = 0.0
         self.count = 0
         self._res: list[float] = []
         self._k = 0  # deterministic pseudo-random state (no clock, no global RNG)
 
     def add(self, r: float) -> None:
         self.count += 1
-        if self.min is None or r < self.min:
+        if self.count == 1 or r < self.min:
             self.min = r
-        if self.max is None or r > self.max:
+        if self.count == 1 or r > self.max:
             self.max = r
         res = self._res
         if len(res) < RESERVOIR:
@@ -83,4 +85,6 @@ class RttSummary:
             s = sorted(self._res)
             n = len(s)
             med = s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2.0
+        if not self.count:
+            return {"min": None, "median": med, "max": None, "samples": 0}
         return {"min": self.min, "median": med, "max": self.max, "samples": self.count}

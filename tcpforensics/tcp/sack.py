@@ -59,8 +59,11 @@ class Scoreboard:
         if len(merged) > MAX_RANGES:
             merged = merged[:MAX_RANGES]  # keep the lowest: they matter for recovery
         self.ranges = merged
-        self.sacked = sum(b - a for a, b in merged)
-        return max(0, self.sacked - before)
+        total = 0
+        for a, b in merged:
+            total += b - a
+        self.sacked = total
+        return max(0, total - before)
 
     def sacked_above(self, seq: int) -> int:
         """Bytes SACKed above `seq` (RFC 6675 IsLost uses this against DupThresh*SMSS)."""

@@ -1,0 +1,48 @@
+# C types for the compiled build of flows.py (Cython pure-Python mode).
+cimport cython
+
+from tcpforensics.tcp.connection cimport Connection
+from tcpforensics.tcp.endpoint cimport EndpointState
+
+cdef long long ACK, SYN, GRAVEYARD
+
+
+@cython.final
+cdef class Flow:
+    cdef public long long id
+    cdef public tuple key
+    cdef public Connection conn
+    cdef public object observers
+    cdef public double last_ts
+    cdef public bint done
+    cdef public long long _entries
+
+
+@cython.final
+cdef class FlowTable:
+    cdef public double idle_timeout
+    cdef public double closed_linger
+    cdef public long long max_flows
+    cdef public object observer_factory
+    cdef public long long evicted
+    cdef public long long created
+    cdef public dict _live
+    cdef public dict _grave
+    cdef public list _heap
+    cdef public list _finished
+    cdef public double _now
+
+    @cython.locals(sp="long long", dp="long long", key=tuple, flow=Flow, reused=bint,
+                   conn=Connection, fwd=EndpointState, ts=double, was_closed=bint)
+    cpdef tuple feed(self, seg)
+    @cython.locals(fid="long long", flow=Flow)
+    cdef Flow _new(self, tuple key, object seg, bint reused)
+    cdef void _push(self, Flow flow, double deadline)
+    cdef void _end(self, Flow flow, bint remember=*)
+    @cython.locals(conn=Connection, c=EndpointState, grave=dict)
+    cdef void _bury(self, Flow flow)
+    cdef double _deadline(self, Flow flow)
+    @cython.locals(heap=list, flow=Flow, real=double)
+    cdef void _evict_one(self, Flow keep)
+    @cython.locals(heap=list, flow=Flow, real=double, now=double, out=list)
+    cpdef list pop_finished(self)

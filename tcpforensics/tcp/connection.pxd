@@ -1,0 +1,90 @@
+# C types for the compiled build of connection.py (Cython pure-Python mode).
+cimport cython
+
+from tcpforensics.tcp.analysis cimport bytes_in_flight, set_bases, wireshark_flags
+from tcpforensics.tcp.endpoint cimport DataSig, EndpointState
+from tcpforensics.tcp.rtt cimport RtoEstimator, RttSummary
+from tcpforensics.tcp.sack cimport Scoreboard
+from tcpforensics.tcp.seqspace cimport Unwrapper
+from tcpforensics.tcp.unacked cimport Unacked
+
+cdef long long ACK, FIN, RST, SYN, MASK, HALF, N_FLAGS, SIG_RING
+cdef long long DUPLICATE_ACK, FAST_RETRANSMISSION, KEEP_ALIVE, OUT_OF_ORDER
+cdef long long SPURIOUS_RETRANSMISSION, ZERO_WINDOW_PROBE, REUSED_PORTS, LOSS_FLAGS, ANY_RETRANS
+cdef long long _KEEPALIVE_CAP, _PENDING_CAP, _RESET_CAP
+
+cdef object _smss(EndpointState fwd, EndpointState rev)
+
+
+@cython.final
+cdef class Connection:
+    cdef public long long flow_id
+    cdef public object caddr
+    cdef public long long cport
+    cdef public object saddr
+    cdef public long long sport
+    cdef public tuple eps
+    cdef public bint closed
+    cdef public bint reset
+    cdef public double last_ts
+    cdef public double first_ts
+    cdef public long long first_frame
+    cdef public long long last_frame
+    cdef public object first_rtt
+    cdef public object mru_syn
+    cdef public list states
+    cdef public RttSummary rtt
+    cdef public list rtt_dir
+    cdef public list resets
+    cdef public object close_initiator
+    cdef public object hs_syn
+    cdef public object hs_synack
+    cdef public object hs_ack
+    cdef public long long lost_gaps
+    cdef public long long filled_gaps
+    cdef public long long _pending
+    cdef public list zw_since
+    cdef public list zw_time
+    cdef public bint _watch
+    cdef public long long capture_reordered
+
+    cpdef long long direction(self, seg)
+    @cython.locals(ep=EndpointState)
+    cdef void _set(self, long long idx, object new, double ts)
+    @cython.locals(d="long long", fwd=EndpointState, rev=EndpointState, eps=tuple,
+                   flags="long long", seq="long long", ack="long long", seglen="long long",
+                   ts=double, frame="long long", win="long long", ta="long long",
+                   not_adv=bint, rel_seq="long long", unacked=Unacked, sample=double,
+                   rel_ack="long long", acked="long long", end_rel="long long",
+                   shift="long long", wscaled="long long", sacked="long long", dsack=bint,
+                   ring=list, sig=DataSig, c=list, bit="long long", bits="long long")
+    cpdef process(self, seg)
+    @cython.locals(est=RtoEstimator, summ=RttSummary)
+    cdef void _rtt_sample(self, EndpointState sender, long long idx, double rtt)
+    cdef long long _syn_pre(self, EndpointState fwd, long long flags, long long seq,
+                            long long ta)
+    @cython.locals(un=Unwrapper, sb=Scoreboard, una="long long", new="long long",
+                   dsack=bint, left="long long", right="long long")
+    cdef (long long, bint) _sack(self, EndpointState fwd, EndpointState rev, object sacks,
+                                 long long rel_ack)
+    cdef void _timestamps(self, EndpointState fwd, EndpointState rev, object seg,
+                          long long rel_ack)
+    @cython.locals(seglen="long long", ring=list, sig=DataSig)
+    cdef object _retrans_cause(self, EndpointState fwd, EndpointState rev, object seg,
+                               long long ta, long long rel_seq, long long end_rel, double ts,
+                               bint not_adv)
+    cdef void _states(self, long long d, EndpointState fwd, EndpointState rev, object seg,
+                      long long flags, long long rel_seq, long long rel_ack,
+                      long long seglen, double ts, long long frame)
+    @cython.locals(r="long long")
+    cdef void _transitions(self, long long d, EndpointState fwd, EndpointState rev,
+                           object seg, long long flags, long long rel_seq,
+                           long long rel_ack, long long seglen, double ts, long long frame)
+    @cython.locals(c=EndpointState, s=EndpointState)
+    cdef void _update_watch(self)
+    cdef void _options(self, EndpointState fwd, object seg)
+    @cython.locals(r="long long", answer_to_syn=bint, in_window=bint, hi="long long",
+                   rwnd="long long", after_data=bint)
+    cdef void _rst(self, long long d, EndpointState fwd, EndpointState rev, object seg,
+                   long long flags, long long rel_seq, long long rel_ack, double ts,
+                   long long frame)

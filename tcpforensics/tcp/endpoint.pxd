@@ -1,0 +1,79 @@
+# C types for the compiled build of endpoint.py (Cython pure-Python mode).
+cimport cython
+
+from tcpforensics.tcp.rtt cimport RtoEstimator
+from tcpforensics.tcp.sack cimport Scoreboard
+from tcpforensics.tcp.seqspace cimport Unwrapper
+from tcpforensics.tcp.unacked cimport Unacked
+
+
+@cython.final
+cdef class DataSig:
+    cdef public long long seq
+    cdef public long long length
+    cdef public long long ack
+    cdef public object ip_id
+    cdef public object tsval
+    cdef public double ts
+
+
+@cython.final
+cdef class EndpointState:
+    # Wireshark analysis state (raw 32-bit values)
+    cdef public bint base_set
+    cdef public long long base_seq
+    cdef public long long nextseq
+    cdef public double nextseq_time
+    cdef public long long nextseq_frame
+    cdef public long long lastack
+    cdef public double lastack_time
+    cdef public long long maxseqtobeacked
+    cdef public long long window
+    cdef public long long win_scale
+    cdef public bint is_first_ack
+    cdef public long long dupacknum
+    cdef public long long lastnondupack
+    cdef public long long lastsegmentflags
+    cdef public bint valid_bif
+    cdef public object sack_blocks
+    cdef public Unacked unacked
+    # our model
+    cdef public Unwrapper unwrap
+    cdef public object state
+    cdef public bint syn_seen
+    cdef public bint synack_seen
+    cdef public object isn
+    cdef public object syn_ts
+    cdef public object fin_rel
+    cdef public bint fin_acked
+    cdef public long long fin_frame
+    cdef public object mss
+    cdef public object wscale_opt
+    cdef public bint sack_perm
+    cdef public bint ts_opt
+    cdef public long long packets
+    cdef public long long payload_bytes
+    cdef public object counters
+    cdef public long long rst
+    cdef public long long fin
+    cdef public long long max_payload
+    cdef public long long superframes
+    cdef public long long una
+    cdef public long long high_rel
+    cdef public RtoEstimator rto
+    cdef public Scoreboard scoreboard
+    cdef public long long dsack
+    cdef public object retrans_causes
+    cdef public long long spurious_proven
+    cdef public object keepalive_ts
+    cdef public long long max_window
+    cdef public object last_tsval
+    cdef public long long ts_lap
+    cdef public long long ts_hi
+    cdef public object pending_retx
+    cdef public list last_sig
+    cdef public long long sig_next
+    cdef public long long syn_count
+    cdef public double last_progress
+    cdef public long long dup_since_progress
+    cdef public long long sacked_since

@@ -1,0 +1,27 @@
+# C types for the compiled build of rtt.py (Cython pure-Python mode).
+cimport cython
+
+
+@cython.final
+cdef class RtoEstimator:
+    cdef public double srtt
+    cdef public double rttvar
+    cdef public double rto
+    cdef public long long samples
+    cdef public long long backoffs
+
+    @cython.locals(rto=double)
+    cpdef void sample(self, double r)
+    cpdef void backoff(self)
+
+
+@cython.final
+cdef class RttSummary:
+    cdef public double min
+    cdef public double max
+    cdef public long long count
+    cdef public list _res
+    cdef public unsigned long long _k
+
+    @cython.locals(res=list, j="long long")
+    cpdef void add(self, double r)

@@ -1,0 +1,51 @@
+# C types for the compiled build of unacked.py (Cython pure-Python mode).
+cimport cython
+
+
+@cython.final
+cdef class _Start:
+    cdef public long long value
+    cdef public long long count
+    cdef public _Start parent
+
+
+@cython.final
+@cython.freelist(64)
+cdef class Sent:
+    cdef public long long start
+    cdef public long long end
+    cdef public double ts
+    cdef public long long frame
+    cdef public bint retx
+    cdef public _Start node
+
+
+@cython.locals(root=_Start, up=_Start)
+cdef _Start _root(_Start node)
+
+
+@cython.final
+cdef class Unacked:
+    cdef public list tiled
+    cdef public long long count
+    cdef public list x_ends
+    cdef public list x_starts
+    cdef public long long x_count
+    cdef public long long x_last
+    cdef public long long tick
+    cdef public double acked_ts
+    cdef public bint acked_retx
+
+    @cython.locals(tiled=list, sent=Sent, node=_Start)
+    cpdef void add(self, long long start, long long end, double ts, long long frame, bint retx)
+    @cython.locals(match=Sent, retx=bint, tiled=list, n=Py_ssize_t, i=Py_ssize_t, e=Sent,
+                   ends=list, root=_Start)
+    cpdef bint ack(self, long long a)
+    @cython.locals(starts=list, target=_Start, node=_Start)
+    cdef void _clip(self, long long a)
+    @cython.locals(starts=list, low="long long")
+    cpdef long long first(self)
+    @cython.locals(high="long long")
+    cpdef long long last(self)
+    @cython.locals(tiled=list, lo=Py_ssize_t, hi=Py_ssize_t, mid=Py_ssize_t, e=Sent)
+    cpdef bint overlaps(self, long long start, long long end, long long frame)

@@ -1,0 +1,218 @@
+"""A sender's unacknowledged segments (Wireshark's per-direction list), with cheap bounds.
+
+Wireshark keeps the segments the peer has not yet cumulatively acknowledged (at most
+MAX_UNACKED per direction).  An ACK drops every segment it covers, measures the RTT to
+the oldest one (first captured) ending exactly at the ACK, and clips the start of the
+segments it covers in part; bytes in flight is the span from the lowest start to the
+highest end.
+
+The segments live in two parts:
+
+* `tiled`: in sequence order without overlap, the common case (each new segment starts at
+  or after the end of the last).  An ACK pops from the front.
+* the others (retransmissions, reordering): they may overlap anything.  They sit in a
+  min-heap by end, so an ACK pops exactly what it covers, and their starts are shared
+  `_Start` values in a min-heap: an ACK clips every start below it to the ACK, which
+  merges those values into one (union-find).  The highest end needs no structure: an ACK
+  only removes ends at or below it, so the highest end survives while anything does.
+
+So every packet costs O(log n) amortized even when one segment is retransmitted
+thousands of times against an ACK that never moves (a walk of the whole list per
+packet made such a flow quadratic).  Only `overlaps()`, asked for a few retransmissions
+to tell reordering from resending, still looks at each overlapping segment.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+#: Wireshark keeps at most this many unacknowledged segments per direction.
+MAX_UNACKED = 10000
+
+
+class Sent:
+    """One captured segment not yet acknowledged: [start, end) relative, capture time,
+    frame, and whether it resent sequence space already seen (Karn's rule)."""
+
+    __slots__ = ("start", "end", "ts", "frame", "retx", "node")
+
+    def __init__(self, start: int, end: int, ts: float, frame: int, retx: bool) -> None:
+        self.start = start  # the current start of a tiled segment (see `node` for others)
+        self.end = end
+        self.ts = ts
+        self.frame = frame
+        self.retx = retx
+        self.node: _Start | None = None  # start of an overlapping segment, shared
+
+
+class _Start:
+    """A start value shared by the overlapping segments clipped together by an ACK."""
+
+    __slots__ = ("value", "count", "parent")
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+        self.count = 1  # live segments whose start this is (through `parent` links)
+        self.parent: _Start | None = None  # merged into that one by a clip
+
+
+def _root(node: _Start) -> _Start:
+    root = node
+    while root.parent is not None:
+        root = root.parent
+    while node is not root:  # path compression
+        up = node.parent
+        node.parent = root
+        node = up
+    return root
+
+
+class Unacked:
+    """The unacknowledged segments of one sender (see the module docstring)."""
+
+    __slots__ = ("tiled", "count", "x_ends", "x_starts", "x_count", "x_last", "tick",
+                 "acked_ts", "acked_retx")
+
+    def __init__(self) -> None:
+        self.tiled: list[Sent] = []
+        self.count = 0  # all segments held
+        self.x_ends: list[tuple] = []  # heap of (end, tick, Sent) of the overlapping ones
+        self.x_starts: list[tuple] = []  # heap of (value, tick, _Start); count 0 = stale
+        self.x_count = 0
+        self.x_last = 0  # highest end of the overlapping ones (while x_count)
+        self.tick = 0  # insertion order: ties in the heaps, oldest first
+        self.acked_ts = 0.0  # set by ack(): capture time of the matched segment
+        self.acked_retx = False  # ... and whether the ACK covered resent bytes
+
+    def add(self, start: int, end: int, ts: float, frame: int, retx: bool) -> None:
+        if self.count >= MAX_UNACKED:
+            return
+        self.count += 1
+        tiled = self.tiled
+        sent = Sent(start, end, ts, frame, retx)
+        if not tiled or start >= tiled[-1].end:
+            tiled.append(sent)
+            return
+        # overlaps or precedes the tiled segments (a resend, reordering)
+        self.tick += 1
+        node = _Start(start)
+        sent.node = node
+        heapq.heappush(self.x_ends, (end, self.tick, sent))
+        heapq.heappush(self.x_starts, (start, self.tick, node))
+        if not self.x_count or end > self.x_last:
+            self.x_last = end
+        self.x_count += 1
+
+    def ack(self, a: int) -> bool:
+        """Drop the segments a cumulative ACK at relative `a` covers, clip the others.
+
+        True when some segment ended exactly at `a`: then `acked_ts` is the capture time
+        of the oldest such (first captured) and `acked_retx` tells whether any of the
+        dropped segments resent bytes (Karn: no RTT sample from this ACK)."""
+        match = None
+        retx = False
+        tiled = self.tiled
+        n = len(tiled)
+        i = 0
+        while i < n:
+            e = tiled[i]
+            if e.end > a:
+                break
+            if e.retx:
+                retx = True
+            if e.end == a:
+                match = e
+            i += 1
+        if i:
+            del tiled[:i]
+            self.count -= i
+        if i < n:
+            e = tiled[0]
+            if e.start < a < e.end:
+                e.start = a
+        if self.x_count:
+            ends = self.x_ends
+            while ends and ends[0][0] <= a:
+                e = heapq.heappop(ends)[2]
+                root = _root(e.node)
+                root.count -= 1
+                self.x_count -= 1
+                self.count -= 1
+                if e.retx:
+                    retx = True
+                if e.end == a and (match is None or e.frame < match.frame):
+                    match = e  # the oldest (first captured) exact match
+            if self.x_count:
+                self._clip(a)
+            else:
+                self.x_starts = []
+        if match is None:
+            return False
+        self.acked_ts = match.ts
+        self.acked_retx = retx
+        return True
+
+    def _clip(self, a: int) -> None:
+        """Every overlapping segment starting below `a` now starts at `a`."""
+        starts = self.x_starts
+        target = None
+        while starts and starts[0][0] < a:
+            node = heapq.heappop(starts)[2]
+            if not node.count:
+                continue  # every segment starting there is gone
+            if target is None:
+                target = node
+                node.value = a
+            else:
+                node.parent = target
+                target.count += node.count
+                node.count = 0
+        if target is not None:
+            self.tick += 1
+            heapq.heappush(starts, (a, self.tick, target))
+
+    def first(self) -> int:
+        """The lowest start held (count > 0)."""
+        if self.x_count:
+            starts = self.x_starts
+            while not starts[0][2].count:
+                heapq.heappop(starts)
+            low = starts[0][0]
+            if self.tiled and self.tiled[0].start < low:
+                low = self.tiled[0].start
+            return low
+        return self.tiled[0].start
+
+    def last(self) -> int:
+        """The highest end held (count > 0)."""
+        if self.tiled:
+            high = self.tiled[-1].end
+            if self.x_count and self.x_last > high:
+                high = self.x_last
+            return high
+        return self.x_last
+
+    def overlaps(self, start: int, end: int, frame: int) -> bool:
+        """Whether a segment other than `frame`'s covers part of [start, end)."""
+        tiled = self.tiled
+        lo = 0
+        hi = len(tiled)
+        while lo < hi:  # the first tiled segment ending after `start`
+            mid = (lo + hi) // 2
+            if tiled[mid].end <= start:
+                lo = mid + 1
+            else:
+                hi = mid
+        while lo < len(tiled):
+            e = tiled[lo]
+            if e.start >= end:
+                break
+            if e.frame != frame:
+                return True
+            lo += 1
+        if self.x_count and self.x_last > start:
+            for item in self.x_ends:
+                e = item[2]
+                if start < e.end and _root(e.node).value < end and e.frame != frame:
+                    return True
+        return False
