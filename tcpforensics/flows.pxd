@@ -1,10 +1,14 @@
 # C types for the compiled build of flows.py (Cython pure-Python mode).
 cimport cython
 
+from tcpforensics.model cimport Segment, SegmentVerdict
 from tcpforensics.tcp.connection cimport Connection
 from tcpforensics.tcp.endpoint cimport EndpointState
 
 cdef long long ACK, SYN, GRAVEYARD
+
+
+cpdef tuple flow_key(Segment seg)
 
 
 @cython.final
@@ -31,12 +35,14 @@ cdef class FlowTable:
     cdef public list _heap
     cdef public list _finished
     cdef public double _now
+    cdef public Flow _last
 
-    @cython.locals(sp="long long", dp="long long", key=tuple, flow=Flow, reused=bint,
-                   conn=Connection, fwd=EndpointState, ts=double, was_closed=bint)
-    cpdef tuple feed(self, seg)
+    @cython.locals(flow=Flow, conn=Connection, fwd=EndpointState, ts=double, was_closed=bint)
+    cpdef tuple feed(self, Segment seg)
+    @cython.locals(key=tuple, reused=bint)
+    cdef Flow _start(self, Segment seg)
     @cython.locals(fid="long long", flow=Flow)
-    cdef Flow _new(self, tuple key, object seg, bint reused)
+    cdef Flow _new(self, tuple key, Segment seg, bint reused)
     cdef void _push(self, Flow flow, double deadline)
     cdef void _end(self, Flow flow, bint remember=*)
     @cython.locals(conn=Connection, c=EndpointState, grave=dict)

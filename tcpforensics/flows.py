@@ -20,10 +20,21 @@ import heapq
 from collections import OrderedDict
 from collections.abc import Callable
 
+import cython
+
 from .model import ACK, SYN, Segment, SegmentVerdict
 from .tcp.connection import Connection
 
 GRAVEYARD = 65536  # expired tuples remembered for reused_ports (about 150 bytes each)
+
+
+def flow_key(seg: Segment) -> tuple:
+    """The 4-tuple of a segment's flow, the same for both directions."""
+    src = seg.src
+    dst = seg.dst
+    if src < dst or src == dst and seg.sport <= seg.dport:
+        return (src, seg.sport, dst, seg.dport)
+    return (dst, seg.dport, src, seg.sport)
 
 
 class Flow:
@@ -60,34 +71,27 @@ class FlowTable:
         self._heap: list[tuple[float, int, Flow]] = []
         self._finished: list[Flow] = []
         self._now = float("-inf")
+        self._last: Flow | None = None  # the flow of the previous segment (a cheap first guess)
 
     def __len__(self) -> int:
         return len(self._live)
 
     # -- per packet -------------------------------------------------------------------
+    @cython.nonecheck(True)  # compiled: reading a None seg raises, as in Python
     def feed(self, seg: Segment) -> tuple[Flow, SegmentVerdict]:
-        src = seg.src
-        dst = seg.dst
-        sp = seg.sport
-        dp = seg.dport
-        key = (src, sp, dst, dp) if src < dst or src == dst and sp <= dp else (dst, dp, src, sp)
-        flow = self._live.get(key)
+        flow = self._last
+        if flow is None or flow.done or not flow.conn.owns(seg):
+            # not the flow of the previous segment: look the tuple up
+            flow = self._live.get(flow_key(seg))
         if flow is None:
-            reused = False
-            if self._grave and key in self._grave:
-                # the tuple's previous flow already ended here, but Wireshark still
-                # knows it: a SYN with another ISN is flagged reused_ports all the same
-                addr, port, base = self._grave.pop(key)
-                if seg.flags & (SYN | ACK) == SYN and base is not None \
-                        and seg.seq != base and seg.src == addr and seg.sport == port:
-                    reused = True
-            flow = self._new(key, seg, reused)
+            flow = self._start(seg)
         elif seg.flags & (SYN | ACK) == SYN:
             conn = flow.conn
             fwd = conn.eps[conn.direction(seg)]
             if fwd.base_set and seg.seq != fwd.base_seq:
                 self._end(flow, remember=False)
-                flow = self._new(key, seg, True)
+                flow = self._new(flow.key, seg, True)
+        self._last = flow
         ts = seg.ts
         if ts > self._now:
             self._now = ts
@@ -98,6 +102,19 @@ class FlowTable:
         if conn.closed and not was_closed:
             self._push(flow, ts + self.closed_linger)
         return flow, verdict
+
+    def _start(self, seg: Segment) -> Flow:
+        """A new flow for a tuple without a live one."""
+        key = flow_key(seg)
+        reused = False
+        if self._grave and key in self._grave:
+            # the tuple's previous flow already ended here, but Wireshark still
+            # knows it: a SYN with another ISN is flagged reused_ports all the same
+            addr, port, base = self._grave.pop(key)
+            if seg.flags & (SYN | ACK) == SYN and base is not None \
+                    and seg.seq != base and seg.src == addr and seg.sport == port:
+                reused = True
+        return self._new(key, seg, reused)
 
     def _new(self, key: tuple, seg: Segment, reused: bool) -> Flow:
         fid = self.created

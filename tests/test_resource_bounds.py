@@ -313,3 +313,62 @@ def test_hostile_flow_analysis_completes(name, tmp_path) -> None:
     assert a.flow_results[0].endpoints[0].packets + a.flow_results[0].endpoints[1].packets \
         == a.capture.tcp_segments == w.n
     json.dumps(a.to_dict(), allow_nan=False)
+
+
+# --- CPU per segment of one hostile flow -----------------------------------------------------
+# Python opcodes executed in tcpforensics while the flow table and TCP core handle the last
+# segments of a capture: a count of work, unlike wall time independent of the machine's load.
+# Run in a child with the pure-Python reference (compiled code executes no opcodes).
+_OPCODES = r"""
+import sys
+from tcpforensics.flows import FlowTable
+from tcpforensics.io.decode import decode
+from tcpforensics.io.reader import open_capture
+
+path, last = sys.argv[1], int(sys.argv[2])
+cap = open_capture(path)
+segs = [decode(raw) for raw in cap]
+cap.close()
+table = FlowTable()
+for seg in segs[:-last]:
+    table.feed(seg)
+count = 0
+
+def local(frame, event, arg):
+    global count
+    if event == "opcode":
+        count += 1
+    return local
+
+def calls(frame, event, arg):
+    if "tcpforensics" not in frame.f_code.co_filename:
+        return None
+    frame.f_trace_opcodes = True
+    return local
+
+sys.settrace(calls)
+for seg in segs[-last:]:
+    table.feed(seg)
+sys.settrace(None)
+print(count / last)
+"""
+
+
+def _opcodes_per_segment(path: Path, last: int = 300) -> float:
+    env = {"PATH": "/usr/bin:/bin", "TCPFORENSICS_PURE": "1", "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", _OPCODES, str(path), str(last)], env=env,
+                         capture_output=True, text=True, check=True, timeout=600, cwd=REPO)
+    return float(out.stdout)
+
+
+def test_retransmission_storm_work_per_segment_is_flat(tmp_path) -> None:
+    """A segment resent thousands of times against an ACK that never moves: each segment
+    costs the same whether 2,000 or 10,000 (the cap) copies are unacknowledged.  (Walking
+    every unacknowledged segment per packet made it about 5x more at the larger size.)"""
+    work = {}
+    for k in (2_000, 20_000):
+        w = _Pcap()
+        retransmission_storm(w, k)
+        work[k] = _opcodes_per_segment(w.save(tmp_path / f"storm-{k}.pcap"))
+    assert work[20_000] < 1.3 * work[2_000], work
+    assert work[2_000] > 100, work  # the measure sees the TCP core's work

@@ -1,6 +1,7 @@
 # C types for the compiled build of connection.py (Cython pure-Python mode).
 cimport cython
 
+from tcpforensics.model cimport Segment, SegmentVerdict
 from tcpforensics.tcp.analysis cimport bytes_in_flight, set_bases, wireshark_flags
 from tcpforensics.tcp.endpoint cimport DataSig, EndpointState
 from tcpforensics.tcp.rtt cimport RtoEstimator, RttSummary
@@ -48,7 +49,8 @@ cdef class Connection:
     cdef public bint _watch
     cdef public long long capture_reordered
 
-    cpdef long long direction(self, seg)
+    cpdef long long direction(self, Segment seg)
+    cpdef bint owns(self, Segment seg)
     @cython.locals(ep=EndpointState)
     cdef void _set(self, long long idx, object new, double ts)
     @cython.locals(d="long long", fwd=EndpointState, rev=EndpointState, eps=tuple,
@@ -57,8 +59,9 @@ cdef class Connection:
                    not_adv=bint, rel_seq="long long", unacked=Unacked, sample=double,
                    rel_ack="long long", acked="long long", end_rel="long long",
                    shift="long long", wscaled="long long", sacked="long long", dsack=bint,
-                   ring=list, sig=DataSig, c=list, bit="long long", bits="long long")
-    cpdef process(self, seg)
+                   ring=list, sig=DataSig, c=list, bit="long long", bits="long long",
+                   v=SegmentVerdict)
+    cpdef SegmentVerdict process(self, Segment seg)
     @cython.locals(est=RtoEstimator, summ=RttSummary)
     cdef void _rtt_sample(self, EndpointState sender, long long idx, double rtt)
     cdef long long _syn_pre(self, EndpointState fwd, long long flags, long long seq,
@@ -67,24 +70,24 @@ cdef class Connection:
                    dsack=bint, left="long long", right="long long")
     cdef (long long, bint) _sack(self, EndpointState fwd, EndpointState rev, object sacks,
                                  long long rel_ack)
-    cdef void _timestamps(self, EndpointState fwd, EndpointState rev, object seg,
+    cdef void _timestamps(self, EndpointState fwd, EndpointState rev, Segment seg,
                           long long rel_ack)
     @cython.locals(seglen="long long", ring=list, sig=DataSig)
-    cdef object _retrans_cause(self, EndpointState fwd, EndpointState rev, object seg,
+    cdef object _retrans_cause(self, EndpointState fwd, EndpointState rev, Segment seg,
                                long long ta, long long rel_seq, long long end_rel, double ts,
                                bint not_adv)
-    cdef void _states(self, long long d, EndpointState fwd, EndpointState rev, object seg,
+    cdef void _states(self, long long d, EndpointState fwd, EndpointState rev, Segment seg,
                       long long flags, long long rel_seq, long long rel_ack,
                       long long seglen, double ts, long long frame)
     @cython.locals(r="long long")
     cdef void _transitions(self, long long d, EndpointState fwd, EndpointState rev,
-                           object seg, long long flags, long long rel_seq,
+                           Segment seg, long long flags, long long rel_seq,
                            long long rel_ack, long long seglen, double ts, long long frame)
     @cython.locals(c=EndpointState, s=EndpointState)
     cdef void _update_watch(self)
-    cdef void _options(self, EndpointState fwd, object seg)
+    cdef void _options(self, EndpointState fwd, Segment seg)
     @cython.locals(r="long long", answer_to_syn=bint, in_window=bint, hi="long long",
                    rwnd="long long", after_data=bint)
-    cdef void _rst(self, long long d, EndpointState fwd, EndpointState rev, object seg,
+    cdef void _rst(self, long long d, EndpointState fwd, EndpointState rev, Segment seg,
                    long long flags, long long rel_seq, long long rel_ack, double ts,
                    long long frame)

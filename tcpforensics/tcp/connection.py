@@ -55,6 +55,8 @@ from __future__ import annotations
 
 import socket
 
+import cython
+
 from ..model import (
     ACK,
     ANALYSIS_NAMES,
@@ -171,9 +173,17 @@ class Connection:
             self.states.append(StateChange(first.ts, 1, S.UNKNOWN))
 
     # -- helpers -------------------------------------------------------------------
+    @cython.nonecheck(True)  # compiled: reading a None seg raises, as in Python
     def direction(self, seg: Segment) -> int:
         """0 for client->server, 1 for server->client."""
         return 0 if seg.sport == self.cport and seg.src == self.caddr else 1
+
+    def owns(self, seg: Segment) -> bool:
+        """Whether the segment belongs to this connection (either direction)."""
+        return (seg.sport == self.cport and seg.dport == self.sport
+                and seg.src == self.caddr and seg.dst == self.saddr) or (
+                seg.sport == self.sport and seg.dport == self.cport
+                and seg.src == self.saddr and seg.dst == self.caddr)
 
     def _set(self, idx: int, new: str, ts: float) -> None:
         ep = self.eps[idx]
@@ -182,6 +192,7 @@ class Connection:
             self.states.append(StateChange(ts, idx, new))
 
     # -- the per-segment path --------------------------------------------------------
+    @cython.nonecheck(True)  # compiled: reading a None seg raises, as in Python
     def process(self, seg: Segment) -> SegmentVerdict:
         d = 0 if seg.sport == self.cport and seg.src == self.caddr else 1
         eps = self.eps
@@ -327,8 +338,21 @@ class Connection:
                 bits >>= 1
                 bit += 1
 
-        return SegmentVerdict(d, rel_seq, rel_ack, wscaled, ta, rtt, bif, cause, fwd.state,
-                              acked, sacked, dsack)
+        # filled field by field: compiled, a C struct fill without an argument tuple
+        v = SegmentVerdict.__new__(SegmentVerdict)
+        v.direction = d
+        v.rel_seq = rel_seq
+        v.rel_ack = rel_ack
+        v.win_scaled = wscaled
+        v.analysis = ta
+        v.ack_rtt = rtt
+        v.bytes_in_flight = bif
+        v.retrans_cause = cause
+        v.state = fwd.state
+        v.acked_bytes = acked
+        v.sacked_bytes = sacked
+        v.dsack = dsack
+        return v
 
     # -- pieces of the slow path -------------------------------------------------------
     def _rtt_sample(self, sender: EndpointState, idx: int, rtt: float) -> None:

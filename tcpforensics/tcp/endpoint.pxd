@@ -8,6 +8,7 @@ from tcpforensics.tcp.unacked cimport Unacked
 
 
 @cython.final
+@cython.no_gc
 cdef class DataSig:
     cdef public long long seq
     cdef public long long length

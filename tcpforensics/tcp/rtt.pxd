@@ -1,6 +1,8 @@
 # C types for the compiled build of rtt.py (Cython pure-Python mode).
 cimport cython
 
+cdef unsigned long long _U64
+
 
 @cython.final
 cdef class RtoEstimator:

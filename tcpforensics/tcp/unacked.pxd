@@ -3,6 +3,7 @@ cimport cython
 
 
 @cython.final
+@cython.no_gc
 cdef class _Start:
     cdef public long long value
     cdef public long long count
@@ -10,6 +11,7 @@ cdef class _Start:
 
 
 @cython.final
+@cython.no_gc
 @cython.freelist(64)
 cdef class Sent:
     cdef public long long start
