@@ -15,6 +15,10 @@ cdef long long SPURIOUS_RETRANSMISSION, ZERO_WINDOW_PROBE, REUSED_PORTS, LOSS_FL
 cdef long long _KEEPALIVE_CAP, _PENDING_CAP, _RESET_CAP
 
 cdef object _smss(EndpointState fwd, EndpointState rev)
+cdef object _endpoint(EndpointState ep, object addr, object role)
+cdef dict _causes(EndpointState ep)
+cdef dict _rto_final(EndpointState ep)
+cdef dict _rtt_summary(RttSummary summ)
 
 
 @cython.final
@@ -83,7 +87,7 @@ cdef class Connection:
     cdef void _transitions(self, long long d, EndpointState fwd, EndpointState rev,
                            Segment seg, long long flags, long long rel_seq,
                            long long rel_ack, long long seglen, double ts, long long frame)
-    @cython.locals(c=EndpointState, s=EndpointState)
+    @cython.locals(zw_c=double, zw_s=double)
     cdef void _update_watch(self)
     cdef void _options(self, EndpointState fwd, Segment seg)
     @cython.locals(r="long long", answer_to_syn=bint, in_window=bint, hi="long long",

@@ -91,7 +91,6 @@ ANY_RETRANS = int(Analysis.RETRANSMISSION | Analysis.FAST_RETRANSMISSION
                   | Analysis.SPURIOUS_RETRANSMISSION | Analysis.OUT_OF_ORDER)
 
 _FLAG_NAMES = tuple(name for _flag, name in ANALYSIS_NAMES)
-_ZEROS = (0,) * len(_FLAG_NAMES)
 _KEEPALIVE_CAP = 1000
 _PENDING_CAP = 256
 _RESET_CAP = 100
@@ -629,37 +628,31 @@ class Connection:
             self.closed = True
 
     # -- end of flow ------------------------------------------------------------------
+    @cython.locals(c=EndpointState, s=EndpointState)
     def result(self) -> FlowResult:
-        """The FlowResult for the flow so far."""
-        eps = self.eps
+        """The FlowResult for the flow so far (called once per flow: kept to plain dict
+        literals, no per-endpoint comprehensions, since floods make millions of flows)."""
+        c, s = self.eps
         client = addr_text(self.caddr, self.cport)
         server = addr_text(self.saddr, self.sport)
-        names = (client, server)
-        endpoints = []
-        for i, ep in enumerate(eps):
-            cl = ep.counters or _ZEROS
-            counters = {name: cl[bit] for bit, name in enumerate(_FLAG_NAMES)}
-            counters["rst"] = ep.rst
-            counters["fin"] = ep.fin
-            endpoints.append(Endpoint(
-                addr=names[i], role="client" if i == 0 else "server", packets=ep.packets,
-                payload_bytes=ep.payload_bytes, mss=ep.mss, wscale=ep.wscale_opt,
-                sack_permitted=ep.sack_perm, timestamps=ep.ts_opt, counters=counters))
-        c, s = eps
+        endpoints = [_endpoint(c, client, "client"), _endpoint(s, server, "server")]
         states = list(self.states)
-        final = [c.state, s.state]
-        for i in (0, 1):
-            if final[i] == S.SYN_SENT:
-                # the SYN was never answered by the end of the flow: the opener gives
-                # up (ETIMEDOUT); a passive observer can only see the silence
-                final[i] = S.CLOSED
-                states.append(StateChange(self.last_ts, i, S.CLOSED))
+        final_c = c.state
+        final_s = s.state
+        # an opener still in SYN_SENT at the end of the flow never got an answer: it gives
+        # up (ETIMEDOUT); a passive observer can only see the silence
+        if final_c == S.SYN_SENT:
+            final_c = S.CLOSED
+            states.append(StateChange(self.last_ts, 0, S.CLOSED))
+        if final_s == S.SYN_SENT:
+            final_s = S.CLOSED
+            states.append(StateChange(self.last_ts, 1, S.CLOSED))
         if self.reset:
             state = "RESET"
         elif c.fin_acked and s.fin_acked:
             state = S.CLOSED
         else:
-            state = final[0]
+            state = final_c
         if c.syn_seen and s.synack_seen and self.hs_ack is not None:
             handshake = "complete"
         elif c.syn_seen or s.synack_seen:
@@ -667,12 +660,19 @@ class Connection:
         else:
             handshake = "none"
         syn_rtt = self.first_rtt if handshake != "none" else None
-        time_wait = None
-        for i in (0, 1):
-            if final[i] == S.TIME_WAIT:
-                time_wait = names[i]
-                break
-        ws_known = c.win_scale != -1 and s.win_scale != -1
+        if final_c == S.TIME_WAIT:
+            time_wait = client
+        elif final_s == S.TIME_WAIT:
+            time_wait = server
+        else:
+            time_wait = None
+        names = (client, server)
+        zw_c = self.zw_time[0]
+        if self.zw_since[0] is not None:
+            zw_c += max(0.0, self.last_ts - self.zw_since[0])
+        zw_s = self.zw_time[1]
+        if self.zw_since[1] is not None:
+            zw_s += max(0.0, self.last_ts - self.zw_since[1])
         tcp = {
             "close_initiator": (None if self.close_initiator is None
                                 else ("client", "server")[self.close_initiator]),
@@ -680,38 +680,66 @@ class Connection:
             "resets": [dict(r, endpoint=names[r["endpoint"]]) for r in self.resets],
             "syn_retransmissions": max(0, c.syn_count - 1) if c.syn_seen else 0,
             "synack_retransmissions": max(0, s.syn_count - 1) if s.synack_seen else 0,
-            "retrans_causes": {names[i]: dict(ep.retrans_causes or dict.fromkeys(_CAUSES, 0))
-                               for i, ep in enumerate(eps)},
-            "rto_final": {names[i]: (ep.rto or RtoEstimator()).as_dict()
-                          for i, ep in enumerate(eps)},
-            "max_payload": {names[i]: ep.max_payload for i, ep in enumerate(eps)},
-            "superframes": {names[i]: ep.superframes for i, ep in enumerate(eps)},
-            "keepalive_ts": {names[i]: list(ep.keepalive_ts or ()) for i, ep in enumerate(eps)},
-            "max_window": {names[i]: ep.max_window for i, ep in enumerate(eps)},
+            "retrans_causes": {client: _causes(c), server: _causes(s)},
+            "rto_final": {client: _rto_final(c), server: _rto_final(s)},
+            "max_payload": {client: c.max_payload, server: s.max_payload},
+            "superframes": {client: c.superframes, server: s.superframes},
+            "keepalive_ts": {client: list(c.keepalive_ts or ()),
+                             server: list(s.keepalive_ts or ())},
+            "max_window": {client: c.max_window, server: s.max_window},
             "window_scaling": c.win_scale >= 0 and s.win_scale >= 0,
-            "window_scale_known": ws_known,
+            "window_scale_known": c.win_scale != -1 and s.win_scale != -1,
             "sack": c.sack_perm and s.sack_perm,
             "timestamps": c.ts_opt and s.ts_opt,
-            "dsack": {names[i]: ep.dsack for i, ep in enumerate(eps)},
-            "spurious_proven": {names[i]: ep.spurious_proven for i, ep in enumerate(eps)},
+            "dsack": {client: c.dsack, server: s.dsack},
+            "spurious_proven": {client: c.spurious_proven, server: s.spurious_proven},
             "capture_loss": max(0, self.lost_gaps - self.filled_gaps),
             "handshake_times": {"syn": self.hs_syn, "synack": self.hs_synack,
                                 "ack": self.hs_ack},
             # relative 0 is the ISN (or the byte before the first one seen): data starts at 1
-            "data_bytes": {names[i]: max(0, ep.high_rel - 1 - (ep.fin_rel is not None))
-                           for i, ep in enumerate(eps)},
-            "mss": {names[i]: ep.mss for i, ep in enumerate(eps)},
-            "ts_laps": {names[i]: ep.ts_lap for i, ep in enumerate(eps)},
-            "zero_window_time": {names[i]: self.zw_time[i] + (
-                max(0.0, self.last_ts - self.zw_since[i]) if self.zw_since[i] is not None
-                else 0.0) for i in range(2)},
+            "data_bytes": {client: max(0, c.high_rel - 1 - (c.fin_rel is not None)),
+                           server: max(0, s.high_rel - 1 - (s.fin_rel is not None))},
+            "mss": {client: c.mss, server: s.mss},
+            "ts_laps": {client: c.ts_lap, server: s.ts_lap},
+            "zero_window_time": {client: zw_c, server: zw_s},
             "capture_reordered": self.capture_reordered,
-            "rtt_by_sender": {names[i]: (self.rtt_dir[i] or RttSummary()).as_dict()
-                              for i in (0, 1)},
+            "rtt_by_sender": {client: _rtt_summary(self.rtt_dir[0]),
+                              server: _rtt_summary(self.rtt_dir[1])},
             "first_frame": self.first_frame,
             "last_frame": self.last_frame,
         }
         return FlowResult(
             id=self.flow_id, client=client, server=server, start=self.first_ts,
             end=self.last_ts, state=state, handshake=handshake, syn_rtt=syn_rtt,
-            rtt=(self.rtt or RttSummary()).as_dict(), endpoints=endpoints, states=states, tcp=tcp)
+            rtt=_rtt_summary(self.rtt), endpoints=endpoints, states=states, tcp=tcp)
+
+
+# -- pieces of FlowResult ---------------------------------------------------------------
+def _endpoint(ep: EndpointState, addr: str, role: str) -> Endpoint:
+    if ep.counters is None:
+        counters = dict.fromkeys(_FLAG_NAMES, 0)
+    else:
+        counters = dict(zip(_FLAG_NAMES, ep.counters))  # noqa: B905 (N_FLAGS names)
+    counters["rst"] = ep.rst
+    counters["fin"] = ep.fin
+    return Endpoint(addr=addr, role=role, packets=ep.packets, payload_bytes=ep.payload_bytes,
+                    mss=ep.mss, wscale=ep.wscale_opt, sack_permitted=ep.sack_perm,
+                    timestamps=ep.ts_opt, counters=counters)
+
+
+def _causes(ep: EndpointState) -> dict:
+    if ep.retrans_causes is None:
+        return dict.fromkeys(_CAUSES, 0)
+    return dict(ep.retrans_causes)
+
+
+def _rto_final(ep: EndpointState) -> dict:
+    if ep.rto is None:
+        return RtoEstimator().as_dict()
+    return ep.rto.as_dict()
+
+
+def _rtt_summary(summ: RttSummary | None) -> dict:
+    if summ is None:
+        return RttSummary().as_dict()
+    return summ.as_dict()

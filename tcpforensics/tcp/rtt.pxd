@@ -15,6 +15,7 @@ cdef class RtoEstimator:
     @cython.locals(rto=double)
     cpdef void sample(self, double r)
     cpdef void backoff(self)
+    cpdef dict as_dict(self)
 
 
 @cython.final
@@ -27,3 +28,5 @@ cdef class RttSummary:
 
     @cython.locals(res=list, j="long long")
     cpdef void add(self, double r)
+    @cython.locals(s=list, n=Py_ssize_t)
+    cpdef dict as_dict(self)

@@ -76,8 +76,9 @@ class Unacked:
     def __init__(self) -> None:
         self.tiled: list[Sent] = []
         self.count = 0  # all segments held
-        self.x_ends: list[tuple] = []  # heap of (end, tick, Sent) of the overlapping ones
-        self.x_starts: list[tuple] = []  # heap of (value, tick, _Start); count 0 = stale
+        # the overlapping ones (the heaps exist while x_count > 0: most flows have none)
+        self.x_ends: list[tuple] | None = None  # heap of (end, tick, Sent)
+        self.x_starts: list[tuple] | None = None  # heap of (value, tick, _Start); count 0 = stale
         self.x_count = 0
         self.x_last = 0  # highest end of the overlapping ones (while x_count)
         self.tick = 0  # insertion order: ties in the heaps, oldest first
@@ -94,6 +95,9 @@ class Unacked:
             tiled.append(sent)
             return
         # overlaps or precedes the tiled segments (a resend, reordering)
+        if not self.x_count:
+            self.x_ends = []
+            self.x_starts = []
         self.tick += 1
         node = _Start(start)
         sent.node = node
@@ -145,7 +149,8 @@ class Unacked:
             if self.x_count:
                 self._clip(a)
             else:
-                self.x_starts = []
+                self.x_ends = None
+                self.x_starts = None
         if match is None:
             return False
         self.acked_ts = match.ts
