@@ -31,7 +31,7 @@ cdef class FlowTable:
     cdef public long long evicted
     cdef public long long created
     cdef public dict _live
-    cdef public dict _grave
+    cdef public object _grave  # an OrderedDict
     cdef public list _heap
     cdef public list _finished
     cdef public double _now
@@ -45,7 +45,7 @@ cdef class FlowTable:
     cdef Flow _new(self, tuple key, Segment seg, bint reused)
     cdef void _push(self, Flow flow, double deadline)
     cdef void _end(self, Flow flow, bint remember=*)
-    @cython.locals(conn=Connection, c=EndpointState, grave=dict)
+    @cython.locals(conn=Connection, c=EndpointState)
     cdef void _bury(self, Flow flow)
     cdef double _deadline(self, Flow flow)
     @cython.locals(heap=list, flow=Flow, real=double)
