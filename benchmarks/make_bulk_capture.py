@@ -21,7 +21,6 @@ and --rate, the loss rate falls with --queue-bytes.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import signal
@@ -31,6 +30,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from lab.netns import delete_namespaces  # noqa: E402 - the repository root is on the path now
+
 SENDER_IP = "198.18.1.1"
 ROUTER_SND_IP = "198.18.1.254"
 RECEIVER_IP = "198.18.2.1"
@@ -73,11 +75,7 @@ class Topology:
         self.destroy()
 
     def destroy(self) -> None:
-        for ns in reversed(self._made):
-            for pid in _sh("ip", "netns", "pids", ns, check=False).stdout.split():
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pid), signal.SIGKILL)
-            _sh("ip", "netns", "del", ns, check=False)
+        delete_namespaces(reversed(self._made))
         self._made.clear()
 
     def _build(self) -> None:

@@ -39,6 +39,15 @@ def ns_sh(ns: str, *args: str, check: bool = True) -> subprocess.CompletedProces
     return sh("ip", "netns", "exec", ns, *args, check=check)
 
 
+def delete_namespaces(names) -> None:  # noqa: ANN001 - any iterable of names
+    """Delete network namespaces, killing what still runs inside so none is kept alive."""
+    for ns in names:
+        for pid in sh("ip", "netns", "pids", ns, check=False).stdout.split():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), 9)
+        sh("ip", "netns", "del", ns, check=False)
+
+
 def preflight() -> str | None:
     """None when the lab can run here, else a one-line reason."""
     if os.geteuid() != 0:
@@ -85,13 +94,7 @@ class Topology:
         self.destroy()
 
     def destroy(self) -> None:
-        for ns in reversed(self._made):
-            # kill anything left inside before deleting, so no process keeps it alive
-            pids = sh("ip", "netns", "pids", ns, check=False).stdout.split()
-            for p in pids:
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(p), 9)
-            sh("ip", "netns", "del", ns, check=False)
+        delete_namespaces(reversed(self._made))
         self._made.clear()
 
     def _build(self) -> None:
