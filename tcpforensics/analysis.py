@@ -16,12 +16,11 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any, Protocol
 
 from .diagnose.handshakes import count_attempt
-from .io.decode import decode
 from .io.reader import open_capture
 from .model import CaptureInfo, Finding, FlowResult, Segment, SegmentVerdict
+from .packet_loop import PacketLoop
 
 SCHEMA = "tcpforensics/1"
-PROGRESS_EVERY = 1 << 16
 
 Source = str | os.PathLike | IO[bytes]
 
@@ -207,48 +206,45 @@ class _Run:
                                 snaplen=self.capture.snaplen)
         self.results: list[FlowResult] = []
         self.listed_empty = 0  # flows without payload listed in full (max_empty_flows)
+        self.loop = PacketLoop(self.table, self.info.skipped, self._finish, progress)
 
     def segments(self) -> Iterator[tuple[Segment, Any, SegmentVerdict]]:
-        info, table, progress = self.info, self.table, self.progress
-        skipped = info.skipped
-        first_ts = None
-        last_ts = None
+        """(segment, flow, verdict) for every TCP segment, in capture order."""
+        loop = self.loop
         try:
             for raw in self.capture:
-                if progress is not None and raw.frame % PROGRESS_EVERY == 0:
-                    progress(raw.frame)
-                result = decode(raw)
-                if result.__class__ is str:
-                    skipped[result] += 1
-                    continue
-                ts = result.ts
-                if first_ts is None:
-                    first_ts = ts
-                last_ts = ts
-                flow, verdict = table.feed(result)
-                for observer in flow.observers:
-                    observer.observe(result, verdict)
-                yield result, flow, verdict
-                for done in table.pop_finished():
-                    self._finish(done)
-            for done in table.flush():
-                self._finish(done)
+                if loop.feed(raw):
+                    yield loop.seg, loop.flow, loop.verdict
+                    loop.end_packet()
+            loop.flush()
         finally:
-            self.capture.close()
-            info.records = self.capture.records
-            info.tcp_segments = info.records - sum(skipped.values())
-            info.linktypes = list(self.capture.linktypes)
-            info.warnings[:0] = self.capture.warnings
-            info.comments = list(self.capture.comments)
-            info.interfaces = list(self.capture.interfaces)
-            info.snaplen = self.capture.snaplen
-            info.first_ts, info.last_ts = first_ts, last_ts
-            info.evicted_flows = table.evicted
-            if table.evicted:
-                info.warnings.append(
-                    f"more than {self.options.max_flows:,} flows live at once: "
-                    f"{table.evicted:,} were evicted (ended early, least recently active "
-                    "first); see capture.evicted_flows")
+            self._close()
+
+    def run(self, sink: Callable[[Segment, Any, SegmentVerdict], None] | None) -> None:
+        """The whole capture at once (the compiled loop: no generator per packet)."""
+        try:
+            self.loop.run(self.capture, sink)
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        info, loop, table = self.info, self.loop, self.table
+        self.capture.close()
+        info.records = self.capture.records
+        info.tcp_segments = info.records - sum(info.skipped.values())
+        info.linktypes = list(self.capture.linktypes)
+        info.warnings[:0] = self.capture.warnings
+        info.comments = list(self.capture.comments)
+        info.interfaces = list(self.capture.interfaces)
+        info.snaplen = self.capture.snaplen
+        if loop.seen:
+            info.first_ts, info.last_ts = loop.first_ts, loop.last_ts
+        info.evicted_flows = table.evicted
+        if table.evicted:
+            info.warnings.append(
+                f"more than {self.options.max_flows:,} flows live at once: "
+                f"{table.evicted:,} were evicted (ended early, least recently active "
+                "first); see capture.evicted_flows")
 
     def _finish(self, flow: Any) -> None:
         result = flow.conn.result()
@@ -309,12 +305,7 @@ def analyze(source: Source, *, options: Options | None = None,
     thresholds = gc.get_threshold()
     gc.set_threshold(200_000, 50, 1000)
     try:
-        if segment_sink is None:
-            for _ in run.segments():
-                pass
-        else:
-            for seg, flow, verdict in run.segments():
-                segment_sink(seg, flow, verdict)
+        run.run(segment_sink)
     finally:
         gc.set_threshold(*thresholds)
     run.results.sort(key=lambda r: r.id)

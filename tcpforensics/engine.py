@@ -36,6 +36,7 @@ COMPILED_MODULES = (
     "tcpforensics.tcp.analysis",
     "tcpforensics.tcp.connection",
     "tcpforensics.flows",
+    "tcpforensics.packet_loop",
 )
 
 PURE_ENV = "TCPFORENSICS_PURE"

@@ -35,10 +35,11 @@ cdef class FlowTable:
     cdef public list _heap
     cdef public list _finished
     cdef public double _now
-    cdef public Flow _last
+    cdef public Flow current
 
-    @cython.locals(flow=Flow, conn=Connection, fwd=EndpointState, ts=double, was_closed=bint)
     cpdef tuple feed(self, Segment seg)
+    @cython.locals(flow=Flow, conn=Connection, fwd=EndpointState, ts=double, was_closed=bint)
+    cpdef SegmentVerdict feed_verdict(self, Segment seg)
     @cython.locals(key=tuple, reused=bint)
     cdef Flow _start(self, Segment seg)
     @cython.locals(fid="long long", flow=Flow)

@@ -71,15 +71,23 @@ class FlowTable:
         self._heap: list[tuple[float, int, Flow]] = []
         self._finished: list[Flow] = []
         self._now = float("-inf")
-        self._last: Flow | None = None  # the flow of the previous segment (a cheap first guess)
+        # the flow of the last segment fed: the verdict's flow, and a cheap first guess
+        # for the next segment's
+        self.current: Flow | None = None
 
     def __len__(self) -> int:
         return len(self._live)
 
     # -- per packet -------------------------------------------------------------------
-    @cython.nonecheck(True)  # compiled: reading a None seg raises, as in Python
     def feed(self, seg: Segment) -> tuple[Flow, SegmentVerdict]:
-        flow = self._last
+        """The segment's flow and the TCP core's verdict on it."""
+        verdict = self.feed_verdict(seg)
+        return self.current, verdict
+
+    @cython.nonecheck(True)  # compiled: reading a None seg raises, as in Python
+    def feed_verdict(self, seg: Segment) -> SegmentVerdict:
+        """The TCP core's verdict on the segment; its flow is then `current`."""
+        flow = self.current
         if flow is None or flow.done or not flow.conn.owns(seg):
             # not the flow of the previous segment: look the tuple up
             flow = self._live.get(flow_key(seg))
@@ -91,7 +99,7 @@ class FlowTable:
             if fwd.base_set and seg.seq != fwd.base_seq:
                 self._end(flow, remember=False)
                 flow = self._new(flow.key, seg, True)
-        self._last = flow
+        self.current = flow
         ts = seg.ts
         if ts > self._now:
             self._now = ts
@@ -101,7 +109,7 @@ class FlowTable:
         verdict = conn.process(seg)
         if conn.closed and not was_closed:
             self._push(flow, ts + self.closed_linger)
-        return flow, verdict
+        return verdict
 
     def _start(self, seg: Segment) -> Flow:
         """A new flow for a tuple without a live one."""

@@ -381,7 +381,7 @@ class Connection:
 
     def _sack(self, fwd: EndpointState, rev: EndpointState, sacks, rel_ack: int):
         un = rev.unwrap
-        blocks = tuple((un.peek(left), un.peek(right)) for left, right in sacks)
+        blocks = tuple([(un.peek(left), un.peek(right)) for left, right in sacks])
         dsack = is_dsack(blocks, rel_ack if rel_ack else rev.una)
         if dsack:
             fwd.dsack += 1

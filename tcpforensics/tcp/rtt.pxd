@@ -1,7 +1,8 @@
 # C types for the compiled build of rtt.py (Cython pure-Python mode).
 cimport cython
 
-cdef unsigned long long _U64
+cdef unsigned long long _U64, _LCG_MUL, _LCG_ADD
+cdef Py_ssize_t RESERVOIR
 
 
 @cython.final

@@ -12,6 +12,9 @@ RTO_MAX = 120.0
 CLOCK_G = 0.001  # clock granularity G of RFC 6298 (Linux: 1 ms jiffy or finer)
 RESERVOIR = 512
 _U64 = 0xFFFFFFFFFFFFFFFF  # the LCG's arithmetic is modulo 2**64
+# Knuth's MMIX LCG constants (named: compiled, they are unsigned 64-bit C arithmetic)
+_LCG_MUL = 6364136223846793005
+_LCG_ADD = 1442695040888963407
 
 
 class RtoEstimator:
@@ -75,7 +78,7 @@ class RttSummary:
             res.append(r)
             return
         # reservoir sampling with an LCG: every sample kept with probability RESERVOIR/count
-        self._k = (self._k * 6364136223846793005 + 1442695040888963407) & _U64
+        self._k = (self._k * _LCG_MUL + _LCG_ADD) & _U64
         j = (self._k >> 33) % self.count
         if j < RESERVOIR:
             res[j] = r

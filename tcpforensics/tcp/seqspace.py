@@ -9,6 +9,10 @@ from __future__ import annotations
 
 MASK = 0xFFFFFFFF
 HALF = 0x80000000
+# C-typed copies for the unwrapper (compiled, the public names stay importable)
+_MASK = MASK
+_HALF = HALF
+_SPAN = 0x100000000  # 2**32
 
 
 def seq_lt(a: int, b: int) -> bool:
@@ -48,14 +52,14 @@ class Unwrapper:
     __slots__ = ("base", "last")
 
     def __init__(self, base: int) -> None:
-        self.base = base & MASK
+        self.base = base & _MASK
         self.last = 0  # last relative value returned
 
     def rel(self, value: int) -> int:
         last = self.last
-        d = (value - self.base - last) & MASK
-        if d >= HALF:
-            d -= 0x100000000
+        d = (value - self.base - last) & _MASK
+        if d >= _HALF:
+            d -= _SPAN
         r = last + d
         # only track forward movement so one stray value cannot drag the reference
         if d > 0:
@@ -64,7 +68,7 @@ class Unwrapper:
 
     def peek(self, value: int) -> int:
         """Relative value without moving the reference."""
-        d = (value - self.base - self.last) & MASK
-        if d >= HALF:
-            d -= 0x100000000
+        d = (value - self.base - self.last) & _MASK
+        if d >= _HALF:
+            d -= _SPAN
         return self.last + d

@@ -1,6 +1,8 @@
 # C types for the compiled build of unacked.py (Cython pure-Python mode).
 cimport cython
 
+cdef long long MAX_UNACKED
+
 
 @cython.final
 @cython.no_gc
@@ -22,6 +24,10 @@ cdef class Sent:
     cdef public _Start node
 
 
+@cython.locals(sent=Sent)
+cdef Sent _new_sent(long long start, long long end, double ts, long long frame, bint retx)
+
+
 @cython.locals(root=_Start, up=_Start)
 cdef _Start _root(_Start node)
 
@@ -38,16 +44,16 @@ cdef class Unacked:
     cdef public double acked_ts
     cdef public bint acked_retx
 
-    @cython.locals(tiled=list, sent=Sent, node=_Start)
+    @cython.locals(tiled=list, sent=Sent, tail=Sent, node=_Start)
     cpdef void add(self, long long start, long long end, double ts, long long frame, bint retx)
     @cython.locals(match=Sent, retx=bint, tiled=list, n=Py_ssize_t, i=Py_ssize_t, e=Sent,
                    ends=list, root=_Start)
     cpdef bint ack(self, long long a)
     @cython.locals(starts=list, target=_Start, node=_Start)
     cdef void _clip(self, long long a)
-    @cython.locals(starts=list, low="long long")
+    @cython.locals(starts=list, low="long long", e=Sent)
     cpdef long long first(self)
-    @cython.locals(high="long long")
+    @cython.locals(high="long long", e=Sent)
     cpdef long long last(self)
     @cython.locals(tiled=list, lo=Py_ssize_t, hi=Py_ssize_t, mid=Py_ssize_t, e=Sent)
     cpdef bint overlaps(self, long long start, long long end, long long frame)

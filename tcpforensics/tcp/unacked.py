@@ -45,6 +45,18 @@ class Sent:
         self.node: _Start | None = None  # start of an overlapping segment, shared
 
 
+def _new_sent(start: int, end: int, ts: float, frame: int, retx: bool) -> Sent:
+    """Sent(...) field by field: compiled, a C struct fill without an argument tuple."""
+    sent = Sent.__new__(Sent)
+    sent.start = start
+    sent.end = end
+    sent.ts = ts
+    sent.frame = frame
+    sent.retx = retx
+    sent.node = None
+    return sent
+
+
 class _Start:
     """A start value shared by the overlapping segments clipped together by an ACK."""
 
@@ -90,8 +102,12 @@ class Unacked:
             return
         self.count += 1
         tiled = self.tiled
-        sent = Sent(start, end, ts, frame, retx)
-        if not tiled or start >= tiled[-1].end:
+        sent = _new_sent(start, end, ts, frame, retx)
+        if not tiled:
+            tiled.append(sent)
+            return
+        tail = tiled[-1]
+        if start >= tail.end:
             tiled.append(sent)
             return
         # overlaps or precedes the tiled segments (a resend, reordering)
@@ -183,15 +199,19 @@ class Unacked:
             while not starts[0][2].count:
                 heapq.heappop(starts)
             low = starts[0][0]
-            if self.tiled and self.tiled[0].start < low:
-                low = self.tiled[0].start
+            if self.tiled:
+                e = self.tiled[0]
+                if e.start < low:
+                    low = e.start
             return low
-        return self.tiled[0].start
+        e = self.tiled[0]
+        return e.start
 
     def last(self) -> int:
         """The highest end held (count > 0)."""
         if self.tiled:
-            high = self.tiled[-1].end
+            e = self.tiled[-1]
+            high = e.end
             if self.x_count and self.x_last > high:
                 high = self.x_last
             return high

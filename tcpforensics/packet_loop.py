@@ -1,0 +1,83 @@
+"""The per-packet loop: capture record -> decode -> flow table -> the flow's observers.
+
+It is the innermost loop of every analysis, so it lives in a compiled module of its own
+(see engine.COMPILED_MODULES): `run()` walks a whole capture without a Python-level
+generator, tuple or method lookup per packet.  `step()` does the same work for one
+record, for callers that stream (iter_events).  Flows that end are handed to `finish`
+as soon as the flow table lets them go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .io.decode import decode
+
+PROGRESS_EVERY = 1 << 16  # records between progress callbacks
+
+
+class PacketLoop:
+    """Feeds records to a flow table and keeps the capture-level tallies."""
+
+    def __init__(self, table: Any, skipped: dict, finish: Callable[[Any], None],
+                 progress: Callable[[int], None] | None = None) -> None:
+        self.table = table
+        self.skipped = skipped  # reason -> records not analyzed (a Counter)
+        self.finish = finish
+        self.progress = progress
+        self.seen = False  # whether any TCP segment was analyzed (then the times are set)
+        self.first_ts = 0.0
+        self.last_ts = 0.0
+        # the last segment analyzed, its flow and the TCP core's verdict
+        self.seg = None
+        self.flow = None
+        self.verdict = None
+
+    def feed(self, raw: Any) -> bool:
+        """Analyze one record; False when it was skipped (not TCP, damaged, ...)."""
+        progress = self.progress
+        if progress is not None and raw.frame % PROGRESS_EVERY == 0:
+            progress(raw.frame)
+        result = decode(raw)
+        if result.__class__ is str:
+            self.skipped[result] += 1  # the reason it was skipped
+            return False
+        seg = result
+        ts = seg.ts
+        if not self.seen:
+            self.seen = True
+            self.first_ts = ts
+        self.last_ts = ts
+        table = self.table
+        verdict = table.feed_verdict(seg)
+        flow = table.current
+        for observer in flow.observers:
+            observer.observe(seg, verdict)
+        self.seg = seg
+        self.flow = flow
+        self.verdict = verdict
+        return True
+
+    def end_packet(self) -> None:
+        """Hand out the flows that ended with the last packet."""
+        finished = self.table.pop_finished()
+        if finished:
+            finish = self.finish
+            for flow in finished:
+                finish(flow)
+
+    def run(self, capture: Any, sink: Callable[[Any, Any, Any], None] | None = None) -> None:
+        """Every record of `capture`; `sink(seg, flow, verdict)` sees each TCP segment."""
+        for raw in capture:
+            if self.feed(raw):
+                if sink is not None:
+                    sink(self.seg, self.flow, self.verdict)
+                self.end_packet()
+        self.flush()
+
+    def flush(self) -> None:
+        """End of capture: every flow still live, in id order."""
+        finish = self.finish
+        for flow in self.table.flush():
+            finish(flow)
