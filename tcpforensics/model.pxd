@@ -48,3 +48,8 @@ cdef class SegmentVerdict:
     cdef public long long acked_bytes
     cdef public long long sacked_bytes
     cdef public bint dsack
+
+
+cdef class SegmentObserver:
+    cpdef observe(self, Segment seg, SegmentVerdict verdict)
+    cpdef finish(self, object result)

@@ -198,6 +198,21 @@ def _fields_repr(obj: object, names: tuple[str, ...]) -> str:
     return f"{obj.__class__.__qualname__}({inner})"
 
 
+class SegmentObserver:
+    """Base of the per-flow observers (the cwnd estimator, the stall detector).
+
+    The packet loop calls `observe` for every segment of the observer's flow with the
+    TCP core's verdict, and `finish` once when the flow ends, to write conclusions into
+    its result.  Compiled, a subclass's `observe` is a direct C call from the loop.
+    """
+
+    def observe(self, seg: Segment, verdict: SegmentVerdict) -> None:
+        raise NotImplementedError
+
+    def finish(self, result: FlowResult) -> None:
+        raise NotImplementedError
+
+
 @dataclass(slots=True)
 class StateChange:
     ts: float

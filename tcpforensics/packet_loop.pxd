@@ -2,7 +2,8 @@
 cimport cython
 
 from tcpforensics.flows cimport Flow, FlowTable
-from tcpforensics.model cimport Segment, SegmentVerdict
+from tcpforensics.io.decode cimport decode
+from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 
 cdef long long PROGRESS_EVERY
 
@@ -21,7 +22,7 @@ cdef class PacketLoop:
     cdef public SegmentVerdict verdict
 
     @cython.locals(result=object, seg=Segment, ts=double, table=FlowTable, verdict=SegmentVerdict,
-                   flow=Flow)
+                   flow=Flow, known=SegmentObserver)
     cpdef bint feed(self, object raw)
     @cython.locals(finished=list)
     cpdef void end_packet(self)

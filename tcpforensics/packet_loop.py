@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .io.decode import decode
+from .model import SegmentObserver
 
 PROGRESS_EVERY = 1 << 16  # records between progress callbacks
 
@@ -53,7 +54,11 @@ class PacketLoop:
         verdict = table.feed_verdict(seg)
         flow = table.current
         for observer in flow.observers:
-            observer.observe(seg, verdict)
+            if isinstance(observer, SegmentObserver):
+                known = observer  # compiled: typed, so `observe` is a C call
+                known.observe(seg, verdict)
+            else:
+                observer.observe(seg, verdict)
         self.seg = seg
         self.flow = flow
         self.verdict = verdict

@@ -4,7 +4,7 @@
 # The module constants typed here are C globals in the compiled build (not attributes).
 cimport cython
 
-from tcpforensics.model cimport Segment, SegmentVerdict
+from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 
 cdef double UNSET
 cdef double DELACK_MIN, DELACK_MAX, RTO_MIN_SILENCE, RTO_MAX_SILENCE, RTO_IDLE_MIN
@@ -70,8 +70,7 @@ cdef class _EdgeHistory:
 cdef object _known(double t)
 
 
-@cython.final
-cdef class StallObserver:
+cdef class StallObserver(SegmentObserver):
     cdef public tuple s
     cdef public object syn_ts, syn_seq, syn_last
     cdef public long long syn_n
@@ -92,7 +91,7 @@ cdef class StallObserver:
     cdef object _add(self, str kind, int d, double start, double duration, dict detail)
     @cython.locals(ts=double, d=int, p=int, sd=_Side, sp=_Side, flags=int, length="long long",
                    last=double, gap=double, bits=int, sample=double)
-    cpdef object observe(self, Segment seg, SegmentVerdict v)
+    cpdef observe(self, Segment seg, SegmentVerdict v)
     @cython.locals(seq="long long", edge="long long", to_syn=bint, in_window=bint)
     cdef object _rst(self, SegmentVerdict v, int d, int p, double ts)
     cdef object _syn(self, Segment seg, int d, double ts, int flags)
@@ -129,7 +128,7 @@ cdef class StallObserver:
     @cython.locals(t0=double, first="long long", prev="long long")
     cdef object _ssr_progress(self, _Side sd, int d, double ts, long long length,
                               long long mss)
-    cpdef object finish(self, result)
+    cpdef finish(self, object result)
     @cython.locals(d=int, sd=_Side)
     cdef object _finish(self, result)
     @cython.locals(a=_Side, b=_Side)

@@ -27,7 +27,18 @@ from typing import Any
 
 import cython
 
-from ..model import ACK, FIN, RST, SYN, Analysis, FlowResult, Segment, SegmentVerdict, Stall
+from ..model import (
+    ACK,
+    FIN,
+    RST,
+    SYN,
+    Analysis,
+    FlowResult,
+    Segment,
+    SegmentObserver,
+    SegmentVerdict,
+    Stall,
+)
 
 KINDS = ("nagle_delayed_ack", "rto", "zero_window", "receive_window", "app_limited",
          "handshake")
@@ -226,7 +237,7 @@ def _known(t: float) -> float | None:
     return None if t == UNSET else t
 
 
-class StallObserver:
+class StallObserver(SegmentObserver):
     """Streaming stall detector for one flow (see module docstring)."""
 
     __slots__ = (
