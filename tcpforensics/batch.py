@@ -29,13 +29,13 @@ import os
 import re
 import shutil
 import time
-import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import TcpForensicsError, UsageError
+from .flows import shard_of  # noqa: F401  (part of this module's API: shard mode)
 from .frames import SEVERITIES, TABLE_SCHEMA_VERSION, TABLES, severity_at_least
 
 if TYPE_CHECKING:
@@ -61,11 +61,6 @@ def _options(options: Options | None, overrides: dict[str, Any]) -> Options:
     return opts
 
 
-def _flow_id(flow: Any) -> int:
-    fid = getattr(flow, "id", None)
-    return int(flow.conn.id if fid is None else fid)
-
-
 def iter_flows(source: Source, *, options: Options | None = None,
                **overrides: Any) -> Iterator[FlowResult]:
     """Yield each flow's result as soon as the flow ends, holding only live flows.
@@ -89,67 +84,6 @@ def iter_flows(source: Source, *, options: Options | None = None,
 
 
 # --- shard mode -------------------------------------------------------------------------
-class _ShardCapture:
-    """Wraps a capture reader, dropping TCP segments whose flow is not in this shard.
-
-    Records that do not decode to a segment pass through, so the driver still counts
-    them (records and skip counts come out the same in every shard).  A dropped segment
-    still moves the flow table's clock and expires what a single pass would expire at
-    that point: otherwise a shard's flow could outlive its linger or idle timeout and
-    swallow a later segment that a single pass gives a new flow.
-    """
-
-    def __init__(self, run: Any, shard: int, shards: int) -> None:
-        self._capture = run.capture
-        self._run = run
-        self._shard = shard
-        self._shards = shards
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._capture, name)
-
-    def __iter__(self) -> Iterator[Any]:
-        from .io.decode import decode
-
-        shard, shards = self._shard, self._shards
-        run = self._run
-        table = run.table
-        mine: dict[tuple, bool] = {}
-        for raw in self._capture:
-            seg = decode(raw)
-            if seg.__class__ is str:
-                yield raw
-                continue
-            key = (seg.src, seg.sport, seg.dst, seg.dport)
-            keep = mine.get(key)
-            if keep is None:
-                keep = shard_of(seg.src, seg.sport, seg.dst, seg.dport, shards) == shard
-                mine[key] = keep
-            if keep:
-                yield raw
-            else:
-                _advance_clock(table, seg.ts)
-                for done in table.pop_finished():
-                    run._finish(done)
-
-
-def _advance_clock(table: Any, ts: float) -> None:
-    """Capture time moves on as in a single pass (FlowTable.advance if it has one)."""
-    advance = getattr(table, "advance", None)
-    if advance is not None:
-        advance(ts)
-    elif ts > table._now:
-        table._now = ts
-
-
-def shard_of(src: bytes, sport: int, dst: bytes, dport: int, shards: int) -> int:
-    """Shard of a flow: a process-independent hash of its direction-free 4-tuple."""
-    a = src + sport.to_bytes(2, "big")
-    b = dst + dport.to_bytes(2, "big")
-    lo, hi = (a, b) if a <= b else (b, a)
-    return zlib.crc32(lo + hi) % shards
-
-
 def analyze_shard(source: str, shard: int, shards: int, options: Options | None = None
                   ) -> tuple[CaptureInfo, list[tuple[int, FlowResult]]]:
     """One shard's flows, each with the frame number of its first segment."""
@@ -157,13 +91,11 @@ def analyze_shard(source: str, shard: int, shards: int, options: Options | None 
 
     run = _Run(source, options or _options(None, {}))
     if shards > 1:
-        run.capture = _ShardCapture(run, shard, shards)
-    first: dict[int, int] = {}
-    for seg, flow, _ in run.segments():
-        fid = _flow_id(flow)
-        if fid not in first:
-            first[fid] = seg.frame
-    return run.info, [(first[r.id], r) for r in run.results]
+        # every process reads and decodes the whole file; the TCP core and the
+        # observers run only for this shard's flows
+        run.loop.set_shard(shard, shards)
+    run.run(None)
+    return run.info, [(r.tcp["first_frame"], r) for r in run.results]
 
 
 def merge_shards(parts: list[tuple[CaptureInfo, list[tuple[int, FlowResult]]]],

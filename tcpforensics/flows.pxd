@@ -9,6 +9,8 @@ cdef long long ACK, SYN, GRAVEYARD
 
 
 cpdef tuple flow_key(Segment seg)
+cpdef long long shard_of(object src, long long sport, object dst, long long dport,
+                        long long shards)
 
 
 @cython.final
@@ -52,4 +54,5 @@ cdef class FlowTable:
     @cython.locals(heap=list, flow=Flow, real=double)
     cdef void _evict_one(self, Flow keep)
     @cython.locals(heap=list, flow=Flow, real=double, now=double, out=list)
+    cpdef void advance(self, double ts)
     cpdef list pop_finished(self)

@@ -17,6 +17,7 @@ new ISN, as Wireshark does; the crosscheck disables expiry to compare like with 
 from __future__ import annotations
 
 import heapq
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -35,6 +36,14 @@ def flow_key(seg: Segment) -> tuple:
     if src < dst or src == dst and seg.sport <= seg.dport:
         return (src, seg.sport, dst, seg.dport)
     return (dst, seg.dport, src, seg.sport)
+
+
+def shard_of(src: bytes, sport: int, dst: bytes, dport: int, shards: int) -> int:
+    """Shard of a flow: a process-independent hash of its direction-free 4-tuple."""
+    a = src + sport.to_bytes(2, "big")
+    b = dst + dport.to_bytes(2, "big")
+    lo, hi = (a, b) if a <= b else (b, a)
+    return zlib.crc32(lo + hi) % shards
 
 
 class Flow:
@@ -180,6 +189,11 @@ class FlowTable:
             self._push(keep, self._deadline(keep))
 
     # -- expiry -----------------------------------------------------------------------
+    def advance(self, ts: float) -> None:
+        """Capture time moves on without a segment for this table (another shard's)."""
+        if ts > self._now:
+            self._now = ts
+
     def pop_finished(self) -> list[Flow]:
         """Flows that ended since the last call (cheap when none did)."""
         heap = self._heap

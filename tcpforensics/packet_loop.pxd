@@ -1,7 +1,7 @@
 # C types for the compiled build of packet_loop.py (Cython pure-Python mode).
 cimport cython
 
-from tcpforensics.flows cimport Flow, FlowTable
+from tcpforensics.flows cimport Flow, FlowTable, shard_of
 from tcpforensics.io.decode cimport decode
 from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 
@@ -20,6 +20,13 @@ cdef class PacketLoop:
     cdef public Segment seg
     cdef public Flow flow
     cdef public SegmentVerdict verdict
+    cdef public long long shard
+    cdef public long long shards
+    cdef public dict shard_cache
+
+    cpdef void set_shard(self, long long shard, long long shards)
+    @cython.locals(key=tuple)
+    cdef bint _in_shard(self, Segment seg)
 
     @cython.locals(result=object, seg=Segment, ts=double, table=FlowTable, verdict=SegmentVerdict,
                    flow=Flow, known=SegmentObserver)

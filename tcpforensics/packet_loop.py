@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .flows import shard_of
 from .io.decode import decode
-from .model import SegmentObserver
+from .model import Segment, SegmentObserver
 
 PROGRESS_EVERY = 1 << 16  # records between progress callbacks
 
@@ -34,9 +35,19 @@ class PacketLoop:
         self.seg = None
         self.flow = None
         self.verdict = None
+        # flow-hash sharding (batch.analyze_parallel): only flows of shard `shard` of
+        # `shards` are analyzed; the others only move the capture clock
+        self.shard = 0
+        self.shards = 1
+        self.shard_cache: dict = {}  # 4-tuple as seen -> whether it is in this shard
+
+    def set_shard(self, shard: int, shards: int) -> None:
+        self.shard = shard
+        self.shards = shards
 
     def feed(self, raw: Any) -> bool:
-        """Analyze one record; False when it was skipped (not TCP, damaged, ...)."""
+        """Analyze one record; False when it was skipped (not TCP, damaged, another
+        shard's)."""
         progress = self.progress
         if progress is not None and raw.frame % PROGRESS_EVERY == 0:
             progress(raw.frame)
@@ -51,6 +62,11 @@ class PacketLoop:
             self.first_ts = ts
         self.last_ts = ts
         table = self.table
+        if self.shards > 1 and not self._in_shard(seg):
+            # a single pass would expire flows at this point in capture time too
+            table.advance(ts)
+            self.end_packet()
+            return False
         verdict = table.feed_verdict(seg)
         flow = table.current
         for observer in flow.observers:
@@ -63,6 +79,14 @@ class PacketLoop:
         self.flow = flow
         self.verdict = verdict
         return True
+
+    def _in_shard(self, seg: Segment) -> bool:
+        key = (seg.src, seg.sport, seg.dst, seg.dport)
+        mine = self.shard_cache.get(key)
+        if mine is None:
+            mine = shard_of(seg.src, seg.sport, seg.dst, seg.dport, self.shards) == self.shard
+            self.shard_cache[key] = mine
+        return mine
 
     def end_packet(self) -> None:
         """Hand out the flows that ended with the last packet."""
