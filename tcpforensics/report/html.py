@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader
+from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from ..errors import TcpForensicsError
 from ..model import Finding, FlowResult, Segment, SegmentVerdict
 from . import figures
 from .series import Budget, FirstPassSeries, FlowSeries, SeriesCollector, collect
+from .templating import OPTIONS, PrecompiledLoader
 
 SEVERITY_RANK = {"critical": 3, "warning": 2, "info": 1}
 MAX_DETAILED = 20  # flows with full per-segment charts, whatever --top asks
@@ -43,8 +44,8 @@ _env: Environment | None = None
 def _environment() -> Environment:
     global _env
     if _env is None:
-        env = Environment(loader=PackageLoader("tcpforensics.report", "templates"),
-                          autoescape=True, trim_blocks=True, lstrip_blocks=True)
+        # The loader takes the templates' precompiled code when it is current.
+        env = Environment(loader=PrecompiledLoader(), **OPTIONS)
         env.filters.update(seconds=fmt_seconds, bytes=fmt_bytes, rate=fmt_rate,
                            num=fmt_num, reltime=fmt_reltime, prose=prose)
         _env = env
@@ -183,7 +184,11 @@ def _finite(obj: Any) -> Any:
 
 def json_for_script(obj: Any) -> Markup:
     """JSON that is safe inside a <script> block: no '<', '>', '&' or line separators."""
-    text = json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False, default=str)
+    try:
+        # Chart data rarely holds NaN/inf: encode as it is, and walk it only if it does.
+        text = json.dumps(obj, separators=(",", ":"), allow_nan=False, default=str)
+    except (ValueError, TypeError):
+        text = json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False, default=str)
     text = (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
     return Markup(text)
