@@ -183,7 +183,7 @@ def simulate(cca: str, rate_mbit: float, rtt: float, queue_pkts: int, duration: 
                 hist.append((t, delivered))
                 while hist and hist[0][0] < t - srtt:
                     hist.popleft()
-                rate_s = (delivered - hist[0][1]) / srtt if hist else None
+                rate_s = (delivered - hist[0][1]) / srtt if hist else 0.0
                 last_progress = t
                 dupacks = 0
                 if in_rec and una >= recover:
@@ -194,7 +194,7 @@ def simulate(cca: str, rate_mbit: float, rtt: float, queue_pkts: int, duration: 
                     if hasattr(rep, "new_round"):
                         rep.new_round(t)
                 # growth counts at most two packets per ACK, as one delayed ACK covers
-                rep.on_ack(t, min(newly, 2), rtt=sample if sample > 0 else None,
+                rep.on_ack(t, min(newly, 2), rtt=sample if sample > 0 else 0.0,
                            inflight=snd_nxt - una, rate=rate_s)
             elif ack == una and snd_nxt > una:
                 dupacks += 1
@@ -369,6 +369,7 @@ def test_memory_stays_bounded_on_a_long_flow() -> None:
                         SegmentVerdict(1, 1, acked, 1 << 20))
     est = obs.senders[0]
     assert est.rounds_total > MAX_ROUNDS  # long enough to need decimation
-    assert len(est.series["t"]) < MAX_ROUNDS and est.stride > 1
+    assert len(est.rows_limited) < MAX_ROUNDS and est.stride > 1
+    assert len(est.rows) == len(est.rows_limited) * 7  # t, cwnd, inflight, delivered, 3 replicas
     assert len(est.tsq) <= 4096 and len(est.epochs) <= MAX_EPOCHS
     assert obs.cwnd_estimate(0) == win * MSS

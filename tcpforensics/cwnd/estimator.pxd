@@ -6,6 +6,7 @@
 # per-round and per-flow code (rounds, loss epochs, features) keeps Python objects where
 # a value can be None or its type shows in the output.
 cimport cython
+from cpython.array cimport array
 
 from tcpforensics.cwnd.replicas.base cimport Replica
 from tcpforensics.model cimport Segment, SegmentVerdict
@@ -15,8 +16,13 @@ cdef int _TSQ_MAX
 cdef long long _DEFAULT_MSS
 cdef double _INF
 cdef long long _UNSET
+cdef long long _TS_MASK, _TS_HALF
 cdef int _SYN, _ACK, _SYN_RST
 cdef int _TX, _RX_TS, _RX_TIME
+
+
+@cython.locals(n=Py_ssize_t)
+cdef void _push(array a, double x) except *
 
 
 @cython.final
@@ -55,14 +61,15 @@ cdef class SenderEstimator:
     cdef public long long last_cwnd
     cdef public bint in_recovery
     cdef public long long recovery_point
-    cdef public object epoch
+    cdef public dict epoch             # the current / last loss epoch, None before any
     cdef public list epochs
-    cdef public object await_after
+    cdef public dict await_after       # the epoch whose window after is being measured
     cdef public long long rounds_total, rounds_cwnd, rounds_rwnd, rounds_app
-    cdef public object series
+    cdef public array rows             # of doubles, None before the first round kept
+    cdef public list rows_limited
     cdef public long long stride, skip
-    cdef public object replicas
-    cdef public object rep_err
+    cdef public list replicas          # of Replica, None until needed
+    cdef public list rep_err
     cdef public long long rep_n
     cdef public object recent
     cdef public object clean_hist
@@ -81,7 +88,7 @@ cdef class SenderEstimator:
     cdef public long long retrans, holes
     cdef public long long round_index
 
-    cdef dict _models(self)
+    cdef list _models(self)
     cdef void _rtt_sample(self, double rtt)
     cdef bint _timeout_gap(self, double gap)
     cdef double _rtt(self)
@@ -105,13 +112,23 @@ cdef class SenderEstimator:
     cdef _tx_echo(self, long long tsecr, double now)
     cdef _advance(self, long long ack, double now)
 
+    @cython.locals(rep=Replica)
     cdef _loss_start(self, double now, double gap, bint hole, bint rto=*)
+    cdef _settle(self, dict epoch)
+    @cython.locals(rep=Replica)
     cdef _loss_end(self, double now)
     @cython.locals(duration=double, flags=int, mss="long long", inflight="long long",
-                   cwnd_pkts=double, clean=bint, delivered_pkts=double, rep=Replica)
+                   cwnd_pkts=double, clean=bint, cwnd_limited=bint, delivered_pkts=double,
+                   rtt=double, rate=double, rep=Replica, i=Py_ssize_t, pred=double,
+                   shown="long long", pkts="long long", key="long long")
     cdef _close_round(self, double now)
+    @cython.locals(rep=Replica, rows=array, kept=array, target="long long", width=Py_ssize_t,
+                   start=Py_ssize_t)
+    cdef _keep_round(self, double now, long long shown, long long inflight, str limited,
+                     long long mss)
     cdef _track_plateau(self, bint clean, double cwnd_pkts, int flags)
     cdef _end_run(self)
+    @cython.locals(high=double, pkts=double)
     cdef _track_dip(self, double now, double cwnd_pkts, int flags, object limited)
     cpdef object cwnd_estimate(self)
 

@@ -23,10 +23,18 @@ from array import array
 from collections import deque
 from typing import Any
 
+import cython
+
 from ..model import ACK, RST, SYN, FlowResult, Segment, SegmentVerdict
 from .classify import classify
-from .registry import make_replicas
+from .registry import CCA_NAMES, make_replicas
 from .replicas.base import Replica
+
+if cython.compiled:  # math.log is the C library's log: call that directly
+    from cython.cimports.cpython.array import resize_smart
+    from cython.cimports.libc.math import log
+else:
+    from math import log
 
 # Round flags
 _LOSS = 1  # a loss episode was active or began in the round
@@ -46,6 +54,9 @@ _TSQ_MAX = 4096
 _DEFAULT_MSS = 1448
 _INF = float("inf")
 _UNSET = -(1 << 62)  # a sequence number not known (relative numbers never get there)
+# TCP timestamps are 32 bits and wrap: b is later than a when (a - b) & _TS_MASK >= _TS_HALF
+_TS_MASK = 0xFFFFFFFF
+_TS_HALF = 0x80000000
 _SYN = SYN
 _ACK = ACK
 _SYN_RST = SYN | RST
@@ -57,12 +68,25 @@ _RX_TS = 1
 _RX_TIME = 2
 _MODES = ("tx", "rx-ts", "rx-time")
 
-_SERIES = ("t", "cwnd", "inflight", "delivered", "limited", "reno", "cubic", "bbr")
+# The numeric columns of the report series: a round kept is one row of these, then one
+# column per replica (its inflight target in bytes), in one flat array of doubles (split
+# into columns when handed over); `limited` is a list of names beside it.
+_ROUND_COLUMNS = ("t", "cwnd", "inflight", "delivered")
 
 
-def _new_series() -> dict:
-    """Report series: numbers in arrays of doubles (8 bytes each), `limited` as names."""
-    return {k: [] if k == "limited" else array("d") for k in _SERIES}
+# Appending to an array of doubles: a method call in Python; in the compiled build a store
+# into the array's buffer (grown the way array.append grows it), as report/columns.py does.
+def _push(a: array, x: float) -> None:
+    if cython.compiled:
+        n = len(a)
+        resize_smart(a, n + 1)
+        a.data.as_doubles[n] = x
+    else:
+        a.append(x)
+
+
+if not cython.compiled:
+    _push = array.append  # noqa: F811  the pure build: no helper call per value
 
 
 def _median(values: list[float]) -> float | None:
@@ -143,7 +167,8 @@ class SenderEstimator:
         "rtt_base", "round_end", "round_start", "r_inflight", "r_delivered", "r_sent",
         "r_rtt", "r_flags", "last_cwnd", "in_recovery", "recovery_point",
         "epoch", "epochs", "await_after", "rounds_total", "rounds_cwnd", "rounds_rwnd",
-        "rounds_app", "series", "stride", "skip", "replicas", "rep_err", "rep_n",
+        "rounds_app", "rows", "rows_limited", "stride", "skip", "replicas", "rep_err",
+        "rep_n",
         "recent", "dip", "dips", "rounds_since_rto", "run", "best_run", "ca_reg",
         "retrans", "holes", "mode", "round_index", "mss_cap",
         "clean_hist", "prev_flags", "win_hist", "n_epochs", "rwnd_known", "ack_clocked",
@@ -186,11 +211,12 @@ class SenderEstimator:
         self.rounds_total = self.rounds_cwnd = self.rounds_rwnd = self.rounds_app = 0
         # the report series and the replicas are made when the first round closes (or
         # the first loss starts): most flows are short and never get there
-        self.series: dict[str, list] | None = None
+        self.rows: array | None = None  # kept rounds, _ROUND_COLUMNS + one per replica
+        self.rows_limited: list[str] = []  # what limited each kept round
         self.stride = 1
         self.skip = 0
-        self.replicas: dict[str, Replica] | None = None
-        self.rep_err: dict[str, float] | None = None
+        self.replicas: list[Replica] | None = None  # in registry order (CCA_NAMES)
+        self.rep_err: list[float] = []  # summed fit error of each replica
         self.rep_n = 0
         self.recent: deque = deque(maxlen=8)
         self.clean_hist: deque = deque(maxlen=3)  # inflight of the last clean rounds
@@ -213,12 +239,12 @@ class SenderEstimator:
         self.round_index = 0
 
     # --- helpers ---------------------------------------------------------------------------
-    def _models(self) -> dict[str, Replica]:
+    def _models(self) -> list[Replica]:
         """The replicas (and their fit errors), made on first use."""
         reps = self.replicas
         if reps is None:
-            reps = self.replicas = make_replicas()
-            self.rep_err = dict.fromkeys(reps, 0.0)
+            reps = self.replicas = list(make_replicas().values())
+            self.rep_err = [0.0] * len(reps)
         return reps
 
     def _rtt_sample(self, rtt: float) -> None:
@@ -352,7 +378,7 @@ class SenderEstimator:
         echo = tsecr
         while len(q) > 1:  # drop the ACKs the sender had seen a later one of
             later = q[1]
-            if ((echo - later.tsval) & 0xFFFFFFFF) >= 0x80000000:
+            if ((echo - later.tsval) & _TS_MASK) >= _TS_HALF:
                 break
             q.popleft()
         head = q[0]
@@ -435,7 +461,7 @@ class SenderEstimator:
         q = self.tsq
         while q:
             head = q[0]
-            if head.tsval == tsecr or ((tsecr - head.tsval) & 0xFFFFFFFF) >= 0x80000000:
+            if head.tsval == tsecr or ((tsecr - head.tsval) & _TS_MASK) >= _TS_HALF:
                 break
             q.popleft()
         if q:
@@ -495,7 +521,7 @@ class SenderEstimator:
         self.n_epochs += 1
         if len(self.epochs) < MAX_EPOCHS:
             self.epochs.append(epoch)
-        for rep in self._models().values():
+        for rep in self._models():
             rep.anchor(before / mss, now)
             if rto:
                 rep.on_rto(now)
@@ -522,7 +548,7 @@ class SenderEstimator:
     def _loss_end(self, now: float) -> None:
         self.in_recovery = False
         self.recovery_point = _UNSET
-        for rep in self._models().values():
+        for rep in self._models():
             rep.on_recovery_end(now)
         if self.epoch is not None:
             self.epoch["end"] = now
@@ -554,7 +580,8 @@ class SenderEstimator:
         else:
             limited = "cwnd"
             self.rounds_cwnd += 1
-        clean = limited == "cwnd" and not flags & (_LOSS | _RTO) and inflight > 0
+        cwnd_limited = limited == "cwnd"
+        clean = cwnd_limited and not flags & (_LOSS | _RTO) and inflight > 0
         # the window after a loss epoch: first clean round after recovery
         aw = self.await_after
         if aw is not None and self.round_start >= aw.get("end", now) - 1e-9:
@@ -564,54 +591,38 @@ class SenderEstimator:
                     self._settle(aw)
             else:
                 self._settle(aw)
-        # replicas: fed the round's ACKs as one batch
+        # replicas: fed the round's ACKs as one batch (0.0: no RTT / rate sample)
         delivered_pkts = self.r_delivered / mss
-        rtt = self.r_rtt if self.r_rtt != _INF else None
-        rate = delivered_pkts / duration if duration > 0 and delivered_pkts > 0 else None
+        rtt = self.r_rtt if self.r_rtt != _INF else 0.0
+        rate = delivered_pkts / duration if duration > 0 and delivered_pkts > 0 else 0.0
         reps = self._models()
-        for rep in reps.values():
-            if hasattr(rep, "new_round"):
-                rep.new_round(now)
-            rep.on_ack(now, delivered_pkts, rtt=rtt, inflight=cwnd_pkts, rate=rate,
-                       cwnd_limited=limited == "cwnd")
+        for rep in reps:
+            rep.new_round(now)
+            rep.on_ack(now, delivered_pkts, rtt, cwnd_pkts, rate, cwnd_limited)
         if clean and cwnd_pkts >= 1 and not self.in_recovery and self.rounds_since_rto > 3:
             self.rep_n += 1
             err = self.rep_err
-            for name, rep in reps.items():
-                pred = max(rep.inflight_target, 1.0)
-                err[name] += abs(math.log(pred / max(cwnd_pkts, 1.0)))
+            for i, rep in enumerate(reps):
+                pred = max(rep.inflight_target(), 1.0)
+                err[i] += abs(log(pred / max(cwnd_pkts, 1.0)))
         if clean:
             self.ca_reg.add(self.round_index, cwnd_pkts)
             self.clean_hist.append(inflight)
-            key = min(int(cwnd_pkts + 0.5), 100000)
+            pkts = int(cwnd_pkts + 0.5)  # a C integer in the compiled build: no boxing
+            key = min(pkts, 100000)
             self.win_hist[key] = self.win_hist.get(key, 0) + 1
         self._track_plateau(clean, cwnd_pkts, flags)
         self._track_dip(now, cwnd_pkts, flags, limited)
         # series for the report, decimated to stay bounded
         if self.skip == 0:
-            s = self.series
-            if s is None:
-                s = self.series = _new_series()
-            s["t"].append(round(now, 6))
             if flags & _LOSS:  # recovery rounds: the window is being cut, not measured
                 shown = min(inflight, self.last_cwnd or inflight)  # last_cwnd 0: none yet
             else:
-                shown = inflight if limited == "cwnd" else self.last_cwnd or inflight
-            s["cwnd"].append(shown)
-            s["inflight"].append(inflight)
-            s["delivered"].append(self.r_delivered)
-            s["limited"].append(limited)
-            s["reno"].append(int(reps["reno"].cwnd * mss))
-            s["cubic"].append(int(reps["cubic"].cwnd * mss))
-            s["bbr"].append(int(reps["bbr"].inflight_target * mss))
-            if len(s["t"]) >= MAX_ROUNDS:
-                for key in s:
-                    s[key] = s[key][::2]
-                self.stride *= 2
-            self.skip = self.stride - 1
+                shown = inflight if cwnd_limited else self.last_cwnd or inflight
+            self._keep_round(now, shown, inflight, limited, mss)
         else:
             self.skip -= 1
-        if limited == "cwnd" and inflight > 0:
+        if cwnd_limited and inflight > 0:
             self.last_cwnd = inflight
         self.recent.append(cwnd_pkts)
         # next round
@@ -623,6 +634,30 @@ class SenderEstimator:
         self.r_sent = 0
         self.r_rtt = _INF
         self.r_flags = 0
+
+    def _keep_round(self, now: float, shown: int, inflight: int, limited: str,
+                    mss: int) -> None:
+        """Add the round to the report series; every other round goes when they fill."""
+        rows = self.rows
+        if rows is None:
+            rows = self.rows = array("d")
+        _push(rows, now)  # rounded to the microsecond when handed over
+        _push(rows, shown)
+        _push(rows, inflight)
+        _push(rows, self.r_delivered)
+        for rep in self.replicas:
+            target = int(rep.inflight_target() * mss)
+            _push(rows, target)
+        self.rows_limited.append(limited)
+        if len(self.rows_limited) >= MAX_ROUNDS:
+            width = len(_ROUND_COLUMNS) + len(self.replicas)
+            kept = array("d")
+            for start in range(0, len(rows), 2 * width):  # rounds 0, 2, 4, ...
+                kept.extend(rows[start:start + width])
+            self.rows = kept
+            self.rows_limited = self.rows_limited[::2]
+            self.stride *= 2
+        self.skip = self.stride - 1
 
     def _track_plateau(self, clean: bool, cwnd_pkts: float, flags: int) -> None:
         """Longest loss-free run of window-limited rounds and how the window moved in it."""
@@ -648,7 +683,10 @@ class SenderEstimator:
         A timeout restarts a loss-based sender at one packet and its window doubles
         from there, so a dip must hold at 3 to 4.5 packets from its first round, must
         not follow a loss round, and the window must come back up afterwards."""
-        high = max(self.recent) if self.recent else 0.0
+        high = 0.0  # the largest window of the last rounds (windows are never negative)
+        for pkts in self.recent:
+            if pkts > high:
+                high = pkts
         quiet = not flags & (_LOSS | _RTO | _IDLE) and not self.in_recovery
         pending = self.dip_exit
         if pending is not None:
@@ -693,7 +731,8 @@ class SenderEstimator:
         if self.await_after is not None:
             self._settle(self.await_after)
         n = self.rep_n
-        fit = {name: round(e / n, 4) for name, e in self.rep_err.items()} if n else {}
+        fit = {name: round(e / n, 4)
+               for name, e in zip(CCA_NAMES, self.rep_err, strict=True)} if n else {}
         duration = (self.last_data_ts - self.first_ts) if self.data_segs else 0.0
         return {
             "vantage": self.vantage,
@@ -720,12 +759,16 @@ class SenderEstimator:
         }
 
     def cwnd_record(self, addr: str) -> dict:
-        s = self.series or _new_series()
-        return {  # the estimator is dropped after this: hand its series over, no copies
+        rows = self.rows if self.rows is not None else array("d")
+        names = _ROUND_COLUMNS + CCA_NAMES
+        col = {name: rows[i::len(names)] for i, name in enumerate(names)}
+        col["t"] = array("d", [round(t, 6) for t in col["t"]])
+        return {
             "addr": addr,
             "vantage": self.vantage,
-            "rounds": {k: s[k] for k in ("t", "cwnd", "inflight", "delivered", "limited")},
-            "replicas": {k: s[k] for k in ("reno", "cubic", "bbr")},
+            "rounds": {"t": col["t"], "cwnd": col["cwnd"], "inflight": col["inflight"],
+                       "delivered": col["delivered"], "limited": self.rows_limited},
+            "replicas": {name: col[name] for name in CCA_NAMES},
             "loss_epochs": [
                 {"t": e["t"], "cwnd_before": e["cwnd_before"], "cwnd_after": e["cwnd_after"],
                  "beta": e["beta"]} for e in self.epochs

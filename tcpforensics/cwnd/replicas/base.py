@@ -3,7 +3,8 @@
 A replica is a model sender.  The estimator drives it with what the capture shows (data
 acknowledged, RTT samples, loss episodes, timeouts) and reads back the window the real
 algorithm would have had.  Windows are in packets (floats), times in seconds taken from
-the packets: replicas never read a clock.
+the packets: replicas never read a clock.  A sample a round did not give (no RTT, no
+delivery rate) is passed as 0.0, so the compiled build calls them with C doubles.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ class Replica:
         if cwnd > 0:
             self.cwnd = float(cwnd)
 
-    def on_ack(self, now: float, acked: float, rtt: float | None = None,
-               inflight: float | None = None, rate: float | None = None,
-               cwnd_limited: bool = True) -> None:
-        """`acked` packets newly delivered; `rate` a delivery-rate sample in packets/s."""
+    def on_ack(self, now: float, acked: float, rtt: float = 0.0, inflight: float = 0.0,
+               rate: float = 0.0, cwnd_limited: bool = True) -> None:
+        """`acked` packets newly delivered; `rtt` an RTT sample (s), `inflight` packets in
+        flight, `rate` a delivery-rate sample in packets/s; 0.0: none."""
         raise NotImplementedError
 
     def on_loss(self, now: float) -> None:
@@ -47,7 +48,6 @@ class Replica:
         self.cwnd = 1.0
         self.in_recovery = False
 
-    @property
     def inflight_target(self) -> float:
         """The data in flight the model sender would keep (its window, for loss-based)."""
         return self.cwnd

@@ -1,9 +1,15 @@
 # C types for the compiled build of bbr.py (Cython pure-Python mode).
 from tcpforensics.cwnd.replicas.base cimport Replica
 
+# the model's constants as C numbers (PACING_GAINS and the mode names stay Python objects)
+cdef double HIGH_GAIN, DRAIN_GAIN, CWND_GAIN, MIN_RTT_WINDOW, PROBE_RTT_TIME, MIN_CWND
+cdef double FULL_BW_THRESH
+cdef long BW_WINDOW_ROUNDS, FULL_BW_ROUNDS
+
 
 cdef class BbrReplica(Replica):
     cdef public object mode            # STARTUP | DRAIN | PROBE_BW | PROBE_RTT
+    cdef public double bw              # max of bw_samples (0.0: none yet)
     cdef public list bw_samples
     cdef public long long round
     cdef public double min_rtt
@@ -12,19 +18,22 @@ cdef class BbrReplica(Replica):
     cdef public double cycle_stamp
     cdef public double full_bw
     cdef public long full_bw_cnt
-    cdef public object probe_rtt_done  # seconds, None outside PROBE_RTT
+    cdef public double probe_rtt_done  # seconds, inf outside PROBE_RTT
     cdef public double prior_cwnd
     cdef public double pacing_gain
     cdef public long probe_rtt_count
     cdef public double last_rtt
+    cpdef double bdp(self)
     cpdef double target_cwnd(self, double gain=*)
     cpdef _enter_probe_rtt(self, double now)  # cpdef: the synthetic tests call it
-    cdef _update_mode(self, double now, object inflight)
+    cdef _bw_sample(self, double rate)
+    cdef _update_mode(self, double now, double inflight)
     cdef _update_cwnd(self, double acked)
     # overrides of Replica's methods (same signatures)
-    cpdef on_ack(self, double now, double acked, object rtt=*, object inflight=*,
-                 object rate=*, bint cwnd_limited=*)
+    cpdef on_ack(self, double now, double acked, double rtt=*, double inflight=*,
+                 double rate=*, bint cwnd_limited=*)
     cpdef on_loss(self, double now)
     cpdef on_recovery_end(self, double now)
     cpdef new_round(self, double now)
     cpdef on_rto(self, double now)
+    cpdef double inflight_target(self)

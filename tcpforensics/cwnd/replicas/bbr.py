@@ -11,6 +11,8 @@ recovery conserves packets and the window returns to its prior value when recove
 
 from __future__ import annotations
 
+import math
+
 from .base import Replica
 
 HIGH_GAIN = 2.885  # 2/ln(2)
@@ -30,14 +32,18 @@ STARTUP, DRAIN, PROBE_BW, PROBE_RTT = "startup", "drain", "probe_bw", "probe_rtt
 class BbrReplica(Replica):
     name = "bbr"
     beta = 1.0
-    __slots__ = ("mode", "bw_samples", "round", "min_rtt", "min_rtt_stamp", "cycle_idx",
-                 "cycle_stamp", "full_bw", "full_bw_cnt", "probe_rtt_done", "prior_cwnd",
-                 "pacing_gain", "probe_rtt_count", "last_rtt")
+    __slots__ = ("mode", "bw", "bw_samples", "round", "min_rtt", "min_rtt_stamp",
+                 "cycle_idx", "cycle_stamp", "full_bw", "full_bw_cnt", "probe_rtt_done",
+                 "prior_cwnd", "pacing_gain", "probe_rtt_count", "last_rtt")
 
     def __init__(self, cwnd: float = 10.0, cycle_start: int = 2) -> None:
         super().__init__(cwnd)
         self.mode = STARTUP
-        self.bw_samples: list[tuple[int, float]] = []  # (round, rate pkts/s), max filter
+        # windowed max of the delivery rate (pkts/s) over the last BW_WINDOW_ROUNDS rounds:
+        # bw is the max, bw_samples the (round, rate) that can still become it (a
+        # monotonic queue: rounds increase and rates decrease from the front)
+        self.bw = 0.0
+        self.bw_samples: list[tuple[int, float]] = []
         self.round = 0
         self.min_rtt = 0.0
         self.min_rtt_stamp = 0.0
@@ -45,26 +51,20 @@ class BbrReplica(Replica):
         self.cycle_stamp = 0.0
         self.full_bw = 0.0
         self.full_bw_cnt = 0
-        self.probe_rtt_done: float | None = None
+        self.probe_rtt_done = math.inf  # when PROBE_RTT ends (inf: never entered)
         self.prior_cwnd = 0.0
         self.pacing_gain = HIGH_GAIN
         self.probe_rtt_count = 0
         self.last_rtt = 0.0
 
-    @property
-    def bw(self) -> float:
-        return max((r for _, r in self.bw_samples), default=0.0)
-
-    @property
     def bdp(self) -> float:
         return self.bw * self.min_rtt
 
     def target_cwnd(self, gain: float = CWND_GAIN) -> float:
         if self.bw <= 0 or self.min_rtt <= 0:
             return self.cwnd
-        return max(gain * self.bdp + 3.0, MIN_CWND)  # +3: quantum allowance for TSO/acks
+        return max(gain * self.bdp() + 3.0, MIN_CWND)  # +3: quantum allowance for TSO/acks
 
-    @property
     def inflight_target(self) -> float:
         """What BBR keeps in flight: paced at gain x bw, capped by its window."""
         if self.bw <= 0 or self.min_rtt <= 0:
@@ -75,10 +75,9 @@ class BbrReplica(Replica):
     def new_round(self, now: float) -> None:
         self.round += 1
 
-    def on_ack(self, now: float, acked: float, rtt: float | None = None,
-               inflight: float | None = None, rate: float | None = None,
-               cwnd_limited: bool = True) -> None:
-        if rtt is not None and rtt > 0:
+    def on_ack(self, now: float, acked: float, rtt: float = 0.0, inflight: float = 0.0,
+               rate: float = 0.0, cwnd_limited: bool = True) -> None:
+        if rtt > 0:
             self.last_rtt = rtt
             if self.min_rtt == 0 or rtt <= self.min_rtt or \
                     now - self.min_rtt_stamp > MIN_RTT_WINDOW:
@@ -87,12 +86,22 @@ class BbrReplica(Replica):
                 self.min_rtt_stamp = now
                 if expired and self.mode != PROBE_RTT:
                     self._enter_probe_rtt(now)
-        if rate is not None and rate > 0:
-            samples = [s for s in self.bw_samples if s[0] > self.round - BW_WINDOW_ROUNDS]
-            samples.append((self.round, rate))
-            self.bw_samples = samples
+        if rate > 0:
+            self._bw_sample(rate)
         self._update_mode(now, inflight)
         self._update_cwnd(acked)
+
+    def _bw_sample(self, rate: float) -> None:
+        """Add a delivery-rate sample to the max filter.  Samples from before the last
+        BW_WINDOW_ROUNDS rounds leave it when a new one comes (not when a round begins)."""
+        samples = self.bw_samples
+        oldest = self.round - BW_WINDOW_ROUNDS
+        while samples and samples[0][0] <= oldest:
+            del samples[0]
+        while samples and samples[-1][1] <= rate:  # never the max again
+            samples.pop()
+        samples.append((self.round, rate))
+        self.bw = samples[0][1]
 
     def _enter_probe_rtt(self, now: float) -> None:
         self.mode = PROBE_RTT
@@ -101,7 +110,7 @@ class BbrReplica(Replica):
         self.probe_rtt_done = now + max(PROBE_RTT_TIME, self.min_rtt)
         self.probe_rtt_count += 1
 
-    def _update_mode(self, now: float, inflight: float | None) -> None:
+    def _update_mode(self, now: float, inflight: float) -> None:
         bw = self.bw
         if self.mode == STARTUP:
             self.pacing_gain = HIGH_GAIN
@@ -114,7 +123,7 @@ class BbrReplica(Replica):
                     self.mode = DRAIN
                     self.pacing_gain = DRAIN_GAIN
         if self.mode == DRAIN:
-            if inflight is None or inflight <= self.bdp:
+            if inflight <= self.bdp():  # inflight 0.0 (not known) too
                 self.mode = PROBE_BW
                 self.cycle_stamp = now
                 self.pacing_gain = PACING_GAINS[self.cycle_idx]
@@ -123,8 +132,7 @@ class BbrReplica(Replica):
                 self.cycle_idx = (self.cycle_idx + 1) % len(PACING_GAINS)
                 self.cycle_stamp = now
             self.pacing_gain = PACING_GAINS[self.cycle_idx]
-        elif self.mode == PROBE_RTT and self.probe_rtt_done is not None \
-                and now >= self.probe_rtt_done:
+        elif self.mode == PROBE_RTT and now >= self.probe_rtt_done:
             self.min_rtt_stamp = now
             self.cwnd = max(self.cwnd, self.prior_cwnd)
             self.prior_cwnd = 0.0

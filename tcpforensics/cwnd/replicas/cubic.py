@@ -9,6 +9,8 @@ min-RTT ahead (t + delay_min) and caps slow growth to cnt >= 2 (at most 1.5x per
 
 from __future__ import annotations
 
+import math
+
 from .base import Replica
 
 BETA = 717 / 1024
@@ -16,6 +18,9 @@ C = 0.4
 HYSTART_LOW_WINDOW = 16
 HYSTART_MIN_SAMPLES = 8
 HYSTART_ACK_DELTA = 0.002
+# additive increase of the Reno-friendly estimate, packets per RTT: 3(1-beta)/(1+beta)
+RENO_ALPHA = 3.0 * (1.0 - BETA) / (1.0 + BETA)
+_UNSET = -math.inf  # a time not set (packet times are never -inf)
 
 
 class CubicReplica(Replica):
@@ -28,7 +33,7 @@ class CubicReplica(Replica):
     def __init__(self, cwnd: float = 10.0, hystart: bool = True) -> None:
         super().__init__(cwnd)
         self.w_max = 0.0
-        self.epoch_start: float | None = None
+        self.epoch_start = _UNSET  # start of the congestion-avoidance epoch
         self.k = 0.0
         self.origin = 0.0
         self.ack_cnt = 0.0
@@ -37,7 +42,7 @@ class CubicReplica(Replica):
         self.cwnd_cnt = 0.0
         self.cnt = 1.0
         self.hystart = hystart
-        self.hs_round_start: float | None = None
+        self.hs_round_start = _UNSET  # _UNSET: before the first round
         self.hs_last_ack = 0.0
         self.hs_curr_rtt = 0.0
         self.hs_samples = 0
@@ -45,7 +50,7 @@ class CubicReplica(Replica):
 
     # --- RFC 9438 section 4.6 / tcp_cubic.c cubictcp_recalc_ssthresh ----------------------
     def on_loss(self, now: float) -> None:
-        self.epoch_start = None
+        self.epoch_start = _UNSET
         if self.cwnd < self.w_max:  # fast convergence: release bandwidth to newcomers
             self.w_max = self.cwnd * (1.0 + BETA) / 2.0
         else:
@@ -63,7 +68,7 @@ class CubicReplica(Replica):
     def anchor(self, cwnd: float, now: float) -> None:
         if cwnd > 0:
             self.cwnd = float(cwnd)
-            self.epoch_start = None
+            self.epoch_start = _UNSET
 
     def new_round(self, now: float) -> None:
         """HyStart bookkeeping: a new RTT round begins (the estimator tells us)."""
@@ -72,10 +77,10 @@ class CubicReplica(Replica):
         self.hs_curr_rtt = 0.0
         self.hs_samples = 0
 
-    def _hystart(self, now: float, rtt: float | None) -> None:
-        if self.hs_found or self.cwnd < HYSTART_LOW_WINDOW or self.hs_round_start is None:
+    def _hystart(self, now: float, rtt: float) -> None:
+        if self.hs_found or self.cwnd < HYSTART_LOW_WINDOW or self.hs_round_start == _UNSET:
             return
-        if rtt is not None and rtt > 0:
+        if rtt > 0:
             if self.delay_min == 0 or rtt < self.delay_min:
                 self.delay_min = rtt
             if self.hs_samples < HYSTART_MIN_SAMPLES:
@@ -97,10 +102,9 @@ class CubicReplica(Replica):
         self.hs_found = True
         self.ssthresh = self.cwnd
 
-    def on_ack(self, now: float, acked: float, rtt: float | None = None,
-               inflight: float | None = None, rate: float | None = None,
-               cwnd_limited: bool = True) -> None:
-        if rtt is not None and rtt > 0 and (self.delay_min == 0 or rtt < self.delay_min):
+    def on_ack(self, now: float, acked: float, rtt: float = 0.0, inflight: float = 0.0,
+               rate: float = 0.0, cwnd_limited: bool = True) -> None:
+        if rtt > 0 and (self.delay_min == 0 or rtt < self.delay_min):
             self.delay_min = rtt
         if acked <= 0 or self.in_recovery or not cwnd_limited:
             return
@@ -123,7 +127,7 @@ class CubicReplica(Replica):
     def _update(self, now: float, acked: float) -> None:
         cwnd = self.cwnd
         self.ack_cnt += acked
-        if self.epoch_start is None:
+        if self.epoch_start == _UNSET:
             self.epoch_start = now
             self.ack_cnt = acked
             self.w_est = cwnd
@@ -138,9 +142,8 @@ class CubicReplica(Replica):
         cnt = cwnd / (target - cwnd) if target > cwnd else 100.0 * cwnd
         if self.w_max == 0 and cnt > 20:
             cnt = 20.0  # before any loss: at most 5% growth per RTT
-        # Reno-friendly region: additive increase alpha = 3(1-beta)/(1+beta) per RTT
-        alpha = 3.0 * (1.0 - BETA) / (1.0 + BETA)
-        self.w_est += alpha * acked / cwnd
+        # Reno-friendly region: additive increase of RENO_ALPHA packets per RTT
+        self.w_est += RENO_ALPHA * acked / cwnd
         if self.w_est > cwnd:
             max_cnt = cwnd / (self.w_est - cwnd)
             cnt = min(cnt, max_cnt)

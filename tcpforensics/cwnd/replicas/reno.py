@@ -19,9 +19,8 @@ class RenoReplica(Replica):
         super().__init__(cwnd)
         self.cwnd_cnt = 0.0
 
-    def on_ack(self, now: float, acked: float, rtt: float | None = None,
-               inflight: float | None = None, rate: float | None = None,
-               cwnd_limited: bool = True) -> None:
+    def on_ack(self, now: float, acked: float, rtt: float = 0.0, inflight: float = 0.0,
+               rate: float = 0.0, cwnd_limited: bool = True) -> None:
         if acked <= 0 or self.in_recovery or not cwnd_limited:
             return  # Linux grows the window only when the window was the limit
         if self.cwnd < self.ssthresh:
