@@ -7,6 +7,18 @@ cimport cython
 
 @cython.final
 @cython.freelist(8)
+cdef class RawPacket:
+    cdef public long long frame
+    cdef public object ts_ns           # int; exceeds 64 bits on hostile pcapng input
+    cdef public long long linktype
+    cdef public long long caplen
+    cdef public long long wirelen
+    cdef public bytes data
+    cdef public long long iface
+
+
+@cython.final
+@cython.freelist(8)
 cdef class Segment:
     cdef public long long frame
     cdef public double ts

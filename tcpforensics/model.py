@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntFlag
-from typing import NamedTuple
 
 # --- TCP header flag bits (as on the wire) -------------------------------------------
 FIN = 0x01
@@ -37,16 +36,35 @@ def flags_text(flags: int) -> str:
 SKIP_REASONS = ("non_ip", "non_tcp", "malformed", "truncated", "fragment")
 
 
-class RawPacket(NamedTuple):
-    """One capture record as the reader saw it; `frame` is 1-based like Wireshark's."""
+class RawPacket:
+    """One capture record as the reader saw it; `frame` is 1-based like Wireshark's.
 
-    frame: int
-    ts_ns: int
-    linktype: int
-    caplen: int
-    wirelen: int
-    data: bytes
-    iface: int = 0
+    The reader makes one per record, so the compiled build makes it a C struct with typed
+    fields (model.pxd), like Segment.  It used to be a NamedTuple: the constructor
+    (positional order, `iface` defaulting to 0), field-wise equality and the repr are
+    kept.  `ts_ns` is an int that may exceed 64 bits (hostile pcapng time resolutions).
+    """
+
+    __slots__ = ("frame", "ts_ns", "linktype", "caplen", "wirelen", "data", "iface")
+
+    def __init__(self, frame, ts_ns, linktype, caplen, wirelen, data, iface=0):
+        self.frame = frame
+        self.ts_ns = ts_ns
+        self.linktype = linktype
+        self.caplen = caplen
+        self.wirelen = wirelen
+        self.data = data
+        self.iface = iface
+
+    def __repr__(self):
+        return _fields_repr(self, RawPacket.__slots__)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return _fields(self, RawPacket.__slots__) == _fields(other, RawPacket.__slots__)
+
+    __hash__ = None  # compared by value, like Segment
 
 
 # --- Analysis flags (Wireshark tcp.analysis.* names) -----------------------------------

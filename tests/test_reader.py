@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 from make_broken_captures import (
+    corpus,
+    ether,
+    ipv4,
+    ipv6,
     ng_block,
     ng_epb,
     ng_idb,
@@ -24,6 +28,7 @@ from make_broken_captures import (
     pcap_header,
     pcap_record,
     tcp_frame,
+    tcp_header,
 )
 
 from tcpforensics.errors import CaptureError
@@ -326,6 +331,52 @@ def test_iterates_once_and_counts(tmp_path: Path) -> None:
     cap.close()
     cap.close()
     assert all(isinstance(decode(r), Segment) for r in first)
+
+
+def _decoded_both_ways(source) -> tuple[list, list]:
+    """(decode(raw) for each record, Capture.decoded()), each with the capture's counts."""
+    out = []
+    for fused in (False, True):
+        src = io.BytesIO(source) if isinstance(source, bytes) else source
+        with open_capture(src) as cap:
+            results = list(cap.decoded()) if fused else [decode(r) for r in cap]
+            out.append([results, cap.records, cap.warnings, cap.linktypes, cap.snaplen])
+    return out[0], out[1]
+
+
+def test_decoded_equals_decode_of_each_record() -> None:
+    # decoded() decodes the common frame straight from the read buffer in the compiled
+    # build; every kind of frame on either side of that fast path decodes the same
+    ts_opt = b"\x01\x01\x08\x0a" + struct.pack("!II", 7, 9)
+    sack = b"\x01\x01\x05\x0a" + struct.pack("!II", 100, 200)
+    frames = [
+        tcp_frame(seq=1),  # no options
+        tcp_frame(seq=2, payload=b"p" * 100, options=ts_opt),  # NOP NOP timestamp
+        tcp_frame(seq=3, options=sack),  # other options: the general path
+        tcp_frame(seq=4, options=ts_opt + b"\x01\x01\x01\x01"),
+        ether(ipv4(tcp_header(seq=5), total=0)),  # TSO: total length 0
+        ether(ipv4(tcp_header(seq=6) + b"z" * 50, total=30)),  # total below the headers
+        ether(ipv4(tcp_header(seq=7, doff=3))),  # data offset below 5
+        ether(ipv4(tcp_header(seq=8, doff=15))),  # data offset beyond the datagram
+        ether(ipv4(tcp_header(seq=9), frag=0x2000)),  # a fragment
+        ether(ipv4(tcp_header(seq=10), options=b"\x01" * 4)),  # IPv4 options
+        ether(ipv4(tcp_header(seq=11), proto=17)),  # not TCP
+        ether(ipv6(tcp_header(seq=12, options=ts_opt)), 0x86DD),
+        ether(b"\x00" * 46, 0x0806),  # ARP
+        tcp_frame(seq=13)[:40],  # cut inside the TCP header
+        tcp_frame(seq=14, options=ts_opt)[:60],  # cut inside the options
+    ]
+    data = pcap_header(snaplen=128) + b"".join(
+        pcap_record(1_700_000_000_000_000_000 + i * 1_000_003, f, wirelen=len(f) + 8 * (i % 2))
+        for i, f in enumerate(frames)) + pcap_record(0, tcp_frame())[:30]  # truncated tail
+    plain, fused = _decoded_both_ways(data)
+    assert fused == plain
+    assert sum(isinstance(r, Segment) for r in plain[0]) == 9 and plain[1] == len(frames)
+    assert plain[2]  # the truncated tail is reported
+    for broken in corpus():  # damaged input, pcapng and snoop: the same as well
+        if not broken.error:
+            plain, fused = _decoded_both_ways(broken.data)
+            assert fused == plain, broken.name
 
 
 def test_constant_memory_on_a_long_capture(tmp_path: Path) -> None:

@@ -1,12 +1,13 @@
 """Fast header decode: one capture record -> a Segment, or the name of a skip bucket.
 
 No per-packet objects other than the Segment itself.  The pure-Python build reads each
-header with one precompiled ``struct`` call (the fastest way in Python) and has a fast
-path for Ethernet -> IPv4 -> TCP that unpacks all three headers at once.  The compiled
-build (Cython, types in decode.pxd) reads the same header bytes directly (indexing stays
-bounds-checked) and needs no separate fast path: the general path runs at C speed.  The
-two ways of reading a header sit side by side under ``if cython.compiled``; the
-differential tests (compiled vs pure) check that they agree.
+header with one precompiled ``struct`` call (the fastest way in Python); the compiled
+build (Cython, types in decode.pxd) reads the same header bytes directly, through a C
+pointer once the length is checked, with bounds-checked indexing elsewhere.  The two
+ways of reading a header sit side by side under ``if cython.compiled``; the differential
+tests (compiled vs pure) check that they agree.  Both builds first try a fast path for
+Ethernet -> IPv4 -> TCP (_ether_ipv4_tcp), which the reader can also run on its read
+buffer directly (Capture.decoded).
 
 Bucket rules (every record lands in exactly one; they sum to the record count):
 
@@ -48,6 +49,10 @@ import cython
 
 from tcpforensics.model import RawPacket, Segment
 
+if cython.compiled:
+    from cython.cimports.cpython.long import PyLong_AsLongLongAndOverflow
+    from cython.cimports.libc.string import memcmp
+
 __all__ = ["decode"]
 
 _U32LE = Struct("<I").unpack_from
@@ -71,43 +76,17 @@ _AF_INET6 = frozenset((10, 23, 24, 28, 30))
 def decode(raw: RawPacket) -> Segment | str:
     """Decode one record.  Returns a Segment or one of model.SKIP_REASONS; never raises."""
     try:
-        if cython.compiled:
-            # an exact tuple is indexed at C speed, a NamedTuple through a Python-level
-            # __getitem__ slot (about 0.1 us per index); slicing copies the items directly
-            raw = raw[:]
-        data = raw[5]
-        lt = raw[2]
-        if not cython.compiled and lt == 1 and len(data) >= 54:
-            # Fast path (pure build): Ethernet / IPv4 without options / TCP, unpacked in
-            # one go.  It only *accepts* well-formed, unfragmented segments; anything else
-            # falls through to the general path below, which decides the bucket.
-            (etype, vihl, total, ip_id, frag, ttl, proto, src, dst, sport, dport, seq, ack,
-             offbyte, flagbyte, win, urg) = _ETH_V4_TCP(data, 12)
-            if etype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF:
-                n = len(data)
-                wire = raw[4]
-                ipmax = (wire if wire > n else n) - 14
-                if total == 0 or total > ipmax:
-                    total = ipmax
-                hlen = (offbyte >> 4) << 2
-                if 20 <= hlen <= total - 20:
-                    length = total - 20 - hlen
-                    have = n - 34 - hlen
-                    captured = length if have >= length else (have if have > 0 else 0)
-                    flags = flagbyte | ((offbyte & 1) << 8)
-                    if hlen == 20:
-                        return _segment(raw, src, dst, sport, dport, seq, ack, flags, win,
-                                        length, None, None, False, (), None, None, False,
-                                        False, ip_id, ttl, captured, urg)
-                    if hlen == 32 and n >= 66 and data[54:58] == _NOP_NOP_TS:
-                        tsval, tsecr = _TS(data, 58)
-                        return _segment(raw, src, dst, sport, dport, seq, ack, flags, win,
-                                        length, None, None, False, (), tsval, tsecr, False,
-                                        False, ip_id, ttl, captured, urg)
+        data = raw.data
+        lt = raw.linktype
+        if lt == 1 and len(data) >= 54:
+            seg = _ether_ipv4_tcp(data, len(data), raw.wirelen, raw.frame)
+            if seg is not None:
+                seg.ts = _seconds(raw.ts_ns)
+                return seg
         if lt == 1:  # Ethernet: the common case, kept inline
             if len(data) < 14:
                 return "truncated"
-            etype = _u16(data, 12)
+            etype = _be16(data, 12)
             if etype == 0x0800:
                 return _ipv4(raw, data, 14, 0)
             return _ether_type(raw, data, etype, 14, 0)
@@ -117,6 +96,55 @@ def decode(raw: RawPacket) -> Segment | str:
         return link(raw, data)
     except Exception:  # a bug on hostile input must not stop the analysis
         return "malformed"
+
+
+def _ether_ipv4_tcp(view: bytes, n: int, wire: int, frame: int) -> Segment | None:
+    """The common case in one go: Ethernet / IPv4 without options / TCP without options
+    or with just the usual NOP NOP timestamp, well formed and unfragmented.  The frame's
+    `n` captured bytes (at least 54) are at view[0:n]; `wire` is its original length.
+
+    Returns the Segment with `ts` left for the caller to set, or None for anything else:
+    it only *accepts*, and the general path then decides the bucket.  The reader's
+    decoded() calls it on the read buffer itself in the compiled build, where `view` is
+    a C pointer.
+    """
+    if cython.compiled:
+        etype, vihl, total, ip_id, frag = _be16(view, 12), view[14], _be16(view, 16), \
+            _be16(view, 18), _be16(view, 20)
+        ttl, proto = view[22], view[23]
+    else:
+        (etype, vihl, total, ip_id, frag, ttl, proto, src, dst, sport, dport, seq, ack,
+         offbyte, flagbyte, win, urg) = _ETH_V4_TCP(view, 12)
+    if etype != 0x0800 or vihl != 0x45 or proto != 6 or frag & 0x3FFF:
+        return None
+    if cython.compiled:
+        sport, dport, seq, ack = _be16(view, 34), _be16(view, 36), _be32(view, 38), \
+            _be32(view, 42)
+        offbyte, flagbyte, win, urg = view[46], view[47], _be16(view, 48), _be16(view, 52)
+    ipmax = (wire if wire > n else n) - 14
+    if total == 0 or total > ipmax:
+        total = ipmax
+    hlen = (offbyte >> 4) << 2
+    if hlen < 20 or hlen > total - 20:
+        return None
+    if hlen == 20:
+        tsval = tsecr = None
+    elif hlen == 32 and n >= 66 and (_be32(view, 54) == 0x0101080A if cython.compiled
+                                      else view[54:58] == _NOP_NOP_TS):
+        if cython.compiled:
+            tsval, tsecr = _be32(view, 58), _be32(view, 62)
+        else:
+            tsval, tsecr = _TS(view, 58)
+    else:
+        return None
+    if cython.compiled:
+        src, dst = _addr(view, 26, 4), _addr(view, 30, 4)
+    length = total - 20 - hlen
+    have = n - 34 - hlen
+    captured = length if have >= length else (have if have > 0 else 0)
+    return _segment(frame, 0.0, src, dst, sport, dport, seq, ack,
+                    flagbyte | ((offbyte & 1) << 8), win, length, None, None, False, (),
+                    tsval, tsecr, False, False, ip_id, ttl, captured, urg)
 
 
 def _u16(data: bytes, off: int) -> int:
@@ -130,13 +158,55 @@ def _u32(data: bytes, off: int) -> int:
     return (high << 24) | (data[off + 1] << 16) | (data[off + 2] << 8) | data[off + 3]
 
 
-def _bytes_at(data: bytes, off: int, size: int) -> bytes:
-    """data[off:off + size], all of which must be there (compiled build: a direct copy;
-    slicing a bytes object from C goes through the generic slice protocol)."""
-    if off < 0 or off + size > len(data):
-        raise IndexError("header cut short")
-    view = data  # a C pointer in the compiled build: the check above keeps it in bounds
+def _be16(view: bytes, off: int) -> int:
+    """_u16 for the hot paths: in the compiled build `view` is a C pointer into a bytes
+    object whose length the caller has checked, and no bounds check is made."""
+    return (view[off] << 8) | view[off + 1]
+
+
+def _be32(view: bytes, off: int) -> int:
+    """_u32 for the hot paths (see _be16)."""
+    high = view[off]  # a 64-bit C integer in the compiled build: the shift cannot overflow
+    return (high << 24) | (view[off + 1] << 16) | (view[off + 2] << 8) | view[off + 3]
+
+
+# Recently seen addresses, in the compiled build: slot -> the bytes object handed out.
+_ADDRS = [b""] * 128
+
+
+def _addr(view: bytes, off: int, size: int) -> bytes:
+    """view[off:off + size], an address the caller has checked is there.
+
+    The compiled build (`view` a C pointer) hands out the same bytes object again for an
+    address seen recently (a small direct-mapped cache): no allocation, and the object
+    keeps its cached hash for the flow table's dictionary lookups.  Equal bytes either way.
+    """
+    if cython.compiled:
+        slot = (view[off + size - 1] ^ (view[off + size - 2] << 2)) & 63
+        if size == 16:
+            slot |= 64
+        cached = _ADDRS[slot]
+        if len(cached) == size:
+            cview = cached
+            if memcmp(view + off, cview, size) == 0:
+                return cached
+        addr = view[off:off + size]
+        _ADDRS[slot] = addr
+        return addr
     return view[off:off + size]
+
+
+def _seconds(ts_ns: int) -> float:
+    """ts_ns / 1e9.  The compiled build converts a timestamp that fits 64 bits in C: the
+    same correctly rounded double as Python's int / float, without the slow generic
+    int-to-float conversion.  Larger ones (hostile pcapng time resolutions) and
+    non-int values take Python's way."""
+    if cython.compiled and type(ts_ns) is int:
+        overflow = 0
+        ns = PyLong_AsLongLongAndOverflow(ts_ns, cython.address(overflow))
+        if not overflow:
+            return ns / 1e9
+    return ts_ns / 1e9
 
 
 def _u32_pair(data: bytes, off: int) -> tuple[int, int]:
@@ -146,17 +216,17 @@ def _u32_pair(data: bytes, off: int) -> tuple[int, int]:
     return _TS(data, off)
 
 
-def _segment(raw: RawPacket, src: bytes, dst: bytes, sport: int, dport: int, seq: int,
+def _segment(frame: int, ts: float, src: bytes, dst: bytes, sport: int, dport: int, seq: int,
              ack: int, flags: int, win: int, length: int, mss: int | None,
              wscale: int | None, sack_perm: bool, sacks: tuple, tsval: int | None,
              tsecr: int | None, tfo: bool, mptcp: bool, ip_id: int | None, ttl: int,
              captured: int, urg: int) -> Segment:
-    """A Segment for `raw`.  Filled field by field rather than through Segment(...):
+    """A Segment.  Filled field by field rather than through Segment(...):
     in the compiled build these are C stores into the typed fields (no argument tuple,
     no boxing of the integers), and in Python it is no slower than the constructor."""
     seg = Segment.__new__(Segment)
-    seg.frame = raw[0]
-    seg.ts = raw[1] / 1e9
+    seg.frame = frame
+    seg.ts = ts
     seg.src = src
     seg.dst = dst
     seg.sport = sport
@@ -450,7 +520,7 @@ _LINK = {
 # --- IP -----------------------------------------------------------------------------------
 def _wire_end(raw: RawPacket, data: bytes) -> int:
     """How many bytes the frame had on the wire (the capture may hold fewer)."""
-    wire = raw[4]
+    wire = raw.wirelen
     n = len(data)
     return wire if wire > n else n
 
@@ -460,10 +530,11 @@ def _ipv4(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
     if n < off + 20:
         return "truncated"
     if cython.compiled:
-        vihl, total, ip_id, frag = data[off], _u16(data, off + 2), _u16(data, off + 4), \
-            _u16(data, off + 6)
-        ttl, proto, src, dst = data[off + 8], data[off + 9], _bytes_at(data, off + 12, 4), \
-            _bytes_at(data, off + 16, 4)
+        view = data  # a C pointer: the 20 bytes are there
+        vihl, total, ip_id, frag = view[off], _be16(view, off + 2), _be16(view, off + 4), \
+            _be16(view, off + 6)
+        ttl, proto, src, dst = view[off + 8], view[off + 9], _addr(data, off + 12, 4), \
+            _addr(data, off + 16, 4)
     else:
         vihl, total, ip_id, frag, ttl, proto, src, dst = _IPV4(data, off)
     ihl = (vihl & 15) << 2
@@ -504,9 +575,10 @@ def _ipv6(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
     if n < off + 40:
         return "truncated"
     if cython.compiled:
-        version, plen, nxt, hlim = data[off] >> 4, _u16(data, off + 4), data[off + 6], \
-            data[off + 7]
-        src, dst = _bytes_at(data, off + 8, 16), _bytes_at(data, off + 24, 16)
+        view = data  # a C pointer: the 40 bytes are there
+        version, plen, nxt, hlim = view[off] >> 4, _be16(view, off + 4), view[off + 6], \
+            view[off + 7]
+        src, dst = _addr(data, off + 8, 16), _addr(data, off + 24, 16)
     else:
         vtcfl, plen, nxt, hlim, src, dst = _IPV6(data, off)
         version = vtcfl >> 28
@@ -650,22 +722,24 @@ def _tcp(raw: RawPacket, data: bytes, off: int, ip_payload: int, src: bytes, dst
         # cut inside the checksum/urgent pointer: every field the analysis needs is
         # there (ports, sequence, ack, offset, flags, window), so keep the segment
         if cython.compiled:
-            sport, dport, seq, ack = _u16(data, off), _u16(data, off + 2), \
-                _u32(data, off + 4), _u32(data, off + 8)
-            offbyte, flagbyte, win = data[off + 12], data[off + 13], _u16(data, off + 14)
+            view = data  # a C pointer: the 16 bytes are there
+            sport, dport, seq, ack = _be16(view, off), _be16(view, off + 2), \
+                _be32(view, off + 4), _be32(view, off + 8)
+            offbyte, flagbyte, win = view[off + 12], view[off + 13], _be16(view, off + 14)
         else:
             sport, dport, seq, ack, offbyte, flagbyte, win = _TCP16(data, off)
         hlen = (offbyte >> 4) << 2
         if hlen < 20 or ip_payload < 20:
             return "malformed"
-        return _segment(raw, src, dst, sport, dport, seq, ack,
+        return _segment(raw.frame, _seconds(raw.ts_ns), src, dst, sport, dport, seq, ack,
                         flagbyte | ((offbyte & 1) << 8), win, max(0, ip_payload - hlen),
                         None, None, False, (), None, None, False, False, ip_id, ttl, 0, 0)
     if cython.compiled:
-        sport, dport, seq, ack = _u16(data, off), _u16(data, off + 2), _u32(data, off + 4), \
-            _u32(data, off + 8)
-        offbyte, flagbyte, win, urg = data[off + 12], data[off + 13], _u16(data, off + 14), \
-            _u16(data, off + 18)
+        view = data  # a C pointer: the 20 bytes are there
+        sport, dport, seq, ack = _be16(view, off), _be16(view, off + 2), \
+            _be32(view, off + 4), _be32(view, off + 8)
+        offbyte, flagbyte, win, urg = view[off + 12], view[off + 13], _be16(view, off + 14), \
+            _be16(view, off + 18)
     else:
         sport, dport, seq, ack, offbyte, flagbyte, win, urg = _TCP(data, off)
     hlen = (offbyte >> 4) << 2
@@ -680,24 +754,24 @@ def _tcp(raw: RawPacket, data: bytes, off: int, ip_payload: int, src: bytes, dst
     captured = length if have >= length else (have if have > 0 else 0)
     flags = flagbyte | ((offbyte & 1) << 8)
     if hlen == 20:
-        return _segment(raw, src, dst, sport, dport, seq, ack, flags, win, length,
-                        None, None, False, (), None, None, False, False, ip_id, ttl,
-                        captured, urg)
+        return _segment(raw.frame, _seconds(raw.ts_ns), src, dst, sport, dport, seq, ack,
+                        flags, win, length, None, None, False, (), None, None, False, False,
+                        ip_id, ttl, captured, urg)
     ostart = off + 20
     oend = off + hlen
     if oend > n:
         oend = n  # options cut by the snaplen: keep what is there
     if hlen == 32 and oend - ostart == 12 and (
-            _u32(data, ostart) == 0x0101080A if cython.compiled  # no slice object in C
+            _be32(view, ostart) == 0x0101080A if cython.compiled  # no slice object in C
             else data[ostart:ostart + 4] == _NOP_NOP_TS):
-        # the usual data-segment layout: NOP NOP TS
+        # the usual data-segment layout: NOP NOP TS (all 12 bytes there)
         if cython.compiled:
-            tsval, tsecr = _u32(data, ostart + 4), _u32(data, ostart + 8)
+            tsval, tsecr = _be32(view, ostart + 4), _be32(view, ostart + 8)
         else:
             tsval, tsecr = _TS(data, ostart + 4)
-        return _segment(raw, src, dst, sport, dport, seq, ack, flags, win, length,
-                        None, None, False, (), tsval, tsecr, False, False, ip_id, ttl,
-                        captured, urg)
+        return _segment(raw.frame, _seconds(raw.ts_ns), src, dst, sport, dport, seq, ack,
+                        flags, win, length, None, None, False, (), tsval, tsecr, False,
+                        False, ip_id, ttl, captured, urg)
     mss = wscale = tsval = tsecr = None
     sack_perm = tfo = mptcp = False
     sacks: tuple[tuple[int, int], ...] = ()
@@ -730,5 +804,6 @@ def _tcp(raw: RawPacket, data: bytes, off: int, ip_payload: int, src: bytes, dst
         elif kind == 30:
             mptcp = True
         p += olen
-    return _segment(raw, src, dst, sport, dport, seq, ack, flags, win, length, mss, wscale,
-                    sack_perm, sacks, tsval, tsecr, tfo, mptcp, ip_id, ttl, captured, urg)
+    return _segment(raw.frame, _seconds(raw.ts_ns), src, dst, sport, dport, seq, ack, flags,
+                    win, length, mss, wscale, sack_perm, sacks, tsval, tsecr, tfo, mptcp,
+                    ip_id, ttl, captured, urg)

@@ -1,7 +1,79 @@
-# C types for the compiled build of reader.py (Cython pure-Python mode).  The record
-# loops are generator methods of a plain class: their local types are given with
-# @cython.locals in reader.py itself.
+# C types for the compiled build of reader.py (Cython pure-Python mode).  Capture is a
+# C struct so the classic pcap loop (_next_pcap) keeps its state in typed fields; the
+# pcapng and snoop loops are generator methods whose local types are given with
+# @cython.locals in reader.py itself.  Every attribute is public: open_capture and the
+# tests set and read them as on the Python class of the pure build.
 cimport cython
+from tcpforensics.model cimport RawPacket, Segment
+
+ctypedef const unsigned char *cbytes
+
 
 @cython.locals(high=cython.longlong)
-cdef long long _u32(bytes buf, Py_ssize_t pos, bint little) except -1
+cdef inline long long _u32(cbytes buf, Py_ssize_t pos, bint little) noexcept
+
+@cython.locals(raw=RawPacket)
+cdef RawPacket _new_raw(long long frame, object ts_ns, long long linktype, long long caplen,
+                        long long wirelen, bytes data, long long iface)
+
+
+@cython.final
+cdef class Capture:
+    cdef public str format
+    cdef public object compression
+    cdef public str path
+    cdef public object snaplen
+    cdef public list linktypes
+    cdef public list interfaces
+    cdef public list comments
+    cdef public list warnings
+    cdef public long long records
+    cdef public bint nanosecond
+    cdef public list _owned
+    cdef public object _read
+    cdef public bytes _buf
+    cdef public long long _base
+    cdef public object _gen
+    cdef public bint _closed
+    cdef public object _counter
+    cdef public long long _produced
+    cdef public object _broken
+    cdef public str _order
+    cdef public long long _frac_ns
+    cdef public Py_ssize_t _rec_len
+    cdef public long long _linktype
+    cdef public int _swapped
+    cdef public bint _started
+    cdef public bint _done
+    cdef public Py_ssize_t _pos
+    cdef public Py_ssize_t _n
+    cdef public bint _little
+    cdef public long long _snap
+    cdef public long long _limit
+    cdef public long long _last_ts
+    cdef public long long _backwards
+    cdef public long long _first_back
+    cdef public long long _over_snap
+    cdef public long long _over_wire
+    cdef public object _why
+    cdef public Py_ssize_t _start
+    cdef public long long _caplen
+    cdef public long long _wirelen
+    cdef public long long _ts
+    cdef public object _unpack
+    cdef public list _ifaces
+    cdef public set _linktype_set
+
+    @cython.locals(view=cbytes, start=Py_ssize_t, caplen=Py_ssize_t, seg=Segment)
+    cpdef object next_decoded(self)
+    @cython.locals(view=cbytes, start=Py_ssize_t)
+    cdef RawPacket _next_pcap(self)
+    @cython.locals(rec_len=Py_ssize_t, pos=Py_ssize_t, n=Py_ssize_t, view=cbytes,
+                   little=bint, sec=cython.longlong, frac=cython.longlong,
+                   caplen=cython.longlong, wirelen=cython.longlong, swapped=int,
+                   frame=cython.longlong, start=Py_ssize_t, end=Py_ssize_t,
+                   ts=cython.longlong)
+    cdef bint _pcap_record(self) except -1
+    cdef object _start_pcap(self)
+    cdef bint _pcap_fill(self, Py_ssize_t need) except -1
+    cdef bint _pcap_end(self, object why) except -1

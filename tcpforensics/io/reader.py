@@ -28,7 +28,11 @@ from typing import BinaryIO
 import cython
 
 from tcpforensics.errors import CaptureError
-from tcpforensics.model import RawPacket
+from tcpforensics.io.decode import decode
+from tcpforensics.model import RawPacket, Segment
+
+if cython.compiled:  # C calls into the decoder (next_decoded)
+    from cython.cimports.tcpforensics.io.decode import _ether_ipv4_tcp, decode
 
 __all__ = ["Capture", "open_capture", "LINKTYPE_INVALID"]
 
@@ -84,17 +88,33 @@ _COMPRESSION = (
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
 
-_make_raw = tuple.__new__  # RawPacket without the NamedTuple __new__ call overhead
+_U32X4_LE = Struct("<IIII").unpack_from
 
 
 def _u32(buf: bytes, pos: int, little: bool) -> int:
-    """The 32-bit number at buf[pos] in the given byte order.  Used by the compiled build
-    (inline C); the pure build reads whole record headers with one struct call."""
+    """The 32-bit number at buf[pos] in the given byte order.  Used by the compiled build,
+    where `buf` is a C pointer the caller has checked and this is inline C; the pure
+    build reads whole record headers with one struct call."""
     if little:
         high = buf[pos + 3]  # 64-bit C integer in the compiled build: no overflow
         return (high << 24) | (buf[pos + 2] << 16) | (buf[pos + 1] << 8) | buf[pos]
     high = buf[pos]
     return (high << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
+
+
+def _new_raw(frame: int, ts_ns: int, linktype: int, caplen: int, wirelen: int, data: bytes,
+             iface: int) -> RawPacket:
+    """RawPacket(frame, ...) filled field by field: in the compiled build these are C
+    stores (no argument tuple, no boxing) into an object from the type's free list."""
+    raw = RawPacket.__new__(RawPacket)
+    raw.frame = frame
+    raw.ts_ns = ts_ns
+    raw.linktype = linktype
+    raw.caplen = caplen
+    raw.wirelen = wirelen
+    raw.data = data
+    raw.iface = iface
+    return raw
 
 
 class _StreamBroken(Exception):
@@ -170,17 +190,41 @@ class Capture:
         self._rec_len = 16
         self._linktype = 0
         self._swapped = 0  # 2: caplen/len always swapped, 1: swapped when caplen > len
+        # pcap record loop (_next_pcap): the state a generator would keep in its locals
+        self._started = False
+        self._done = False
+        self._pos = 0  # next record's offset in _buf
+        self._n = 0  # len(_buf)
+        self._little = True
+        self._snap = 0
+        self._limit = 0
+        self._last_ts = 0
+        self._backwards = self._first_back = self._over_snap = self._over_wire = 0
+        self._why: str | None = None
+        self._start = self._caplen = self._wirelen = self._ts = 0  # the record just read
+        self._unpack: Callable = _U32X4_LE  # pure build: the record header in one call
         # pcapng: per interface (linktype, snaplen, mul, div, offset_ns)
         self._ifaces: list[tuple[int, int, int, int, int]] = []
         self._linktype_set: set[int] = set()
 
     # -- public ------------------------------------------------------------------------
     def __iter__(self) -> Iterator[RawPacket]:
+        return self
+
+    def __next__(self) -> RawPacket:
+        # Classic pcap, the common case, is read by a plain method keeping its state in
+        # attributes (C fields in the compiled build) rather than by a generator: the
+        # compiled build then reads each record with a few C statements.
+        if self.format == "pcap":
+            raw = self._next_pcap()
+            if raw is None:
+                raise StopIteration
+            return raw
         if self._gen is None:
             if self._closed:
-                return iter(())
+                raise StopIteration
             self._gen = self._records()
-        return self._gen
+        return next(self._gen)
 
     def __enter__(self) -> Capture:
         return self
@@ -257,9 +301,7 @@ class Capture:
 
     def _records(self) -> Iterator[RawPacket]:
         try:
-            if self.format == "pcap":
-                yield from self._pcap_records()
-            elif self.format == "snoop":
+            if self.format == "snoop":
                 yield from self._snoop_records()
             else:
                 yield from self._pcapng_records()
@@ -270,96 +312,156 @@ class Capture:
         self._warn(f"reading stopped at byte {offset} after {frame} records: {why}")
 
     # -- pcap --------------------------------------------------------------------------
-    @cython.locals(rec_len=cython.Py_ssize_t, frac_ns=cython.longlong, linktype=cython.long,
-                   swapped=cython.int, snaplen=cython.longlong, limit=cython.longlong,
-                   buf=bytes, pos=cython.Py_ssize_t, n=cython.Py_ssize_t,
-                   frame=cython.longlong, last_ts=cython.longlong, backwards=cython.longlong,
-                   over_snap=cython.longlong, over_wire=cython.longlong,
-                   first_back=cython.longlong, sec=cython.longlong, frac=cython.longlong,
-                   caplen=cython.longlong, wirelen=cython.longlong, start=cython.Py_ssize_t,
-                   end=cython.Py_ssize_t, ts=cython.longlong, little=cython.bint)
-    def _pcap_records(self) -> Iterator[RawPacket]:
+    def next_decoded(self) -> Segment | str | None:
+        """decode() of the next record, or None when there are no more; `records` is
+        then the frame number of the record just decoded.
+
+        The same results as decoding each record of the iteration.  In the compiled build
+        the common frame of a classic pcap (Ethernet / IPv4 / TCP) is decoded straight
+        from the read buffer: no RawPacket and no bytes object per packet.
+        """
+        if cython.compiled and self.format == "pcap":
+            if not self._pcap_record():
+                return None
+            view = self._buf
+            start = self._start
+            caplen = self._caplen
+            if self._linktype == 1 and caplen >= 54:
+                seg = _ether_ipv4_tcp(view + start, caplen, self._wirelen, self.records)
+                if seg is not None:
+                    seg.ts = self._ts / 1e9  # as decode() computes it: ts_ns / 1e9
+                    return seg
+            return decode(_new_raw(self.records, self._ts, self._linktype, caplen,
+                                   self._wirelen, view[start:start + caplen], 0))
+        raw = next(self, None)
+        return None if raw is None else decode(raw)
+
+    def decoded(self) -> Iterator[Segment | str]:
+        """The records decoded, in order: (decode(raw) for raw in self), faster."""
+        while True:
+            result = self.next_decoded()
+            if result is None:
+                return
+            yield result
+
+    def _next_pcap(self) -> RawPacket | None:
+        """The next record of a classic pcap stream, or None once there are no more
+        (the warnings about the stream are then added and the capture closed)."""
+        if not self._pcap_record():
+            return None
+        view = self._buf
+        start = self._start
+        # the compiled build slices the C pointer: one direct copy, bounds checked
+        return _new_raw(self.records, self._ts, self._linktype, self._caplen, self._wirelen,
+                        view[start:start + self._caplen], 0)
+
+    def _pcap_record(self) -> bool:
+        """Read the next record header of a classic pcap stream and make sure the record
+        is in the buffer: True with its start, lengths and time in _start, _caplen,
+        _wirelen and _ts, and `records` counting it.  False when there are no more (the
+        warnings about the stream are then added and the capture closed)."""
+        if self._done or self._closed:
+            return False
+        if not self._started:
+            self._start_pcap()
         rec_len = self._rec_len
-        unpack = Struct(self._order + "IIII").unpack_from
-        little = self._order == "<"
-        make_raw, raw_type = _make_raw, RawPacket  # locals: no global lookups per record
-        frac_ns = self._frac_ns
-        linktype = self._linktype
+        pos = self._pos
+        n = self._n
+        if n - pos < rec_len:
+            if not self._pcap_fill(rec_len):
+                return self._pcap_end(self._why)
+            pos, n = self._pos, self._n
+            if n < rec_len:
+                if self._broken:
+                    return self._pcap_end(self._broken)
+                if n:
+                    return self._pcap_end(f"truncated record header ({n} of {rec_len} bytes)")
+                return self._pcap_end(None)
+        if cython.compiled:
+            view = self._buf  # a C pointer: the header's rec_len bytes are there
+            little = self._little
+            sec, frac = _u32(view, pos, little), _u32(view, pos + 4, little)
+            caplen, wirelen = _u32(view, pos + 8, little), _u32(view, pos + 12, little)
+        else:
+            sec, frac, caplen, wirelen = self._unpack(self._buf, pos)
         swapped = self._swapped
-        snaplen = self.snaplen or 0
-        limit = min(max(WTAP_MAX, snaplen), MAX_RECORD)
-        buf, pos = self._buf, 0
-        self._buf = b""
-        n = len(buf)
-        frame = 0
-        last_ts = 0
-        backwards = over_snap = over_wire = 0
-        first_back = 0
-        why = None
+        if swapped and (swapped == 2 or caplen > wirelen):
+            caplen, wirelen = wirelen, caplen
+        if not (sec or caplen or wirelen or frac):
+            # an all-zero header: zero padding (preallocated or wiped space) would
+            # otherwise read as millions of empty records
+            if n - pos < rec_len + ZERO_PROBE:
+                if not self._pcap_fill(rec_len + ZERO_PROBE):
+                    return self._pcap_end(self._why)
+                pos, n = self._pos, self._n
+            # (a short zero tail is read as empty records, as tshark does)
+            window = self._buf[pos:pos + rec_len + ZERO_PROBE]
+            if len(window) == rec_len + ZERO_PROBE and not window.strip(b"\0"):
+                return self._pcap_end("the rest of the data is zero-filled, not records")
+        frame = self.records
+        if caplen > self._limit:
+            return self._pcap_end(f"record {frame + 1} claims {caplen} captured bytes "
+                                  f"(limit {self._limit}): corrupt or not pcap data")
+        start = pos + rec_len
+        end = start + caplen
+        if end > n:
+            if not self._pcap_fill(rec_len + caplen):
+                return self._pcap_end(self._why)
+            n = self._n
+            start = rec_len
+            end = start + caplen
+            if end > n:
+                return self._pcap_end(self._broken or (
+                    f"record {frame + 1} truncated ({n - rec_len} of {caplen} bytes present)"))
+        ts = sec * 1_000_000_000 + frac * self._frac_ns
+        if ts < self._last_ts:
+            self._backwards += 1
+            if self._backwards == 1:
+                self._first_back = frame + 1
+        self._last_ts = ts
+        if caplen > wirelen:
+            self._over_wire += 1
+        elif self._snap and caplen > self._snap:
+            self._over_snap += 1
+        self.records = frame + 1
+        self._pos = end
+        self._start = start
+        self._caplen = caplen
+        self._wirelen = wirelen
+        self._ts = ts
+        return True
+
+    def _start_pcap(self) -> None:
+        self._started = True
+        self._n = len(self._buf)
+        self._pos = 0
+        self._little = self._order == "<"
+        self._unpack = Struct(self._order + "IIII").unpack_from
+        self._snap = self.snaplen or 0
+        self._limit = min(max(WTAP_MAX, self._snap), MAX_RECORD)
+
+    def _pcap_fill(self, need: int) -> bool:
+        """_fill for the pcap loop: the unparsed bytes move to the front of a new buffer.
+        False when the stream broke (the reason is in _why; the position is kept for
+        the warning, as the record loop always did)."""
         try:
-            while True:
-                if n - pos < rec_len:
-                    buf, pos = self._fill(buf, pos, rec_len)
-                    n = len(buf)
-                    if n < rec_len:
-                        if self._broken:
-                            why = self._broken
-                        elif n:
-                            why = f"truncated record header ({n} of {rec_len} bytes)"
-                        break
-                if cython.compiled:
-                    sec, frac = _u32(buf, pos, little), _u32(buf, pos + 4, little)
-                    caplen, wirelen = _u32(buf, pos + 8, little), _u32(buf, pos + 12, little)
-                else:
-                    sec, frac, caplen, wirelen = unpack(buf, pos)
-                if swapped and (swapped == 2 or caplen > wirelen):
-                    caplen, wirelen = wirelen, caplen
-                if not (sec or caplen or wirelen or frac):
-                    # an all-zero header: zero padding (preallocated or wiped space)
-                    # would otherwise read as millions of empty records
-                    if n - pos < rec_len + ZERO_PROBE:
-                        buf, pos = self._fill(buf, pos, rec_len + ZERO_PROBE)
-                        n = len(buf)
-                    # (a short zero tail is read as empty records, as tshark does)
-                    window = buf[pos:pos + rec_len + ZERO_PROBE]
-                    if len(window) == rec_len + ZERO_PROBE and not window.strip(b"\0"):
-                        why = "the rest of the data is zero-filled, not records"
-                        break
-                if caplen > limit:
-                    why = (f"record {frame + 1} claims {caplen} captured bytes "
-                           f"(limit {limit}): corrupt or not pcap data")
-                    break
-                start = pos + rec_len
-                end = start + caplen
-                if end > n:
-                    buf, pos = self._fill(buf, pos, rec_len + caplen)
-                    n = len(buf)
-                    start = rec_len
-                    end = start + caplen
-                    if end > n:
-                        why = self._broken or (f"record {frame + 1} truncated "
-                                               f"({n - rec_len} of {caplen} bytes present)")
-                        break
-                ts = sec * 1_000_000_000 + frac * frac_ns
-                if ts < last_ts:
-                    backwards += 1
-                    if backwards == 1:
-                        first_back = frame + 1
-                last_ts = ts
-                if caplen > wirelen:
-                    over_wire += 1
-                elif snaplen and caplen > snaplen:
-                    over_snap += 1
-                frame += 1
-                self.records = frame
-                yield make_raw(raw_type, (frame, ts, linktype, caplen, wirelen,
-                                          buf[start:end], 0))
-                pos = end
+            buf, pos = self._fill(self._buf, self._pos, need)
         except _StreamBroken as exc:
-            why = str(exc)
+            self._why = str(exc)
+            return False
+        self._buf = buf
+        self._pos = pos
+        self._n = len(buf)
+        return True
+
+    def _pcap_end(self, why: str | None) -> bool:
+        """End of the pcap records (False, for _pcap_record to return)."""
+        self._done = True
         if why:
-            self._stopped(frame, self._base + pos, why)
-        self._summary(backwards, first_back, over_snap, over_wire)
+            self._stopped(self.records, self._base + self._pos, why)
+        self._summary(self._backwards, self._first_back, self._over_snap, self._over_wire)
+        self.close()
+        return False
 
     # -- snoop (Solaris; tcptrace's test captures) ------------------------------------
     def _snoop_records(self) -> Iterator[RawPacket]:
@@ -402,8 +504,8 @@ class Capture:
                     over_wire += 1
                 frame += 1
                 self.records = frame
-                yield _make_raw(RawPacket, (frame, ts, linktype, caplen, wirelen,
-                                            buf[pos + 24:pos + 24 + caplen], 0))
+                yield _new_raw(frame, ts, linktype, caplen, wirelen,
+                               buf[pos + 24:pos + 24 + caplen], 0)
                 pos += reclen
         except _StreamBroken as exc:
             why = str(exc)
@@ -449,7 +551,6 @@ class Capture:
         u32 = Struct(order + "I").unpack_from
         epb = Struct(order + "IIIII").unpack_from
         little = order == "<"
-        make_raw, raw_type = _make_raw, RawPacket  # locals: no global lookups per record
         ifaces = self._ifaces
         last_ts_any = 0
         try:
@@ -570,7 +671,7 @@ class Capture:
                 last_ts = last_ts_any = ts
                 frame += 1
                 self.records = frame
-                yield make_raw(raw_type, (frame, ts, linktype, caplen, wirelen, data, iface))
+                yield _new_raw(frame, ts, linktype, caplen, wirelen, data, iface)
                 pos = end
         except _StreamBroken as exc:
             why = str(exc)
