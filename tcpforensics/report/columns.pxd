@@ -2,6 +2,7 @@
 # arrays stay Python objects (array.array); segment and verdict fields are C reads.
 cimport cython
 from cpython.array cimport array
+from tcpforensics.flows cimport Flow
 from tcpforensics.model cimport Segment, SegmentVerdict
 
 # module constants as C ints (imported from model.py and marks.py)
@@ -17,14 +18,16 @@ cdef class Columns:
     cdef public array s_t, s_l, s_r, r_t, r_v, f_t, f_v
 
 
+# a C return value to test for errors (not PyErr_Occurred after each push)
 @cython.locals(n=Py_ssize_t)
-cdef void push_d(array a, double x) except *
+cdef int push_d(array a, double x) except -1
 @cython.locals(n=Py_ssize_t)
-cdef void push_q(array a, long long x) except *
+cdef int push_q(array a, long long x) except -1
 @cython.locals(n=Py_ssize_t)
-cdef void push_u(array a, unsigned int x) except *
+cdef int push_u(array a, unsigned int x) except -1
 
 
+@cython.locals(delta="long long")
 cpdef long long rel_seq_near(long long ack_abs, long long rel_ack, long long value)
 
 
@@ -47,3 +50,6 @@ cdef class FirstPassTap(ColumnStore):
     cdef public long long max_flows
     cdef public long long segments
     cdef public bint active
+
+    @cython.locals(dirs=tuple)
+    cdef void take(self, Segment seg, Flow flow, SegmentVerdict v) except *

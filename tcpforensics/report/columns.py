@@ -47,31 +47,34 @@ class Columns:
 
 # Appending to an array.array: a method call in Python; in the compiled build a store into
 # the array's buffer (grown the way array.append grows it), about 20x cheaper.
-def push_d(a: array, x: float) -> None:
+def push_d(a: array, x: float) -> int:
     if cython.compiled:
         n = len(a)
         resize_smart(a, n + 1)
         a.data.as_doubles[n] = x
     else:
         a.append(x)
+    return 0  # compiled: not -1, no error
 
 
-def push_q(a: array, x: int) -> None:
+def push_q(a: array, x: int) -> int:
     if cython.compiled:
         n = len(a)
         resize_smart(a, n + 1)
         a.data.as_longlongs[n] = x
     else:
         a.append(x)
+    return 0  # compiled: not -1, no error
 
 
-def push_u(a: array, x: int) -> None:
+def push_u(a: array, x: int) -> int:
     if cython.compiled:
         n = len(a)
         resize_smart(a, n + 1)
         a.data.as_uints[n] = x
     else:
         a.append(x)
+    return 0  # compiled: not -1, no error
 
 
 if not cython.compiled:
@@ -234,8 +237,11 @@ class FirstPassTap(ColumnStore):
         self.active = True
 
     def __call__(self, seg, flow, v) -> None:
-        if not self.active:
-            return
+        if self.active:
+            self.take(seg, flow, v)
+
+    def take(self, seg, flow, v) -> None:
+        """File one segment (compiled: typed arguments, so the reads below are C reads)."""
         if self.segments == 0:
             self.t0 = seg.ts
         self.segments += 1
