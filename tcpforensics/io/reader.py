@@ -223,8 +223,13 @@ class Capture:
         if self._gen is None:
             if self._closed:
                 raise StopIteration
-            self._gen = self._records()
-        return next(self._gen)
+            self._gen = (self._snoop_records() if self.format == "snoop"
+                         else self._pcapng_records())
+        try:
+            return next(self._gen)
+        except BaseException:
+            self.close()  # the end of the records, or a failure reading them
+            raise
 
     def __enter__(self) -> Capture:
         return self
@@ -298,15 +303,6 @@ class Capture:
             parts.append(piece)
             have += len(piece)
         return b"".join(parts), 0
-
-    def _records(self) -> Iterator[RawPacket]:
-        try:
-            if self.format == "snoop":
-                yield from self._snoop_records()
-            else:
-                yield from self._pcapng_records()
-        finally:
-            self.close()
 
     def _stopped(self, frame: int, offset: int, why: str) -> None:
         self._warn(f"reading stopped at byte {offset} after {frame} records: {why}")
@@ -533,9 +529,10 @@ class Capture:
                    unknown=cython.longlong, trailer_bad=cython.longlong,
                    bad_packet=cython.longlong, btype=cython.longlong, blen=cython.longlong,
                    iface=cython.longlong, caplen=cython.longlong, wirelen=cython.longlong,
-                   snaplen=cython.longlong, little=cython.bint)
+                   snaplen=cython.longlong, little=cython.bint, hi=cython.longlong,
+                   lo=cython.longlong, fast_mul=cython.longlong, view=cython.p_const_uchar)
     def _pcapng_records(self) -> Iterator[RawPacket]:
-        # hi, lo, mul, div, off and the timestamps stay Python integers: a hostile
+        # mul, div, off and the timestamps are Python integers: a hostile
         # if_tsresol/if_tsoffset makes them exceed 64 bits
         buf, pos = self._buf, 0
         self._buf = b""
@@ -615,13 +612,19 @@ class Capture:
                         bad_packet += 1
                         pos = end
                         continue
-                    data = buf[start:start + caplen]
+                    view = buf  # a C pointer: the block is all there, caplen fits in it
+                    data = view[start:start + caplen]
                     opt_at = start + ((caplen + 3) & ~3)
                     if opt_at + 4 <= end - 4:
                         self._block_comments(buf, opt_at, end - 4, order)
                     if iface < len(ifaces):
                         linktype, snaplen, mul, div, off = ifaces[iface]
-                        ts = ((hi << 32) | lo) * mul // div + off
+                        if div == 1 and off == 0 and mul <= 1000 and hi < 0x200000:
+                            # the usual micro- or nanosecond clock, exact in 64 bits
+                            fast_mul = mul
+                            ts = ((hi << 32) | lo) * fast_mul
+                        else:  # Python integers (the cast is for the compiled build)
+                            ts = ((cython.cast(object, hi) << 32) | lo) * mul // div + off
                         if snaplen and caplen > snaplen:
                             over_snap += 1
                     else:
@@ -645,7 +648,8 @@ class Capture:
                     else:
                         bad_iface += 1
                         linktype = LINKTYPE_INVALID
-                    data = buf[pos + 12:pos + 12 + caplen]
+                    view = buf  # a C pointer: caplen fits in the block
+                    data = view[pos + 12:pos + 12 + caplen]
                     ts = last_ts_any  # SPBs carry no time: keep the clock where it was
                 elif btype == 1:
                     self._on_idb(buf, pos, blen, order)
