@@ -90,11 +90,14 @@ def _layout(title: str, height: int = 380, **extra) -> dict:
 
 def _ibars(t: list[float], lo: list[int], hi: list[int]) -> tuple[list, list]:
     """Vertical bars from lo to hi at each t, as one line trace separated by gaps."""
-    xs: list = []
-    ys: list = []
-    for x, a, b in zip(t, lo, hi, strict=True):
-        xs += (x, x, None)
-        ys += (a, b, None)
+    # Slice assignment fills the columns at C speed (and, like zip(strict=True), refuses
+    # columns of different lengths).
+    n = len(t)
+    xs: list = [None] * (3 * n)
+    ys: list = [None] * (3 * n)
+    xs[0::3] = xs[1::3] = t
+    ys[0::3] = lo
+    ys[1::3] = hi
     return xs, ys
 
 
@@ -178,13 +181,13 @@ def time_sequence(ds: DirectionSeries, flow: FlowResult, sender: str, receiver: 
             "hoverinfo": "skip",
         })
     traces += _mark_traces(data["t"], data["seq"], data["mark"], _DATA_MARKS)
+    ack_marks = acks["mark"]
+    marked = [i for i, m in enumerate(ack_marks) if m]  # few: scan the rest once only
     for bit, name, symbol, color, where in _ACK_MARKS:
-        xs2, ys2 = [], []
         col = acks["win"] if where == "win" else acks["ack"]
-        for x, y, m in zip(acks["t"], col, acks["mark"], strict=True):
-            if m & bit:
-                xs2.append(x)
-                ys2.append(y)
+        hits = [i for i in marked if ack_marks[i] & bit]
+        xs2 = [acks["t"][i] for i in hits]
+        ys2 = [col[i] for i in hits]
         if xs2:
             traces.append(_marker_trace(name, xs2, ys2, symbol, color, 9))
     yaxis = {"title": {"text": "relative sequence number (bytes)"}, "tickformat": "~s",
