@@ -9,7 +9,7 @@ cimport cython
 from cpython.array cimport array
 
 from tcpforensics.cwnd.replicas.base cimport Replica
-from tcpforensics.model cimport Segment, SegmentVerdict
+from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 
 cdef int _LOSS, _RTO, _RWND, _IDLE
 cdef int _TSQ_MAX
@@ -33,6 +33,18 @@ cdef class _Regression:
 
 
 @cython.final
+cdef class _RoundSeries:
+    cdef public array t, cwnd, inflight, delivered
+    cdef public list limited
+    cdef public list models            # of array, one per replica
+
+    @cython.locals(i=Py_ssize_t, rep=Replica, target="long long")
+    cdef void add(self, double t, long long cwnd, long long inflight, long long delivered,
+                  str limited, list replicas, long long mss) except *
+    cpdef halve(self)
+
+
+@cython.final
 @cython.freelist(16)
 cdef class _AckMark:
     cdef public long long tsval
@@ -40,6 +52,10 @@ cdef class _AckMark:
     cdef public long long ack
     cdef public long long win
     cdef public bint open
+
+
+@cython.locals(mark=_AckMark)
+cdef _AckMark _ack_mark(long long tsval, double t, long long ack, long long win)
 
 
 @cython.final
@@ -65,8 +81,7 @@ cdef class SenderEstimator:
     cdef public list epochs
     cdef public dict await_after       # the epoch whose window after is being measured
     cdef public long long rounds_total, rounds_cwnd, rounds_rwnd, rounds_app
-    cdef public array rows             # of doubles, None before the first round kept
-    cdef public list rows_limited
+    cdef public _RoundSeries series    # None before the first round kept
     cdef public long long stride, skip
     cdef public list replicas          # of Replica, None until needed
     cdef public list rep_err
@@ -120,12 +135,8 @@ cdef class SenderEstimator:
     @cython.locals(duration=double, flags=int, mss="long long", inflight="long long",
                    cwnd_pkts=double, clean=bint, cwnd_limited=bint, delivered_pkts=double,
                    rtt=double, rate=double, rep=Replica, i=Py_ssize_t, pred=double,
-                   shown="long long", pkts="long long", key="long long")
+                   s=_RoundSeries, shown="long long", pkts="long long", key="long long")
     cdef _close_round(self, double now)
-    @cython.locals(rep=Replica, rows=array, kept=array, target="long long", width=Py_ssize_t,
-                   start=Py_ssize_t)
-    cdef _keep_round(self, double now, long long shown, long long inflight, str limited,
-                     long long mss)
     cdef _track_plateau(self, bint clean, double cwnd_pkts, int flags)
     cdef _end_run(self)
     @cython.locals(high=double, pkts=double)
@@ -133,8 +144,9 @@ cdef class SenderEstimator:
     cpdef object cwnd_estimate(self)
 
 
-@cython.final
-cdef class CwndObserver:
+# not final: it overrides SegmentObserver's cpdef methods (the packet loop calls observe
+# through the base's vtable)
+cdef class CwndObserver(SegmentObserver):
     cdef public object flow_id
     cdef public object syn_t, synack_t, ack_t
     cdef public object side

@@ -25,7 +25,7 @@ from typing import Any
 
 import cython
 
-from ..model import ACK, RST, SYN, FlowResult, Segment, SegmentVerdict
+from ..model import ACK, RST, SYN, FlowResult, Segment, SegmentObserver, SegmentVerdict
 from .classify import classify
 from .registry import CCA_NAMES, make_replicas
 from .replicas.base import Replica
@@ -68,10 +68,6 @@ _RX_TS = 1
 _RX_TIME = 2
 _MODES = ("tx", "rx-ts", "rx-time")
 
-# The numeric columns of the report series: a round kept is one row of these, then one
-# column per replica (its inflight target in bytes), in one flat array of doubles (split
-# into columns when handed over); `limited` is a list of names beside it.
-_ROUND_COLUMNS = ("t", "cwnd", "inflight", "delivered")
 
 
 # Appending to an array of doubles: a method call in Python; in the compiled build a store
@@ -142,20 +138,61 @@ class _Regression:
         return slope, se
 
 
+class _RoundSeries:
+    """The rounds kept for the report's cwnd chart: numbers in arrays of doubles (8 bytes
+    each), `limited` as names, and per replica (in registry order, CCA_NAMES) the data it
+    would keep in flight, in bytes."""
+
+    __slots__ = ("t", "cwnd", "inflight", "delivered", "limited", "models")
+
+    def __init__(self) -> None:
+        self.t = array("d")  # rounded to the microsecond when handed over
+        self.cwnd = array("d")
+        self.inflight = array("d")
+        self.delivered = array("d")
+        self.limited: list[str] = []
+        self.models = [array("d") for _ in CCA_NAMES]
+
+    def add(self, t: float, cwnd: int, inflight: int, delivered: int, limited: str,
+            replicas: list[Replica], mss: int) -> None:
+        _push(self.t, t)
+        _push(self.cwnd, cwnd)
+        _push(self.inflight, inflight)
+        _push(self.delivered, delivered)
+        self.limited.append(limited)
+        for i, rep in enumerate(replicas):
+            target = int(rep.inflight_target() * mss)
+            _push(self.models[i], target)
+
+    def halve(self) -> None:
+        """Drop every other round (the first is kept)."""
+        self.t = self.t[::2]
+        self.cwnd = self.cwnd[::2]
+        self.inflight = self.inflight[::2]
+        self.delivered = self.delivered[::2]
+        self.limited = self.limited[::2]
+        self.models = [column[::2] for column in self.models]
+
+
 class _AckMark:
     """An ACK the sender may echo, or a timestamp it sent: one entry of tsq / ackq.
 
     `t` is when it was first seen; `open` stays true until it has given an RTT sample
-    (one sample per echoed value)."""
+    (one sample per echoed value).  Made by _ack_mark."""
 
     __slots__ = ("tsval", "t", "ack", "win", "open")
 
-    def __init__(self, tsval: int, t: float, ack: int, win: int) -> None:
-        self.tsval = tsval
-        self.t = t
-        self.ack = ack
-        self.win = win
-        self.open = True
+
+def _ack_mark(tsval: int, t: float, ack: int, win: int) -> _AckMark:
+    """A new _AckMark: in the compiled build a C allocation and C stores (a constructor
+    call would box the four numbers to pass them and unbox them again)."""
+    mark = _AckMark.__new__(_AckMark)
+    mark.tsval = tsval
+    mark.t = t
+    mark.ack = ack
+    mark.win = win
+    mark.open = True
+    return mark
 
 
 class SenderEstimator:
@@ -167,8 +204,7 @@ class SenderEstimator:
         "rtt_base", "round_end", "round_start", "r_inflight", "r_delivered", "r_sent",
         "r_rtt", "r_flags", "last_cwnd", "in_recovery", "recovery_point",
         "epoch", "epochs", "await_after", "rounds_total", "rounds_cwnd", "rounds_rwnd",
-        "rounds_app", "rows", "rows_limited", "stride", "skip", "replicas", "rep_err",
-        "rep_n",
+        "rounds_app", "series", "stride", "skip", "replicas", "rep_err", "rep_n",
         "recent", "dip", "dips", "rounds_since_rto", "run", "best_run", "ca_reg",
         "retrans", "holes", "mode", "round_index", "mss_cap",
         "clean_hist", "prev_flags", "win_hist", "n_epochs", "rwnd_known", "ack_clocked",
@@ -211,10 +247,9 @@ class SenderEstimator:
         self.rounds_total = self.rounds_cwnd = self.rounds_rwnd = self.rounds_app = 0
         # the report series and the replicas are made when the first round closes (or
         # the first loss starts): most flows are short and never get there
-        self.rows: array | None = None  # kept rounds, _ROUND_COLUMNS + one per replica
-        self.rows_limited: list[str] = []  # what limited each kept round
-        self.stride = 1
-        self.skip = 0
+        self.series: _RoundSeries | None = None
+        self.stride = 1  # rounds per round kept in the series
+        self.skip = 0  # rounds to pass before the next one kept
         self.replicas: list[Replica] | None = None  # in registry order (CCA_NAMES)
         self.rep_err: list[float] = []  # summed fit error of each replica
         self.rep_n = 0
@@ -365,7 +400,7 @@ class SenderEstimator:
             last = q[-1]
             if last.tsval == tsval:
                 return
-        q.append(_AckMark(tsval, now, 0, 0))
+        q.append(_ack_mark(tsval, now, 0, 0))
         if len(q) > _TSQ_MAX:
             q.popleft()
 
@@ -439,7 +474,7 @@ class SenderEstimator:
             last = q[-1]
             if last.ack == ack and last.win == win:
                 return
-        q.append(_AckMark(0, now, ack, win))
+        q.append(_ack_mark(0, now, ack, win))
         if len(q) > _TSQ_MAX:
             q.popleft()
 
@@ -453,7 +488,7 @@ class SenderEstimator:
                     last.ack = ack
                 last.win = win
                 return
-        q.append(_AckMark(tsval, now, ack, win))
+        q.append(_ack_mark(tsval, now, ack, win))
         if len(q) > _TSQ_MAX:
             q.popleft()
 
@@ -615,11 +650,18 @@ class SenderEstimator:
         self._track_dip(now, cwnd_pkts, flags, limited)
         # series for the report, decimated to stay bounded
         if self.skip == 0:
+            s = self.series
+            if s is None:
+                s = self.series = _RoundSeries()
             if flags & _LOSS:  # recovery rounds: the window is being cut, not measured
                 shown = min(inflight, self.last_cwnd or inflight)  # last_cwnd 0: none yet
             else:
                 shown = inflight if cwnd_limited else self.last_cwnd or inflight
-            self._keep_round(now, shown, inflight, limited, mss)
+            s.add(now, shown, inflight, self.r_delivered, limited, reps, mss)
+            if len(s.limited) >= MAX_ROUNDS:
+                s.halve()
+                self.stride *= 2
+            self.skip = self.stride - 1
         else:
             self.skip -= 1
         if cwnd_limited and inflight > 0:
@@ -634,30 +676,6 @@ class SenderEstimator:
         self.r_sent = 0
         self.r_rtt = _INF
         self.r_flags = 0
-
-    def _keep_round(self, now: float, shown: int, inflight: int, limited: str,
-                    mss: int) -> None:
-        """Add the round to the report series; every other round goes when they fill."""
-        rows = self.rows
-        if rows is None:
-            rows = self.rows = array("d")
-        _push(rows, now)  # rounded to the microsecond when handed over
-        _push(rows, shown)
-        _push(rows, inflight)
-        _push(rows, self.r_delivered)
-        for rep in self.replicas:
-            target = int(rep.inflight_target() * mss)
-            _push(rows, target)
-        self.rows_limited.append(limited)
-        if len(self.rows_limited) >= MAX_ROUNDS:
-            width = len(_ROUND_COLUMNS) + len(self.replicas)
-            kept = array("d")
-            for start in range(0, len(rows), 2 * width):  # rounds 0, 2, 4, ...
-                kept.extend(rows[start:start + width])
-            self.rows = kept
-            self.rows_limited = self.rows_limited[::2]
-            self.stride *= 2
-        self.skip = self.stride - 1
 
     def _track_plateau(self, clean: bool, cwnd_pkts: float, flags: int) -> None:
         """Longest loss-free run of window-limited rounds and how the window moved in it."""
@@ -759,16 +777,14 @@ class SenderEstimator:
         }
 
     def cwnd_record(self, addr: str) -> dict:
-        rows = self.rows if self.rows is not None else array("d")
-        names = _ROUND_COLUMNS + CCA_NAMES
-        col = {name: rows[i::len(names)] for i, name in enumerate(names)}
-        col["t"] = array("d", [round(t, 6) for t in col["t"]])
-        return {
+        s = self.series or _RoundSeries()
+        return {  # the estimator is dropped after this: hand its series over, no copies
             "addr": addr,
             "vantage": self.vantage,
-            "rounds": {"t": col["t"], "cwnd": col["cwnd"], "inflight": col["inflight"],
-                       "delivered": col["delivered"], "limited": self.rows_limited},
-            "replicas": {name: col[name] for name in CCA_NAMES},
+            "rounds": {"t": array("d", [round(t, 6) for t in s.t]), "cwnd": s.cwnd,
+                       "inflight": s.inflight, "delivered": s.delivered,
+                       "limited": s.limited},
+            "replicas": dict(zip(CCA_NAMES, s.models, strict=True)),
             "loss_epochs": [
                 {"t": e["t"], "cwnd_before": e["cwnd_before"], "cwnd_after": e["cwnd_after"],
                  "beta": e["beta"]} for e in self.epochs
@@ -777,7 +793,7 @@ class SenderEstimator:
         }
 
 
-class CwndObserver:
+class CwndObserver(SegmentObserver):
     """Per-flow observer: finds the vantage, then drives one estimator per data sender.
 
     Most flows of a busy capture carry no data (scans, SYN floods, refused connections),

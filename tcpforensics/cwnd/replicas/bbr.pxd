@@ -1,4 +1,6 @@
 # C types for the compiled build of bbr.py (Cython pure-Python mode).
+cimport cython
+
 from tcpforensics.cwnd.replicas.base cimport Replica
 
 # the model's constants as C numbers (PACING_GAINS and the mode names stay Python objects)
@@ -7,8 +9,19 @@ cdef double FULL_BW_THRESH
 cdef long BW_WINDOW_ROUNDS, FULL_BW_ROUNDS
 
 
+@cython.final
+@cython.freelist(16)
+cdef class _RateSample:
+    cdef public long long round
+    cdef public double rate
+
+
+@cython.locals(sample=_RateSample)
+cdef _RateSample _rate_sample(long long round_, double rate)
+
+
 cdef class BbrReplica(Replica):
-    cdef public object mode            # STARTUP | DRAIN | PROBE_BW | PROBE_RTT
+    cdef public str mode               # STARTUP | DRAIN | PROBE_BW | PROBE_RTT
     cdef public double bw              # max of bw_samples (0.0: none yet)
     cdef public list bw_samples
     cdef public long long round
@@ -26,6 +39,7 @@ cdef class BbrReplica(Replica):
     cpdef double bdp(self)
     cpdef double target_cwnd(self, double gain=*)
     cpdef _enter_probe_rtt(self, double now)  # cpdef: the synthetic tests call it
+    @cython.locals(samples=list, oldest="long long", first=_RateSample, last=_RateSample)
     cdef _bw_sample(self, double rate)
     cdef _update_mode(self, double now, double inflight)
     cdef _update_cwnd(self, double acked)

@@ -29,6 +29,21 @@ FULL_BW_ROUNDS = 3
 STARTUP, DRAIN, PROBE_BW, PROBE_RTT = "startup", "drain", "probe_bw", "probe_rtt"
 
 
+class _RateSample:
+    """A delivery-rate sample in BbrReplica's max filter: its round and rate (pkts/s)."""
+
+    __slots__ = ("round", "rate")
+
+
+def _rate_sample(round_: int, rate: float) -> _RateSample:
+    """A new _RateSample: in the compiled build a C allocation and C stores (a constructor
+    call would box both numbers to pass them)."""
+    sample = _RateSample.__new__(_RateSample)
+    sample.round = round_
+    sample.rate = rate
+    return sample
+
+
 class BbrReplica(Replica):
     name = "bbr"
     beta = 1.0
@@ -40,10 +55,10 @@ class BbrReplica(Replica):
         super().__init__(cwnd)
         self.mode = STARTUP
         # windowed max of the delivery rate (pkts/s) over the last BW_WINDOW_ROUNDS rounds:
-        # bw is the max, bw_samples the (round, rate) that can still become it (a
-        # monotonic queue: rounds increase and rates decrease from the front)
+        # bw is the max, bw_samples the samples that can still become it (a monotonic
+        # queue: rounds increase and rates decrease from the front)
         self.bw = 0.0
-        self.bw_samples: list[tuple[int, float]] = []
+        self.bw_samples: list[_RateSample] = []
         self.round = 0
         self.min_rtt = 0.0
         self.min_rtt_stamp = 0.0
@@ -96,12 +111,19 @@ class BbrReplica(Replica):
         BW_WINDOW_ROUNDS rounds leave it when a new one comes (not when a round begins)."""
         samples = self.bw_samples
         oldest = self.round - BW_WINDOW_ROUNDS
-        while samples and samples[0][0] <= oldest:
+        while samples:
+            first = samples[0]
+            if first.round > oldest:
+                break
             del samples[0]
-        while samples and samples[-1][1] <= rate:  # never the max again
-            samples.pop()
-        samples.append((self.round, rate))
-        self.bw = samples[0][1]
+        while samples:
+            last = samples[-1]
+            if last.rate > rate:
+                break
+            samples.pop()  # never the max again
+        samples.append(_rate_sample(self.round, rate))
+        first = samples[0]
+        self.bw = first.rate
 
     def _enter_probe_rtt(self, now: float) -> None:
         self.mode = PROBE_RTT
