@@ -19,13 +19,16 @@ from __future__ import annotations
 import math
 import socket
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .columns import Columns, ColumnStore, FirstPassTap
 from .marks import ACK_MARKS, CONTROL_MARKS, DATA_MARKS, MARK_FIN, MARK_RST, MARK_SYN
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["ACK_MARKS", "DATA_MARKS", "MARK_FIN", "MARK_RST", "MARK_SYN", "Budget",
            "DirectionSeries", "FirstPassSeries", "FlowSeries", "SeriesCollector", "collect",
@@ -79,6 +82,8 @@ def keep_indices(lo: np.ndarray, hi: np.ndarray, marked: np.ndarray, budget: int
     `marked` is a boolean mask.  Returns sorted unique indices; everything when the
     series fits the budget.  Marked points beyond `mark_budget` are thinned evenly.
     """
+    import numpy as np
+
     n = len(lo)
     if n <= budget:
         return np.arange(n)
@@ -125,6 +130,8 @@ class FirstPassSeries(FirstPassTap):
 
 
 def _np(a: array, dtype) -> np.ndarray:
+    import numpy as np
+
     return np.frombuffer(a, dtype=dtype) if len(a) else np.zeros(0, dtype=dtype)
 
 
@@ -135,6 +142,8 @@ def rounded(a: np.ndarray, digits: int) -> list[float]:
     x * 10**d, itself rounded, landed on the wrong side of a half (or is too large to
     hold the fraction); those few elements take Python's round.
     """
+    import numpy as np
+
     a = np.asarray(a, dtype=np.float64)
     scale = 10.0 ** digits
     scaled = a * scale
@@ -152,7 +161,17 @@ def _times(t: np.ndarray) -> list[float]:
     return rounded(t, 6)
 
 
+def _fits(c: Columns, b: Budget) -> bool:
+    """Every column within its budget: the series keep every point, no downsampling."""
+    return (len(c.d_t) <= b.segments and len(c.a_t) <= b.acks // 2
+            and len(c.s_t) <= b.sacks and len(c.r_t) <= b.rtt and len(c.f_t) <= b.inflight)
+
+
 def _build_direction(sender: int, c: Columns, b: Budget) -> DirectionSeries:
+    if _fits(c, b):
+        return _build_small_direction(sender, c, b)
+    import numpy as np
+
     out = DirectionSeries(sender=sender)
     d_t, d_seq, d_end = _np(c.d_t, np.float64), _np(c.d_seq, np.int64), _np(c.d_end, np.int64)
     d_mark, d_len = _np(c.d_mark, np.uint32), _np(c.d_len, np.int64)
@@ -195,23 +214,80 @@ def _build_direction(sender: int, c: Columns, b: Budget) -> DirectionSeries:
     return out
 
 
-def _throughput(d_t: np.ndarray, d_len: np.ndarray, a_t: np.ndarray, a_acked: np.ndarray,
-                bins: int) -> dict:
-    """Sent and acknowledged bit rates in equal time bins over the direction's activity."""
-    has = d_len > 0
-    times = np.concatenate([d_t[has], a_t[a_acked > 0]])
+def _build_small_direction(sender: int, c: Columns, b: Budget) -> DirectionSeries:
+    """`_build_direction` for columns that fit the budget, in plain Python: the same
+    series (every point kept), without importing numpy for a small capture."""
+    out = DirectionSeries(sender=sender)
+    d_len = c.d_len.tolist()
+    d_mark = c.d_mark.tolist()
+    out.segments_total = sum(1 for x in d_len if x > 0)
+    out.payload_bytes = sum(d_len)
+    out.marks_total = out.marks_shown = sum(1 for m in d_mark if m & ~CONTROL_MARKS)
+    out.data = {"t": [round(x, 6) for x in c.d_t], "seq": c.d_seq.tolist(),
+                "end": c.d_end.tolist(), "mark": d_mark}
+    out.acks_total = len(c.a_t)
+    out.acks = {"t": [round(x, 6) for x in c.a_t], "ack": c.a_ack.tolist(),
+                "win": c.a_win.tolist(), "mark": c.a_mark.tolist()}
+    out.sacks = {"t": [round(x, 6) for x in c.s_t], "l": c.s_l.tolist(), "r": c.s_r.tolist()}
+    out.rtt = {"t": [round(x, 6) for x in c.r_t], "ms": [round(x * 1000, 4) for x in c.r_v]}
+    out.inflight = {"t": [round(x, 6) for x in c.f_t], "bytes": c.f_v.tolist()}
+    d_t = c.d_t.tolist()
+    sent_t = [t for t, n in zip(d_t, d_len, strict=True) if n > 0]
+    sent_n = [n for n in d_len if n > 0]
+    a_t, a_acked = c.a_t.tolist(), c.a_acked.tolist()
+    bins = _throughput_bins(sent_t + [t for t, n in zip(a_t, a_acked, strict=True) if n > 0],
+                            b.throughput_bins)
+    if bins is None:
+        out.throughput = {"t": [], "width": 0.0, "sent_bps": [], "acked_bps": []}
+        return out
+    start, width, n = bins
+    edges = [start + i * width for i in range(n + 1)]
+    out.throughput = {
+        "t": [round(e + width / 2, 6) for e in edges[:-1]], "width": width,
+        "sent_bps": [round(x * 8 / width, 1) for x in _histogram(sent_t, sent_n, edges)],
+        "acked_bps": [round(x * 8 / width, 1) for x in _histogram(a_t, a_acked, edges)],
+    }
+    return out
+
+
+def _histogram(values: list[float], weights: list[int], edges: list[float]) -> list[float]:
+    """np.histogram(values, edges, weights=weights)[0] as floats: bins are half-open but
+    the last, which holds its right edge; values outside the edges are left out."""
+    n = len(edges) - 1
+    sums = [0] * n
+    first, last = edges[0], edges[-1]
+    for x, w in zip(values, weights, strict=True):
+        if first <= x <= last:
+            sums[min(bisect_right(edges, x) - 1, n - 1)] += w
+    return [float(x) for x in sums]
+
+
+def _throughput_bins(times: list[float], bins: int) -> tuple[float, float, int] | None:
+    """(start, width, count) of the throughput bins over `times`, or None if too few."""
     if len(times) < 2:
-        return {"t": [], "width": 0.0, "sent_bps": [], "acked_bps": []}
-    lo, hi = float(times.min()), float(times.max())
+        return None
+    lo, hi = float(min(times)), float(max(times))
     span = hi - lo
     if span <= 0:
-        return {"t": [], "width": 0.0, "sent_bps": [], "acked_bps": []}
+        return None
     # Round the bin width to a readable value: 1, 2 or 5 times a power of ten.
     raw = span / bins
     exp = 10 ** math.floor(math.log10(raw))
     width = next(m * exp for m in (1, 2, 5, 10) if m * exp >= raw)
     start = math.floor(lo / width) * width
-    n = int(math.ceil((hi - start) / width)) + 1
+    return start, width, int(math.ceil((hi - start) / width)) + 1
+
+
+def _throughput(d_t: np.ndarray, d_len: np.ndarray, a_t: np.ndarray, a_acked: np.ndarray,
+                bins: int) -> dict:
+    """Sent and acknowledged bit rates in equal time bins over the direction's activity."""
+    import numpy as np
+
+    has = d_len > 0
+    found = _throughput_bins(np.concatenate([d_t[has], a_t[a_acked > 0]]).tolist(), bins)
+    if found is None:
+        return {"t": [], "width": 0.0, "sent_bps": [], "acked_bps": []}
+    start, width, n = found
     edges = start + np.arange(n + 1) * width
     sent, _ = np.histogram(d_t[has], bins=edges, weights=d_len[has])
     acked, _ = np.histogram(a_t, bins=edges, weights=a_acked)

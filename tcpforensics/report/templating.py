@@ -10,7 +10,7 @@ Each generated module records a key over the template source, the Jinja2 version
 the environment's options.  `PrecompiledLoader` uses a module only when its key matches
 the current template and Jinja2; otherwise (a template edited without regenerating, a
 different Jinja2) it compiles the template from source as before, so the output never
-depends on whether the precompiled code is current.  tests/test_report_templating.py
+depends on whether the precompiled code is current.  tests/test_report_fast_paths.py
 fails when the committed modules are stale.
 """
 

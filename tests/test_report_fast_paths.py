@@ -1,5 +1,5 @@
-"""The report's precompiled templates and vectorised rounding give the same bytes as the
-plain paths they replace."""
+"""The report's fast paths (precompiled templates, vectorised rounding, plain-Python
+series for small captures, one-pass JSON) give the same bytes as the paths they replace."""
 
 from __future__ import annotations
 
@@ -78,3 +78,56 @@ def test_json_for_script_sanitizes_only_when_needed() -> None:
     dirty = {"a": [1, math.inf, {"b": -math.inf}], "c": np.float64("nan"), 5: object}
     assert json.loads(str(json_for_script(dirty))) == {
         "a": [1, None, {"b": None}], "c": None, "5": str(object)}
+
+
+def test_small_series_path_matches_the_numpy_path(monkeypatch) -> None:
+    """Columns within budget take a plain-Python path; it must build the same series."""
+    from tcpforensics.report import series
+
+    demo = Path(__file__).parents[1] / "sample_pcaps" / "demo.pcap"
+    first_pass = FirstPassSeries()
+    analyze(demo, segment_sink=first_pass)
+    roomy = series.Budget(segments=10**6, acks=10**6, sacks=10**6, rtt=10**6,
+                          inflight=10**6)
+    compared = 0
+    for dirs in first_pass.flows.values():
+        for sender, columns in enumerate(dirs):
+            for budget in (series.Budget(), roomy):
+                if not series._fits(columns, budget):
+                    continue
+                small = series._build_small_direction(sender, columns, budget)
+                with monkeypatch.context() as m:
+                    m.setattr(series, "_fits", lambda c, b: False)
+                    full = series._build_direction(sender, columns, budget)
+                assert repr(small) == repr(full)  # repr: floats bit for bit
+                compared += 1
+    assert compared >= 4
+
+
+def test_histogram_matches_numpy() -> None:
+    from tcpforensics.report.series import _histogram
+
+    rng = np.random.default_rng(3)
+    edges = (0.25 + np.arange(41) * 0.05).tolist()
+    values = np.concatenate([rng.random(5000) * 2.5, edges[:3], edges[-1:], [0.1, 2.3]])
+    weights = rng.integers(0, 1500, len(values))
+    want, _ = np.histogram(values, bins=np.array(edges), weights=weights)
+    assert _histogram(values.tolist(), weights.tolist(), edges) == want.astype(float).tolist()
+
+
+def test_small_capture_report_does_not_import_numpy(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    demo = Path(__file__).parents[1] / "sample_pcaps" / "demo.pcap"
+    code = ("import sys, tcpforensics\n"
+            "from tcpforensics.report import write_report\n"
+            "from tcpforensics.report.series import FirstPassSeries\n"
+            "fp = FirstPassSeries()\n"
+            f"a = tcpforensics.analyze({str(demo)!r}, segment_sink=fp)\n"
+            f"write_report(a, {str(tmp_path / 'r.html')!r}, source={str(demo)!r}, "
+            "first_pass=fp)\n"
+            "print('numpy' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parents[1])
+    assert out.stdout.strip() == "False"
