@@ -48,6 +48,9 @@ class Options:
     # Live flows.  Past it the least recently active flow is evicted (ended early).  A
     # live flow costs about 5 KB in the pure build, so a SYN flood holds ~100 MB here.
     max_flows: int = 20_000
+    # Closed flows waiting `closed_linger` for late segments, at most (the oldest ends
+    # early past it; about 80 KB each in the compiled build).
+    max_lingering: int = 1000
     observers: bool = True  # cwnd + stalls; off for the bare events/crosscheck path
     # Bound on flows kept in full.  Past it, flows that carried no payload (scans, SYN
     # floods, refused connects) are only tallied in CaptureInfo.folded_flows, so a
@@ -198,7 +201,7 @@ class _Run:
         factories = observer_factories() if options.observers else []
         self.table = FlowTable(
             idle_timeout=options.idle_timeout, closed_linger=options.closed_linger,
-            max_flows=options.max_flows,
+            max_flows=options.max_flows, max_lingering=options.max_lingering,
             observer_factory=(lambda flow: [make(flow) for make in factories]) if factories
             else None,
         )
@@ -240,6 +243,12 @@ class _Run:
         if loop.seen:
             info.first_ts, info.last_ts = loop.first_ts, loop.last_ts
         info.evicted_flows = table.evicted
+        if table.closed_early:
+            info.warnings.append(
+                f"more than {self.options.max_lingering:,} closed flows waited for late "
+                f"segments at once: {table.closed_early:,} ended before their "
+                f"{self.options.closed_linger:g} s linger (a late segment of one starts a "
+                "new flow)")
         if table.evicted:
             info.warnings.append(
                 f"more than {self.options.max_flows:,} flows live at once: "
@@ -260,6 +269,11 @@ class _Run:
         for observer in flow.observers:
             observer.finish(result)
         self.results.append(result)
+
+    def finished(self) -> list[FlowResult]:
+        """The finished flows' results, in id order (after the capture was read)."""
+        self.results.sort(key=lambda r: r.id)
+        return self.results
 
     def _fold(self, result: FlowResult) -> None:
         folded = self.info.folded_flows
@@ -308,10 +322,10 @@ def analyze(source: Source, *, options: Options | None = None,
         run.run(segment_sink)
     finally:
         gc.set_threshold(*thresholds)
-    run.results.sort(key=lambda r: r.id)
-    findings = _diagnose(run.results, run.info) if opts.observers else []
+    results = run.finished()
+    findings = _diagnose(results, run.info) if opts.observers else []
     path = os.fspath(source) if isinstance(source, str | os.PathLike) and source != "-" else None
-    return Analysis(capture=run.info, flow_results=run.results, finding_results=findings,
+    return Analysis(capture=run.info, flow_results=results, finding_results=findings,
                     source=path)
 
 

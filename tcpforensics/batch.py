@@ -95,7 +95,7 @@ def analyze_shard(source: str, shard: int, shards: int, options: Options | None 
         # observers run only for this shard's flows
         run.loop.set_shard(shard, shards)
     run.run(None)
-    return run.info, [(r.tcp["first_frame"], r) for r in run.results]
+    return run.info, [(r.tcp["first_frame"], r) for r in run.finished()]
 
 
 def merge_shards(parts: list[tuple[CaptureInfo, list[tuple[int, FlowResult]]]],

@@ -23,12 +23,18 @@ cdef class Flow:
     cdef public bint done
     cdef public long long _entries
 
+    cpdef void release(self)
+
 
 @cython.final
 cdef class FlowTable:
     cdef public double idle_timeout
     cdef public double closed_linger
     cdef public long long max_flows
+    cdef public long long max_lingering
+    cdef public long long closed_early
+    cdef public long long lingering
+    cdef public object _closed_order  # a deque
     cdef public object observer_factory
     cdef public long long evicted
     cdef public long long created
@@ -47,6 +53,8 @@ cdef class FlowTable:
     @cython.locals(fid="long long", flow=Flow)
     cdef Flow _new(self, tuple key, Segment seg, bint reused)
     cdef void _push(self, Flow flow, double deadline)
+    @cython.locals(oldest=Flow)
+    cdef void _linger(self, Flow flow)
     cdef void _end(self, Flow flow, bint remember=*)
     @cython.locals(conn=Connection, c=EndpointState)
     cdef void _bury(self, Flow flow)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 import zlib
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 
 import cython
@@ -61,14 +61,29 @@ class Flow:
     def __repr__(self) -> str:
         return f"Flow(id={self.id}, last_ts={self.last_ts})"
 
+    def release(self) -> None:
+        """Drop the per-flow state once the flow's result is taken: stale heap entries
+        keep the Flow itself until their deadline (up to `idle_timeout` of capture
+        time), and a many-flow capture must not keep every ended flow's state that long."""
+        self.conn = None
+        self.observers = []
+
 
 class FlowTable:
     def __init__(self, *, idle_timeout: float = 300.0, closed_linger: float = 60.0,
-                 max_flows: int = 200_000,
+                 max_flows: int = 200_000, max_lingering: int = 1000,
                  observer_factory: Callable[[Flow], list] | None = None) -> None:
         self.idle_timeout = float(idle_timeout)
         self.closed_linger = float(closed_linger)
         self.max_flows = max(1, int(max_flows))
+        # Closed flows wait `closed_linger` for late segments (retransmitted FINs, the
+        # last ACKs).  At most `max_lingering` wait at once; past it the one closed
+        # longest ago ends early (counted in closed_early): memory stays bounded under
+        # a high rate of connection closes.
+        self.max_lingering = max(1, int(max_lingering))
+        self.closed_early = 0
+        self.lingering = 0  # closed flows not yet ended
+        self._closed_order: deque[Flow] = deque()
         self.observer_factory = observer_factory
         self.evicted = 0
         self.created = 0
@@ -118,7 +133,22 @@ class FlowTable:
         verdict = conn.process(seg)
         if conn.closed and not was_closed:
             self._push(flow, ts + self.closed_linger)
+            self._linger(flow)
         return verdict
+
+    def _linger(self, flow: Flow) -> None:
+        order = self._closed_order
+        order.append(flow)
+        self.lingering += 1
+        while order and order[0].done:
+            order.popleft()
+        if self.lingering > self.max_lingering:
+            while order:
+                oldest = order.popleft()
+                if not oldest.done:
+                    self.closed_early += 1
+                    self._end(oldest)
+                    break
 
     def _start(self, seg: Segment) -> Flow:
         """A new flow for a tuple without a live one."""
@@ -152,6 +182,8 @@ class FlowTable:
     def _end(self, flow: Flow, remember: bool = True) -> None:
         if not flow.done:
             flow.done = True
+            if flow.conn.closed:
+                self.lingering -= 1
             if self._live.get(flow.key) is flow:
                 del self._live[flow.key]
                 if remember:

@@ -31,7 +31,8 @@ cdef class PacketLoop:
     @cython.locals(result=object, seg=Segment, ts=double, table=FlowTable, verdict=SegmentVerdict,
                    flow=Flow, known=SegmentObserver)
     cpdef bint feed(self, object raw)
-    @cython.locals(finished=list)
+    @cython.locals(finished=list, flow=Flow)
     cpdef void end_packet(self)
     cpdef void run(self, object capture, object sink=*)
+    @cython.locals(flow=Flow)
     cpdef void flush(self)

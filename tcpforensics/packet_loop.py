@@ -95,6 +95,7 @@ class PacketLoop:
             finish = self.finish
             for flow in finished:
                 finish(flow)
+                flow.release()
 
     def run(self, capture: Any, sink: Callable[[Any, Any, Any], None] | None = None) -> None:
         """Every record of `capture`; `sink(seg, flow, verdict)` sees each TCP segment."""
@@ -110,3 +111,4 @@ class PacketLoop:
         finish = self.finish
         for flow in self.table.flush():
             finish(flow)
+            flow.release()

@@ -108,3 +108,38 @@ def test_reuse_after_the_old_flow_expired_is_still_flagged():
     assert [f.id for f in t.pop_finished()] == [0]
     new, v = t.feed(seg(7, 71.0, A, 1111, B, 80, flags=SYN, seq=7777, ack=0))
     assert new.id == 2 and v.analysis & 0x4000
+
+
+def _close(t: FlowTable, frame: int, ts: float, port: int) -> int:
+    """A whole connection from `port`, handshake to the last ACK of both FINs."""
+    t.feed(seg(frame, ts, A, port, B, 80, flags=SYN, seq=100, ack=0))
+    t.feed(seg(frame + 1, ts, B, 80, A, port, flags=SYN | ACK, seq=900, ack=101))
+    t.feed(seg(frame + 2, ts, A, port, B, 80, flags=FIN | ACK, seq=101, ack=901))
+    t.feed(seg(frame + 3, ts, B, 80, A, port, flags=FIN | ACK, seq=901, ack=102))
+    flow, _ = t.feed(seg(frame + 4, ts, A, port, B, 80, flags=ACK, seq=102, ack=902))
+    assert flow.conn.closed
+    return flow.id
+
+
+def test_closed_flows_linger_at_most_max_lingering_then_the_oldest_ends_early():
+    t = FlowTable(closed_linger=60.0, max_lingering=2)
+    first = _close(t, 1, 0.0, 1001)
+    _close(t, 6, 0.1, 1002)
+    assert t.pop_finished() == [] and t.lingering == 2
+    _close(t, 11, 0.2, 1003)  # a third closed flow: the oldest one stops waiting
+    ended = t.pop_finished()
+    assert [f.id for f in ended] == [first]
+    assert t.closed_early == 1 and t.lingering == 2
+    # a late segment of the ended flow starts a new flow (its tuple is remembered)
+    late, _ = t.feed(seg(16, 0.3, A, 1001, B, 80, flags=ACK, seq=102, ack=902))
+    assert late.id == 3
+
+
+def test_released_flow_drops_its_state():
+    t = FlowTable()
+    fid = _close(t, 1, 0.0, 1001)
+    t.feed(seg(6, 61.0, A, 2002, B, 80))  # capture time passes the linger
+    done = t.pop_finished()
+    assert [f.id for f in done] == [fid]
+    done[0].release()
+    assert done[0].conn is None and done[0].observers == []

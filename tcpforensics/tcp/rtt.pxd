@@ -24,10 +24,10 @@ cdef class RttSummary:
     cdef public double min
     cdef public double max
     cdef public long long count
-    cdef public list _res
+    cdef public object _res  # array('d')
     cdef public unsigned long long _k
 
-    @cython.locals(res=list, j="long long")
+    @cython.locals(j="long long")
     cpdef void add(self, double r)
     @cython.locals(s=list, n=Py_ssize_t)
     cpdef dict as_dict(self)
