@@ -50,6 +50,8 @@ cdef class FirstPassTap(ColumnStore):
     cdef public long long max_flows
     cdef public long long segments
     cdef public bint active
+    cdef long long last_fid
+    cdef tuple last_dirs
 
-    @cython.locals(dirs=tuple)
+    @cython.locals(dirs=tuple, fid="long long")
     cdef void take(self, Segment seg, Flow flow, SegmentVerdict v) except *

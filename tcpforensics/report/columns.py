@@ -235,6 +235,9 @@ class FirstPassTap(ColumnStore):
         self.max_flows = max_flows
         self.segments = 0
         self.active = True
+        # the flow of the previous segment: most segments follow one of the same flow
+        self.last_fid = -1
+        self.last_dirs = None
 
     def __call__(self, seg, flow, v) -> None:
         if self.active:
@@ -246,13 +249,18 @@ class FirstPassTap(ColumnStore):
             self.t0 = seg.ts
         self.segments += 1
         fid = flow.id
-        dirs = self.flows.get(fid)
-        if dirs is None:
-            if len(self.flows) >= self.max_flows:
-                self.stop()
-                return
-            dirs = (Columns(), Columns())
-            self.flows[fid] = dirs
+        if fid == self.last_fid:
+            dirs = self.last_dirs
+        else:
+            dirs = self.flows.get(fid)
+            if dirs is None:
+                if len(self.flows) >= self.max_flows:
+                    self.stop()
+                    return
+                dirs = (Columns(), Columns())
+                self.flows[fid] = dirs
+            self.last_fid = fid
+            self.last_dirs = dirs
         if self.segments > self.max_segments:
             self.stop()
             return
@@ -262,3 +270,5 @@ class FirstPassTap(ColumnStore):
         """Free the columns and collect no more."""
         self.active = False
         self.flows = {}
+        self.last_fid = -1
+        self.last_dirs = None
