@@ -6,8 +6,7 @@ cimport cython
 
 
 @cython.final
-@cython.freelist(8)
-cdef class RawPacket:
+cdef class RawPacket:                  # free list: see model.py
     cdef public long long frame
     cdef public object ts_ns           # int; exceeds 64 bits on hostile pcapng input
     cdef public long long linktype

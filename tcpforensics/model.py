@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntFlag
 
+import cython
+
 # --- TCP header flag bits (as on the wire) -------------------------------------------
 FIN = 0x01
 SYN = 0x02
@@ -36,6 +38,8 @@ def flags_text(flags: int) -> str:
 SKIP_REASONS = ("non_ip", "non_tcp", "malformed", "truncated", "fragment")
 
 
+@cython.freelist(8)  # (here, not in model.pxd: Cython ignores it there in this mode)
+@cython.cclass
 class RawPacket:
     """One capture record as the reader saw it; `frame` is 1-based like Wireshark's.
 
