@@ -112,6 +112,8 @@ def analysis_text(bits: int) -> str:
 # a dataclass into such a class, so they are written out by hand with the behaviour the
 # dataclass had: same constructor (positional order, keyword defaults), field-wise
 # __eq__ between objects of the same class, a dataclass-style __repr__, unhashable.
+@cython.freelist(8)  # (here, not in model.pxd: Cython ignores it there in this mode)
+@cython.cclass
 class Segment:
     """One decoded TCP segment.  Addresses are packed bytes (4 or 16); `ts` is seconds.
 
@@ -166,6 +168,8 @@ class Segment:
 
 
 # --- Output of the TCP core for one segment ---------------------------------------------
+@cython.freelist(8)
+@cython.cclass
 class SegmentVerdict:
     """What the passive TCP core concluded about one segment.
 

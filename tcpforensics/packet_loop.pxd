@@ -3,6 +3,7 @@ cimport cython
 
 from tcpforensics.flows cimport Flow, FlowTable, shard_of
 from tcpforensics.io.decode cimport decode
+from tcpforensics.io.reader cimport Capture
 from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 
 cdef long long PROGRESS_EVERY
@@ -23,16 +24,19 @@ cdef class PacketLoop:
     cdef public long long shard
     cdef public long long shards
     cdef public dict shard_cache
+    cdef public bint release_finished
 
     cpdef void set_shard(self, long long shard, long long shards)
     @cython.locals(key=tuple)
     cdef bint _in_shard(self, Segment seg)
 
+    cpdef bint feed(self, object raw)
     @cython.locals(result=object, seg=Segment, ts=double, table=FlowTable, verdict=SegmentVerdict,
                    flow=Flow, known=SegmentObserver)
-    cpdef bint feed(self, object raw)
+    cpdef bint feed_decoded(self, object result, long long frame)
     @cython.locals(finished=list, flow=Flow)
     cpdef void end_packet(self)
-    cpdef void run(self, object capture, object sink=*)
+    @cython.locals(result=object)
+    cpdef void run(self, Capture capture, object sink=*)
     @cython.locals(flow=Flow)
     cpdef void flush(self)

@@ -40,6 +40,8 @@ class PacketLoop:
         self.shard = 0
         self.shards = 1
         self.shard_cache: dict = {}  # 4-tuple as seen -> whether it is in this shard
+        # whether a flow drops its state once `finish` has taken its result (see run())
+        self.release_finished = False
 
     def set_shard(self, shard: int, shards: int) -> None:
         self.shard = shard
@@ -48,11 +50,14 @@ class PacketLoop:
     def feed(self, raw: Any) -> bool:
         """Analyze one record; False when it was skipped (not TCP, damaged, another
         shard's)."""
+        return self.feed_decoded(decode(raw), raw.frame)
+
+    def feed_decoded(self, result: Any, frame: int) -> bool:
+        """feed() of a record already decoded (a Segment or the reason to skip it)."""
         progress = self.progress
-        if progress is not None and raw.frame % PROGRESS_EVERY == 0:
-            progress(raw.frame)
-        result = decode(raw)
-        if result.__class__ is str:
+        if progress is not None and frame % PROGRESS_EVERY == 0:
+            progress(frame)
+        if type(result) is str:
             self.skipped[result] += 1  # the reason it was skipped
             return False
         seg = result
@@ -95,12 +100,22 @@ class PacketLoop:
             finish = self.finish
             for flow in finished:
                 finish(flow)
-                flow.release()
+                if self.release_finished:
+                    flow.release()
 
     def run(self, capture: Any, sink: Callable[[Any, Any, Any], None] | None = None) -> None:
-        """Every record of `capture`; `sink(seg, flow, verdict)` sees each TCP segment."""
-        for raw in capture:
-            if self.feed(raw):
+        """Every record of `capture`; `sink(seg, flow, verdict)` sees each TCP segment.
+
+        Here nobody holds a flow past its end, so each ended flow drops its state at
+        once (a many-flow capture would otherwise keep it until the flow's stale expiry
+        entries come due); `sink` may keep a flow's id, not its state.
+        """
+        self.release_finished = True
+        while True:
+            result = capture.next_decoded()  # read and decode fused (see io.reader)
+            if result is None:
+                break
+            if self.feed_decoded(result, capture.records):
                 if sink is not None:
                     sink(self.seg, self.flow, self.verdict)
                 self.end_packet()
@@ -111,4 +126,5 @@ class PacketLoop:
         finish = self.finish
         for flow in self.table.flush():
             finish(flow)
-            flow.release()
+            if self.release_finished:
+                flow.release()

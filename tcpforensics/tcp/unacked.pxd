@@ -2,6 +2,7 @@
 cimport cython
 
 cdef long long MAX_UNACKED
+cdef Py_ssize_t _COMPACT
 
 
 @cython.final
@@ -35,6 +36,7 @@ cdef _Start _root(_Start node)
 @cython.final
 cdef class Unacked:
     cdef public list tiled
+    cdef public Py_ssize_t head
     cdef public long long count
     cdef public list x_ends
     cdef public list x_starts

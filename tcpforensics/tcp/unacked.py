@@ -28,6 +28,7 @@ import heapq
 
 #: Wireshark keeps at most this many unacknowledged segments per direction.
 MAX_UNACKED = 10000
+_COMPACT = 64  # acknowledged entries let stand at the front of `tiled` before a cleanup
 
 
 class Sent:
@@ -82,11 +83,14 @@ def _root(node: _Start) -> _Start:
 class Unacked:
     """The unacknowledged segments of one sender (see the module docstring)."""
 
-    __slots__ = ("tiled", "count", "x_ends", "x_starts", "x_count", "x_last", "tick",
+    __slots__ = ("tiled", "head", "count", "x_ends", "x_starts", "x_count", "x_last", "tick",
                  "acked_ts", "acked_retx")
 
     def __init__(self) -> None:
         self.tiled: list[Sent] = []
+        # tiled[:head] are acknowledged already: dropping them from the front of the list
+        # at every ACK would move the whole window each time, so they go in batches
+        self.head = 0
         self.count = 0  # all segments held
         # the overlapping ones (the heaps exist while x_count > 0: most flows have none)
         self.x_ends: list[tuple] | None = None  # heap of (end, tick, Sent)
@@ -103,7 +107,10 @@ class Unacked:
         self.count += 1
         tiled = self.tiled
         sent = _new_sent(start, end, ts, frame, retx)
-        if not tiled:
+        if self.head == len(tiled):  # no tiled segment held
+            if self.head:
+                del tiled[:]
+                self.head = 0
             tiled.append(sent)
             return
         tail = tiled[-1]
@@ -133,7 +140,7 @@ class Unacked:
         retx = False
         tiled = self.tiled
         n = len(tiled)
-        i = 0
+        i = self.head
         while i < n:
             e = tiled[i]
             if e.end > a:
@@ -143,11 +150,14 @@ class Unacked:
             if e.end == a:
                 match = e
             i += 1
-        if i:
-            del tiled[:i]
-            self.count -= i
-        if i < n:
-            e = tiled[0]
+        if i > self.head:
+            self.count -= i - self.head
+            if i == n or (i >= _COMPACT and 2 * i >= n):
+                del tiled[:i]  # amortized: at least as many kept moves as drops
+                i = 0
+            self.head = i
+        if i < len(tiled):
+            e = tiled[i]
             if e.start < a < e.end:
                 e.start = a
         if self.x_count:
@@ -199,17 +209,17 @@ class Unacked:
             while not starts[0][2].count:
                 heapq.heappop(starts)
             low = starts[0][0]
-            if self.tiled:
-                e = self.tiled[0]
+            if self.head < len(self.tiled):
+                e = self.tiled[self.head]
                 if e.start < low:
                     low = e.start
             return low
-        e = self.tiled[0]
+        e = self.tiled[self.head]
         return e.start
 
     def last(self) -> int:
         """The highest end held (count > 0)."""
-        if self.tiled:
+        if self.head < len(self.tiled):
             e = self.tiled[-1]
             high = e.end
             if self.x_count and self.x_last > high:
@@ -220,7 +230,7 @@ class Unacked:
     def overlaps(self, start: int, end: int, frame: int) -> bool:
         """Whether a segment other than `frame`'s covers part of [start, end)."""
         tiled = self.tiled
-        lo = 0
+        lo = self.head
         hi = len(tiled)
         while lo < hi:  # the first tiled segment ending after `start`
             mid = (lo + hi) // 2
