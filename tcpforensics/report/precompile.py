@@ -8,6 +8,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import jinja2
+
 from .html import _environment
 from .templating import TEMPLATE_DIR, generated_module, module_name
 
@@ -18,7 +20,9 @@ def main() -> int:
     out.mkdir(exist_ok=True)
     init = out / "__init__.py"
     init.write_text('"""Generated Jinja2 code of the report templates (see '
-                    'report/templating.py)."""\n', encoding="utf-8")
+                    'report/templating.py)."""\n\n'
+                    f'JINJA2_VERSION = "{jinja2.__version__}"  # the version that generated it\n',
+                    encoding="utf-8")
     names = env.loader.list_templates()
     wanted = {module_name(n) for n in names}
     for old in out.glob("*.py"):
