@@ -61,6 +61,6 @@ cdef class FlowTable:
     cdef double _deadline(self, Flow flow)
     @cython.locals(heap=list, flow=Flow, real=double)
     cdef void _evict_one(self, Flow keep)
-    @cython.locals(heap=list, flow=Flow, real=double, now=double, out=list)
     cpdef void advance(self, double ts)
+    @cython.locals(heap=list, flow=Flow, real=double, now=double, out=list, earliest=double)
     cpdef list pop_finished(self)

@@ -229,7 +229,9 @@ class FlowTable:
     def pop_finished(self) -> list[Flow]:
         """Flows that ended since the last call (cheap when none did)."""
         heap = self._heap
-        if heap and heap[0][0] <= self._now:
+        if heap:
+            earliest = heap[0][0]  # compiled: a C double, no float object per packet
+        if heap and earliest <= self._now:
             now = self._now
             while heap and heap[0][0] <= now:
                 _dl, _fid, flow = heapq.heappop(heap)

@@ -113,6 +113,7 @@ def analysis_text(bits: int) -> str:
 # dataclass had: same constructor (positional order, keyword defaults), field-wise
 # __eq__ between objects of the same class, a dataclass-style __repr__, unhashable.
 @cython.freelist(8)  # (here, not in model.pxd: Cython ignores it there in this mode)
+@cython.no_gc  # its fields (bytes, numbers, tuples of numbers) can form no cycle
 @cython.cclass
 class Segment:
     """One decoded TCP segment.  Addresses are packed bytes (4 or 16); `ts` is seconds.
@@ -169,6 +170,7 @@ class Segment:
 
 # --- Output of the TCP core for one segment ---------------------------------------------
 @cython.freelist(8)
+@cython.no_gc  # numbers and strings only: no cycle
 @cython.cclass
 class SegmentVerdict:
     """What the passive TCP core concluded about one segment.
