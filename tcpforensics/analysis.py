@@ -13,11 +13,11 @@ import gc
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 from .diagnose.handshakes import count_attempt
 from .io.reader import open_capture
-from .model import CaptureInfo, Finding, FlowResult, Segment, SegmentVerdict
+from .model import CaptureInfo, Finding, FlowResult, Segment, SegmentObserver, SegmentVerdict
 from .packet_loop import PacketLoop
 
 SCHEMA = "tcpforensics/1"
@@ -25,15 +25,7 @@ SCHEMA = "tcpforensics/1"
 Source = str | os.PathLike | IO[bytes]
 
 
-class FlowObserver(Protocol):
-    """Sees every segment of one flow; fills its conclusions into the result at the end."""
-
-    def observe(self, seg: Segment, verdict: SegmentVerdict) -> None: ...
-
-    def finish(self, result: FlowResult) -> None: ...
-
-
-def observer_factories() -> list[Callable[[Any], FlowObserver]]:
+def observer_factories() -> list[Callable[[Any], SegmentObserver]]:
     """The registry of per-flow observers, in the order they run."""
     from .cwnd import make_observer as cwnd_observer
     from .diagnose import make_observer as stall_observer
