@@ -1,7 +1,8 @@
 # C types for the compiled build of model.py (Cython pure-Python mode).  The per-packet
 # records are cdef classes so every stage reads their fields at C speed:
 #     from tcpforensics.model cimport Segment, SegmentVerdict
-# Fields that may be None stay `object`.
+# Optional numbers are C fields with a -1 sentinel (`raw_*`), behind properties that
+# give None; other fields that may be None stay `object`.
 cimport cython
 
 
@@ -34,12 +35,12 @@ cdef class Segment:
     cdef public object wscale
     cdef public bint sack_perm
     cdef public object sacks           # tuple of (left, right)
-    cdef public object tsval
-    cdef public object tsecr
+    cdef public long long raw_tsval    # -1: absent (the tsval property gives None)
+    cdef public long long raw_tsecr
     cdef public bint tfo
     cdef public bint mptcp
-    cdef public object ip_id
-    cdef public object ttl
+    cdef public long long raw_ip_id
+    cdef public long long raw_ttl
     cdef public long long captured_payload
     cdef public int urg_ptr
 
@@ -52,8 +53,8 @@ cdef class SegmentVerdict:
     cdef public long long rel_ack
     cdef public long long win_scaled
     cdef public int analysis
-    cdef public object ack_rtt         # seconds, or None
-    cdef public object bytes_in_flight
+    cdef public double raw_ack_rtt     # seconds; -1: none (the ack_rtt property gives None)
+    cdef public long long raw_bytes_in_flight  # -1: none
     cdef public object retrans_cause
     cdef public object state
     cdef public long long acked_bytes

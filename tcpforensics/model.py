@@ -123,11 +123,20 @@ class Segment:
     `sacks` holds (left, right) absolute 32-bit sequence pairs.  `win` is the raw,
     unscaled window field; `ip_id` (IPv4 identification) tells network duplicates apart;
     `captured_payload` is how many payload bytes are present in the capture.
+
+    `tsval`, `tsecr`, `ip_id` and `ttl` are stored as plain integers, -1 when absent
+    (`raw_tsval` ...), so the compiled build keeps them in C fields and boxes no number
+    per packet; the hot path reads the `raw_` fields, everything else the properties of
+    the same names without the prefix, which give None when absent.
     """
 
     __slots__ = ("frame", "ts", "src", "dst", "sport", "dport", "seq", "ack", "flags", "win",
-                 "length", "mss", "wscale", "sack_perm", "sacks", "tsval", "tsecr", "tfo",
-                 "mptcp", "ip_id", "ttl", "captured_payload", "urg_ptr")
+                 "length", "mss", "wscale", "sack_perm", "sacks", "raw_tsval", "raw_tsecr",
+                 "tfo", "mptcp", "raw_ip_id", "raw_ttl", "captured_payload", "urg_ptr")
+    # the fields as the constructor, __eq__ and __repr__ name them
+    FIELDS = ("frame", "ts", "src", "dst", "sport", "dport", "seq", "ack", "flags", "win",
+              "length", "mss", "wscale", "sack_perm", "sacks", "tsval", "tsecr", "tfo",
+              "mptcp", "ip_id", "ttl", "captured_payload", "urg_ptr")
 
     def __init__(self, frame, ts, src, dst, sport, dport, seq, ack, flags, win, length,
                  mss=None, wscale=None, sack_perm=False, sacks=(), tsval=None, tsecr=None,
@@ -148,22 +157,54 @@ class Segment:
         self.wscale = wscale
         self.sack_perm = sack_perm
         self.sacks = sacks
-        self.tsval = tsval
-        self.tsecr = tsecr
+        self.raw_tsval = -1 if tsval is None else tsval
+        self.raw_tsecr = -1 if tsecr is None else tsecr
         self.tfo = tfo
         self.mptcp = mptcp
-        self.ip_id = ip_id
-        self.ttl = ttl
+        self.raw_ip_id = -1 if ip_id is None else ip_id
+        self.raw_ttl = -1 if ttl is None else ttl
         self.captured_payload = captured_payload
         self.urg_ptr = urg_ptr
 
+    @property
+    def tsval(self) -> int | None:
+        return None if self.raw_tsval < 0 else self.raw_tsval
+
+    @tsval.setter
+    def tsval(self, value: int | None) -> None:
+        self.raw_tsval = -1 if value is None else value
+
+    @property
+    def tsecr(self) -> int | None:
+        return None if self.raw_tsecr < 0 else self.raw_tsecr
+
+    @tsecr.setter
+    def tsecr(self, value: int | None) -> None:
+        self.raw_tsecr = -1 if value is None else value
+
+    @property
+    def ip_id(self) -> int | None:
+        return None if self.raw_ip_id < 0 else self.raw_ip_id
+
+    @ip_id.setter
+    def ip_id(self, value: int | None) -> None:
+        self.raw_ip_id = -1 if value is None else value
+
+    @property
+    def ttl(self) -> int | None:
+        return None if self.raw_ttl < 0 else self.raw_ttl
+
+    @ttl.setter
+    def ttl(self, value: int | None) -> None:
+        self.raw_ttl = -1 if value is None else value
+
     def __repr__(self):
-        return _fields_repr(self, Segment.__slots__)
+        return _fields_repr(self, Segment.FIELDS)
 
     def __eq__(self, other):
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return _fields(self, Segment.__slots__) == _fields(other, Segment.__slots__)
+        return _fields(self, Segment.FIELDS) == _fields(other, Segment.FIELDS)
 
     __hash__ = None  # mutable, compared by value (as the dataclass was)
 
@@ -182,11 +223,18 @@ class SegmentVerdict:
     segment; `acked_bytes` counts newly cumulatively acknowledged bytes of the peer's
     data, `sacked_bytes` the peer's bytes newly covered by SACK blocks in this segment;
     `dsack` tells that the segment carries a D-SACK block.
+
+    `ack_rtt` and `bytes_in_flight` are stored as numbers, -1 when there is none
+    (`raw_ack_rtt`, `raw_bytes_in_flight`, read by the hot path); the properties give
+    None then, as for Segment's optional fields.
     """
 
-    __slots__ = ("direction", "rel_seq", "rel_ack", "win_scaled", "analysis", "ack_rtt",
-                 "bytes_in_flight", "retrans_cause", "state", "acked_bytes", "sacked_bytes",
-                 "dsack")
+    __slots__ = ("direction", "rel_seq", "rel_ack", "win_scaled", "analysis", "raw_ack_rtt",
+                 "raw_bytes_in_flight", "retrans_cause", "state", "acked_bytes",
+                 "sacked_bytes", "dsack")
+    FIELDS = ("direction", "rel_seq", "rel_ack", "win_scaled", "analysis", "ack_rtt",
+              "bytes_in_flight", "retrans_cause", "state", "acked_bytes", "sacked_bytes",
+              "dsack")
 
     def __init__(self, direction, rel_seq, rel_ack, win_scaled, analysis=0, ack_rtt=None,
                  bytes_in_flight=None, retrans_cause=None, state="", acked_bytes=0,
@@ -196,22 +244,37 @@ class SegmentVerdict:
         self.rel_ack = rel_ack
         self.win_scaled = win_scaled
         self.analysis = analysis
-        self.ack_rtt = ack_rtt
-        self.bytes_in_flight = bytes_in_flight
+        self.raw_ack_rtt = -1.0 if ack_rtt is None else ack_rtt
+        self.raw_bytes_in_flight = -1 if bytes_in_flight is None else bytes_in_flight
         self.retrans_cause = retrans_cause
         self.state = state
         self.acked_bytes = acked_bytes
         self.sacked_bytes = sacked_bytes
         self.dsack = dsack
 
+    @property
+    def ack_rtt(self) -> float | None:
+        return None if self.raw_ack_rtt < 0.0 else self.raw_ack_rtt
+
+    @ack_rtt.setter
+    def ack_rtt(self, value: float | None) -> None:
+        self.raw_ack_rtt = -1.0 if value is None else value
+
+    @property
+    def bytes_in_flight(self) -> int | None:
+        return None if self.raw_bytes_in_flight < 0 else self.raw_bytes_in_flight
+
+    @bytes_in_flight.setter
+    def bytes_in_flight(self, value: int | None) -> None:
+        self.raw_bytes_in_flight = -1 if value is None else value
+
     def __repr__(self):
-        return _fields_repr(self, SegmentVerdict.__slots__)
+        return _fields_repr(self, SegmentVerdict.FIELDS)
 
     def __eq__(self, other):
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return (_fields(self, SegmentVerdict.__slots__)
-                == _fields(other, SegmentVerdict.__slots__))
+        return _fields(self, SegmentVerdict.FIELDS) == _fields(other, SegmentVerdict.FIELDS)
 
     __hash__ = None  # mutable, compared by value (as the dataclass was)
 

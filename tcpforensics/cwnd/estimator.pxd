@@ -110,16 +110,18 @@ cdef class SenderEstimator:
 
     @cython.locals(now=double, length="long long", seq="long long", end="long long",
                    gap=double, snd_nxt="long long", mode=int, base=double, thresh=double,
-                   inflight="long long", sack_aware="long long", rwnd="long long")
+                   inflight="long long", sack_aware="long long", rwnd="long long",
+                   tsval="long long", bif="long long")
     cpdef on_data(self, Segment seg, SegmentVerdict v)
     cdef _on_retransmission(self, object cause, double now, double gap, long long snd_nxt)
     @cython.locals(last=_AckMark)
     cdef _tx_ts(self, long long tsval, double now)
     @cython.locals(echo="long long", head=_AckMark, later=_AckMark)
-    cdef _rx_echoed_ack(self, object tsecr, double now, double gap)
+    cdef _rx_echoed_ack(self, long long tsecr, double now, double gap)
     @cython.locals(horizon=double, head=_AckMark, later=_AckMark)
     cdef _rx_past_ack(self, double now)
-    @cython.locals(now=double, ack="long long", win="long long", last=_AckMark)
+    @cython.locals(now=double, ack="long long", win="long long", last=_AckMark,
+                   ack_rtt=double, tsecr="long long", tsval="long long")
     cpdef on_peer_ack(self, Segment seg, SegmentVerdict v)
     @cython.locals(last=_AckMark)
     cdef _remember_ack(self, long long tsval, double now, long long ack, long long win)

@@ -325,11 +325,11 @@ class SenderEstimator:
         snd_nxt = self.snd_nxt
         mode = self.mode
         if mode == _TX:
-            tsval = seg.tsval
-            if tsval is not None:
+            tsval = seg.raw_tsval
+            if tsval >= 0:
                 self._tx_ts(tsval, now)
         elif mode == _RX_TS:
-            self._rx_echoed_ack(seg.tsecr, now, gap)
+            self._rx_echoed_ack(seg.raw_tsecr, now, gap)
         else:
             self._rx_past_ack(now)
         if end > snd_nxt:
@@ -357,8 +357,8 @@ class SenderEstimator:
         # the window estimate: data in flight as the sender saw it
         if mode == _TX:
             inflight = snd_nxt - self.una
-            bif = v.bytes_in_flight
-            if bif is not None:
+            bif = v.raw_bytes_in_flight
+            if bif >= 0:
                 sack_aware = bif
                 if 0 < sack_aware < inflight:
                     inflight = sack_aware
@@ -404,11 +404,11 @@ class SenderEstimator:
         if len(q) > _TSQ_MAX:
             q.popleft()
 
-    def _rx_echoed_ack(self, tsecr: int | None, now: float, gap: float) -> None:
+    def _rx_echoed_ack(self, tsecr: int, now: float, gap: float) -> None:
         """Receiver vantage: which of our ACKs had the sender seen when it sent this?
-        The one whose TSval the data echoes."""
+        The one whose TSval the data echoes (`tsecr` -1: the data echoes none)."""
         q = self.tsq
-        if tsecr is None or not q:
+        if tsecr < 0 or not q:
             return
         echo = tsecr
         while len(q) > 1:  # drop the ACKs the sender had seen a later one of
@@ -452,12 +452,12 @@ class SenderEstimator:
         self.last_ack_ts = now
         if self.mode == _TX:
             self.rwnd = v.win_scaled
-            ack_rtt = v.ack_rtt
-            if ack_rtt is not None:
+            ack_rtt = v.raw_ack_rtt
+            if ack_rtt >= 0.0:
                 self._rtt_sample(ack_rtt)
             else:
-                tsecr = seg.tsecr
-                if tsecr is not None and self.tsq:
+                tsecr = seg.raw_tsecr
+                if tsecr >= 0 and self.tsq:
                     self._tx_echo(tsecr, now)
             if ack > self.una:
                 self.r_delivered += ack - self.una
@@ -465,8 +465,8 @@ class SenderEstimator:
             return
         # our own ACK as receiver: remember it for when the sender echoes it
         win = v.win_scaled
-        tsval = seg.tsval
-        if tsval is not None and self.mode == _RX_TS:
+        tsval = seg.raw_tsval
+        if tsval >= 0 and self.mode == _RX_TS:
             self._remember_ack(tsval, now, ack, win)
             return
         q = self.ackq
@@ -837,7 +837,7 @@ class CwndObserver(SegmentObserver):
                     self.synack_t = seg.ts
             elif d == 0:
                 self.syn_t = seg.ts
-                if seg.tsval is None:
+                if seg.raw_tsval < 0:
                     self.ts_ok = False
         elif flags & _ACK and d == 0 and self.synack_t is not None and self.ack_t is None:
             self.ack_t = seg.ts
@@ -951,13 +951,13 @@ class CwndObserver(SegmentObserver):
             est = self.sender0 if d == 0 else self.sender1
             if est is None:
                 est = self._new_sender(d)
-            if est.mode == _RX_TS and seg.tsval is None:
+            if est.mode == _RX_TS and seg.raw_tsval < 0:
                 est.mode = _RX_TIME
             est.on_data(seg, v)
         if flags & _ACK:
             peer = self.sender1 if d == 0 else self.sender0
             if peer is not None:
-                if peer.mode == _RX_TS and seg.tsval is None:
+                if peer.mode == _RX_TS and seg.raw_tsval < 0:
                     peer.mode = _RX_TIME
                 peer.on_peer_ack(seg, v)
 

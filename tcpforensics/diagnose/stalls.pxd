@@ -90,7 +90,7 @@ cdef class StallObserver(SegmentObserver):
     @cython.locals(tot=list, stalls=list)
     cdef object _add(self, str kind, int d, double start, double duration, dict detail)
     @cython.locals(ts=double, d=int, p=int, sd=_Side, sp=_Side, flags=int, length="long long",
-                   last=double, gap=double, bits=int, sample=double)
+                   last=double, gap=double, bits=int, sample=double, ack_rtt=double)
     cpdef observe(self, Segment seg, SegmentVerdict v)
     @cython.locals(seq="long long", edge="long long", to_syn=bint, in_window=bint)
     cdef object _rst(self, SegmentVerdict v, int d, int p, double ts)

@@ -358,8 +358,8 @@ class StallObserver(SegmentObserver):
                     if len(kts) < 1000:
                         kts.append(ts)
 
-            ack_rtt = v.ack_rtt
-            if ack_rtt is not None:
+            ack_rtt = v.raw_ack_rtt
+            if ack_rtt >= 0.0:
                 sample = ack_rtt
                 if sample > 0 and (not sd.min_rtt_dir or sample < sd.min_rtt_dir):
                     sd.min_rtt_dir = sample
@@ -500,7 +500,7 @@ class StallObserver(SegmentObserver):
         mss = sd.mss_eff
         if not mss:
             mss = sd.mss
-            if mss and seg.tsval is not None:
+            if mss and seg.raw_tsval >= 0:
                 mss -= 12  # the timestamp option takes 12 bytes of every segment
             sd.mss_eff = mss
             if not mss:

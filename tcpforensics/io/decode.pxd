@@ -35,14 +35,15 @@ cdef bytes _addr(cbytes view, Py_ssize_t off, Py_ssize_t size)
 @cython.locals(etype=int, vihl=int, total=Py_ssize_t, ip_id=int, frag=int, ttl=int, proto=int,
                sport=int, dport=int, seq=cython.longlong, ack=cython.longlong, offbyte=int,
                flagbyte=int, win=int, urg=int, ipmax=Py_ssize_t, hlen=Py_ssize_t,
-               length=Py_ssize_t, have=Py_ssize_t, captured=Py_ssize_t)
+               length=Py_ssize_t, have=Py_ssize_t, captured=Py_ssize_t, tsval=cython.longlong,
+               tsecr=cython.longlong)
 cdef Segment _ether_ipv4_tcp(cbytes view, Py_ssize_t n, long long wire, long long frame)
 
 @cython.locals(seg=Segment)
 cdef Segment _segment(long long frame, double ts, bytes src, bytes dst, int sport, int dport, long long seq,
                       long long ack, int flags, int win, long long length, object mss,
-                      object wscale, bint sack_perm, tuple sacks, object tsval,
-                      object tsecr, bint tfo, bint mptcp, object ip_id, object ttl,
+                      object wscale, bint sack_perm, tuple sacks, long long tsval,
+                      long long tsecr, bint tfo, bint mptcp, long long ip_id, long long ttl,
                       long long captured, int urg)
 
 @cython.locals(n=Py_ssize_t, bottom=int)
@@ -88,6 +89,6 @@ cdef object _udp(RawPacket raw, bytes data, Py_ssize_t off, int depth)
                hlen=Py_ssize_t, length=Py_ssize_t, have=Py_ssize_t, captured=Py_ssize_t,
                flags=int, ostart=Py_ssize_t, oend=Py_ssize_t, p=Py_ssize_t, kind=int,
                olen=Py_ssize_t, k=Py_ssize_t, i=Py_ssize_t, sack_perm=bint, tfo=bint,
-               mptcp=bint, sacks=tuple)
+               mptcp=bint, sacks=tuple, tsval=cython.longlong, tsecr=cython.longlong)
 cdef object _tcp(RawPacket raw, bytes data, Py_ssize_t off, Py_ssize_t ip_payload, bytes src,
-                 bytes dst, object ip_id, int ttl)
+                 bytes dst, long long ip_id, int ttl)

@@ -128,7 +128,7 @@ def _ether_ipv4_tcp(view: bytes, n: int, wire: int, frame: int) -> Segment | Non
     if hlen < 20 or hlen > total - 20:
         return None
     if hlen == 20:
-        tsval = tsecr = None
+        tsval = tsecr = -1  # absent
     elif hlen == 32 and n >= 66 and (_be32(view, 54) == 0x0101080A if cython.compiled
                                       else view[54:58] == _NOP_NOP_TS):
         if cython.compiled:
@@ -218,12 +218,13 @@ def _u32_pair(data: bytes, off: int) -> tuple[int, int]:
 
 def _segment(frame: int, ts: float, src: bytes, dst: bytes, sport: int, dport: int, seq: int,
              ack: int, flags: int, win: int, length: int, mss: int | None,
-             wscale: int | None, sack_perm: bool, sacks: tuple, tsval: int | None,
-             tsecr: int | None, tfo: bool, mptcp: bool, ip_id: int | None, ttl: int,
+             wscale: int | None, sack_perm: bool, sacks: tuple, tsval: int,
+             tsecr: int, tfo: bool, mptcp: bool, ip_id: int, ttl: int,
              captured: int, urg: int) -> Segment:
     """A Segment.  Filled field by field rather than through Segment(...):
     in the compiled build these are C stores into the typed fields (no argument tuple,
-    no boxing of the integers), and in Python it is no slower than the constructor."""
+    no boxing of the integers), and in Python it is no slower than the constructor.
+    `tsval`, `tsecr`, `ip_id` and `ttl` are -1 when absent (Segment's raw_ fields)."""
     seg = Segment.__new__(Segment)
     seg.frame = frame
     seg.ts = ts
@@ -240,12 +241,12 @@ def _segment(frame: int, ts: float, src: bytes, dst: bytes, sport: int, dport: i
     seg.wscale = wscale
     seg.sack_perm = sack_perm
     seg.sacks = sacks
-    seg.tsval = tsval
-    seg.tsecr = tsecr
+    seg.raw_tsval = tsval
+    seg.raw_tsecr = tsecr
     seg.tfo = tfo
     seg.mptcp = mptcp
-    seg.ip_id = ip_id
-    seg.ttl = ttl
+    seg.raw_ip_id = ip_id
+    seg.raw_ttl = ttl
     seg.captured_payload = captured
     seg.urg_ptr = urg
     return seg
@@ -591,7 +592,7 @@ def _ipv6(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
     p = off + 40
     for _ in range(16):
         if nxt == 6:
-            return _tcp(raw, data, p, end - p, src, dst, None, hlim)
+            return _tcp(raw, data, p, end - p, src, dst, -1, hlim)  # -1: no IP id
         if nxt in _EXT_8:
             if n < p + 2:
                 return "truncated"
@@ -714,7 +715,8 @@ def _udp(raw: RawPacket, data: bytes, off: int, depth: int) -> Segment | str:
 
 # --- TCP ----------------------------------------------------------------------------------
 def _tcp(raw: RawPacket, data: bytes, off: int, ip_payload: int, src: bytes, dst: bytes,
-         ip_id: int | None, ttl: int) -> Segment | str:
+         ip_id: int, ttl: int) -> Segment | str:
+    """The TCP segment at data[off:]; `ip_id` is -1 for IPv6 (no identification)."""
     n = len(data)
     if n < off + 20:
         if n < off + 16:
@@ -733,7 +735,7 @@ def _tcp(raw: RawPacket, data: bytes, off: int, ip_payload: int, src: bytes, dst
             return "malformed"
         return _segment(raw.frame, _seconds(raw.ts_ns), src, dst, sport, dport, seq, ack,
                         flagbyte | ((offbyte & 1) << 8), win, max(0, ip_payload - hlen),
-                        None, None, False, (), None, None, False, False, ip_id, ttl, 0, 0)
+                        None, None, False, (), -1, -1, False, False, ip_id, ttl, 0, 0)
     if cython.compiled:
         view = data  # a C pointer: the 20 bytes are there
         sport, dport, seq, ack = _be16(view, off), _be16(view, off + 2), \
@@ -755,7 +757,7 @@ def _tcp(raw: RawPacket, data: bytes, off: int, ip_payload: int, src: bytes, dst
     flags = flagbyte | ((offbyte & 1) << 8)
     if hlen == 20:
         return _segment(raw.frame, _seconds(raw.ts_ns), src, dst, sport, dport, seq, ack,
-                        flags, win, length, None, None, False, (), None, None, False, False,
+                        flags, win, length, None, None, False, (), -1, -1, False, False,
                         ip_id, ttl, captured, urg)
     ostart = off + 20
     oend = off + hlen
@@ -772,7 +774,8 @@ def _tcp(raw: RawPacket, data: bytes, off: int, ip_payload: int, src: bytes, dst
         return _segment(raw.frame, _seconds(raw.ts_ns), src, dst, sport, dport, seq, ack,
                         flags, win, length, None, None, False, (), tsval, tsecr, False,
                         False, ip_id, ttl, captured, urg)
-    mss = wscale = tsval = tsecr = None
+    mss = wscale = None
+    tsval = tsecr = -1  # absent
     sack_perm = tfo = mptcp = False
     sacks: tuple[tuple[int, int], ...] = ()
     p = ostart

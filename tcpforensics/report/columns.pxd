@@ -37,7 +37,7 @@ cdef class ColumnStore:
 
     @cython.locals(t=double, flags=int, length="long long", extra=int, span="long long",
                    bits=int, d=int, own=Columns, peer=Columns, rel_seq="long long",
-                   rel_ack="long long", ack="long long")
+                   rel_ack="long long", ack="long long", inflight="long long", rtt=double)
     cdef void _add(self, tuple dirs, Segment seg, SegmentVerdict v) except *
 
     @cython.locals(ports=set, local=dict, late="long long", seg=Segment, ts=double,

@@ -131,8 +131,8 @@ class ColumnStore:
             push_q(own.d_end, rel_seq + span)
             push_u(own.d_mark, bits & DATA_MARKS)
             push_q(own.d_len, length)
-            inflight = v.bytes_in_flight
-            if inflight is not None and length:
+            inflight = v.raw_bytes_in_flight
+            if inflight >= 0 and length:
                 push_d(own.f_t, t)
                 push_q(own.f_v, inflight)
         if flags & ACK:
@@ -150,8 +150,8 @@ class ColumnStore:
                     push_d(peer.s_t, t)
                     push_q(peer.s_l, rel_seq_near(ack, rel_ack, left))
                     push_q(peer.s_r, rel_seq_near(ack, rel_ack, right))
-            rtt = v.ack_rtt
-            if rtt is not None:
+            rtt = v.raw_ack_rtt
+            if rtt >= 0.0:
                 push_d(peer.r_t, t)
                 push_d(peer.r_v, rtt)
 

@@ -25,5 +25,5 @@ cpdef (long long, bint) wireshark_flags(object conn, EndpointState fwd, Endpoint
                                         long long window, long long ta, long long rel_seq)
 
 @cython.locals(unacked=Unacked, inflight="long long", left="long long", right="long long")
-cpdef object bytes_in_flight(EndpointState fwd, EndpointState rev, long long seglen,
-                             long long flags)
+cpdef long long bytes_in_flight(EndpointState fwd, EndpointState rev, long long seglen,
+                                long long flags) except? -2

@@ -188,13 +188,12 @@ def wireshark_flags(conn, fwd: EndpointState, rev: EndpointState, frame: int, ts
     return ta, not_adv
 
 
-def bytes_in_flight(fwd: EndpointState, rev: EndpointState, seglen: int,
-                    flags: int) -> int | None:
+def bytes_in_flight(fwd: EndpointState, rev: EndpointState, seglen: int, flags: int) -> int:
     """Wireshark's default (payload-based) bytes in flight after this segment, less the
-    bytes the peer's last SACK blocks report as delivered."""
+    bytes the peer's last SACK blocks report as delivered; -1 when it has none."""
     unacked = fwd.unacked
     if not seglen or not unacked.count or not fwd.valid_bif:
-        return None
+        return -1
     inflight = unacked.last() - unacked.first()
     blocks = rev.sack_blocks
     if blocks:
@@ -204,4 +203,4 @@ def bytes_in_flight(fwd: EndpointState, rev: EndpointState, seglen: int,
         if flags & _SF:
             inflight -= 1
         return inflight
-    return None
+    return -1

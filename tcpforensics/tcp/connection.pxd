@@ -64,7 +64,8 @@ cdef class Connection:
                    rel_ack="long long", acked="long long", end_rel="long long",
                    shift="long long", wscaled="long long", sacked="long long", dsack=bint,
                    ring=list, sig=DataSig, c=list, bit="long long", bits="long long",
-                   v=SegmentVerdict)
+                   v=SegmentVerdict, tsval="long long", last="long long",
+                   rtt=double, bif="long long")
     cpdef SegmentVerdict process(self, Segment seg)
     @cython.locals(est=RtoEstimator, summ=RttSummary)
     cdef void _rtt_sample(self, EndpointState sender, long long idx, double rtt)
@@ -74,9 +75,11 @@ cdef class Connection:
                    dsack=bint, left="long long", right="long long")
     cdef (long long, bint) _sack(self, EndpointState fwd, EndpointState rev, object sacks,
                                  long long rel_ack)
+    @cython.locals(tsval="long long", last="long long", tsecr="long long", dd="long long")
     cdef void _timestamps(self, EndpointState fwd, EndpointState rev, Segment seg,
                           long long rel_ack)
-    @cython.locals(seglen="long long", ring=list, sig=DataSig)
+    @cython.locals(seglen="long long", ring=list, sig=DataSig, ip_id="long long",
+                   tsval="long long")
     cdef object _retrans_cause(self, EndpointState fwd, EndpointState rev, Segment seg,
                                long long ta, long long rel_seq, long long end_rel, double ts,
                                bint not_adv)

@@ -219,7 +219,7 @@ class Connection:
         ta, not_adv = wireshark_flags(self, fwd, rev, frame, ts, seq, ack, seglen, flags, win, ta,
                                       rel_seq)
 
-        rtt = None  # the verdict's ack_rtt
+        rtt = -1.0  # the verdict's ack_rtt; -1: none
         unacked = rev.unacked
         if unacked.count and unacked.ack(rev.unwrap.peek(ack)):
             sample = ts - unacked.acked_ts
@@ -288,12 +288,12 @@ class Connection:
         dsack = False
         if seg.sacks and rev.unwrap is not None:
             sacked, dsack = self._sack(fwd, rev, seg.sacks, rel_ack)
-        tsval = seg.tsval
-        if tsval is not None:
+        tsval = seg.raw_tsval
+        if tsval >= 0:
             last = fwd.last_tsval
-            if last is not None and (tsval < last or rev.pending_retx):
+            if last >= 0 and (tsval < last or rev.pending_retx):
                 self._timestamps(fwd, rev, seg, rel_ack)
-            elif last is None or tsval > last:
+            elif last < 0 or tsval > last:
                 fwd.last_tsval = tsval
 
         cause = None
@@ -310,8 +310,8 @@ class Connection:
             sig.seq = seq
             sig.length = seglen
             sig.ack = ack
-            sig.ip_id = seg.ip_id
-            sig.tsval = seg.tsval
+            sig.ip_id = seg.raw_ip_id
+            sig.tsval = seg.raw_tsval
             sig.ts = ts
             fwd.sig_next = (fwd.sig_next + 1) % SIG_RING
 
@@ -344,8 +344,8 @@ class Connection:
         v.rel_ack = rel_ack
         v.win_scaled = wscaled
         v.analysis = ta
-        v.ack_rtt = rtt
-        v.bytes_in_flight = bif
+        v.raw_ack_rtt = rtt
+        v.raw_bytes_in_flight = bif
         v.retrans_cause = cause
         v.state = fwd.state
         v.acked_bytes = acked
@@ -407,22 +407,23 @@ class Connection:
 
     def _timestamps(self, fwd: EndpointState, rev: EndpointState, seg: Segment,
                     rel_ack: int) -> None:
-        tsval = seg.tsval
+        tsval = seg.raw_tsval
         last = fwd.last_tsval
-        if last is not None:
+        if last >= 0:
             dd = (tsval - last) & MASK
             if dd < HALF and tsval < last:
                 fwd.ts_lap += 1  # the 32-bit clock wrapped forward
-        if last is None or (tsval - last) & MASK < HALF:
+        if last < 0 or (tsval - last) & MASK < HALF:
             fwd.last_tsval = tsval
         # Eifel (RFC 3522): an ACK covering a retransmission but echoing a TSval older than
         # the retransmission's was triggered by the original: the retransmission was unneeded
         pend = rev.pending_retx
-        if pend and seg.flags & ACK and seg.tsecr is not None:
+        tsecr = seg.raw_tsecr
+        if pend and seg.flags & ACK and tsecr >= 0:
             keep = []
             for e in pend:
                 if e[1] <= rel_ack:
-                    if e[2] is not None and ((seg.tsecr - e[2]) & MASK) >= HALF:
+                    if e[2] >= 0 and ((tsecr - e[2]) & MASK) >= HALF:
                         rev.spurious_proven += 1
                 else:
                     keep.append(e)
@@ -434,12 +435,13 @@ class Connection:
         cause = None
         ring = fwd.last_sig
         if ring is not None and seglen:
-            ip_id = seg.ip_id
+            ip_id = seg.raw_ip_id  # -1: none (IPv6); 0 is not an identification either
+            tsval = seg.raw_tsval
             for sig in ring:
                 if sig.length != seglen or sig.seq != seg.seq or sig.ack != seg.ack:
                     continue
-                if ip_id and sig.ip_id == ip_id or (
-                        not ip_id and seg.tsval is not None and sig.tsval == seg.tsval
+                if ip_id > 0 and sig.ip_id == ip_id or (
+                        ip_id <= 0 and tsval >= 0 and sig.tsval == tsval
                         and ts - sig.ts < 0.001):
                     cause = "network_duplicate"
                     break
@@ -476,7 +478,7 @@ class Connection:
                 pend = fwd.pending_retx = []
             if len(pend) >= _PENDING_CAP:
                 del pend[0]
-            pend.append([rel_seq, end_rel, seg.tsval, seg.frame])
+            pend.append([rel_seq, end_rel, seg.raw_tsval, seg.frame])  # tsval -1: none
         return cause
 
     def _states(self, d: int, fwd: EndpointState, rev: EndpointState, seg: Segment, flags: int,
@@ -591,7 +593,7 @@ class Connection:
             fwd.wscale_opt = seg.wscale
         if seg.sack_perm:
             fwd.sack_perm = True
-        if seg.tsval is not None:
+        if seg.raw_tsval >= 0:
             fwd.ts_opt = True
 
     def _rst(self, d: int, fwd: EndpointState, rev: EndpointState, seg: Segment, flags: int,

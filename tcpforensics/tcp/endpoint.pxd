@@ -13,8 +13,8 @@ cdef class DataSig:
     cdef public long long seq
     cdef public long long length
     cdef public long long ack
-    cdef public object ip_id
-    cdef public object tsval
+    cdef public long long ip_id
+    cdef public long long tsval
     cdef public double ts
 
 
@@ -68,7 +68,7 @@ cdef class EndpointState:
     cdef public long long spurious_proven
     cdef public object keepalive_ts
     cdef public long long max_window
-    cdef public object last_tsval
+    cdef public long long last_tsval
     cdef public long long ts_lap
     cdef public long long ts_hi
     cdef public object pending_retx

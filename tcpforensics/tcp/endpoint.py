@@ -30,8 +30,8 @@ class DataSig:
         self.seq = 0
         self.length = 0  # 0: empty slot (only data segments are remembered)
         self.ack = 0
-        self.ip_id: int | None = None
-        self.tsval: int | None = None
+        self.ip_id = -1  # -1: none (as in Segment.raw_ip_id)
+        self.tsval = -1  # -1: no timestamp option
         self.ts = 0.0
 
 
@@ -99,10 +99,10 @@ class EndpointState:
         self.spurious_proven = 0  # retransmissions proven unneeded (D-SACK / timestamps)
         self.keepalive_ts: list[float] | None = None
         self.max_window = 0
-        self.last_tsval: int | None = None
+        self.last_tsval = -1  # highest TSval sent so far; -1: none yet
         self.ts_lap = 0  # count of timestamp wraps seen (PAWS lap detection)
         self.ts_hi = 0  # highest unwrapped TSval
-        self.pending_retx: list[list] | None = None  # [rel_end, tsval, frame]
+        self.pending_retx: list[list] | None = None  # [rel_seq, rel_end, tsval (-1: none), frame]
         self.last_sig: list[DataSig] | None = None  # ring of SIG_RING recent data segments
         self.sig_next = 0  # the ring's slot to fill next
         self.syn_count = 0
