@@ -18,6 +18,7 @@ import sys
 
 #: Modules compiled by setup.py (read there with ast.literal_eval: keep this a literal).
 COMPILED_MODULES = (
+    "tcpforensics.arrays",
     "tcpforensics.io.decode",
     "tcpforensics.io.reader",
     "tcpforensics.model",

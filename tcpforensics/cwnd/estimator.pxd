@@ -8,6 +8,7 @@
 cimport cython
 from cpython.array cimport array
 
+from tcpforensics.arrays cimport push_d
 from tcpforensics.cwnd.replicas.base cimport Replica
 from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 
@@ -19,10 +20,6 @@ cdef long long _UNSET
 cdef long long _TS_MASK, _TS_HALF
 cdef int _SYN, _ACK, _SYN_RST
 cdef int _TX, _RX_TS, _RX_TIME
-
-
-@cython.locals(n=Py_ssize_t)
-cdef void _push(array a, double x) except *
 
 
 @cython.final

@@ -31,10 +31,12 @@ from .registry import CCA_NAMES, make_replicas
 from .replicas.base import Replica
 
 if cython.compiled:  # math.log is the C library's log: call that directly
-    from cython.cimports.cpython.array import resize_smart
     from cython.cimports.libc.math import log
+    from cython.cimports.tcpforensics.arrays import push_d
 else:
     from math import log
+
+    from ..arrays import push_d
 
 # Round flags
 _LOSS = 1  # a loss episode was active or began in the round
@@ -68,21 +70,6 @@ _RX_TS = 1
 _RX_TIME = 2
 _MODES = ("tx", "rx-ts", "rx-time")
 
-
-
-# Appending to an array of doubles: a method call in Python; in the compiled build a store
-# into the array's buffer (grown the way array.append grows it), as report/columns.py does.
-def _push(a: array, x: float) -> None:
-    if cython.compiled:
-        n = len(a)
-        resize_smart(a, n + 1)
-        a.data.as_doubles[n] = x
-    else:
-        a.append(x)
-
-
-if not cython.compiled:
-    _push = array.append  # noqa: F811  the pure build: no helper call per value
 
 
 def _median(values: list[float]) -> float | None:
@@ -155,14 +142,14 @@ class _RoundSeries:
 
     def add(self, t: float, cwnd: int, inflight: int, delivered: int, limited: str,
             replicas: list[Replica], mss: int) -> None:
-        _push(self.t, t)
-        _push(self.cwnd, cwnd)
-        _push(self.inflight, inflight)
-        _push(self.delivered, delivered)
+        push_d(self.t, t)
+        push_d(self.cwnd, cwnd)
+        push_d(self.inflight, inflight)
+        push_d(self.delivered, delivered)
         self.limited.append(limited)
         for i, rep in enumerate(replicas):
             target = int(rep.inflight_target() * mss)
-            _push(self.models[i], target)
+            push_d(self.models[i], target)
 
     def halve(self) -> None:
         """Drop every other round (the first is kept)."""

@@ -14,7 +14,9 @@ cdef long long DUPLICATE_ACK, FAST_RETRANSMISSION, KEEP_ALIVE, OUT_OF_ORDER
 cdef long long SPURIOUS_RETRANSMISSION, ZERO_WINDOW_PROBE, REUSED_PORTS, LOSS_FLAGS, ANY_RETRANS
 cdef long long _KEEPALIVE_CAP, _PENDING_CAP, _RESET_CAP
 
+@cython.locals(mss="long long")
 cdef object _smss(EndpointState fwd, EndpointState rev)
+cdef object _mss(EndpointState ep)
 cdef object _endpoint(EndpointState ep, object addr, object role)
 cdef dict _causes(EndpointState ep)
 cdef dict _rto_final(EndpointState ep)

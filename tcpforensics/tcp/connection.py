@@ -109,9 +109,10 @@ def addr_text(addr: bytes, port: int) -> str:
 
 def _smss(fwd: EndpointState, rev: EndpointState) -> int:
     """The sender's maximum segment size as far as known."""
-    smss = fwd.max_payload or rev.mss or 536
-    if rev.mss:
-        smss = min(smss, rev.mss)
+    mss = rev.mss if rev.mss > 0 else 0  # the peer's MSS option bounds what is sent
+    smss = fwd.max_payload or mss or 536
+    if mss:
+        smss = min(smss, mss)
     return smss
 
 
@@ -254,7 +255,7 @@ class Connection:
             fwd.payload_bytes += seglen
             if seglen > fwd.max_payload:
                 fwd.max_payload = seglen
-            if rev.mss and seglen > rev.mss:
+            if rev.mss > 0 and seglen > rev.mss:
                 fwd.superframes += 1
         rel_ack = 0
         acked = 0
@@ -701,7 +702,7 @@ class Connection:
             # relative 0 is the ISN (or the byte before the first one seen): data starts at 1
             "data_bytes": {client: max(0, c.high_rel - 1 - (c.fin_rel is not None)),
                            server: max(0, s.high_rel - 1 - (s.fin_rel is not None))},
-            "mss": {client: c.mss, server: s.mss},
+            "mss": {client: _mss(c), server: _mss(s)},
             "ts_laps": {client: c.ts_lap, server: s.ts_lap},
             "zero_window_time": {client: zw_c, server: zw_s},
             "capture_reordered": self.capture_reordered,
@@ -725,8 +726,13 @@ def _endpoint(ep: EndpointState, addr: str, role: str) -> Endpoint:
     counters["rst"] = ep.rst
     counters["fin"] = ep.fin
     return Endpoint(addr=addr, role=role, packets=ep.packets, payload_bytes=ep.payload_bytes,
-                    mss=ep.mss, wscale=ep.wscale_opt, sack_permitted=ep.sack_perm,
+                    mss=_mss(ep), wscale=ep.wscale_opt, sack_permitted=ep.sack_perm,
                     timestamps=ep.ts_opt, counters=counters)
+
+
+def _mss(ep: EndpointState) -> int | None:
+    """The MSS option the endpoint sent, None when it sent none."""
+    return ep.mss if ep.mss >= 0 else None
 
 
 def _causes(ep: EndpointState) -> dict:

@@ -48,7 +48,7 @@ cdef class EndpointState:
     cdef public object fin_rel
     cdef public bint fin_acked
     cdef public long long fin_frame
-    cdef public object mss
+    cdef public long long mss
     cdef public object wscale_opt
     cdef public bint sack_perm
     cdef public bint ts_opt

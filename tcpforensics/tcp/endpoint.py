@@ -79,7 +79,7 @@ class EndpointState:
         self.fin_rel: int | None = None  # relative seq the FIN occupies
         self.fin_acked = False
         self.fin_frame = 0
-        self.mss: int | None = None
+        self.mss = -1  # the MSS option this endpoint sent; -1: none (a C number compiled)
         self.wscale_opt: int | None = None
         self.sack_perm = False
         self.ts_opt = False

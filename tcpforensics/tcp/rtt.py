@@ -7,6 +7,13 @@ from __future__ import annotations
 
 from array import array
 
+import cython
+
+if cython.compiled:
+    from cython.cimports.tcpforensics.arrays import push_d
+else:
+    from ..arrays import push_d
+
 #: Lower bound applied to the RTO, as Linux does (RFC 6298 suggests 1 s; every common
 #: stack uses 200 ms, and the replica is meant to predict what real senders do).
 RTO_MIN = 0.2
@@ -17,6 +24,9 @@ _U64 = 0xFFFFFFFFFFFFFFFF  # the LCG's arithmetic is modulo 2**64
 # Knuth's MMIX LCG constants (named: compiled, they are unsigned 64-bit C arithmetic)
 _LCG_MUL = 6364136223846793005
 _LCG_ADD = 1442695040888963407
+# C copies of the bounds for the compiled build (a module-level C variable is not
+# importable from Python, and the public names above are)
+_RTO_MIN, _RTO_MAX, _CLOCK_G = RTO_MIN, RTO_MAX, CLOCK_G
 
 
 class RtoEstimator:
@@ -41,14 +51,14 @@ class RtoEstimator:
             # (2.3): RTTVAR first, using the old SRTT
             self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - r)
             self.srtt = 0.875 * self.srtt + 0.125 * r
-        rto = self.srtt + max(CLOCK_G, 4.0 * self.rttvar)
-        self.rto = min(RTO_MAX, max(RTO_MIN, rto))
+        rto = self.srtt + max(_CLOCK_G, 4.0 * self.rttvar)
+        self.rto = min(_RTO_MAX, max(_RTO_MIN, rto))
         self.samples += 1
         self.backoffs = 0
 
     def backoff(self) -> None:
         """(5.5): the timer expired; double the RTO."""
-        self.rto = min(RTO_MAX, self.rto * 2.0)
+        self.rto = min(_RTO_MAX, self.rto * 2.0)
         self.backoffs += 1
 
     def as_dict(self) -> dict:
@@ -79,7 +89,7 @@ class RttSummary:
             self.max = r
         res = self._res
         if len(res) < RESERVOIR:
-            res.append(r)
+            push_d(res, r)
             return
         # reservoir sampling with an LCG: every sample kept with probability RESERVOIR/count
         self._k = (self._k * _LCG_MUL + _LCG_ADD) & _U64

@@ -1,0 +1,12 @@
+# C types for the compiled build of arrays.py: cimport these where numbers are appended
+# per packet or per round (`from tcpforensics.arrays cimport push_d` in the .pxd, and
+# `from cython.cimports.tcpforensics.arrays import push_d` under `cython.compiled`).
+cimport cython
+from cpython.array cimport array
+
+@cython.locals(n=Py_ssize_t)
+cdef int push_d(array a, double x) except -1
+@cython.locals(n=Py_ssize_t)
+cdef int push_q(array a, long long x) except -1
+@cython.locals(n=Py_ssize_t)
+cdef int push_u(array a, unsigned int x) except -1
