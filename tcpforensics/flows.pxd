@@ -5,10 +5,11 @@ from tcpforensics.model cimport Segment, SegmentVerdict
 from tcpforensics.tcp.connection cimport Connection
 from tcpforensics.tcp.endpoint cimport EndpointState
 
-cdef long long ACK, SYN, GRAVEYARD
+cdef long long ACK, SYN, GRAVEYARD, FLOW_CACHE
 
 
 cpdef tuple flow_key(Segment seg)
+cpdef long long cache_slot(object src, long long sport, object dst, long long dport)
 cpdef long long shard_of(object src, long long sport, object dst, long long dport,
                         long long shards)
 
@@ -44,9 +45,11 @@ cdef class FlowTable:
     cdef public list _finished
     cdef public double _now
     cdef public Flow current
+    cdef public list _cache
 
     cpdef tuple feed(self, Segment seg)
-    @cython.locals(flow=Flow, conn=Connection, fwd=EndpointState, ts=double, was_closed=bint)
+    @cython.locals(flow=Flow, conn=Connection, fwd=EndpointState, ts=double, was_closed=bint,
+                   slot="long long")
     cpdef SegmentVerdict feed_verdict(self, Segment seg)
     @cython.locals(key=tuple, reused=bint)
     cdef Flow _start(self, Segment seg)
@@ -55,6 +58,7 @@ cdef class FlowTable:
     cdef void _push(self, Flow flow, double deadline)
     @cython.locals(oldest=Flow)
     cdef void _linger(self, Flow flow)
+    @cython.locals(key=tuple, slot="long long")
     cdef void _end(self, Flow flow, bint remember=*)
     @cython.locals(conn=Connection, c=EndpointState)
     cdef void _bury(self, Flow flow)

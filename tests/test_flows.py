@@ -143,3 +143,22 @@ def test_released_flow_drops_its_state():
     assert [f.id for f in done] == [fid]
     done[0].release()
     assert done[0].conn is None and done[0].observers == []
+
+
+def test_interleaved_flows_sharing_a_cache_slot_stay_apart():
+    from tcpforensics.flows import cache_slot
+
+    t = FlowTable(idle_timeout=10.0)
+    # ports chosen so that both flows fall in one slot of the flow cache
+    p1 = 1111
+    p2 = next(p for p in range(p1 + 1, 65536)
+              if cache_slot(A, p, B, 80) == cache_slot(A, p1, B, 80))
+    flows = [t.feed(seg(i, 0.1 * i, *((A, p1, B, 80) if i % 2 else (B, 80, A, p2))))[0]
+             for i in range(1, 9)]
+    assert [f.id for f in flows] == [0, 1] * 4
+    # an ended flow leaves the cache (it would keep the flow's state alive)
+    t.feed(seg(9, 20.0, A, 3333, B, 80))
+    assert sorted(f.id for f in t.pop_finished()) == [0, 1]
+    assert all(f is None or not f.done for f in t._cache)
+    again, _ = t.feed(seg(10, 20.1, A, p1, B, 80))
+    assert again.id == 3 and not again.done
