@@ -34,7 +34,7 @@ cdef class Segment:
     cdef public object mss             # None when absent
     cdef public object wscale
     cdef public bint sack_perm
-    cdef public object sacks           # tuple of (left, right)
+    cdef public tuple sacks            # of (left, right)
     cdef public long long raw_tsval    # -1: absent (the tsval property gives None)
     cdef public long long raw_tsecr
     cdef public bint tfo

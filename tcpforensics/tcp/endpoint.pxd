@@ -36,7 +36,7 @@ cdef class EndpointState:
     cdef public long long lastnondupack
     cdef public long long lastsegmentflags
     cdef public bint valid_bif
-    cdef public object sack_blocks
+    cdef public tuple sack_blocks
     cdef public Unacked unacked
     # our model
     cdef public Unwrapper unwrap
