@@ -251,7 +251,8 @@ class FlowTable:
             self._now = ts
 
     def pop_finished(self) -> list[Flow]:
-        """Flows that ended since the last call (cheap when none did)."""
+        """Flows that ended since the last call (cheap when none did).  The list is
+        the caller's to keep only when it is not empty."""
         heap = self._heap
         if heap:
             earliest = heap[0][0]  # compiled: a C double, no float object per packet
@@ -267,10 +268,9 @@ class FlowTable:
                     self._end(flow)
                 elif flow._entries == 0:
                     self._push(flow, real)
-        if not self._finished:
-            return []
         out = self._finished
-        self._finished = []
+        if out:  # else hand out the empty list itself: no allocation on every packet
+            self._finished = []
         return out
 
     def flush(self) -> list[Flow]:
