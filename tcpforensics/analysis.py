@@ -13,6 +13,7 @@ import gc
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import IO, Any
 
 from .diagnose.handshakes import count_attempt
@@ -25,11 +26,14 @@ SCHEMA = "tcpforensics/1"
 Source = str | os.PathLike | IO[bytes]
 
 
-def observer_factories() -> list[Callable[[Any], SegmentObserver]]:
+def observer_factories(options: Options | None = None
+                       ) -> list[Callable[[Any], SegmentObserver]]:
     """The registry of per-flow observers, in the order they run."""
     from .cwnd import make_observer as cwnd_observer
     from .diagnose import make_observer as stall_observer
 
+    if options is not None and not options.report_details:
+        return [partial(cwnd_observer, series=False), stall_observer]
     return [cwnd_observer, stall_observer]
 
 
@@ -51,6 +55,12 @@ class Options:
     # Flows without payload listed in full (about 10 KB each); past it they are folded
     # even when max_flow_results is not reached.  Flows with payload are never folded.
     max_empty_flows: int = 5_000
+    # Keep what only the HTML report shows: each flow's cwnd round series (FlowResult.cwnd)
+    # and the `tcp` facts no findings rule reads (REPORT_ONLY_FACTS).  That is most of a
+    # finished flow's weight (about 30 of 45 KB), held until the end; the analysis JSON,
+    # the tables and the findings do not read it, so `analyze` and `batch` turn it off
+    # and their memory stays flat on long captures of many flows.
+    report_details: bool = True
 
 
 @dataclass
@@ -190,7 +200,7 @@ class _Run:
         self.capture = open_capture(source)
         self.options = options
         self.progress = progress
-        factories = observer_factories() if options.observers else []
+        factories = observer_factories(options) if options.observers else []
         self.table = FlowTable(
             idle_timeout=options.idle_timeout, closed_linger=options.closed_linger,
             max_flows=options.max_flows, max_lingering=options.max_lingering,
@@ -260,6 +270,8 @@ class _Run:
             self.listed_empty += 1
         for observer in flow.observers:
             observer.finish(result)
+        if not self.options.report_details:
+            _drop_report_details(result)
         self.results.append(result)
 
     def finished(self) -> list[FlowResult]:
@@ -277,6 +289,20 @@ class _Run:
         folded["count"] = folded.get("count", 0) + 1
         key = f"state_{result.state}"
         folded[key] = folded.get(key, 0) + 1
+
+
+# Facts of the TCP core (FlowResult.tcp) that only the report lists: no findings rule, no
+# table and no batch step reads them (tests/test_memory.py checks this on the lab captures).
+REPORT_ONLY_FACTS = frozenset({
+    "rto_final", "rtt_by_sender", "dsack", "spurious_proven", "data_bytes", "mss", "ts_laps",
+    "zero_window_time", "capture_reordered", "window_scale_known", "last_frame",
+})
+
+
+def _drop_report_details(result: FlowResult) -> None:
+    """Free what Options.report_details keeps (a new dict: pop() would not shrink it)."""
+    result.cwnd = []
+    result.tcp = {k: v for k, v in result.tcp.items() if k not in REPORT_ONLY_FACTS}
 
 
 def _carried_no_payload(result: FlowResult) -> bool:

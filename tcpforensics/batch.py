@@ -359,6 +359,10 @@ def run_batch(captures: list[str], out_dir: str | os.PathLike, *, scheduler: str
         from .frames import severity_rank
 
         severity_rank(fail_on)  # reject a bad severity before any work
+    if options is None:  # only tables are written: the report's details would only weigh
+        from .analysis import Options
+
+        options = Options(report_details=False)
     started = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

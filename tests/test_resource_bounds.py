@@ -298,7 +298,8 @@ def test_hostile_flow_measure_sees_a_leak(tmp_path, monkeypatch) -> None:
         def finish(self, _result) -> None:
             pass
 
-    monkeypatch.setattr(analysis_mod, "observer_factories", lambda: [*real(), Leaky])
+    monkeypatch.setattr(analysis_mod, "observer_factories",
+                        lambda options=None: [*real(options), Leaky])
     per_record, text = _growth_per_record("rst_and_keepalive_storm", tmp_path)
     assert per_record >= 8, text
 

@@ -78,6 +78,7 @@ cdef class SenderEstimator:
     cdef public list epochs
     cdef public dict await_after       # the epoch whose window after is being measured
     cdef public long long rounds_total, rounds_cwnd, rounds_rwnd, rounds_app
+    cdef public bint keep_series
     cdef public _RoundSeries series    # None before the first round kept
     cdef public long long stride, skip
     cdef public list replicas          # of Replica, None until needed
@@ -155,6 +156,7 @@ cdef class CwndObserver(SegmentObserver):
     cdef public bint decided
     cdef public bint ts_ok
     cdef public long long mss_opt0, mss_opt1
+    cdef public bint series
 
     @cython.locals(flags=int, d=int)
     cdef _handshake(self, Segment seg, SegmentVerdict v)

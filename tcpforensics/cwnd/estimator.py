@@ -191,7 +191,7 @@ class SenderEstimator:
         "rtt_base", "round_end", "round_start", "r_inflight", "r_delivered", "r_sent",
         "r_rtt", "r_flags", "last_cwnd", "in_recovery", "recovery_point",
         "epoch", "epochs", "await_after", "rounds_total", "rounds_cwnd", "rounds_rwnd",
-        "rounds_app", "series", "stride", "skip", "replicas", "rep_err", "rep_n",
+        "rounds_app", "keep_series", "series", "stride", "skip", "replicas", "rep_err", "rep_n",
         "recent", "dip", "dips", "rounds_since_rto", "run", "best_run", "ca_reg",
         "retrans", "holes", "mode", "round_index", "mss_cap",
         "clean_hist", "prev_flags", "win_hist", "n_epochs", "rwnd_known", "ack_clocked",
@@ -234,6 +234,7 @@ class SenderEstimator:
         self.rounds_total = self.rounds_cwnd = self.rounds_rwnd = self.rounds_app = 0
         # the report series and the replicas are made when the first round closes (or
         # the first loss starts): most flows are short and never get there
+        self.keep_series = True  # off when no report will draw it (Options.report_details)
         self.series: _RoundSeries | None = None
         self.stride = 1  # rounds per round kept in the series
         self.skip = 0  # rounds to pass before the next one kept
@@ -636,21 +637,22 @@ class SenderEstimator:
         self._track_plateau(clean, cwnd_pkts, flags)
         self._track_dip(now, cwnd_pkts, flags, limited)
         # series for the report, decimated to stay bounded
-        if self.skip == 0:
-            s = self.series
-            if s is None:
-                s = self.series = _RoundSeries()
-            if flags & _LOSS:  # recovery rounds: the window is being cut, not measured
-                shown = min(inflight, self.last_cwnd or inflight)  # last_cwnd 0: none yet
+        if self.keep_series:
+            if self.skip == 0:
+                s = self.series
+                if s is None:
+                    s = self.series = _RoundSeries()
+                if flags & _LOSS:  # recovery rounds: the window is being cut, not measured
+                    shown = min(inflight, self.last_cwnd or inflight)  # last_cwnd 0: none yet
+                else:
+                    shown = inflight if cwnd_limited else self.last_cwnd or inflight
+                s.add(now, shown, inflight, self.r_delivered, limited, reps, mss)
+                if len(s.limited) >= MAX_ROUNDS:
+                    s.halve()
+                    self.stride *= 2
+                self.skip = self.stride - 1
             else:
-                shown = inflight if cwnd_limited else self.last_cwnd or inflight
-            s.add(now, shown, inflight, self.r_delivered, limited, reps, mss)
-            if len(s.limited) >= MAX_ROUNDS:
-                s.halve()
-                self.stride *= 2
-            self.skip = self.stride - 1
-        else:
-            self.skip -= 1
+                self.skip -= 1
         if cwnd_limited and inflight > 0:
             self.last_cwnd = inflight
         self.recent.append(cwnd_pkts)
@@ -788,10 +790,13 @@ class CwndObserver(SegmentObserver):
     direction, and segments are buffered only while the vantage is undecided."""
 
     __slots__ = ("flow_id", "syn_t", "synack_t", "ack_t", "side", "sender0", "sender1",
-                 "pending", "probed", "decided", "ts_ok", "mss_opt0", "mss_opt1")
+                 "pending", "probed", "decided", "ts_ok", "mss_opt0", "mss_opt1", "series")
 
-    def __init__(self, flow: Any = None) -> None:
+    def __init__(self, flow: Any = None, series: bool = True) -> None:
         self.flow_id = getattr(flow, "id", None)
+        # keep the report's cwnd chart series (rounds, replicas), about 30 KB a sender
+        # held until the end of the run: off when no report is made
+        self.series = series
         self.syn_t: float | None = None
         self.synack_t: float | None = None
         self.ack_t: float | None = None
@@ -905,6 +910,7 @@ class CwndObserver(SegmentObserver):
             rtt = max(self.synack_t - self.syn_t, self.ack_t - self.synack_t)
         est = SenderEstimator(direction, vantage, rtt)
         est.rwnd_known = self.syn_t is not None or self.synack_t is not None
+        est.keep_series = self.series
         peer_mss = self.mss_opt1 if direction == 0 else self.mss_opt0
         if peer_mss:
             est.mss_cap = peer_mss
@@ -968,7 +974,7 @@ class CwndObserver(SegmentObserver):
                     continue
                 feats = est.features()
                 endpoint.cca = classify(feats)
-                if est.data_bytes > 0:
+                if est.data_bytes > 0 and self.series:
                     records.append(est.cwnd_record(endpoint.addr))
             result.cwnd = records
         except Exception:  # never let odd traffic break the analysis
@@ -985,6 +991,7 @@ def _endpoint_for(result: FlowResult, direction: int) -> Any:
     return None
 
 
-def make_observer(flow: Any = None) -> CwndObserver:
-    """The cwnd observer for one flow (registered in analysis.observer_factories)."""
-    return CwndObserver(flow)
+def make_observer(flow: Any = None, series: bool = True) -> CwndObserver:
+    """The cwnd observer for one flow (registered in analysis.observer_factories);
+    `series`: keep the report's cwnd chart series (FlowResult.cwnd)."""
+    return CwndObserver(flow, series)
