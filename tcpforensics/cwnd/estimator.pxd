@@ -56,6 +56,18 @@ cdef _AckMark _ack_mark(long long tsval, double t, long long ack, long long win)
 
 
 @cython.final
+cdef class _MarkQueue:
+    cdef public list items
+    cdef public Py_ssize_t head
+    cdef inline Py_ssize_t size(self)
+    cdef inline _AckMark first(self)
+    cdef inline _AckMark second(self)
+    cdef inline _AckMark last(self)
+    cdef void pop_first(self) except *
+    cdef void push(self, _AckMark mark) except *
+
+
+@cython.final
 cdef class SenderEstimator:
     cdef public int direction
     cdef public object vantage
@@ -64,7 +76,7 @@ cdef class SenderEstimator:
     cdef public long long snd_nxt, una, rwnd
     cdef public long long data_bytes, data_segs
     cdef public double first_ts, last_data_ts, last_ack_ts
-    cdef public object tsq, ackq
+    cdef public _MarkQueue tsq, ackq
     cdef public double rtt_min, srtt, rtt_base
     cdef public long long round_end
     cdef public double round_start
@@ -84,7 +96,8 @@ cdef class SenderEstimator:
     cdef public list replicas          # of Replica, None until needed
     cdef public list rep_err
     cdef public long long rep_n
-    cdef public object recent
+    cdef double recent[8]
+    cdef public int recent_i
     cdef public object clean_hist
     cdef public int prev_flags
     cdef public dict win_hist
@@ -112,18 +125,18 @@ cdef class SenderEstimator:
                    tsval="long long", bif="long long")
     cpdef on_data(self, Segment seg, SegmentVerdict v)
     cdef _on_retransmission(self, object cause, double now, double gap, long long snd_nxt)
-    @cython.locals(last=_AckMark)
+    @cython.locals(last=_AckMark, q=_MarkQueue)
     cdef _tx_ts(self, long long tsval, double now)
-    @cython.locals(echo="long long", head=_AckMark, later=_AckMark)
+    @cython.locals(echo="long long", head=_AckMark, later=_AckMark, q=_MarkQueue)
     cdef _rx_echoed_ack(self, long long tsecr, double now, double gap)
-    @cython.locals(horizon=double, head=_AckMark, later=_AckMark)
+    @cython.locals(horizon=double, head=_AckMark, later=_AckMark, q=_MarkQueue)
     cdef _rx_past_ack(self, double now)
     @cython.locals(now=double, ack="long long", win="long long", last=_AckMark,
-                   ack_rtt=double, tsecr="long long", tsval="long long")
+                   ack_rtt=double, tsecr="long long", tsval="long long", q=_MarkQueue)
     cpdef on_peer_ack(self, Segment seg, SegmentVerdict v)
-    @cython.locals(last=_AckMark)
+    @cython.locals(last=_AckMark, q=_MarkQueue)
     cdef _remember_ack(self, long long tsval, double now, long long ack, long long win)
-    @cython.locals(head=_AckMark)
+    @cython.locals(head=_AckMark, q=_MarkQueue)
     cdef _tx_echo(self, long long tsecr, double now)
     cdef _advance(self, long long ack, double now)
 

@@ -182,6 +182,45 @@ def _ack_mark(tsval: int, t: float, ack: int, win: int) -> _AckMark:
     return mark
 
 
+class _MarkQueue:
+    """A first-in first-out queue of _AckMark (tsq, ackq), at most _TSQ_MAX long.
+
+    A list read from `head` and compacted in batches: compiled, every operation below is
+    a few C instructions, where a deque's are Python method calls (several per packet)."""
+
+    __slots__ = ("items", "head")
+
+    def __init__(self) -> None:
+        self.items: list[_AckMark] = []
+        self.head = 0
+
+    def __len__(self) -> int:
+        return len(self.items) - self.head
+
+    def size(self) -> int:
+        return len(self.items) - self.head
+
+    def first(self) -> _AckMark:
+        return self.items[self.head]
+
+    def second(self) -> _AckMark:
+        return self.items[self.head + 1]
+
+    def last(self) -> _AckMark:
+        return self.items[len(self.items) - 1]
+
+    def pop_first(self) -> None:
+        self.head += 1
+        if self.head >= 64 and 2 * self.head >= len(self.items):
+            del self.items[:self.head]  # amortised: at most once per `head` pops
+            self.head = 0
+
+    def push(self, mark: _AckMark) -> None:
+        self.items.append(mark)
+        if len(self.items) - self.head > _TSQ_MAX:
+            self.pop_first()
+
+
 class SenderEstimator:
     """Window estimate, rounds, loss epochs and replicas for one data direction."""
 
@@ -191,8 +230,9 @@ class SenderEstimator:
         "rtt_base", "round_end", "round_start", "r_inflight", "r_delivered", "r_sent",
         "r_rtt", "r_flags", "last_cwnd", "in_recovery", "recovery_point",
         "epoch", "epochs", "await_after", "rounds_total", "rounds_cwnd", "rounds_rwnd",
-        "rounds_app", "keep_series", "series", "stride", "skip", "replicas", "rep_err", "rep_n",
-        "recent", "dip", "dips", "rounds_since_rto", "run", "best_run", "ca_reg",
+        "rounds_app", "keep_series", "series", "stride", "skip", "replicas", "rep_err",
+        "rep_n", "recent", "recent_i", "dip", "dips", "rounds_since_rto", "run", "best_run",
+        "ca_reg",
         "retrans", "holes", "mode", "round_index", "mss_cap",
         "clean_hist", "prev_flags", "win_hist", "n_epochs", "rwnd_known", "ack_clocked",
         "new_segs", "dip_exit",
@@ -213,8 +253,8 @@ class SenderEstimator:
         self.first_ts = 0.0  # set by the first data segment
         self.last_data_ts = 0.0
         self.last_ack_ts = 0.0
-        self.tsq: deque[_AckMark] = deque()  # the peer's ACKs (rx-ts) / our TSvals (tx)
-        self.ackq: deque[_AckMark] = deque()  # receiver ACKs (no-timestamp fallback)
+        self.tsq = _MarkQueue()  # the peer's ACKs (rx-ts) / our TSvals (tx)
+        self.ackq = _MarkQueue()  # receiver ACKs (no-timestamp fallback)
         self.rtt_min = _INF
         self.srtt = 0.0
         self.rtt_base = rtt_base or 0.0
@@ -241,7 +281,10 @@ class SenderEstimator:
         self.replicas: list[Replica] | None = None  # in registry order (CCA_NAMES)
         self.rep_err: list[float] = []  # summed fit error of each replica
         self.rep_n = 0
-        self.recent: deque = deque(maxlen=8)
+        # windows (packets) of the last 8 rounds, a ring; 0.0 where no round was yet:
+        # windows are never negative, so it takes no part in their maximum
+        self.recent = [0.0] * 8  # compiled: a C array of doubles
+        self.recent_i = 0
         self.clean_hist: deque = deque(maxlen=3)  # inflight of the last clean rounds
         self.prev_flags = 0
         self.win_hist: dict[int, int] = {}  # clean rounds per window size (packets)
@@ -384,27 +427,23 @@ class SenderEstimator:
 
     def _tx_ts(self, tsval: int, now: float) -> None:
         q = self.tsq
-        if q:
-            last = q[-1]
-            if last.tsval == tsval:
-                return
-        q.append(_ack_mark(tsval, now, 0, 0))
-        if len(q) > _TSQ_MAX:
-            q.popleft()
+        if q.size() and q.last().tsval == tsval:
+            return
+        q.push(_ack_mark(tsval, now, 0, 0))
 
     def _rx_echoed_ack(self, tsecr: int, now: float, gap: float) -> None:
         """Receiver vantage: which of our ACKs had the sender seen when it sent this?
         The one whose TSval the data echoes (`tsecr` -1: the data echoes none)."""
         q = self.tsq
-        if tsecr < 0 or not q:
+        if tsecr < 0 or not q.size():
             return
         echo = tsecr
-        while len(q) > 1:  # drop the ACKs the sender had seen a later one of
-            later = q[1]
+        while q.size() > 1:  # drop the ACKs the sender had seen a later one of
+            later = q.second()
             if ((echo - later.tsval) & _TS_MASK) >= _TS_HALF:
                 break
-            q.popleft()
-        head = q[0]
+            q.pop_first()
+        head = q.first()
         if head.tsval == echo:
             if head.ack > self.una:
                 self._advance(head.ack, now)
@@ -419,13 +458,13 @@ class SenderEstimator:
         """Receiver vantage without timestamps: the ACK sent one base RTT ago."""
         q = self.ackq
         horizon = now - self._rtt()
-        while len(q) > 1:
-            later = q[1]
+        while q.size() > 1:
+            later = q.second()
             if later.t > horizon:
                 break
-            q.popleft()
-        if q:
-            head = q[0]
+            q.pop_first()
+        if q.size():
+            head = q.first()
             if head.t <= horizon:
                 if head.ack > self.una:
                     self._advance(head.ack, now)
@@ -445,7 +484,7 @@ class SenderEstimator:
                 self._rtt_sample(ack_rtt)
             else:
                 tsecr = seg.raw_tsecr
-                if tsecr >= 0 and self.tsq:
+                if tsecr >= 0 and self.tsq.size():
                     self._tx_echo(tsecr, now)
             if ack > self.una:
                 self.r_delivered += ack - self.una
@@ -458,37 +497,33 @@ class SenderEstimator:
             self._remember_ack(tsval, now, ack, win)
             return
         q = self.ackq
-        if q:
-            last = q[-1]
+        if q.size():
+            last = q.last()
             if last.ack == ack and last.win == win:
                 return
-        q.append(_ack_mark(0, now, ack, win))
-        if len(q) > _TSQ_MAX:
-            q.popleft()
+        q.push(_ack_mark(0, now, ack, win))
 
     def _remember_ack(self, tsval: int, now: float, ack: int, win: int) -> None:
         """Our ACK as receiver, by the TSval it carries (several ACKs share one TSval)."""
         q = self.tsq
-        if q:
-            last = q[-1]
+        if q.size():
+            last = q.last()
             if last.tsval == tsval:
                 if ack > last.ack:
                     last.ack = ack
                 last.win = win
                 return
-        q.append(_ack_mark(tsval, now, ack, win))
-        if len(q) > _TSQ_MAX:
-            q.popleft()
+        q.push(_ack_mark(tsval, now, ack, win))
 
     def _tx_echo(self, tsecr: int, now: float) -> None:
         q = self.tsq
-        while q:
-            head = q[0]
+        while q.size():
+            head = q.first()
             if head.tsval == tsecr or ((tsecr - head.tsval) & _TS_MASK) >= _TS_HALF:
                 break
-            q.popleft()
-        if q:
-            head = q[0]
+            q.pop_first()
+        if q.size():
+            head = q.first()
             if head.tsval == tsecr and head.open:
                 self._rtt_sample(now - head.t)
                 head.open = False
@@ -655,7 +690,8 @@ class SenderEstimator:
                 self.skip -= 1
         if cwnd_limited and inflight > 0:
             self.last_cwnd = inflight
-        self.recent.append(cwnd_pkts)
+        self.recent[self.recent_i] = cwnd_pkts
+        self.recent_i = (self.recent_i + 1) & 7
         # next round
         self.round_start = now
         # nothing outstanding: the next round starts with the next data sent
