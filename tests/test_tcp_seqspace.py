@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
 from tcpforensics.tcp.rtt import RTO_MIN, RtoEstimator, RttSummary
-from tcpforensics.tcp.sack import Scoreboard, is_dsack
+from tcpforensics.tcp.sack import MAX_RANGES, Scoreboard, is_dsack
 from tcpforensics.tcp.seqspace import Unwrapper, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
 
 
@@ -56,6 +58,45 @@ def test_scoreboard_merges_and_advances():
     assert sb.ranges == [[100, 400]] and sb.sacked == 300
     sb.advance(250)
     assert sb.ranges == [[250, 400]] and sb.sacked_above(300) == 100
+
+
+def _merged_reference(ranges: list[list[int]], left: int, right: int) -> list[list[int]]:
+    """A SACK block merged into sorted disjoint ranges by the plain definition: every range
+    it overlaps or touches joins it; the lowest MAX_RANGES ranges are kept."""
+    out = []
+    for a, b in ranges:
+        if b < left or a > right:
+            out.append([a, b])
+        else:
+            left, right = min(left, a), max(right, b)
+    return sorted([*out, [left, right]])[:MAX_RANGES]
+
+
+def test_scoreboard_matches_the_plain_merge_on_random_blocks():
+    """The in-place fast paths (grow the highest range, open one above it) and the general
+    merge agree with the definition, block by block, including at the range cap."""
+    rng = random.Random(7)
+    for trial in range(300):
+        sb = Scoreboard()
+        ref: list[list[int]] = []
+        una = 0
+        top = rng.choice((2_000, 50_000, 400_000))
+        for _ in range(rng.randint(1, 200)):
+            if rng.random() < 0.05:
+                una += rng.randint(0, top // 10)
+                sb.advance(una)
+                ref = [[max(a, una), b] for a, b in ref if b > una]
+            else:
+                left = rng.randint(0, top)
+                right = left + rng.choice((0, 1, 100, 1448, rng.randint(0, top // 5)))
+                before = sum(b - a for a, b in ref)
+                lo = max(left, una)
+                if right > lo:
+                    ref = _merged_reference(ref, lo, right)
+                expected = max(0, sum(b - a for a, b in ref) - before)
+                assert sb.add(left, right, una) == expected, trial
+            assert sb.ranges == ref, trial
+            assert sb.sacked == sum(b - a for a, b in ref), trial
 
 
 def test_dsack_recognition():

@@ -42,6 +42,28 @@ class Scoreboard:
             return 0
         rs = self.ranges
         before = self.sacked
+        # the usual cases first, in place: SACK blocks mostly grow the highest range or
+        # open a new one above it (the general merge below rebuilds the whole list)
+        n = len(rs)
+        if n == 0 or left > rs[n - 1][1]:
+            if n >= MAX_RANGES:
+                return 0  # it would be the highest range, and the cap drops that one
+            rs.append([left, right])
+            self.sacked = before + (right - left)
+            return right - left
+        last = rs[n - 1]
+        if last[0] <= right and (n == 1 or rs[n - 2][1] < left):
+            a = last[0]
+            b = last[1]
+            if left < a:
+                a = left
+            if right > b:
+                b = right
+            grown = (b - a) - (last[1] - last[0])
+            last[0] = a
+            last[1] = b
+            self.sacked = before + grown
+            return grown
         merged = []
         placed = False
         for a, b in rs:
