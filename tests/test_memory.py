@@ -139,3 +139,9 @@ def test_options_default_keeps_report_details() -> None:
     assert Options().report_details
     flows = analyze(CAPTURES[0]).flow_results
     assert flows[0].tcp.keys() >= REPORT_ONLY_FACTS
+
+
+def test_a_lean_analysis_still_renders() -> None:
+    """Without its details the report still renders (charts from its own pass)."""
+    html = analyze(SAMPLE / "demo.pcap", report_details=False).to_html()
+    assert "<html" in html and "Congestion" in html
