@@ -10,3 +10,7 @@ cdef int push_d(array a, double x) except -1
 cdef int push_q(array a, long long x) except -1
 @cython.locals(n=Py_ssize_t)
 cdef int push_u(array a, unsigned int x) except -1
+@cython.locals(scaled=double, r=double, err=double)
+cpdef double round6(double x)
+@cython.locals(out=array, i=Py_ssize_t)
+cpdef array rounded6(array a)

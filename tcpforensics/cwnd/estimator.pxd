@@ -8,7 +8,7 @@
 cimport cython
 from cpython.array cimport array
 
-from tcpforensics.arrays cimport push_d
+from tcpforensics.arrays cimport push_d, rounded6
 from tcpforensics.cwnd.replicas.base cimport Replica
 from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 

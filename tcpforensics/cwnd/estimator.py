@@ -32,11 +32,11 @@ from .replicas.base import Replica
 
 if cython.compiled:  # math.log is the C library's log: call that directly
     from cython.cimports.libc.math import log
-    from cython.cimports.tcpforensics.arrays import push_d
+    from cython.cimports.tcpforensics.arrays import push_d, rounded6
 else:
     from math import log
 
-    from ..arrays import push_d
+    from ..arrays import push_d, rounded6
 
 # Round flags
 _LOSS = 1  # a loss episode was active or began in the round
@@ -806,7 +806,7 @@ class SenderEstimator:
         return {  # the estimator is dropped after this: hand its series over, no copies
             "addr": addr,
             "vantage": self.vantage,
-            "rounds": {"t": array("d", [round(t, 6) for t in s.t]), "cwnd": s.cwnd,
+            "rounds": {"t": rounded6(s.t), "cwnd": s.cwnd,
                        "inflight": s.inflight, "delivered": s.delivered,
                        "limited": s.limited},
             "replicas": dict(zip(CCA_NAMES, s.models, strict=True)),
