@@ -55,3 +55,36 @@ cdef class FirstPassTap(ColumnStore):
 
     @cython.locals(dirs=tuple, fid="long long")
     cdef void take(self, Segment seg, Flow flow, SegmentVerdict v) except *
+
+
+# reading and writing column items (C reads of the array's buffer; no bounds check: the
+# callers index within len())
+cdef double get_d(array a, Py_ssize_t i) noexcept
+cdef long long get_q(array a, Py_ssize_t i) noexcept
+cdef unsigned int get_u(array a, Py_ssize_t i) noexcept
+cdef int set_q(array a, Py_ssize_t i, long long x) noexcept
+cdef bint typecode_is(array a, str code) except -1
+cdef double value_at(array a, bint is_double, Py_ssize_t i) noexcept
+cdef long long _rint(double x)
+
+# downsampling kernels
+@cython.locals(n=Py_ssize_t, lo_double=bint, hi_double=bint, buckets=Py_ssize_t,
+               k=Py_ssize_t, b=Py_ssize_t, start=Py_ssize_t, stop=Py_ssize_t, low=Py_ssize_t,
+               high=Py_ssize_t, vlow=double, vhigh=double, i=Py_ssize_t, x=double, keep=list)
+cpdef list keep_indices(array lo, array hi, array marks, Py_ssize_t budget,
+                        Py_ssize_t mark_budget)
+@cython.locals(n=Py_ssize_t, count=Py_ssize_t, ranks=list, step=double, j=Py_ssize_t,
+               out=list, rank=Py_ssize_t, p=Py_ssize_t, i=Py_ssize_t)
+cpdef list marked_indices(array marks, Py_ssize_t limit)
+@cython.locals(segments="long long", payload="long long", marked="long long",
+               i=Py_ssize_t, n="long long")
+cpdef tuple data_totals(array lengths, array marks, unsigned int control)
+@cython.locals(i=Py_ssize_t)
+cpdef list pick(array a, list idx)
+@cython.locals(i=Py_ssize_t)
+cpdef list pick_rounded(array a, list idx, double scale, int digits)
+@cython.locals(lo=double, hi=double, seen=Py_ssize_t, i=Py_ssize_t, x=double)
+cpdef tuple time_span(array t, array w)
+@cython.locals(nbins=Py_ssize_t, bounds=array, sums=array, first=double, last=double,
+               width=double, i=Py_ssize_t, weight="long long", x=double, j=Py_ssize_t)
+cpdef list histogram(array t, array w, list edges, bint positive_only)

@@ -19,6 +19,7 @@ from .marks import ACK_MARKS, DATA_MARKS, MARK_FIN, MARK_RST, MARK_SYN
 
 if cython.compiled:
     from cython.cimports.cpython.array import resize_smart
+    from cython.cimports.libc.math import rint
 
 _SEQ_MOD = 1 << 32
 _HALF = 1 << 31
@@ -80,6 +81,36 @@ def push_u(a: array, x: int) -> int:
 if not cython.compiled:
     # the pure build calls array.append directly: no helper call per value
     push_d = push_q = push_u = array.append
+
+
+def get_d(a: array, i: int) -> float:
+    if cython.compiled:
+        return a.data.as_doubles[i]
+    return a[i]
+
+
+def get_q(a: array, i: int) -> int:
+    if cython.compiled:
+        return a.data.as_longlongs[i]
+    return a[i]
+
+
+def get_u(a: array, i: int) -> int:
+    if cython.compiled:
+        return a.data.as_uints[i]
+    return a[i]
+
+
+def set_q(a: array, i: int, x: int) -> int:
+    if cython.compiled:
+        a.data.as_longlongs[i] = x
+    else:
+        a[i] = x
+    return 0
+
+
+if not cython.compiled:
+    get_d = get_q = get_u = array.__getitem__
 
 
 def rel_seq_near(ack_abs: int, rel_ack: int, value: int) -> int:
@@ -272,3 +303,182 @@ class FirstPassTap(ColumnStore):
         self.flows = {}
         self.last_fid = -1
         self.last_dirs = None
+
+
+# --- downsampling kernels: series.py turns the columns into chart series with these ---
+# They loop over every point of a direction (up to a million), so they live here, compiled;
+# they replace numpy, whose import alone cost more than a small report.  Each states the
+# numpy expression it equals (tests/test_report_fast_paths.py checks them against numpy).
+
+def typecode_is(a: array, code: str) -> bool:
+    """Whether `a` holds items of type `code` (one letter)."""
+    if cython.compiled:
+        return a.ob_descr.typecode == ord(code)
+    return a.typecode == code
+
+
+def value_at(a: array, is_double: bool, i: int) -> float:
+    """`a[i]` as a double (a column of doubles or of 64-bit integers)."""
+    if cython.compiled:
+        return a.data.as_doubles[i] if is_double else a.data.as_longlongs[i]
+    return float(a[i])
+
+
+def _rint(x: float) -> int:
+    """The nearest integer, halves to even (numpy's round)."""
+    if cython.compiled:
+        return int(rint(x))
+    return round(x)
+
+
+def keep_indices(lo: array, hi: array, marks: array | None, budget: int,
+                 mark_budget: int) -> list:
+    """Indices to keep: per bucket the lowest `lo` and the highest `hi`, plus marked points.
+
+    `marks` (or None) flags the marked points (nonzero).  Sorted unique indices;
+    everything when the series fits the budget.  Marked points beyond `mark_budget` are
+    thinned evenly.  Values compare as doubles, the first of equal values wins and a NaN
+    beats any number: numpy's argmin/argmax over buckets of consecutive points.
+    """
+    n = len(lo)
+    if n <= budget:
+        return list(range(n))
+    lo_double = typecode_is(lo, "d")
+    hi_double = typecode_is(hi, "d")
+    buckets = max(1, budget // 2)
+    k = -(-n // buckets)  # points per bucket; the last buckets may hold fewer, or none
+    keep = [0, n - 1]
+    for b in range(buckets):
+        start = b * k
+        if start >= n:
+            break
+        stop = min(start + k, n)
+        low = high = start
+        vlow = value_at(lo, lo_double, start)
+        vhigh = value_at(hi, hi_double, start)
+        for i in range(start + 1, stop):
+            x = value_at(lo, lo_double, i)
+            if x < vlow or (x != x and vlow == vlow):
+                vlow = x
+                low = i
+            x = value_at(hi, hi_double, i)
+            if x > vhigh or (x != x and vhigh == vhigh):
+                vhigh = x
+                high = i
+        keep.append(low)
+        keep.append(high)
+    if marks is not None:
+        keep.extend(marked_indices(marks, mark_budget))
+    return sorted(set(keep))
+
+
+def marked_indices(marks: array, limit: int) -> list:
+    """Indices of the nonzero `marks`, thinned evenly to `limit` when there are more:
+    `flatnonzero(marks)[linspace(0, count - 1, limit).round()]`."""
+    n = len(marks)
+    count = 0
+    for i in range(n):
+        if get_u(marks, i):
+            count += 1
+    ranks = []  # the ranks (among the marked points) to keep
+    if count > limit:
+        if limit == 1:
+            ranks.append(0)
+        elif limit > 1:
+            step = (count - 1) / (limit - 1)
+            for j in range(limit - 1):
+                ranks.append(_rint(j * step))
+            ranks.append(count - 1)
+    out = []
+    rank = 0
+    p = 0
+    for i in range(n):
+        if get_u(marks, i):
+            if count <= limit:
+                out.append(i)
+            elif p < len(ranks) and ranks[p] == rank:
+                out.append(i)
+                while p < len(ranks) and ranks[p] == rank:
+                    p += 1
+            rank += 1
+    return out
+
+
+def data_totals(lengths: array, marks: array, control: int) -> tuple:
+    """(segments with payload, payload bytes, segments with a mark beyond `control`)."""
+    segments = 0
+    payload = 0
+    marked = 0
+    for i in range(len(lengths)):
+        n = get_q(lengths, i)
+        payload += n
+        if n > 0:
+            segments += 1
+        if get_u(marks, i) & ~control:
+            marked += 1
+    return segments, payload, marked
+
+
+def pick(a: array, idx: list) -> list:
+    """`a[idx].tolist()` (integers)."""
+    if typecode_is(a, "I"):
+        return [get_u(a, i) for i in idx]
+    return [get_q(a, i) for i in idx]
+
+
+def pick_rounded(a: array, idx: list, scale: float, digits: int) -> list:
+    """`[round(a[i] * scale, digits) for i in idx]` for a column of doubles."""
+    return [round(get_d(a, i) * scale, digits) for i in idx]
+
+
+def time_span(t: array, w: array) -> tuple:
+    """(count, min, max) of the times in `t` whose weight in `w` is positive (min and max
+    are 0.0 when none)."""
+    lo = 0.0
+    hi = 0.0
+    seen = 0
+    for i in range(len(t)):
+        if get_q(w, i) > 0:
+            x = get_d(t, i)
+            if seen == 0:
+                lo = hi = x
+            else:
+                if x < lo:
+                    lo = x
+                if x > hi:
+                    hi = x
+            seen += 1
+    return seen, lo, hi
+
+
+def histogram(t: array, w: array, edges: list, positive_only: bool) -> list:
+    """Summed weights per bin, as floats: `np.histogram(t, edges, weights=w)[0]` (bins
+    half-open but the last, which holds its right edge; times outside are left out);
+    with `positive_only`, of the points with a positive weight only."""
+    nbins = len(edges) - 1
+    if nbins <= 0:
+        return []
+    bounds = array("d", edges)
+    sums = array("q", bytes(8 * nbins))
+    first = get_d(bounds, 0)
+    last = get_d(bounds, nbins)
+    width = (last - first) / nbins
+    for i in range(len(t)):
+        weight = get_q(w, i)
+        if positive_only and weight <= 0:
+            continue
+        x = get_d(t, i)
+        if not (first <= x <= last):
+            continue
+        # a first guess from the width, then the exact bin against the edges themselves
+        j = int((x - first) / width) if width > 0 else 0
+        if j > nbins - 1:
+            j = nbins - 1
+        if j < 0:
+            j = 0
+        while j > 0 and x < get_d(bounds, j):
+            j -= 1
+        while j < nbins - 1 and x >= get_d(bounds, j + 1):
+            j += 1
+        set_q(sums, j, get_q(sums, j) + weight)
+    return [float(x) for x in sums]

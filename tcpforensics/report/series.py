@@ -18,17 +18,21 @@ from __future__ import annotations
 
 import math
 import socket
-from array import array
-from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from .columns import Columns, ColumnStore, FirstPassTap
+from .columns import (
+    Columns,
+    ColumnStore,
+    FirstPassTap,
+    data_totals,
+    histogram,
+    keep_indices,
+    pick,
+    pick_rounded,
+    time_span,
+)
 from .marks import ACK_MARKS, CONTROL_MARKS, DATA_MARKS, MARK_FIN, MARK_RST, MARK_SYN
-
-if TYPE_CHECKING:
-    import numpy as np
 
 __all__ = ["ACK_MARKS", "DATA_MARKS", "MARK_FIN", "MARK_RST", "MARK_SYN", "Budget",
            "DirectionSeries", "FirstPassSeries", "FlowSeries", "SeriesCollector", "collect",
@@ -75,33 +79,6 @@ class FlowSeries:
     directions: list[DirectionSeries]
 
 
-def keep_indices(lo: np.ndarray, hi: np.ndarray, marked: np.ndarray, budget: int,
-                 mark_budget: int) -> np.ndarray:
-    """Indices to keep: per bucket the lowest `lo` and highest `hi`, plus marked points.
-
-    `marked` is a boolean mask.  Returns sorted unique indices; everything when the
-    series fits the budget.  Marked points beyond `mark_budget` are thinned evenly.
-    """
-    import numpy as np
-
-    n = len(lo)
-    if n <= budget:
-        return np.arange(n)
-    buckets = max(1, budget // 2)
-    k = -(-n // buckets)
-    pad = buckets * k - n  # < k, so every bucket holds at least one real point
-    lo2 = np.concatenate([lo.astype(np.float64), np.full(pad, np.inf)]).reshape(buckets, k)
-    hi2 = np.concatenate([hi.astype(np.float64), np.full(pad, -np.inf)]).reshape(buckets, k)
-    offsets = np.arange(buckets) * k
-    idx = np.concatenate([lo2.argmin(axis=1) + offsets, hi2.argmax(axis=1) + offsets,
-                          np.array([0, n - 1])])
-    idx = idx[idx < n]
-    marks = np.flatnonzero(marked)
-    if len(marks) > mark_budget:
-        marks = marks[np.linspace(0, len(marks) - 1, mark_budget).round().astype(np.int64)]
-    return np.unique(np.concatenate([idx, marks]))
-
-
 class SeriesCollector(ColumnStore):
     """Columns for a fixed set of flows (`add` one segment at a time), then `build`."""
 
@@ -129,38 +106,6 @@ class FirstPassSeries(FirstPassTap):
         return wanted.build(budget)
 
 
-def _np(a: array, dtype) -> np.ndarray:
-    import numpy as np
-
-    return np.frombuffer(a, dtype=dtype) if len(a) else np.zeros(0, dtype=dtype)
-
-
-def rounded(a: np.ndarray, digits: int) -> list[float]:
-    """`[round(float(x), digits) for x in a]`, vectorised: the same floats, bit for bit.
-
-    rint(x * 10**d) / 10**d equals Python's correctly rounded result unless the product
-    x * 10**d, itself rounded, landed on the wrong side of a half (or is too large to
-    hold the fraction); those few elements take Python's round.
-    """
-    import numpy as np
-
-    a = np.asarray(a, dtype=np.float64)
-    scale = 10.0 ** digits
-    scaled = a * scale
-    nearest = np.rint(scaled)
-    out = (nearest / scale).tolist()
-    with np.errstate(invalid="ignore"):  # NaN/inf compare False: they go to round()
-        safe = (np.abs(np.abs(scaled - nearest) - 0.5) > 2 * np.abs(np.spacing(scaled))) \
-            & (np.abs(scaled) < 2.0 ** 51)
-    for i in np.flatnonzero(~safe).tolist():
-        out[i] = round(float(a[i]), digits)
-    return out
-
-
-def _times(t: np.ndarray) -> list[float]:
-    return rounded(t, 6)
-
-
 def _fits(c: Columns, b: Budget) -> bool:
     """Every column within its budget: the series keep every point, no downsampling."""
     return (len(c.d_t) <= b.segments and len(c.a_t) <= b.acks // 2
@@ -170,53 +115,42 @@ def _fits(c: Columns, b: Budget) -> bool:
 def _build_direction(sender: int, c: Columns, b: Budget) -> DirectionSeries:
     if _fits(c, b):
         return _build_small_direction(sender, c, b)
-    import numpy as np
-
     out = DirectionSeries(sender=sender)
-    d_t, d_seq, d_end = _np(c.d_t, np.float64), _np(c.d_seq, np.int64), _np(c.d_end, np.int64)
-    d_mark, d_len = _np(c.d_mark, np.uint32), _np(c.d_len, np.int64)
-    out.segments_total = int((d_len > 0).sum())
-    out.payload_bytes = int(d_len.sum())
-    marked = d_mark != 0
-    # SYN/FIN/RST alone do not make a direction interesting; analysis flags do.
-    out.marks_total = int((d_mark & ~np.uint32(CONTROL_MARKS) != 0).sum())
-    idx = keep_indices(d_seq, d_end, marked, b.segments, b.marks)
-    out.downsampled = len(idx) < len(d_t)
-    shown = d_mark[idx] & ~np.uint32(CONTROL_MARKS)
-    out.marks_shown = int((shown != 0).sum())
-    out.data = {"t": _times(d_t[idx]), "seq": d_seq[idx].tolist(), "end": d_end[idx].tolist(),
-                "mark": d_mark[idx].tolist()}
+    out.segments_total, out.payload_bytes, out.marks_total = data_totals(
+        c.d_len, c.d_mark, CONTROL_MARKS)
+    # SYN/FIN/RST alone do not make a direction interesting (marks_total); analysis flags do.
+    idx = keep_indices(c.d_seq, c.d_end, c.d_mark, b.segments, b.marks)
+    out.downsampled = len(idx) < len(c.d_t)
+    mark = pick(c.d_mark, idx)
+    out.marks_shown = sum(1 for m in mark if m & ~CONTROL_MARKS)
+    out.data = {"t": pick_rounded(c.d_t, idx, 1.0, 6), "seq": pick(c.d_seq, idx),
+                "end": pick(c.d_end, idx), "mark": mark}
 
-    a_t, a_ack, a_win = _np(c.a_t, np.float64), _np(c.a_ack, np.int64), _np(c.a_win, np.int64)
-    a_mark = _np(c.a_mark, np.uint32)
-    out.acks_total = len(a_t)
-    a_marked = a_mark != 0
+    out.acks_total = len(c.a_t)
     # Keep the ACK line's extremes and the window edge's extremes alike.
-    idx = np.union1d(keep_indices(a_ack, a_ack, a_marked, b.acks // 2, b.marks // 2),
-                     keep_indices(a_win, a_win, np.zeros(len(a_win), bool), b.acks // 2, 0))
-    out.downsampled |= len(idx) < len(a_t)
-    out.acks = {"t": _times(a_t[idx]), "ack": a_ack[idx].tolist(), "win": a_win[idx].tolist(),
-                "mark": a_mark[idx].tolist()}
+    idx = sorted(set(keep_indices(c.a_ack, c.a_ack, c.a_mark, b.acks // 2, b.marks // 2))
+                 | set(keep_indices(c.a_win, c.a_win, None, b.acks // 2, 0)))
+    out.downsampled |= len(idx) < len(c.a_t)
+    out.acks = {"t": pick_rounded(c.a_t, idx, 1.0, 6), "ack": pick(c.a_ack, idx),
+                "win": pick(c.a_win, idx), "mark": pick(c.a_mark, idx)}
 
-    s_t, s_l, s_r = _np(c.s_t, np.float64), _np(c.s_l, np.int64), _np(c.s_r, np.int64)
-    idx = keep_indices(s_l, s_r, np.zeros(len(s_t), bool), b.sacks, 0)
-    out.sacks = {"t": _times(s_t[idx]), "l": s_l[idx].tolist(), "r": s_r[idx].tolist()}
+    idx = keep_indices(c.s_l, c.s_r, None, b.sacks, 0)
+    out.sacks = {"t": pick_rounded(c.s_t, idx, 1.0, 6), "l": pick(c.s_l, idx),
+                 "r": pick(c.s_r, idx)}
 
-    r_t, r_v = _np(c.r_t, np.float64), _np(c.r_v, np.float64)
-    idx = keep_indices(r_v, r_v, np.zeros(len(r_t), bool), b.rtt, 0)
-    out.rtt = {"t": _times(r_t[idx]), "ms": rounded(r_v[idx] * 1000, 4)}
+    idx = keep_indices(c.r_v, c.r_v, None, b.rtt, 0)
+    out.rtt = {"t": pick_rounded(c.r_t, idx, 1.0, 6), "ms": pick_rounded(c.r_v, idx, 1000.0, 4)}
 
-    f_t, f_v = _np(c.f_t, np.float64), _np(c.f_v, np.int64)
-    idx = keep_indices(f_v, f_v, np.zeros(len(f_t), bool), b.inflight, 0)
-    out.inflight = {"t": _times(f_t[idx]), "bytes": f_v[idx].tolist()}
+    idx = keep_indices(c.f_v, c.f_v, None, b.inflight, 0)
+    out.inflight = {"t": pick_rounded(c.f_t, idx, 1.0, 6), "bytes": pick(c.f_v, idx)}
 
-    out.throughput = _throughput(d_t, d_len, a_t, _np(c.a_acked, np.int64), b.throughput_bins)
+    out.throughput = _throughput(c, b.throughput_bins)
     return out
 
 
 def _build_small_direction(sender: int, c: Columns, b: Budget) -> DirectionSeries:
-    """`_build_direction` for columns that fit the budget, in plain Python: the same
-    series (every point kept), without importing numpy for a small capture."""
+    """`_build_direction` for columns that fit the budget: the same series (every point
+    kept) by converting whole columns."""
     out = DirectionSeries(sender=sender)
     d_len = c.d_len.tolist()
     d_mark = c.d_mark.tolist()
@@ -231,42 +165,16 @@ def _build_small_direction(sender: int, c: Columns, b: Budget) -> DirectionSerie
     out.sacks = {"t": [round(x, 6) for x in c.s_t], "l": c.s_l.tolist(), "r": c.s_r.tolist()}
     out.rtt = {"t": [round(x, 6) for x in c.r_t], "ms": [round(x * 1000, 4) for x in c.r_v]}
     out.inflight = {"t": [round(x, 6) for x in c.f_t], "bytes": c.f_v.tolist()}
-    d_t = c.d_t.tolist()
-    sent_t = [t for t, n in zip(d_t, d_len, strict=True) if n > 0]
-    sent_n = [n for n in d_len if n > 0]
-    a_t, a_acked = c.a_t.tolist(), c.a_acked.tolist()
-    bins = _throughput_bins(sent_t + [t for t, n in zip(a_t, a_acked, strict=True) if n > 0],
-                            b.throughput_bins)
-    if bins is None:
-        out.throughput = {"t": [], "width": 0.0, "sent_bps": [], "acked_bps": []}
-        return out
-    start, width, n = bins
-    edges = [start + i * width for i in range(n + 1)]
-    out.throughput = {
-        "t": [round(e + width / 2, 6) for e in edges[:-1]], "width": width,
-        "sent_bps": [round(x * 8 / width, 1) for x in _histogram(sent_t, sent_n, edges)],
-        "acked_bps": [round(x * 8 / width, 1) for x in _histogram(a_t, a_acked, edges)],
-    }
+    out.throughput = _throughput(c, b.throughput_bins)
     return out
 
 
-def _histogram(values: list[float], weights: list[int], edges: list[float]) -> list[float]:
-    """np.histogram(values, edges, weights=weights)[0] as floats: bins are half-open but
-    the last, which holds its right edge; values outside the edges are left out."""
-    n = len(edges) - 1
-    sums = [0] * n
-    first, last = edges[0], edges[-1]
-    for x, w in zip(values, weights, strict=True):
-        if first <= x <= last:
-            sums[min(bisect_right(edges, x) - 1, n - 1)] += w
-    return [float(x) for x in sums]
-
-
-def _throughput_bins(times: list[float], bins: int) -> tuple[float, float, int] | None:
-    """(start, width, count) of the throughput bins over `times`, or None if too few."""
-    if len(times) < 2:
+def _throughput_bins(count: int, lo: float, hi: float, bins: int
+                     ) -> tuple[float, float, int] | None:
+    """(start, width, count) of the throughput bins over `count` times from `lo` to `hi`,
+    or None if too few."""
+    if count < 2:
         return None
-    lo, hi = float(min(times)), float(max(times))
     span = hi - lo
     if span <= 0:
         return None
@@ -278,24 +186,22 @@ def _throughput_bins(times: list[float], bins: int) -> tuple[float, float, int] 
     return start, width, int(math.ceil((hi - start) / width)) + 1
 
 
-def _throughput(d_t: np.ndarray, d_len: np.ndarray, a_t: np.ndarray, a_acked: np.ndarray,
-                bins: int) -> dict:
+def _throughput(c: Columns, bins: int) -> dict:
     """Sent and acknowledged bit rates in equal time bins over the direction's activity."""
-    import numpy as np
-
-    has = d_len > 0
-    found = _throughput_bins(np.concatenate([d_t[has], a_t[a_acked > 0]]).tolist(), bins)
+    # the bins span the times of the segments with payload and of the ACKs that ack data
+    spans = [s for s in (time_span(c.d_t, c.d_len), time_span(c.a_t, c.a_acked)) if s[0]]
+    found = _throughput_bins(sum(s[0] for s in spans), min((s[1] for s in spans), default=0.0),
+                             max((s[2] for s in spans), default=0.0), bins)
     if found is None:
         return {"t": [], "width": 0.0, "sent_bps": [], "acked_bps": []}
     start, width, n = found
-    edges = start + np.arange(n + 1) * width
-    sent, _ = np.histogram(d_t[has], bins=edges, weights=d_len[has])
-    acked, _ = np.histogram(a_t, bins=edges, weights=a_acked)
-    centers = edges[:-1] + width / 2
+    edges = [start + i * width for i in range(n + 1)]
     return {
-        "t": _times(centers), "width": width,
-        "sent_bps": rounded(sent.astype(np.float64) * 8 / width, 1),
-        "acked_bps": rounded(acked.astype(np.float64) * 8 / width, 1),
+        "t": [round(e + width / 2, 6) for e in edges[:-1]], "width": width,
+        "sent_bps": [round(x * 8 / width, 1)
+                     for x in histogram(c.d_t, c.d_len, edges, True)],
+        "acked_bps": [round(x * 8 / width, 1)
+                      for x in histogram(c.a_t, c.a_acked, edges, False)],
     }
 
 
