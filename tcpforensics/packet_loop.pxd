@@ -9,6 +9,10 @@ from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 cdef long long PROGRESS_EVERY
 
 
+cdef class SegmentSink:
+    cdef void take(self, Segment seg, Flow flow, SegmentVerdict verdict) except *
+
+
 @cython.final
 cdef class PacketLoop:
     cdef public FlowTable table
@@ -36,7 +40,7 @@ cdef class PacketLoop:
     cpdef bint feed_decoded(self, object result, long long frame)
     @cython.locals(finished=list, flow=Flow)
     cpdef void end_packet(self)
-    @cython.locals(result=object)
+    @cython.locals(result=object, direct=SegmentSink)
     cpdef void run(self, Capture capture, object sink=*)
     @cython.locals(flow=Flow)
     cpdef void flush(self)

@@ -4,6 +4,7 @@ cimport cython
 from cpython.array cimport array
 from tcpforensics.flows cimport Flow
 from tcpforensics.model cimport Segment, SegmentVerdict
+from tcpforensics.packet_loop cimport SegmentSink
 
 # module constants as C ints (imported from model.py and marks.py)
 cdef int ACK, FIN, RST, SYN
@@ -35,17 +36,20 @@ cdef class ColumnStore:
     cdef public double t0
     cdef public dict flows
 
-    @cython.locals(t=double, flags=int, length="long long", extra=int, span="long long",
-                   bits=int, d=int, own=Columns, peer=Columns, rel_seq="long long",
-                   rel_ack="long long", ack="long long", inflight="long long", rtt=double)
-    cdef void _add(self, tuple dirs, Segment seg, SegmentVerdict v) except *
-
     @cython.locals(ports=set, local=dict, late="long long", seg=Segment, ts=double,
                    sp="long long", dp="long long", dirs=tuple)
     cpdef file_wanted(self, object capture, dict starts, double until, long long late_run)
 
 
-cdef class FirstPassTap(ColumnStore):
+@cython.locals(t=double, flags=int, length="long long", extra=int, span="long long",
+               bits=int, d=int, own=Columns, peer=Columns, rel_seq="long long",
+               rel_ack="long long", ack="long long", inflight="long long", rtt=double)
+cdef void file_segment(tuple dirs, Segment seg, SegmentVerdict v, double t0) except *
+
+
+cdef class FirstPassTap(SegmentSink):
+    cdef public double t0
+    cdef public dict flows
     cdef public long long max_segments
     cdef public long long max_flows
     cdef public long long segments

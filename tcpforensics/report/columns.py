@@ -15,6 +15,7 @@ import cython
 from ..flows import FlowTable
 from ..io.decode import decode
 from ..model import ACK, FIN, RST, SYN
+from ..packet_loop import SegmentSink
 from .marks import ACK_MARKS, DATA_MARKS, MARK_FIN, MARK_RST, MARK_SYN
 
 if cython.compiled:
@@ -134,58 +135,7 @@ class ColumnStore:
         """File one segment of flow `flow_id` (ignored when the flow is not collected)."""
         dirs = self.flows.get(flow_id)
         if dirs is not None:
-            self._add(dirs, seg, v)
-
-    def _add(self, dirs: tuple, seg, v) -> None:
-        t = seg.ts - self.t0
-        flags = seg.flags
-        length = seg.length
-        extra = 0
-        span = length
-        if flags & (SYN | FIN | RST):
-            # SYN and FIN each take one sequence number
-            if flags & SYN:
-                extra |= MARK_SYN
-                span += 1
-            if flags & FIN:
-                extra |= MARK_FIN
-                span += 1
-            if flags & RST:
-                extra |= MARK_RST
-        bits = v.analysis | extra
-        d = v.direction
-        own: Columns = dirs[1] if d else dirs[0]
-        if span or bits & DATA_MARKS:
-            rel_seq = v.rel_seq
-            push_d(own.d_t, t)
-            push_q(own.d_seq, rel_seq)
-            push_q(own.d_end, rel_seq + span)
-            push_u(own.d_mark, bits & DATA_MARKS)
-            push_q(own.d_len, length)
-            inflight = v.raw_bytes_in_flight
-            if inflight >= 0 and length:
-                push_d(own.f_t, t)
-                push_q(own.f_v, inflight)
-        if flags & ACK:
-            peer: Columns = dirs[0] if d else dirs[1]  # an ACK answers the other side's data
-            rel_ack = v.rel_ack
-            push_d(peer.a_t, t)
-            push_q(peer.a_ack, rel_ack)
-            push_q(peer.a_win, rel_ack + v.win_scaled)
-            push_u(peer.a_mark, bits & ACK_MARKS)
-            push_q(peer.a_acked, v.acked_bytes)
-            sacks = seg.sacks
-            if sacks:
-                ack = seg.ack
-                for left, right in sacks:
-                    push_d(peer.s_t, t)
-                    push_q(peer.s_l, rel_seq_near(ack, rel_ack, left))
-                    push_q(peer.s_r, rel_seq_near(ack, rel_ack, right))
-            rtt = v.raw_ack_rtt
-            if rtt >= 0.0:
-                push_d(peer.r_t, t)
-                push_d(peer.r_v, rtt)
-
+            file_segment(dirs, seg, v, self.t0)
 
     def file_wanted(self, capture, starts: dict, until: float, late_run: int) -> None:
         """The report's second pass: file the segments of the wanted connections only.
@@ -237,8 +187,60 @@ class ColumnStore:
                 local[flow.id] = fid
             dirs = self.flows.get(fid)
             if dirs is not None:
-                self._add(dirs, seg, verdict)
+                file_segment(dirs, seg, verdict, self.t0)
             table.pop_finished()
+
+
+def file_segment(dirs: tuple, seg, v, t0: float) -> None:
+    """File one segment and its verdict into its flow's columns (`dirs`: direction 0, 1)."""
+    t = seg.ts - t0
+    flags = seg.flags
+    length = seg.length
+    extra = 0
+    span = length
+    if flags & (SYN | FIN | RST):
+        # SYN and FIN each take one sequence number
+        if flags & SYN:
+            extra |= MARK_SYN
+            span += 1
+        if flags & FIN:
+            extra |= MARK_FIN
+            span += 1
+        if flags & RST:
+            extra |= MARK_RST
+    bits = v.analysis | extra
+    d = v.direction
+    own: Columns = dirs[1] if d else dirs[0]
+    if span or bits & DATA_MARKS:
+        rel_seq = v.rel_seq
+        push_d(own.d_t, t)
+        push_q(own.d_seq, rel_seq)
+        push_q(own.d_end, rel_seq + span)
+        push_u(own.d_mark, bits & DATA_MARKS)
+        push_q(own.d_len, length)
+        inflight = v.raw_bytes_in_flight
+        if inflight >= 0 and length:
+            push_d(own.f_t, t)
+            push_q(own.f_v, inflight)
+    if flags & ACK:
+        peer: Columns = dirs[0] if d else dirs[1]  # an ACK answers the other side's data
+        rel_ack = v.rel_ack
+        push_d(peer.a_t, t)
+        push_q(peer.a_ack, rel_ack)
+        push_q(peer.a_win, rel_ack + v.win_scaled)
+        push_u(peer.a_mark, bits & ACK_MARKS)
+        push_q(peer.a_acked, v.acked_bytes)
+        sacks = seg.sacks
+        if sacks:
+            ack = seg.ack
+            for left, right in sacks:
+                push_d(peer.s_t, t)
+                push_q(peer.s_l, rel_seq_near(ack, rel_ack, left))
+                push_q(peer.s_r, rel_seq_near(ack, rel_ack, right))
+        rtt = v.raw_ack_rtt
+        if rtt >= 0.0:
+            push_d(peer.r_t, t)
+            push_d(peer.r_v, rtt)
 
 
 def _nearest_start(cands: list, ts: float) -> int:
@@ -250,18 +252,21 @@ def _nearest_start(cands: list, ts: float) -> int:
     return best[1]
 
 
-class FirstPassTap(ColumnStore):
+class FirstPassTap(SegmentSink):
     """Columns of every flow, collected during the analysis pass (a segment sink).
 
-    Called with (segment, flow, verdict) for every segment.  The first segment sets the
-    time origin (the capture's first TCP segment, as in the report).  Once the capture
-    has more than `max_flows` flows or `max_segments` segments it frees what it holds
-    and stops collecting (`active` turns False).
+    The packet loop hands it every segment with its flow and verdict (`take`; a direct
+    call in the compiled build; calling the tap works too).  The first segment sets the
+    time origin (the capture's first TCP segment, as in the report).  `flows` maps flow
+    id -> (columns of direction 0, of 1), as in ColumnStore.  Once the capture has more
+    than `max_flows` flows or `max_segments` segments it frees what it holds and stops
+    collecting (`active` turns False).
     """
 
     def __init__(self, max_segments: int = FIRST_PASS_MAX_SEGMENTS,
                  max_flows: int = FIRST_PASS_MAX_FLOWS) -> None:
-        super().__init__()
+        self.t0 = 0.0
+        self.flows = {}
         self.max_segments = max_segments
         self.max_flows = max_flows
         self.segments = 0
@@ -271,11 +276,12 @@ class FirstPassTap(ColumnStore):
         self.last_dirs = None
 
     def __call__(self, seg, flow, v) -> None:
-        if self.active:
-            self.take(seg, flow, v)
+        self.take(seg, flow, v)
 
     def take(self, seg, flow, v) -> None:
         """File one segment (compiled: typed arguments, so the reads below are C reads)."""
+        if not self.active:
+            return
         if self.segments == 0:
             self.t0 = seg.ts
         self.segments += 1
@@ -295,7 +301,7 @@ class FirstPassTap(ColumnStore):
         if self.segments > self.max_segments:
             self.stop()
             return
-        self._add(dirs, seg, v)
+        file_segment(dirs, seg, v, self.t0)
 
     def stop(self) -> None:
         """Free the columns and collect no more."""
