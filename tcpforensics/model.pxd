@@ -22,8 +22,8 @@ cdef class RawPacket:                  # free list: see model.py
 cdef class Segment:
     cdef public long long frame
     cdef public double ts
-    cdef public object src             # packed address, bytes (4 or 16)
-    cdef public object dst
+    cdef public bytes src              # packed address (4 or 16 bytes)
+    cdef public bytes dst
     cdef public int sport
     cdef public int dport
     cdef public long long seq          # absolute 32-bit sequence number

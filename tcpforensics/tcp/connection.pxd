@@ -26,9 +26,9 @@ cdef dict _rtt_summary(RttSummary summ)
 @cython.final
 cdef class Connection:
     cdef public long long flow_id
-    cdef public object caddr
+    cdef public bytes caddr            # bytes: equality is an identity or memcmp test
     cdef public long long cport
-    cdef public object saddr
+    cdef public bytes saddr
     cdef public long long sport
     cdef public tuple eps
     cdef public bint closed
