@@ -197,6 +197,33 @@ def test_json_for_script_sanitizes_only_when_needed() -> None:
         "a": [1, None, {"b": None}], "c": None, "5": str(object)}
 
 
+def test_float_json_is_repr() -> None:
+    rng = np.random.default_rng(11)
+    values = [0.0, -0.0, 1e-4, -1e-4, 9.999e-05, 1e9, -1e9, 999999999.999999, 5e-324, 1e16,
+              0.1, 0.5, 2.675, 10.0, 123456.000001, 4503599627.370496, 1e300]
+    for e in range(-8, 12):
+        x = rng.random(3000) * 10.0 ** e * rng.choice([-1, 1], 3000)
+        for digits in (1, 4, 6, 9):
+            values += [round(float(v), digits) for v in x]
+        values += x.tolist()
+    assert [columns.float_json(v) for v in values] == [repr(v) for v in values]
+
+
+def test_chart_json_is_json_dumps() -> None:
+    demo = Path(__file__).parents[1] / "sample_pcaps" / "demo.pcap"
+    first_pass = FirstPassSeries()
+    analysis = analyze(demo, segment_sink=first_pass)
+    figures = html.build_context(analysis, source=demo, first_pass=first_pass)["figures"]
+    shared = [round(i * 0.001234, 6) for i in range(40)]
+    odd = {"a": [shared, shared, tuple(shared), [True] * 20, ["x"] * 20, [1, None, 2.5] * 9],
+           "b": {"c": list(range(30)), 3: [1e300, -0.0, 5e-324] * 8}, "figures": figures}
+    for obj in (figures, odd):
+        assert html._dumps(obj) == json.dumps(obj, separators=(",", ":"), allow_nan=False,
+                                              default=str)
+    with pytest.raises(ValueError):  # json_for_script then replaces NaN by null
+        html._dumps({"x": [1.0] * 20 + [math.nan]})
+
+
 def test_small_series_path_matches_the_downsampling_path(monkeypatch) -> None:
     """Columns within budget take a shorter path; it must build the same series."""
     from tcpforensics.report import series

@@ -92,3 +92,12 @@ cpdef tuple time_span(array t, array w)
 @cython.locals(nbins=Py_ssize_t, bounds=array, sums=array, first=double, last=double,
                width=double, i=Py_ssize_t, weight="long long", x=double, j=Py_ssize_t)
 cpdef list histogram(array t, array w, list edges, bint positive_only)
+
+# chart numbers as JSON
+cdef double _INF
+@cython.locals(a=double, n="long long", whole="long long", frac="long long", text=str)
+cpdef str float_json(double x)
+@cython.locals(pos=int, whole="long long", frac="long long", digits=int)
+cdef str _decimal_text(bint negative, long long n)
+@cython.locals(parts=list, prev_text=str, value=double)
+cpdef object numbers_json(list values)
