@@ -13,7 +13,7 @@ import pytest
 
 from tcpforensics import analyze
 from tcpforensics.report import columns, html, templating
-from tcpforensics.report.html import json_for_script, render_report
+from tcpforensics.report.html import build_context, json_for_script, render_report
 from tcpforensics.report.marks import CONTROL_MARKS
 from tcpforensics.report.series import Budget, FirstPassSeries
 from tcpforensics.report.templating import generated_module, module_name
@@ -222,6 +222,29 @@ def test_chart_json_is_json_dumps() -> None:
                                               default=str)
     with pytest.raises(ValueError):  # json_for_script then replaces NaN by null
         html._dumps({"x": [1.0] * 20 + [math.nan]})
+
+
+@pytest.mark.parametrize("plotly", ["inline", "cdn"])
+def test_written_report_is_the_rendered_text(monkeypatch, tmp_path: Path, plotly: str) -> None:
+    """write_report copies plotly.js as bytes; the file is the rendered text, encoded."""
+    demo = Path(__file__).parents[1] / "sample_pcaps" / "demo.pcap"
+    first_pass = FirstPassSeries()
+    analysis = analyze(demo, segment_sink=first_pass)
+    monkeypatch.setattr(html.secrets, "token_urlsafe", lambda n: "N")
+    # the same nonce and date in both renderings
+    monkeypatch.setattr(html, "build_context",
+                        lambda *a, **k: {**build_context(*a, **k), "generated": "G"})
+    out = html.write_report(analysis, tmp_path / "r.html", source=demo, plotly=plotly,
+                            first_pass=first_pass)
+    text = render_report(analysis, source=demo, plotly=plotly, first_pass=first_pass)
+    assert out.read_bytes() == text.encode("utf-8")
+    if plotly == "inline":
+        import plotly.offline
+
+        # the bundle as plotly hands it out, with any "</script" neutralised
+        bundle = plotly.offline.get_plotlyjs().replace("</script", "<\\/script")
+        assert html._plotly_js_bytes().decode("utf-8") == bundle
+        assert text.count(bundle) == 1 and len(bundle) > 1_000_000
 
 
 def test_small_series_path_matches_the_downsampling_path(monkeypatch) -> None:

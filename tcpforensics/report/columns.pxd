@@ -2,6 +2,7 @@
 # arrays stay Python objects (array.array); segment and verdict fields are C reads.
 cimport cython
 from cpython.array cimport array
+from tcpforensics.arrays cimport round6
 from tcpforensics.flows cimport Flow
 from tcpforensics.model cimport Segment, SegmentVerdict
 from tcpforensics.packet_loop cimport SegmentSink
@@ -87,6 +88,8 @@ cpdef tuple data_totals(array lengths, array marks, unsigned int control)
 cpdef list pick(array a, list idx)
 @cython.locals(i=Py_ssize_t)
 cpdef list pick_rounded(array a, list idx, double scale, int digits)
+@cython.locals(i=Py_ssize_t)
+cpdef list pick_times(array a, list idx)
 @cython.locals(lo=double, hi=double, seen=Py_ssize_t, i=Py_ssize_t, x=double)
 cpdef tuple time_span(array t, array w)
 @cython.locals(nbins=Py_ssize_t, bounds=array, sums=array, first=double, last=double,

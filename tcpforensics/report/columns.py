@@ -12,6 +12,7 @@ from array import array
 
 import cython
 
+from ..arrays import round6
 from ..flows import FlowTable
 from ..io.decode import decode
 from ..model import ACK, FIN, RST, SYN
@@ -435,6 +436,11 @@ def pick(a: array, idx: list) -> list:
 def pick_rounded(a: array, idx: list, scale: float, digits: int) -> list:
     """`[round(a[i] * scale, digits) for i in idx]` for a column of doubles."""
     return [round(get_d(a, i) * scale, digits) for i in idx]
+
+
+def pick_times(a: array, idx: list) -> list:
+    """`[round(a[i], 6) for i in idx]`: times to the microsecond (arrays.round6)."""
+    return [round6(get_d(a, i)) for i in idx]
 
 
 def time_span(t: array, w: array) -> tuple:

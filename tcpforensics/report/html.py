@@ -232,16 +232,19 @@ def json_for_script(obj: Any) -> Markup:
     return Markup(text)
 
 
-def _plotly_js() -> str:
-    # The bundle plotly.offline.get_plotlyjs() returns, read without importing plotly
-    # (its import costs more than reading the file).
+def _plotly_js_bytes() -> bytes:
+    """The plotly.js bundle as embedded in the report, UTF-8: the bundle
+    plotly.offline.get_plotlyjs() returns, read without importing plotly (its import
+    costs more than reading the file)."""
     spec = importlib.util.find_spec("plotly")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("plotly is not installed")
     path = Path(spec.submodule_search_locations[0]) / "package_data" / "plotly.min.js"
-    js = path.read_text(encoding="utf-8")
+    # As a text read would: universal newlines (these bytes never occur inside a
+    # multi-byte UTF-8 sequence, so replacing them in the bytes is the same).
+    js = path.read_bytes().replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     # The bundle holds no "</script"; make sure a future one cannot end our block early.
-    return js.replace("</script", "<\\/script").replace("</SCRIPT", "<\\/SCRIPT")
+    return js.replace(b"</script", b"<\\/script").replace(b"</SCRIPT", b"<\\/SCRIPT")
 
 
 def _plotly_cdn_url() -> str:
@@ -747,13 +750,30 @@ def render_report(analysis: Any, *, source: str | os.PathLike | None = None,
     from a second pass over the capture.  `plotly="cdn"` loads plotly.js from its CDN
     instead of inlining it (a much smaller file that needs the network to draw charts).
     """
-    ctx = build_context(analysis, source=source, plotly=plotly, flows=flows, top=top,
-                        budget=budget, events=events, first_pass=first_pass)
+    head, js, tail = _render_parts(analysis, source=source, plotly=plotly, flows=flows,
+                                   top=top, budget=budget, events=events,
+                                   first_pass=first_pass)
+    return head if js is None else head + js.decode("utf-8") + tail
+
+
+def _render_parts(analysis: Any, **kwargs: Any) -> tuple[str, bytes | None, str]:
+    """The report as (text before the inline plotly.js, plotly.js as UTF-8, text after);
+    (the whole text, None, "") when plotly.js is not inlined.
+
+    The 3.5 MB bundle stays bytes: write_report copies it to the file as it is, where
+    decoding it, joining it into the page and encoding the page again cost more than
+    rendering the rest.
+    """
+    plotly = kwargs.get("plotly", "inline")
+    ctx = build_context(analysis, **kwargs)
     nonce = secrets.token_urlsafe(18)
     ctx["nonce"] = nonce
     ctx["figures_json"] = json_for_script(ctx.pop("figures"))
+    marker = ""
     if plotly == "inline":
-        ctx["plotly_js"] = Markup(_plotly_js())
+        # a random marker where the bundle goes: no text from the capture can equal it
+        marker = f"plotly.js-{secrets.token_hex(16)}"
+        ctx["plotly_js"] = Markup(marker)
         ctx["plotly_src"] = None
     else:
         ctx["plotly_js"] = None
@@ -762,15 +782,25 @@ def render_report(analysis: Any, *, source: str | os.PathLike | None = None,
     ctx["csp"] = (f"default-src 'none'; script-src {script_src}; style-src 'unsafe-inline'; "
                   "img-src data: blob:; font-src data:; connect-src 'none'; "
                   "base-uri 'none'; form-action 'none'")
-    return _environment().get_template("report.html.j2").render(**ctx)
+    text = _environment().get_template("report.html.j2").render(**ctx)
+    if not marker:
+        return text, None, ""
+    head, found, tail = text.partition(marker)
+    if not found:  # the template left the bundle out
+        return text, None, ""
+    return head, _plotly_js_bytes(), tail
 
 
 def write_report(analysis: Any, out_path: str | os.PathLike, **kwargs: Any) -> Path:
     """Render the report and write it to `out_path` (parent folders created)."""
     out = Path(out_path)
-    html = render_report(analysis, **kwargs)
+    head, js, tail = _render_parts(analysis, **kwargs)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
+    with open(tmp, "wb") as f:
+        f.write(head.encode("utf-8"))
+        if js is not None:
+            f.write(js)
+            f.write(tail.encode("utf-8"))
     os.replace(tmp, out)
     return out

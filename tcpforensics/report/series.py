@@ -21,6 +21,7 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..arrays import rounded6
 from .columns import (
     Columns,
     ColumnStore,
@@ -30,6 +31,7 @@ from .columns import (
     keep_indices,
     pick,
     pick_rounded,
+    pick_times,
     time_span,
 )
 from .marks import ACK_MARKS, CONTROL_MARKS, DATA_MARKS, MARK_FIN, MARK_RST, MARK_SYN
@@ -123,7 +125,7 @@ def _build_direction(sender: int, c: Columns, b: Budget) -> DirectionSeries:
     out.downsampled = len(idx) < len(c.d_t)
     mark = pick(c.d_mark, idx)
     out.marks_shown = sum(1 for m in mark if m & ~CONTROL_MARKS)
-    out.data = {"t": pick_rounded(c.d_t, idx, 1.0, 6), "seq": pick(c.d_seq, idx),
+    out.data = {"t": pick_times(c.d_t, idx), "seq": pick(c.d_seq, idx),
                 "end": pick(c.d_end, idx), "mark": mark}
 
     out.acks_total = len(c.a_t)
@@ -131,18 +133,18 @@ def _build_direction(sender: int, c: Columns, b: Budget) -> DirectionSeries:
     idx = sorted(set(keep_indices(c.a_ack, c.a_ack, c.a_mark, b.acks // 2, b.marks // 2))
                  | set(keep_indices(c.a_win, c.a_win, None, b.acks // 2, 0)))
     out.downsampled |= len(idx) < len(c.a_t)
-    out.acks = {"t": pick_rounded(c.a_t, idx, 1.0, 6), "ack": pick(c.a_ack, idx),
+    out.acks = {"t": pick_times(c.a_t, idx), "ack": pick(c.a_ack, idx),
                 "win": pick(c.a_win, idx), "mark": pick(c.a_mark, idx)}
 
     idx = keep_indices(c.s_l, c.s_r, None, b.sacks, 0)
-    out.sacks = {"t": pick_rounded(c.s_t, idx, 1.0, 6), "l": pick(c.s_l, idx),
+    out.sacks = {"t": pick_times(c.s_t, idx), "l": pick(c.s_l, idx),
                  "r": pick(c.s_r, idx)}
 
     idx = keep_indices(c.r_v, c.r_v, None, b.rtt, 0)
-    out.rtt = {"t": pick_rounded(c.r_t, idx, 1.0, 6), "ms": pick_rounded(c.r_v, idx, 1000.0, 4)}
+    out.rtt = {"t": pick_times(c.r_t, idx), "ms": pick_rounded(c.r_v, idx, 1000.0, 4)}
 
     idx = keep_indices(c.f_v, c.f_v, None, b.inflight, 0)
-    out.inflight = {"t": pick_rounded(c.f_t, idx, 1.0, 6), "bytes": pick(c.f_v, idx)}
+    out.inflight = {"t": pick_times(c.f_t, idx), "bytes": pick(c.f_v, idx)}
 
     out.throughput = _throughput(c, b.throughput_bins)
     return out
@@ -157,14 +159,14 @@ def _build_small_direction(sender: int, c: Columns, b: Budget) -> DirectionSerie
     out.segments_total = sum(1 for x in d_len if x > 0)
     out.payload_bytes = sum(d_len)
     out.marks_total = out.marks_shown = sum(1 for m in d_mark if m & ~CONTROL_MARKS)
-    out.data = {"t": [round(x, 6) for x in c.d_t], "seq": c.d_seq.tolist(),
+    out.data = {"t": rounded6(c.d_t).tolist(), "seq": c.d_seq.tolist(),
                 "end": c.d_end.tolist(), "mark": d_mark}
     out.acks_total = len(c.a_t)
-    out.acks = {"t": [round(x, 6) for x in c.a_t], "ack": c.a_ack.tolist(),
+    out.acks = {"t": rounded6(c.a_t).tolist(), "ack": c.a_ack.tolist(),
                 "win": c.a_win.tolist(), "mark": c.a_mark.tolist()}
-    out.sacks = {"t": [round(x, 6) for x in c.s_t], "l": c.s_l.tolist(), "r": c.s_r.tolist()}
-    out.rtt = {"t": [round(x, 6) for x in c.r_t], "ms": [round(x * 1000, 4) for x in c.r_v]}
-    out.inflight = {"t": [round(x, 6) for x in c.f_t], "bytes": c.f_v.tolist()}
+    out.sacks = {"t": rounded6(c.s_t).tolist(), "l": c.s_l.tolist(), "r": c.s_r.tolist()}
+    out.rtt = {"t": rounded6(c.r_t).tolist(), "ms": [round(x * 1000, 4) for x in c.r_v]}
+    out.inflight = {"t": rounded6(c.f_t).tolist(), "bytes": c.f_v.tolist()}
     out.throughput = _throughput(c, b.throughput_bins)
     return out
 
