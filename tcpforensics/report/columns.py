@@ -576,7 +576,7 @@ def numbers_json(values: list):
                 prev = x
             parts.append(prev_text)
         elif type(x) is int:
-            parts.append(int.__repr__(x))
+            parts.append(str(x))
         else:
             return None
     return "[" + ",".join(parts) + "]"
