@@ -20,6 +20,14 @@ cdef class Columns:
     cdef public array s_t, s_l, s_r, r_t, r_v, f_t, f_v
 
 
+# the array object's allocated size (cpython.array declares only its item count)
+cdef extern from *:
+    ctypedef struct ArrayHead "arrayobject":
+        Py_ssize_t allocated
+
+@cython.locals(head="ArrayHead *")
+cdef int _make_room(array a, Py_ssize_t n) except -1
+
 # a C return value to test for errors (not PyErr_Occurred after each push)
 @cython.locals(n=Py_ssize_t)
 cdef int push_d(array a, double x) except -1
