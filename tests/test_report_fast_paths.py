@@ -94,6 +94,7 @@ def np_direction(c: columns.Columns, b: Budget) -> dict:
     def times(t):
         return [round(float(x), 6) for x in t]
 
+    c.unpack()
     none = np.zeros
     d_t, d_seq, d_end = col(c.d_t, np.float64), col(c.d_seq, np.int64), col(c.d_end, np.int64)
     d_mark, d_len = col(c.d_mark, np.uint32), col(c.d_len, np.int64)
@@ -259,6 +260,7 @@ def test_small_series_path_matches_the_downsampling_path(monkeypatch) -> None:
     compared = 0
     for dirs in first_pass.flows.values():
         for sender, cols in enumerate(dirs):
+            cols.unpack()
             for budget in (series.Budget(), roomy):
                 if not series._fits(cols, budget):
                     continue

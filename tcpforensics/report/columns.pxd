@@ -18,6 +18,13 @@ cdef class Columns:
     cdef public array d_t, d_seq, d_end, d_mark, d_len
     cdef public array a_t, a_ack, a_win, a_mark, a_acked
     cdef public array s_t, s_l, s_r, r_t, r_v, f_t, f_v
+    cdef public array d_rec, a_rec
+
+    cpdef Columns unpack(self)
+
+
+@cython.locals(i=Py_ssize_t)
+cdef void unpack_records(array rec, array a, array b, array marks, array d) except *
 
 
 # the array object's allocated size (cpython.array declares only its item count)
@@ -35,6 +42,8 @@ cdef int push_d(array a, double x) except -1
 cdef int push_q(array a, long long x) except -1
 @cython.locals(n=Py_ssize_t)
 cdef int push_u(array a, unsigned int x) except -1
+@cython.locals(n=Py_ssize_t, p="long long *")
+cdef int push4(array a, long long w, long long x, long long y, long long z) except -1
 
 
 @cython.locals(delta="long long")

@@ -46,6 +46,32 @@ class Columns:
         self.s_t, self.s_l, self.s_r = array("d"), array("q"), array("q")
         self.r_t, self.r_v = array("d"), array("d")
         self.f_t, self.f_v = array("d"), array("q")
+        # While filing, the integer fields of a data segment (seq, end, marks, length) and
+        # of an ACK (ack, window edge, marks, newly acked) go as one record of four into
+        # d_rec / a_rec: one place written per segment instead of four (a many-flow
+        # capture fills thousands of columns at once, and the scattered writes missed the
+        # cache).  `unpack()` moves them into their columns before they are read.
+        self.d_rec, self.a_rec = array("q"), array("q")
+
+    def unpack(self) -> Columns:
+        """Move the filed records into d_seq, d_end, d_mark, d_len and a_ack, a_win,
+        a_mark, a_acked (appending, in order); the columns are complete afterwards."""
+        if len(self.d_rec):
+            unpack_records(self.d_rec, self.d_seq, self.d_end, self.d_mark, self.d_len)
+            self.d_rec = array("q")
+        if len(self.a_rec):
+            unpack_records(self.a_rec, self.a_ack, self.a_win, self.a_mark, self.a_acked)
+            self.a_rec = array("q")
+        return self
+
+
+def unpack_records(rec: array, a: array, b: array, marks: array, d: array) -> None:
+    """Records of four integers into columns a, b, marks (unsigned 32-bit) and d."""
+    for i in range(0, len(rec), 4):
+        push_q(a, get_q(rec, i))
+        push_q(b, get_q(rec, i + 1))
+        push_u(marks, get_q(rec, i + 2))
+        push_q(d, get_q(rec, i + 3))
 
 
 # Appending to an array.array: a method call in Python; in the compiled build a store into
@@ -91,6 +117,21 @@ def push_u(a: array, x: int) -> int:
         a.data.as_uints[n] = x
     else:
         a.append(x)
+    return 0  # compiled: not -1, no error
+
+
+def push4(a: array, w: int, x: int, y: int, z: int) -> int:
+    """Append four 64-bit integers (one record) to an array('q')."""
+    if cython.compiled:
+        n = len(a)
+        _make_room(a, n + 3)
+        p = a.data.as_longlongs
+        p[n] = w
+        p[n + 1] = x
+        p[n + 2] = y
+        p[n + 3] = z
+    else:
+        a.extend((w, x, y, z))
     return 0  # compiled: not -1, no error
 
 
@@ -229,10 +270,7 @@ def file_segment(dirs: tuple, seg, v, t0: float) -> None:
     if span or bits & DATA_MARKS:
         rel_seq = v.rel_seq
         push_d(own.d_t, t)
-        push_q(own.d_seq, rel_seq)
-        push_q(own.d_end, rel_seq + span)
-        push_u(own.d_mark, bits & DATA_MARKS)
-        push_q(own.d_len, length)
+        push4(own.d_rec, rel_seq, rel_seq + span, bits & DATA_MARKS, length)
         inflight = v.raw_bytes_in_flight
         if inflight >= 0 and length:
             push_d(own.f_t, t)
@@ -241,10 +279,7 @@ def file_segment(dirs: tuple, seg, v, t0: float) -> None:
         peer: Columns = dirs[0] if d else dirs[1]  # an ACK answers the other side's data
         rel_ack = v.rel_ack
         push_d(peer.a_t, t)
-        push_q(peer.a_ack, rel_ack)
-        push_q(peer.a_win, rel_ack + v.win_scaled)
-        push_u(peer.a_mark, bits & ACK_MARKS)
-        push_q(peer.a_acked, v.acked_bytes)
+        push4(peer.a_rec, rel_ack, rel_ack + v.win_scaled, bits & ACK_MARKS, v.acked_bytes)
         sacks = seg.sacks
         if sacks:
             ack = seg.ack

@@ -115,6 +115,7 @@ def _fits(c: Columns, b: Budget) -> bool:
 
 
 def _build_direction(sender: int, c: Columns, b: Budget) -> DirectionSeries:
+    c.unpack()
     if _fits(c, b):
         return _build_small_direction(sender, c, b)
     out = DirectionSeries(sender=sender)
