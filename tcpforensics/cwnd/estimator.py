@@ -195,7 +195,7 @@ class _MarkQueue:
         self.head = 0
 
     def __len__(self) -> int:
-        return len(self.items) - self.head
+        return self.size()
 
     def size(self) -> int:
         return len(self.items) - self.head

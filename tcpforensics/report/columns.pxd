@@ -2,7 +2,7 @@
 # arrays stay Python objects (array.array); segment and verdict fields are C reads.
 cimport cython
 from cpython.array cimport array
-from tcpforensics.arrays cimport round6
+from tcpforensics.arrays cimport push4, push_d, push_q, push_u, round6
 from tcpforensics.flows cimport Flow
 from tcpforensics.model cimport Segment, SegmentVerdict
 from tcpforensics.packet_loop cimport SegmentSink
@@ -25,25 +25,6 @@ cdef class Columns:
 
 @cython.locals(i=Py_ssize_t)
 cdef void unpack_records(array rec, array a, array b, array marks, array d) except *
-
-
-# the array object's allocated size (cpython.array declares only its item count)
-cdef extern from *:
-    ctypedef struct ArrayHead "arrayobject":
-        Py_ssize_t allocated
-
-@cython.locals(head="ArrayHead *")
-cdef int _make_room(array a, Py_ssize_t n) except -1
-
-# a C return value to test for errors (not PyErr_Occurred after each push)
-@cython.locals(n=Py_ssize_t)
-cdef int push_d(array a, double x) except -1
-@cython.locals(n=Py_ssize_t)
-cdef int push_q(array a, long long x) except -1
-@cython.locals(n=Py_ssize_t)
-cdef int push_u(array a, unsigned int x) except -1
-@cython.locals(n=Py_ssize_t, p="long long *")
-cdef int push4(array a, long long w, long long x, long long y, long long z) except -1
 
 
 @cython.locals(delta="long long")

@@ -20,8 +20,10 @@ from ..packet_loop import SegmentSink
 from .marks import ACK_MARKS, DATA_MARKS, MARK_FIN, MARK_RST, MARK_SYN
 
 if cython.compiled:
-    from cython.cimports.cpython.array import resize, resize_smart
     from cython.cimports.libc.math import rint
+    from cython.cimports.tcpforensics.arrays import push4, push_d, push_q, push_u
+else:
+    from ..arrays import push4, push_d, push_q, push_u
 
 _SEQ_MOD = 1 << 32
 _HALF = 1 << 31
@@ -72,72 +74,6 @@ def unpack_records(rec: array, a: array, b: array, marks: array, d: array) -> No
         push_q(b, get_q(rec, i + 1))
         push_u(marks, get_q(rec, i + 2))
         push_q(d, get_q(rec, i + 3))
-
-
-# Appending to an array.array: a method call in Python; in the compiled build a store into
-# the array's buffer, about 20x cheaper.  array.append grows a full buffer by half, so a
-# column is copied about twice its final size on the way; `_make_room` doubles it instead
-# (a many-flow capture grows thousands of columns at once, and the copies were a third of
-# the filing cost).
-def _make_room(a: array, n: int) -> int:
-    """Before item `n` goes into `a`: double a full buffer of 16 items or more (then
-    resize_smart only sets the size)."""
-    if cython.compiled:
-        head = cython.cast(cython.pointer(ArrayHead), cython.cast(cython.p_void, a))  # noqa: F821
-        if n >= 16 and n + 1 >= head.allocated:
-            resize(a, 2 * n)
-        resize_smart(a, n + 1)
-    return 0
-
-
-def push_d(a: array, x: float) -> int:
-    if cython.compiled:
-        n = len(a)
-        _make_room(a, n)
-        a.data.as_doubles[n] = x
-    else:
-        a.append(x)
-    return 0  # compiled: not -1, no error
-
-
-def push_q(a: array, x: int) -> int:
-    if cython.compiled:
-        n = len(a)
-        _make_room(a, n)
-        a.data.as_longlongs[n] = x
-    else:
-        a.append(x)
-    return 0  # compiled: not -1, no error
-
-
-def push_u(a: array, x: int) -> int:
-    if cython.compiled:
-        n = len(a)
-        _make_room(a, n)
-        a.data.as_uints[n] = x
-    else:
-        a.append(x)
-    return 0  # compiled: not -1, no error
-
-
-def push4(a: array, w: int, x: int, y: int, z: int) -> int:
-    """Append four 64-bit integers (one record) to an array('q')."""
-    if cython.compiled:
-        n = len(a)
-        _make_room(a, n + 3)
-        p = a.data.as_longlongs
-        p[n] = w
-        p[n + 1] = x
-        p[n + 2] = y
-        p[n + 3] = z
-    else:
-        a.extend((w, x, y, z))
-    return 0  # compiled: not -1, no error
-
-
-if not cython.compiled:
-    # the pure build calls array.append directly: no helper call per value
-    push_d = push_q = push_u = array.append
 
 
 def get_d(a: array, i: int) -> float:
