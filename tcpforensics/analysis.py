@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import IO, Any
@@ -20,6 +20,7 @@ from .diagnose.handshakes import count_attempt
 from .io.reader import open_capture
 from .model import CaptureInfo, Finding, FlowResult, Segment, SegmentObserver, SegmentVerdict
 from .packet_loop import PacketLoop
+from .results import ResultStore
 
 SCHEMA = "tcpforensics/1"
 
@@ -61,6 +62,27 @@ class Options:
     # the tables and the findings do not read it, so `analyze` and `batch` turn it off
     # and their memory stays flat on long captures of many flows.
     report_details: bool = True
+    # Finished flows kept as plain objects (about 12 KB each without report details).
+    # Past it each result is packed into about 2.5 KB of bytes, decoded when read, and
+    # past `packed_memory` bytes of those the rest go to a temporary file, so memory stays
+    # flat however many flows a capture has (results.py).  None keeps every result plain
+    # and `Analysis.flow_results` is then a list.
+    plain_results: int | None = None
+    packed_memory: int = 32 << 20
+
+
+def lean_options(**overrides: Any) -> Options:
+    """Options for output that is only the JSON and the tables (`analyze`, `batch`).
+
+    The report's details are not built, and past a few thousand flows the finished ones
+    are held packed (see `Options.plain_results`).
+    """
+    opts = Options(report_details=False, plain_results=4000)
+    for key, value in overrides.items():
+        if not hasattr(opts, key):
+            raise TypeError(f"unknown option {key!r}")
+        setattr(opts, key, value)
+    return opts
 
 
 @dataclass
@@ -68,7 +90,8 @@ class Analysis:
     """The result of analyzing one capture (plain data plus DataFrame views)."""
 
     capture: CaptureInfo
-    flow_results: list[FlowResult] = field(default_factory=list)
+    # a list, or a read-only results.ResultStore when Options.plain_results is set
+    flow_results: Sequence[FlowResult] = field(default_factory=list)
     finding_results: list[Finding] = field(default_factory=list)
     source: str | None = None  # the capture path, when there is one (for second passes)
 
@@ -209,7 +232,9 @@ class _Run:
         )
         self.info = CaptureInfo(path=self.capture.path, format=self.capture.format,
                                 snaplen=self.capture.snaplen)
-        self.results: list[FlowResult] = []
+        self.results: list[FlowResult] | ResultStore = (
+            [] if options.plain_results is None
+            else ResultStore(options.plain_results, options.packed_memory))
         self.listed_empty = 0  # flows without payload listed in full (max_empty_flows)
         self.loop = PacketLoop(self.table, self.info.skipped, self._finish, progress)
 
@@ -274,9 +299,12 @@ class _Run:
             _drop_report_details(result)
         self.results.append(result)
 
-    def finished(self) -> list[FlowResult]:
+    def finished(self) -> Sequence[FlowResult]:
         """The finished flows' results, in id order (after the capture was read)."""
-        self.results.sort(key=lambda r: r.id)
+        if isinstance(self.results, ResultStore):
+            self.results.sort()
+        else:
+            self.results.sort(key=lambda r: r.id)
         return self.results
 
     def _fold(self, result: FlowResult) -> None:
@@ -347,7 +375,7 @@ def analyze(source: Source, *, options: Options | None = None,
                     source=path)
 
 
-def _diagnose(flows: list[FlowResult], capture: CaptureInfo) -> list[Finding]:
+def _diagnose(flows: Sequence[FlowResult], capture: CaptureInfo) -> list[Finding]:
     from .diagnose import diagnose
 
     return diagnose(flows, capture)

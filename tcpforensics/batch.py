@@ -30,7 +30,7 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +70,8 @@ def iter_flows(source: Source, *, options: Options | None = None,
     """
     from .analysis import _Run
 
-    run = _Run(source, _options(options, overrides))
+    # results are handed out as they end: none is held, so none needs packing
+    run = _Run(source, replace(_options(options, overrides), plain_results=None))
     segments = run.segments()
     try:
         for _ in segments:
@@ -360,9 +361,9 @@ def run_batch(captures: list[str], out_dir: str | os.PathLike, *, scheduler: str
 
         severity_rank(fail_on)  # reject a bad severity before any work
     if options is None:  # only tables are written: the report's details would only weigh
-        from .analysis import Options
+        from .analysis import lean_options
 
-        options = Options(report_details=False)
+        options = lean_options()
     started = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -137,11 +137,11 @@ def _spool_stdin() -> str:
 
 
 def _analyze(args: argparse.Namespace, log: _Log, source: str | None = None,
-             segment_sink=None, report_details: bool = True):
+             segment_sink=None, options=None):
     from .analysis import analyze
 
-    analysis = analyze(source or args.capture, progress=_progress(args),
-                       segment_sink=segment_sink, report_details=report_details)
+    analysis = analyze(source or args.capture, options=options, progress=_progress(args),
+                       segment_sink=segment_sink)
     _end_progress(args)
     for warning in analysis.capture.warnings:
         log.warn(warning, capture=analysis.capture.path)
@@ -183,7 +183,7 @@ def _cmd_report(args: argparse.Namespace, log: _Log) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace, log: _Log) -> int:
-    from .analysis import Options
+    from .analysis import lean_options
     from .export import write_analysis
 
     if args.jobs < 1:
@@ -191,12 +191,13 @@ def _cmd_analyze(args: argparse.Namespace, log: _Log) -> int:
     if args.jobs > 1 and args.capture != "-" and os.path.isfile(args.capture):
         from .batch import analyze_parallel
 
-        analysis = analyze_parallel(args.capture, args.jobs, Options(report_details=False))
+        analysis = analyze_parallel(args.capture, args.jobs, lean_options())
         for warning in analysis.capture.warnings:
             log.warn(warning, capture=analysis.capture.path)
     else:
-        # only the JSON/tables are written: the report's details would only hold memory
-        analysis = _analyze(args, log, report_details=False)
+        # only the JSON/tables are written: the report's details would only hold memory,
+        # and finished flows past a few thousand are held packed
+        analysis = _analyze(args, log, options=lean_options())
     write_analysis(analysis, args.format, args.output)
     return _fail_on_status(analysis, args.fail_on)
 

@@ -123,9 +123,10 @@ def test_analyze_command_keeps_no_report_details(tmp_path, monkeypatch) -> None:
     seen: list[bool] = []
     real = analysis_mod.analyze
 
-    def spy(source, **kwargs):
-        seen.append(kwargs.get("report_details", True))
-        return real(source, **kwargs)
+    def spy(source, options=None, **kwargs):
+        seen.append((options or Options()).report_details
+                    and kwargs.get("report_details", True))
+        return real(source, options=options, **kwargs)
 
     monkeypatch.setattr(analysis_mod, "analyze", spy)
     out = tmp_path / "a.json"

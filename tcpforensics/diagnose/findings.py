@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from statistics import median
 
@@ -87,10 +87,19 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-class _Context:
-    """The flows plus cached, fallback-aware accessors."""
+#: Entries of a per-flow cache in `_Context` before it starts over (memory stays bounded
+#: on captures of very many flows; the cached numbers are recomputed when needed).
+_CACHE_BOUND = 20_000
 
-    def __init__(self, flows: list[FlowResult], capture: CaptureInfo) -> None:
+
+class _Context:
+    """The flows plus cached, fallback-aware accessors.
+
+    `flows` may be any sequence that can be iterated again; a results.ResultStore
+    rebuilds each packed flow on every read, so rules compare flows by `id`.
+    """
+
+    def __init__(self, flows: Sequence[FlowResult], capture: CaptureInfo) -> None:
         self.flows = flows
         self.capture = capture
         self.end_ts = capture.last_ts if capture.last_ts is not None else max(
@@ -185,6 +194,8 @@ class _Context:
         """Numbers for the worst receive-window-limited direction of f, or None."""
         if f.id in self._window_limited:
             return self._window_limited[f.id]
+        if len(self._window_limited) >= _CACHE_BOUND:
+            self._window_limited.clear()
         best = None
         rtt = self.rtt(f)
         for d in (0, 1):
@@ -225,10 +236,15 @@ class _Context:
 
     def real_retransmissions(self, f: FlowResult, d: int) -> tuple[int, int, dict]:
         """(loss repairs, spurious, causes) for what direction d sent (cached)."""
-        key = (id(f), d)
-        got = self._real_retransmissions.get(key)
+        # f.id alone is not unique in hand-built flow lists, id(f) alone is reused when
+        # the flows are rebuilt from packed bytes on each read (results.py)
+        key = (f.id, id(f), d)
+        cache = self._real_retransmissions
+        got = cache.get(key)
         if got is None:
-            got = self._real_retransmissions[key] = self._count_retransmissions(f, d)
+            if len(cache) >= _CACHE_BOUND:
+                cache.clear()  # a bound, not an eviction policy: values are recomputable
+            got = cache[key] = self._count_retransmissions(f, d)
         return got
 
     def _count_retransmissions(self, f: FlowResult, d: int) -> tuple[int, int, dict]:
@@ -1401,7 +1417,7 @@ def _merge_per_service(drafts: list[_Draft], server_of: dict[int, str]) -> list[
 
 
 # --- driver ----------------------------------------------------------------------------
-def run_rules(flows: list[FlowResult], capture: CaptureInfo,
+def run_rules(flows: Sequence[FlowResult], capture: CaptureInfo,
               rules: Iterable[tuple[str, Callable[[_Context], list[_Draft]]]],
               errors: list[tuple[str, str]] | None = None) -> list[Finding]:
     """Run the rules, rank, number and link findings to flows.
@@ -1425,13 +1441,14 @@ def run_rules(flows: list[FlowResult], capture: CaptureInfo,
                 except Exception:
                     continue
 
-    drafts = _merge_per_service(drafts, {f.id: f.server for f in flows})
+    merged = {d.flows[0] for d in drafts if d.kind in PER_FLOW_KINDS and len(d.flows) == 1}
+    drafts = _merge_per_service(drafts, {f.id: f.server for f in flows if f.id in merged})
 
     def impact(d: _Draft) -> float:
         return (max(d.seconds_lost, 0.0) + SEVERITY_FLOOR[d.severity]) * max(1, len(d.flows))
 
     drafts.sort(key=lambda d: (-impact(d), -SEVERITY_RANK[d.severity], d.kind))
-    by_id = {f.id: f for f in flows}
+    linked: dict[int, list[str]] = defaultdict(list)  # flow id -> finding ids, in order
     findings = []
     for n, d in enumerate(drafts, 1):
         fid = f"F{n}"
@@ -1444,7 +1461,17 @@ def run_rules(flows: list[FlowResult], capture: CaptureInfo,
             recommendation=d.recommendation, flows=list(d.flows), endpoint=d.endpoint,
             metrics=metrics, impact=round(impact(d), 6)))
         for fl in d.flows:
-            res = by_id.get(fl)
-            if res is not None and fid not in res.findings:
-                res.findings.append(fid)
+            linked[fl].append(fid)
+    link = getattr(flows, "link_finding", None)
+    if link is None:  # a plain list: the last flow of each id takes its findings
+        link = _link_finding
+        flows = list({f.id: f for f in flows}.values())
+    for f in flows:
+        for fid in linked.get(f.id, ()):
+            link(f, fid)
     return findings
+
+
+def _link_finding(flow: FlowResult, finding_id: str) -> None:
+    if finding_id not in flow.findings:
+        flow.findings.append(finding_id)

@@ -1,0 +1,147 @@
+"""The results store: finished flows packed and spilled, read back unchanged.
+
+`analyze` and `batch` hold finished flows past a few thousand packed (results.py), and
+past a memory bound in a temporary file.  The analysis JSON, the findings and the
+tables must be the same as with every result kept as an object.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import pickle
+import random
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from tcpforensics import cli
+from tcpforensics.analysis import Options, analyze, flow_dict, lean_options
+from tcpforensics.export import write_json
+from tcpforensics.model import FlowResult
+from tcpforensics.results import PackedFlowResult, ResultStore, pack
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_pcaps"
+CHURN = SAMPLE / "churn" / "churn.server.pcap.gz"  # 1000 short connections, findings
+# captures with several flows, findings of several kinds, and single bulk flows
+CAPTURES = [CHURN, SAMPLE / "demo.pcap",
+            *sorted(SAMPLE.glob("competing/*.pcap.gz"))[:1],
+            *sorted(SAMPLE.glob("handshake*/*.pcap.gz"))[:1],
+            *sorted(SAMPLE.glob("rst_abort/*.pcap.gz"))[:1],
+            *sorted(SAMPLE.glob("nagle/*.pcap.gz"))[:1],
+            *sorted(SAMPLE.glob("outage/*.pcap.gz"))[:1]]
+
+
+def _json(analysis) -> str:
+    out = io.StringIO()
+    write_json(analysis, out)
+    return out.getvalue()
+
+
+def test_captures_found() -> None:
+    assert all(c.is_file() for c in CAPTURES)
+    assert len(CAPTURES) >= 6
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+def test_packed_and_spilled_results_give_the_same_analysis(capture: Path) -> None:
+    plain = analyze(capture, options=Options(report_details=False))
+    # everything packed and spilled; then a few plain and the rest packed in memory
+    spilled = analyze(capture, options=lean_options(plain_results=0, packed_memory=0))
+    mixed = analyze(capture, options=lean_options(plain_results=2, packed_memory=1 << 30))
+    assert isinstance(plain.flow_results, list)
+    assert spilled.flow_results.spilled == len(plain.flow_results)
+    assert _json(spilled) == _json(plain)
+    assert _json(mixed) == _json(plain)
+    assert spilled.findings.equals(plain.findings)
+    assert spilled.flows.equals(plain.flows)
+    assert spilled.stalls.equals(plain.stalls)
+
+
+def test_findings_are_linked_to_packed_flows() -> None:
+    plain = analyze(CHURN, options=Options(report_details=False))
+    spilled = analyze(CHURN, options=lean_options(plain_results=0, packed_memory=0))
+    linked = [f.findings for f in plain.flow_results]
+    assert any(linked)  # the churn capture has findings naming flows
+    assert [f.findings for f in spilled.flow_results] == linked
+
+
+def test_a_packed_flow_reads_back_equal() -> None:
+    flows = analyze(CHURN, options=Options(report_details=False)).flow_results[:50]
+    store = ResultStore(plain=0, packed_memory=0)
+    for f in flows:
+        store.append(f)
+    assert store.spilled == len(flows)
+    for original, back in zip(flows, store, strict=True):
+        assert isinstance(back, PackedFlowResult)
+        assert back == original
+        assert flow_dict(back) == flow_dict(original)
+        assert back.tcp == original.tcp and back.endpoints == original.endpoints
+        # to another process it goes as the plain result it stands for
+        copy = pickle.loads(pickle.dumps(back))
+        assert type(copy) is FlowResult and copy == original
+
+
+def test_store_reads_in_id_order_whatever_the_arrival_order() -> None:
+    flows = analyze(CHURN, options=Options(report_details=False)).flow_results[:40]
+    arrival = list(flows)
+    random.Random(7).shuffle(arrival)
+    store = ResultStore(plain=5, packed_memory=20_000)  # plain, in memory, and in the file
+    for f in arrival:
+        store.append(f)
+    assert 0 < store.spilled < store.packed < len(flows)
+    store.sort()
+    assert len(store) == len(flows)
+    assert [f.id for f in store] == [f.id for f in flows]
+    assert store[3] == flows[3] and store[-1] == flows[-1]
+    assert [f.id for f in store[10:13]] == [f.id for f in flows[10:13]]
+    # reading before the pending bytes reached the file
+    late = ResultStore(plain=0, packed_memory=0)
+    late.append(flows[0])
+    assert late[0] == flows[0]
+
+
+def test_a_value_marshal_cannot_hold_keeps_the_flow_plain() -> None:
+    flow = analyze(SAMPLE / "demo.pcap").flow_results[0]  # report details: arrays
+    store = ResultStore(plain=0)
+    store.append(flow)
+    if pack(flow) is None:
+        assert store.packed == 0 and store[0] is flow
+    else:
+        assert store[0] == flow
+
+
+def test_spilled_flows_hold_little_memory() -> None:
+    """What the store keeps per spilled flow (the point of it): tens of bytes."""
+    flows = analyze(CHURN, options=Options(report_details=False)).flow_results
+    gc.collect()
+    tracemalloc.start()
+    try:
+        store = ResultStore(plain=0, packed_memory=0)
+        for f in flows:
+            store.append(f)
+        store.sort()
+        store._flush()  # the last chunk of bytes on its way to the file (up to 1 MB)
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    per_flow = held / len(flows)
+    assert per_flow < 64, per_flow  # five numbers; plain, these flows hold about 12 KB
+    store.close()
+
+
+def test_analyze_command_packs_past_a_few_thousand_flows(monkeypatch, tmp_path) -> None:
+    import tcpforensics.analysis as analysis_mod
+
+    seen: list[Options] = []
+    real = analysis_mod.analyze
+
+    def spy(source, options=None, **kwargs):
+        seen.append(options)
+        return real(source, options=options, **kwargs)
+
+    monkeypatch.setattr(analysis_mod, "analyze", spy)
+    assert cli.main(["analyze", str(CHURN), "-q", "-o", str(tmp_path / "a.json")]) == 0
+    assert seen[0].plain_results is not None and not seen[0].report_details
