@@ -145,3 +145,13 @@ def test_analyze_command_packs_past_a_few_thousand_flows(monkeypatch, tmp_path) 
     monkeypatch.setattr(analysis_mod, "analyze", spy)
     assert cli.main(["analyze", str(CHURN), "-q", "-o", str(tmp_path / "a.json")]) == 0
     assert seen[0].plain_results is not None and not seen[0].report_details
+
+
+def test_flow_json_lists_every_field_of_a_state_change() -> None:
+    """flow_dict writes state changes field by field (asdict was most of the JSON's
+    cost): a field added to StateChange must show up there too."""
+    from dataclasses import asdict
+
+    flow = analyze(CHURN, options=Options(report_details=False)).flow_results[0]
+    assert flow.states
+    assert flow_dict(flow)["states"] == [asdict(s) for s in flow.states]
