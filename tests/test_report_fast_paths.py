@@ -94,7 +94,6 @@ def np_direction(c: columns.Columns, b: Budget) -> dict:
     def times(t):
         return [round(float(x), 6) for x in t]
 
-    c.unpack()
     none = np.zeros
     d_t, d_seq, d_end = col(c.d_t, np.float64), col(c.d_seq, np.int64), col(c.d_end, np.int64)
     d_mark, d_len = col(c.d_mark, np.uint32), col(c.d_len, np.int64)
@@ -162,7 +161,7 @@ def test_downsampled_series_match_the_numpy_path() -> None:
     first_pass = FirstPassSeries()
     analyze(path, segment_sink=first_pass)
     compared = 0
-    for dirs in first_pass.flows.values():
+    for dirs in first_pass.columns().values():
         for sender, c in enumerate(dirs):
             for budget in (Budget(), Budget(segments=50, acks=60, marks=7, sacks=9, rtt=11,
                                             inflight=13)):
@@ -258,9 +257,8 @@ def test_small_series_path_matches_the_downsampling_path(monkeypatch) -> None:
     roomy = series.Budget(segments=10**6, acks=10**6, sacks=10**6, rtt=10**6,
                           inflight=10**6)
     compared = 0
-    for dirs in first_pass.flows.values():
+    for dirs in first_pass.columns().values():
         for sender, cols in enumerate(dirs):
-            cols.unpack()
             for budget in (series.Budget(), roomy):
                 if not series._fits(cols, budget):
                     continue

@@ -52,7 +52,8 @@ def test_past_its_bounds_it_lets_go_and_the_report_reads_again(bounds: dict) -> 
     first_pass = FirstPassSeries(**bounds)
     analysis = analyze(path, segment_sink=first_pass)
     assert first_pass.series([0], analysis.capture.first_ts) is None
-    assert not first_pass.active and not first_pass.flows  # what it held is freed
+    assert not first_pass.active and not first_pass.columns()  # what it held is freed
+    assert len(first_pass.log.rec) == len(first_pass.log.times) == 0
     with_sink = _context(analysis, path, first_pass=first_pass)
     assert with_sink == _context(analysis, path)
     assert '"source_ok": true' in with_sink

@@ -2,7 +2,7 @@
 # arrays stay Python objects (array.array); segment and verdict fields are C reads.
 cimport cython
 from cpython.array cimport array
-from tcpforensics.arrays cimport push4, push_d, push_q, push_u, round6
+from tcpforensics.arrays cimport push_d, push_q, push_u, round6
 from tcpforensics.flows cimport Flow
 from tcpforensics.model cimport Segment, SegmentVerdict
 from tcpforensics.packet_loop cimport SegmentSink
@@ -18,13 +18,30 @@ cdef class Columns:
     cdef public array d_t, d_seq, d_end, d_mark, d_len
     cdef public array a_t, a_ack, a_win, a_mark, a_acked
     cdef public array s_t, s_l, s_r, r_t, r_v, f_t, f_v
-    cdef public array d_rec, a_rec
-
-    cpdef Columns unpack(self)
 
 
-@cython.locals(i=Py_ssize_t)
-cdef void unpack_records(array rec, array a, array b, array marks, array d) except *
+cdef int _DATA, _FLIGHT, _ACK, _SACKS, _RTT, _DIR1, _LOG_MARKS
+
+
+@cython.final
+cdef class SegmentLog:
+    cdef public array rec, times
+
+    @cython.locals(flags=int, length="long long", extra=int, span="long long", bits=int,
+                   kinds=int, inflight="long long", sacks=tuple, rtt=double, rec=array,
+                   rel_ack="long long", ack="long long")
+    cdef void add(self, long long slot, Segment seg, SegmentVerdict v, double t0) except *
+
+    @cython.locals(rec=array, times=array, n=Py_ssize_t, wanted=Py_ssize_t, i=Py_ssize_t,
+                   j=Py_ssize_t, head="long long", slot="long long", bits="long long",
+                   kinds="long long", t=double, dirs=tuple, own=Columns, peer=Columns,
+                   rel_seq="long long", length="long long", span="long long",
+                   rel_ack="long long", count="long long")
+    cpdef void unpack(self, list dirs_of) except *
+
+    @cython.locals(rec=array, n=Py_ssize_t, i=Py_ssize_t, head="long long", slot="long long",
+                   kinds="long long", seen=set, out=list)
+    cpdef list slots(self)
 
 
 @cython.locals(delta="long long")
@@ -34,29 +51,23 @@ cpdef long long rel_seq_near(long long ack_abs, long long rel_ack, long long val
 cdef class ColumnStore:
     cdef public double t0
     cdef public dict flows
+    cdef public dict slot_of
+    cdef public SegmentLog log
 
     @cython.locals(ports=set, local=dict, late="long long", seg=Segment, ts=double,
-                   sp="long long", dp="long long", dirs=tuple)
+                   sp="long long", dp="long long")
     cpdef file_wanted(self, object capture, dict starts, double until, long long late_run)
-
-
-@cython.locals(t=double, flags=int, length="long long", extra=int, span="long long",
-               bits=int, d=int, own=Columns, peer=Columns, rel_seq="long long",
-               rel_ack="long long", ack="long long", inflight="long long", rtt=double)
-cdef void file_segment(tuple dirs, Segment seg, SegmentVerdict v, double t0) except *
 
 
 cdef class FirstPassTap(SegmentSink):
     cdef public double t0
-    cdef public dict flows
+    cdef public SegmentLog log
     cdef public long long max_segments
     cdef public long long max_flows
     cdef public long long segments
     cdef public bint active
-    cdef long long last_fid
-    cdef tuple last_dirs
 
-    @cython.locals(dirs=tuple, fid="long long")
+    @cython.locals(fid="long long")
     cdef void take(self, Segment seg, Flow flow, SegmentVerdict v) except *
 
 

@@ -21,17 +21,28 @@ from .marks import ACK_MARKS, DATA_MARKS, MARK_FIN, MARK_RST, MARK_SYN
 
 if cython.compiled:
     from cython.cimports.libc.math import rint
-    from cython.cimports.tcpforensics.arrays import push4, push_d, push_q, push_u
+    from cython.cimports.tcpforensics.arrays import push_d, push_q, push_u
 else:
-    from ..arrays import push4, push_d, push_q, push_u
+    from ..arrays import push_d, push_q, push_u
 
 _SEQ_MOD = 1 << 32
 _HALF = 1 << 31
 
-# FirstPassTap lets go past these: the columns take about 50 bytes per segment and
-# 3 KB per flow, so at most about 80 MB.
+# FirstPassTap lets go past these: its log takes 40-80 bytes per segment, so at most
+# about 100 MB.  Flow ids count up from 0 in the analysis' flow table, so the bound on
+# the ids is one on the number of flows.
 FIRST_PASS_MAX_SEGMENTS = 1_500_000
 FIRST_PASS_MAX_FLOWS = 1000
+
+# What a record of the segment log holds after its head word (the low byte of the head):
+_DATA = 1  # the segment takes sequence space or has a data mark: rel_seq, length
+_FLIGHT = 2  # bytes in flight at this send
+_ACK = 4  # the ACK flag: rel_ack, scaled window, newly acked bytes
+_SACKS = 8  # SACK blocks: their count, then left and right of each (relative)
+_RTT = 16  # an RTT sample (in the times array, after the segment's time)
+_DIR1 = 32  # the segment goes in direction 1 (its ACK part answers direction 0's data)
+# ... and above the low byte its marks (below 1 << 24: marks.py), above bit 32 its slot.
+_LOG_MARKS = DATA_MARKS | ACK_MARKS
 
 
 class Columns:
@@ -48,32 +59,167 @@ class Columns:
         self.s_t, self.s_l, self.s_r = array("d"), array("q"), array("q")
         self.r_t, self.r_v = array("d"), array("d")
         self.f_t, self.f_v = array("d"), array("q")
-        # While filing, the integer fields of a data segment (seq, end, marks, length) and
-        # of an ACK (ack, window edge, marks, newly acked) go as one record of four into
-        # d_rec / a_rec: one place written per segment instead of four (a many-flow
-        # capture fills thousands of columns at once, and the scattered writes missed the
-        # cache).  `unpack()` moves them into their columns before they are read.
-        self.d_rec, self.a_rec = array("q"), array("q")
-
-    def unpack(self) -> Columns:
-        """Move the filed records into d_seq, d_end, d_mark, d_len and a_ack, a_win,
-        a_mark, a_acked (appending, in order); the columns are complete afterwards."""
-        if len(self.d_rec):
-            unpack_records(self.d_rec, self.d_seq, self.d_end, self.d_mark, self.d_len)
-            self.d_rec = array("q")
-        if len(self.a_rec):
-            unpack_records(self.a_rec, self.a_ack, self.a_win, self.a_mark, self.a_acked)
-            self.a_rec = array("q")
-        return self
 
 
-def unpack_records(rec: array, a: array, b: array, marks: array, d: array) -> None:
-    """Records of four integers into columns a, b, marks (unsigned 32-bit) and d."""
-    for i in range(0, len(rec), 4):
-        push_q(a, get_q(rec, i))
-        push_q(b, get_q(rec, i + 1))
-        push_u(marks, get_q(rec, i + 2))
-        push_q(d, get_q(rec, i + 3))
+class SegmentLog:
+    """The filed segments of a set of flows, in capture order, as variable-length records
+    in two arrays: `rec` (integers) and `times` (the segment's time, then its RTT sample).
+
+    Filing appends to these two arrays only: on a many-flow capture, filing straight into
+    every flow's columns wrote to thousands of growing arrays at once, and those scattered
+    writes missed the cache on almost every packet.  `unpack` moves the records of the
+    wanted flows into their columns once, after the pass.  A flow is known by its slot, a
+    small number below 1 << 31 that the owner assigns.
+    """
+
+    def __init__(self) -> None:
+        self.rec = array("q")
+        self.times = array("d")
+
+    def add(self, slot: int, seg, v, t0: float) -> None:
+        """File one segment and its verdict (times relative to `t0`)."""
+        flags = seg.flags
+        length = seg.length
+        extra = 0
+        span = length
+        if flags & (SYN | FIN | RST):
+            # SYN and FIN each take one sequence number
+            if flags & SYN:
+                extra |= MARK_SYN
+                span += 1
+            if flags & FIN:
+                extra |= MARK_FIN
+                span += 1
+            if flags & RST:
+                extra |= MARK_RST
+        bits = (v.analysis | extra) & _LOG_MARKS
+        kinds = _DIR1 if v.direction else 0
+        inflight = v.raw_bytes_in_flight
+        if span or bits & DATA_MARKS:
+            kinds |= _DATA
+            if inflight >= 0 and length:
+                kinds |= _FLIGHT
+        sacks = seg.sacks
+        rtt = v.raw_ack_rtt
+        if flags & ACK:
+            kinds |= _ACK
+            if sacks:
+                kinds |= _SACKS
+            if rtt >= 0.0:
+                kinds |= _RTT
+        rec = self.rec
+        push_q(rec, slot << 32 | bits << 8 | kinds)
+        push_d(self.times, seg.ts - t0)
+        if kinds & _DATA:
+            push_q(rec, v.rel_seq)
+            push_q(rec, length)
+            if kinds & _FLIGHT:
+                push_q(rec, inflight)
+        if kinds & _ACK:
+            rel_ack = v.rel_ack
+            push_q(rec, rel_ack)
+            push_q(rec, v.win_scaled)
+            push_q(rec, v.acked_bytes)
+            if kinds & _SACKS:
+                ack = seg.ack
+                push_q(rec, len(sacks))
+                for left, right in sacks:
+                    push_q(rec, rel_seq_near(ack, rel_ack, left))
+                    push_q(rec, rel_seq_near(ack, rel_ack, right))
+            if kinds & _RTT:
+                push_d(self.times, rtt)
+
+    def unpack(self, dirs_of: list) -> None:
+        """Append each record of slot s to the columns `dirs_of[s]` (direction 0, 1);
+        records of slots past the list's end or whose entry is None are skipped."""
+        rec = self.rec
+        times = self.times
+        n = len(rec)
+        wanted = len(dirs_of)
+        i = 0
+        j = 0
+        while i < n:
+            head = get_q(rec, i)
+            slot = head >> 32
+            bits = (head >> 8) & 0xFFFFFF
+            kinds = head & 0xFF
+            i += 1
+            t = get_d(times, j)
+            j += 1
+            dirs = dirs_of[slot] if slot < wanted else None
+            if dirs is None:  # skip the record
+                if kinds & _DATA:
+                    i += 3 if kinds & _FLIGHT else 2
+                if kinds & _ACK:
+                    i += 3
+                    if kinds & _SACKS:
+                        i += 1 + 2 * get_q(rec, i)
+                    if kinds & _RTT:
+                        j += 1
+                continue
+            own: Columns = dirs[1] if kinds & _DIR1 else dirs[0]
+            if kinds & _DATA:
+                rel_seq = get_q(rec, i)
+                length = get_q(rec, i + 1)
+                i += 2
+                span = length
+                if bits & MARK_SYN:
+                    span += 1
+                if bits & MARK_FIN:
+                    span += 1
+                push_d(own.d_t, t)
+                push_q(own.d_seq, rel_seq)
+                push_q(own.d_end, rel_seq + span)
+                push_u(own.d_mark, bits & DATA_MARKS)
+                push_q(own.d_len, length)
+                if kinds & _FLIGHT:
+                    push_d(own.f_t, t)
+                    push_q(own.f_v, get_q(rec, i))
+                    i += 1
+            if kinds & _ACK:
+                peer: Columns = dirs[0] if kinds & _DIR1 else dirs[1]
+                rel_ack = get_q(rec, i)
+                push_d(peer.a_t, t)
+                push_q(peer.a_ack, rel_ack)
+                push_q(peer.a_win, rel_ack + get_q(rec, i + 1))
+                push_u(peer.a_mark, bits & ACK_MARKS)
+                push_q(peer.a_acked, get_q(rec, i + 2))
+                i += 3
+                if kinds & _SACKS:
+                    count = get_q(rec, i)
+                    i += 1
+                    for _ in range(count):
+                        push_d(peer.s_t, t)
+                        push_q(peer.s_l, get_q(rec, i))
+                        push_q(peer.s_r, get_q(rec, i + 1))
+                        i += 2
+                if kinds & _RTT:
+                    push_d(peer.r_t, t)
+                    push_d(peer.r_v, get_d(times, j))
+                    j += 1
+
+    def slots(self) -> list:
+        """The slots filed, in the order of their first record."""
+        seen = set()
+        out = []
+        rec = self.rec
+        n = len(rec)
+        i = 0
+        while i < n:
+            head = get_q(rec, i)
+            slot = head >> 32
+            kinds = head & 0xFF
+            if slot not in seen:
+                seen.add(slot)
+                out.append(slot)
+            i += 1
+            if kinds & _DATA:
+                i += 3 if kinds & _FLIGHT else 2
+            if kinds & _ACK:
+                i += 3
+                if kinds & _SACKS:
+                    i += 1 + 2 * get_q(rec, i)
+        return out
 
 
 def get_d(a: array, i: int) -> float:
@@ -113,7 +259,8 @@ def rel_seq_near(ack_abs: int, rel_ack: int, value: int) -> int:
 
 
 class ColumnStore:
-    """Columns of a fixed set of flows: flow id -> (columns of direction 0, of 1).
+    """Columns of a fixed set of flows: `flows` maps flow id -> (columns of direction 0,
+    of 1), complete after `unpack()`.
 
     Times are stored relative to `t0` (the capture start), so the charts share the
     time axis of the summary and of Wireshark's default time display.
@@ -122,12 +269,20 @@ class ColumnStore:
     def __init__(self, flow_ids=(), t0: float = 0.0) -> None:
         self.t0 = t0
         self.flows = {fid: (Columns(), Columns()) for fid in flow_ids}
+        self.slot_of = {fid: slot for slot, fid in enumerate(self.flows)}
+        self.log = SegmentLog()
 
     def add(self, seg, flow_id: int, v) -> None:
         """File one segment of flow `flow_id` (ignored when the flow is not collected)."""
-        dirs = self.flows.get(flow_id)
-        if dirs is not None:
-            file_segment(dirs, seg, v, self.t0)
+        slot = self.slot_of.get(flow_id)
+        if slot is not None:
+            self.log.add(slot, seg, v, self.t0)
+
+    def unpack(self) -> None:
+        """Move the segments filed so far into the flows' columns."""
+        if len(self.log.rec):
+            self.log.unpack(list(self.flows.values()))
+            self.log = SegmentLog()
 
     def file_wanted(self, capture, starts: dict, until: float, late_run: int) -> None:
         """The report's second pass: file the segments of the wanted connections only.
@@ -177,56 +332,10 @@ class ColumnStore:
             if fid == -1:
                 fid = _nearest_start(cands, ts)
                 local[flow.id] = fid
-            dirs = self.flows.get(fid)
-            if dirs is not None:
-                file_segment(dirs, seg, verdict, self.t0)
+            slot = self.slot_of.get(fid)
+            if slot is not None:
+                self.log.add(slot, seg, verdict, self.t0)
             table.pop_finished()
-
-
-def file_segment(dirs: tuple, seg, v, t0: float) -> None:
-    """File one segment and its verdict into its flow's columns (`dirs`: direction 0, 1)."""
-    t = seg.ts - t0
-    flags = seg.flags
-    length = seg.length
-    extra = 0
-    span = length
-    if flags & (SYN | FIN | RST):
-        # SYN and FIN each take one sequence number
-        if flags & SYN:
-            extra |= MARK_SYN
-            span += 1
-        if flags & FIN:
-            extra |= MARK_FIN
-            span += 1
-        if flags & RST:
-            extra |= MARK_RST
-    bits = v.analysis | extra
-    d = v.direction
-    own: Columns = dirs[1] if d else dirs[0]
-    if span or bits & DATA_MARKS:
-        rel_seq = v.rel_seq
-        push_d(own.d_t, t)
-        push4(own.d_rec, rel_seq, rel_seq + span, bits & DATA_MARKS, length)
-        inflight = v.raw_bytes_in_flight
-        if inflight >= 0 and length:
-            push_d(own.f_t, t)
-            push_q(own.f_v, inflight)
-    if flags & ACK:
-        peer: Columns = dirs[0] if d else dirs[1]  # an ACK answers the other side's data
-        rel_ack = v.rel_ack
-        push_d(peer.a_t, t)
-        push4(peer.a_rec, rel_ack, rel_ack + v.win_scaled, bits & ACK_MARKS, v.acked_bytes)
-        sacks = seg.sacks
-        if sacks:
-            ack = seg.ack
-            for left, right in sacks:
-                push_d(peer.s_t, t)
-                push_q(peer.s_l, rel_seq_near(ack, rel_ack, left))
-                push_q(peer.s_r, rel_seq_near(ack, rel_ack, right))
-        rtt = v.raw_ack_rtt
-        if rtt >= 0.0:
-            push_d(peer.r_t, t)
-            push_d(peer.r_v, rtt)
 
 
 def _nearest_start(cands: list, ts: float) -> int:
@@ -239,27 +348,25 @@ def _nearest_start(cands: list, ts: float) -> int:
 
 
 class FirstPassTap(SegmentSink):
-    """Columns of every flow, collected during the analysis pass (a segment sink).
+    """Every flow's segments, filed during the analysis pass (a segment sink).
 
     The packet loop hands it every segment with its flow and verdict (`take`; a direct
     call in the compiled build; calling the tap works too).  The first segment sets the
-    time origin (the capture's first TCP segment, as in the report).  `flows` maps flow
-    id -> (columns of direction 0, of 1), as in ColumnStore.  Once the capture has more
-    than `max_flows` flows or `max_segments` segments it frees what it holds and stops
-    collecting (`active` turns False).
+    time origin (the capture's first TCP segment, as in the report).  It files them in
+    one SegmentLog, the flow id as the slot; `columns()` gives the columns of the flows
+    asked for.  Once the capture has a flow id of `max_flows` or more or more than
+    `max_segments` segments it frees what it holds and stops collecting (`active` turns
+    False).
     """
 
     def __init__(self, max_segments: int = FIRST_PASS_MAX_SEGMENTS,
                  max_flows: int = FIRST_PASS_MAX_FLOWS) -> None:
         self.t0 = 0.0
-        self.flows = {}
+        self.log = SegmentLog()
         self.max_segments = max_segments
-        self.max_flows = max_flows
+        self.max_flows = min(max_flows, 1 << 31)  # the ids are the log's slots
         self.segments = 0
         self.active = True
-        # the flow of the previous segment: most segments follow one of the same flow
-        self.last_fid = -1
-        self.last_dirs = None
 
     def __call__(self, seg, flow, v) -> None:
         self.take(seg, flow, v)
@@ -272,29 +379,28 @@ class FirstPassTap(SegmentSink):
             self.t0 = seg.ts
         self.segments += 1
         fid = flow.id
-        if fid == self.last_fid:
-            dirs = self.last_dirs
-        else:
-            dirs = self.flows.get(fid)
-            if dirs is None:
-                if len(self.flows) >= self.max_flows:
-                    self.stop()
-                    return
-                dirs = (Columns(), Columns())
-                self.flows[fid] = dirs
-            self.last_fid = fid
-            self.last_dirs = dirs
-        if self.segments > self.max_segments:
+        if fid < 0 or fid >= self.max_flows or self.segments > self.max_segments:
             self.stop()
             return
-        file_segment(dirs, seg, v, self.t0)
+        self.log.add(fid, seg, v, self.t0)
+
+    def columns(self, flow_ids=None) -> dict:
+        """Flow id -> (columns of direction 0, of 1) for each of `flow_ids` (empty columns
+        for a flow not seen), or for every flow filed (in order of appearance)."""
+        if flow_ids is None:
+            flow_ids = self.log.slots()
+        flows = {fid: (Columns(), Columns()) for fid in flow_ids}
+        seen = [fid for fid in flows if 0 <= fid < self.max_flows]
+        dirs_of = [None] * (max(seen) + 1 if seen else 0)
+        for fid in seen:
+            dirs_of[fid] = flows[fid]
+        self.log.unpack(dirs_of)
+        return flows
 
     def stop(self) -> None:
-        """Free the columns and collect no more."""
+        """Free the log and collect no more."""
         self.active = False
-        self.flows = {}
-        self.last_fid = -1
-        self.last_dirs = None
+        self.log = SegmentLog()
 
 
 # --- downsampling kernels: series.py turns the columns into chart series with these ---

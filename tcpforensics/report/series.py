@@ -86,6 +86,7 @@ class SeriesCollector(ColumnStore):
 
     def build(self, budget: Budget | None = None) -> dict[int, FlowSeries]:
         b = budget or Budget()
+        self.unpack()
         return {fid: FlowSeries(fid, [_build_direction(i, dirs[i], b) for i in (0, 1)])
                 for fid, dirs in self.flows.items()}
 
@@ -103,8 +104,7 @@ class FirstPassSeries(FirstPassTap):
         if not self.active or (self.segments and self.t0 != t0):
             return None
         wanted = SeriesCollector((), t0)
-        for fid in flow_ids:
-            wanted.flows[fid] = self.flows.get(fid) or (Columns(), Columns())
+        wanted.flows = self.columns(flow_ids)
         return wanted.build(budget)
 
 
@@ -115,7 +115,6 @@ def _fits(c: Columns, b: Budget) -> bool:
 
 
 def _build_direction(sender: int, c: Columns, b: Budget) -> DirectionSeries:
-    c.unpack()
     if _fits(c, b):
         return _build_small_direction(sender, c, b)
     out = DirectionSeries(sender=sender)
