@@ -284,7 +284,12 @@ class _Run:
                 "first); see capture.evicted_flows")
 
     def _finish(self, flow: Any) -> None:
-        result = flow.conn.result()
+        conn, opts = flow.conn, self.options
+        if not conn.carried_payload() and (self.listed_empty >= opts.max_empty_flows
+                                           or len(self.results) >= opts.max_flow_results):
+            result = conn.folded_result()  # folded below: only what count_attempt reads
+        else:
+            result = conn.result()
         if self.options.observers:
             count_attempt(self.info.handshakes, result)
         if _carried_no_payload(result):

@@ -16,12 +16,13 @@ cpdef long long shard_of(object src, long long sport, object dst, long long dpor
 
 @cython.final
 cdef class Flow:
+    # what every segment reads first (the struct follows this order)
+    cdef public Connection conn
+    cdef public bint done
+    cdef public double last_ts
+    cdef public object observers
     cdef public long long id
     cdef public tuple key
-    cdef public Connection conn
-    cdef public object observers
-    cdef public double last_ts
-    cdef public bint done
     cdef public long long _entries
 
     cpdef void release(self)

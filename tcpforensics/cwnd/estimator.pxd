@@ -67,25 +67,31 @@ cdef class _MarkQueue:
     cdef void push(self, _AckMark mark) except *
 
 
+# Fields in order of use (the struct follows it): with many flows interleaved every cache
+# line a segment touches is a miss.  First what on_data / on_peer_ack read every time.
 @cython.final
 cdef class SenderEstimator:
-    cdef public int direction
-    cdef public object vantage
     cdef public int mode
+    cdef public bint rwnd_known
+    cdef public bint in_recovery
+    cdef public int r_flags
+    cdef public long long data_segs
     cdef public long long mss, mss_cap
     cdef public long long snd_nxt, una, rwnd
-    cdef public long long data_bytes, data_segs
-    cdef public double first_ts, last_data_ts, last_ack_ts
-    cdef public _MarkQueue tsq, ackq
-    cdef public double rtt_min, srtt, rtt_base
     cdef public long long round_end
     cdef public double round_start
+    cdef public double last_data_ts, last_ack_ts
+    cdef public _MarkQueue tsq, ackq
+    cdef public double rtt_min, srtt, rtt_base, r_rtt
     cdef public long long r_inflight, r_delivered, r_sent
-    cdef public double r_rtt
-    cdef public int r_flags
-    cdef public long long last_cwnd
-    cdef public bint in_recovery
+    cdef public long long data_bytes
+    cdef public long long new_segs, ack_clocked
     cdef public long long recovery_point
+    # rounds, loss epochs, replicas, the report's series
+    cdef public int direction
+    cdef public object vantage
+    cdef public double first_ts
+    cdef public long long last_cwnd
     cdef public dict epoch             # the current / last loss epoch, None before any
     cdef public list epochs
     cdef public dict await_after       # the epoch whose window after is being measured
@@ -102,9 +108,7 @@ cdef class SenderEstimator:
     cdef public int prev_flags
     cdef public dict win_hist
     cdef public long long n_epochs
-    cdef public long long ack_clocked, new_segs
     cdef public object dip_exit
-    cdef public bint rwnd_known
     cdef public object dip
     cdef public list dips
     cdef public long long rounds_since_rto
@@ -160,13 +164,13 @@ cdef class SenderEstimator:
 # not final: it overrides SegmentObserver's cpdef methods (the packet loop calls observe
 # through the base's vtable)
 cdef class CwndObserver(SegmentObserver):
+    cdef public bint decided           # read by every segment, with the senders
+    cdef public SenderEstimator sender0, sender1
     cdef public object flow_id
     cdef public object syn_t, synack_t, ack_t
     cdef public object side
-    cdef public SenderEstimator sender0, sender1
     cdef public list pending
     cdef public long probed
-    cdef public bint decided
     cdef public bint ts_ok
     cdef public long long mss_opt0, mss_opt1
     cdef public bint series

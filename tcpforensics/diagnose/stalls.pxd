@@ -14,49 +14,75 @@ cdef int ACK, FIN, RST, SYN
 cdef int _RETRANS, _FAST, _SPURIOUS, _KEEPALIVE, _ZWP, _REPEATED, _PROBE
 
 
+# Fields in order of use (the struct follows it): with many flows interleaved every cache
+# line a packet touches is a miss.  First what an ACK reads of both sides, then what a
+# data segment reads of its sender, then the rare paths.
 @cython.final
 cdef class _Side:
-    cdef public long long nxt, una, redge, mss, maxlen
-    cdef public double timer_ts, last_data_ts, first_data_ts
-    cdef public long long data_bytes
-    cdef public double zw_start
-    cdef public long long zw_probes
-    cdef public object zw_pending
-    cdef public double rw_start
-    cdef public long long rw_segs
-    cdef public object rw_pending
-    cdef public double rto_start, rto_first, rto_last
-    cdef public long long rto_seq, rto_n, rto_rexmits
-    cdef public double sm_ts
-    cdef public long long sm_end
-    cdef public double sm_ack_ts
-    cdef public bint sm_ack_pure, sm_peer_data
-    cdef public double min_rtt_dir, ssr_t0
-    cdef public long long ssr_bytes, ssr_prev, max_win, nagle_candidates
-    cdef public object keepalive_ts
-    cdef public double block_ts, bucket_start
-    cdef public long long bucket_bytes, maxbucket, mss_eff
-    cdef public object syn_mss
-    cdef public _EdgeHistory edge_hist
     cdef public long long nonsyn
-    cdef public double blk_ts
-    cdef public long long blk_bytes, blk_n
-    cdef public object rate_hist
-    cdef public double rex_last
-    cdef public long long rex_episodes
+    cdef public long long max_win
+    cdef public double min_rtt_dir
+    cdef public double zw_start
+    cdef public long long una
+    cdef public long long nxt
+    cdef public long long redge
+    cdef public _EdgeHistory edge_hist
     cdef public double hole_ts
-    cdef public long long late_fills
+    cdef public double timer_ts
+    cdef public double rto_start
+    cdef public double sm_ts
+    cdef public double sm_ack_ts
+    # a data segment of this side
+    cdef public long long maxlen
     cdef public double last_tx
+    cdef public long long mss_eff
+    cdef public double last_data_ts
+    cdef public object zw_pending
+    cdef public double first_data_ts
+    cdef public long long data_bytes
     cdef public object rx_rto
     cdef public double prev_gap
     cdef public long long last_len
+    cdef public double ssr_t0
+    cdef public double bucket_start
+    cdef public long long bucket_bytes
+    cdef public long long maxbucket
+    cdef public long long blk_n
+    cdef public double blk_ts
+    cdef public long long blk_bytes
+    cdef public double rw_start
+    cdef public long long rw_segs
+    cdef public long long mss
+    # retransmissions, probes, Nagle, slow-start restart, the facts
+    cdef public long long zw_probes
+    cdef public object rw_pending
+    cdef public double rto_first
+    cdef public double rto_last
+    cdef public long long rto_seq
+    cdef public long long rto_n
+    cdef public long long rto_rexmits
+    cdef public long long sm_end
+    cdef public bint sm_ack_pure
+    cdef public bint sm_peer_data
+    cdef public long long ssr_bytes
+    cdef public long long ssr_prev
+    cdef public long long nagle_candidates
+    cdef public object keepalive_ts
+    cdef public double block_ts
+    cdef public object syn_mss
+    cdef public object rate_hist
+    cdef public double rex_last
+    cdef public long long rex_episodes
+    cdef public long long late_fills
 
 
 @cython.final
 cdef class _EdgeHistory:
+    # the ring's bounds first, then the arrays (a memoryview's data pointer is at the
+    # start of its 200-byte slice: both together on as few cache lines as can be)
+    cdef Py_ssize_t head, n, cap
     cdef double[::1] ts
     cdef long long[::1] edge
-    cdef Py_ssize_t head, n, cap
     @cython.locals(n=Py_ssize_t, cap=Py_ssize_t, head=Py_ssize_t, i=Py_ssize_t)
     cpdef object append(self, double ts, long long edge)
     @cython.locals(cap=Py_ssize_t, head=Py_ssize_t, k=Py_ssize_t, j=Py_ssize_t,
@@ -71,18 +97,18 @@ cdef object _known(double t)
 
 
 cdef class StallObserver(SegmentObserver):
+    # what every segment reads first (the struct follows this order)
+    cdef public _Side s0, s1
+    cdef public double last_ts, max_gap, rtt
+    cdef public object hs_ack_ts, synack_ts, fin_first
+    cdef public long long errors
     cdef public tuple s
     cdef public object syn_ts, syn_seq, syn_last
     cdef public long long syn_n
-    cdef public object synack_ts, synack_seq, synack_last
+    cdef public object synack_seq, synack_last
     cdef public long long synack_n
-    cdef public object hs_ack_ts
     cdef public bint rst_to_syn
-    cdef public double max_gap, last_ts
     cdef public object ssr_events, stalls, totals, resets
-    cdef public long long errors
-    cdef public object fin_first
-    cdef public double rtt
 
     @cython.locals(a=double, b=double)
     cpdef object path_rtt(self)

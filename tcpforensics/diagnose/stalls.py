@@ -243,11 +243,15 @@ class StallObserver(SegmentObserver):
     __slots__ = (
         "syn_ts", "syn_seq", "syn_n", "syn_last", "synack_ts", "synack_seq", "synack_n",
         "synack_last", "hs_ack_ts", "rst_to_syn", "max_gap", "last_ts", "ssr_events",
-        "stalls", "totals", "errors", "fin_first", "resets", "rtt", "s",
+        "stalls", "totals", "errors", "fin_first", "resets", "rtt", "s", "s0", "s1",
     )
 
     def __init__(self, flow: Any = None) -> None:
-        self.s = (_Side(), _Side())  # per direction: 0 client->server, 1 server->client
+        # per direction: 0 client->server, 1 server->client; also by name, so that a
+        # segment reaches its sides without the tuple
+        self.s0 = _Side()
+        self.s1 = _Side()
+        self.s = (self.s0, self.s1)
         self.syn_ts = None
         self.syn_seq = None
         self.syn_n = 0
@@ -320,7 +324,14 @@ class StallObserver(SegmentObserver):
             ts = seg.ts
             d = v.direction
             p = 1 - d
-            sd = self.s[d]
+            if d == 0:
+                sd = self.s0
+                sp = self.s1
+            elif d == 1:
+                sd = self.s1
+                sp = self.s0
+            else:
+                raise IndexError(d)  # no such direction: counted in `errors` below
             flags = seg.flags
             length = seg.length
             last = self.last_ts
@@ -337,7 +348,6 @@ class StallObserver(SegmentObserver):
             if flags & RST:
                 self._rst(v, d, p, ts)
                 return
-            sp = self.s[p]
             if flags & FIN and self.fin_first is None:
                 self.fin_first = d
             if (self.hs_ack_ts is None and self.synack_ts is not None and d == 0

@@ -2,7 +2,6 @@
 cimport cython
 
 from tcpforensics.tcp.endpoint cimport EndpointState
-from tcpforensics.tcp.seqspace cimport Unwrapper
 from tcpforensics.tcp.unacked cimport Unacked
 
 # flag bits as C constants (the names are not module attributes in the compiled build)

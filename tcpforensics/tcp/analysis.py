@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from ..model import ACK, FIN, RST, SYN, Analysis
 from .endpoint import EndpointState
-from .seqspace import HALF, MASK, Unwrapper
+from .seqspace import HALF, MASK
 
 # Analysis bits as plain ints (model.Analysis is the one definition; ints keep the hot path cheap)
 RETRANSMISSION = int(Analysis.RETRANSMISSION)
@@ -64,13 +64,9 @@ def set_bases(fwd: EndpointState, rev: EndpointState, seq: int, ack: int, flags:
     """Wireshark's relative-sequence bases: the ISN from a SYN, else the byte before the
     first one seen; the peer's from the first ACK (ack - 1) if not known yet."""
     if not fwd.base_set:
-        fwd.base_seq = seq if flags & SYN else (seq - 1) & MASK
-        fwd.base_set = True
-        fwd.unwrap = Unwrapper(fwd.base_seq)
+        fwd.set_base(seq if flags & SYN else (seq - 1) & MASK)
     if flags & ACK and not rev.base_set:
-        rev.base_seq = (ack - 1) & MASK
-        rev.base_set = True
-        rev.unwrap = Unwrapper(rev.base_seq)
+        rev.set_base((ack - 1) & MASK)
 
 
 def wireshark_flags(conn, fwd: EndpointState, rev: EndpointState, frame: int, ts: float,

@@ -6,13 +6,13 @@ from tcpforensics.tcp.analysis cimport bytes_in_flight, set_bases, wireshark_fla
 from tcpforensics.tcp.endpoint cimport DataSig, EndpointState
 from tcpforensics.tcp.rtt cimport RtoEstimator, RttSummary
 from tcpforensics.tcp.sack cimport Scoreboard
-from tcpforensics.tcp.seqspace cimport Unwrapper
 from tcpforensics.tcp.unacked cimport Unacked
 
 cdef long long ACK, FIN, RST, SYN, MASK, HALF, N_FLAGS, SIG_RING
 cdef long long DUPLICATE_ACK, FAST_RETRANSMISSION, KEEP_ALIVE, OUT_OF_ORDER
 cdef long long SPURIOUS_RETRANSMISSION, ZERO_WINDOW_PROBE, REUSED_PORTS, LOSS_FLAGS, ANY_RETRANS
 cdef long long _KEEPALIVE_CAP, _PENDING_CAP, _RESET_CAP
+cdef double _NO_ZW
 
 @cython.locals(mss="long long")
 cdef object _smss(EndpointState fwd, EndpointState rev)
@@ -23,36 +23,43 @@ cdef dict _rto_final(EndpointState ep)
 cdef dict _rtt_summary(RttSummary summ)
 
 
+# Fields in order of use (the struct follows it): what every packet reads first, so
+# that a packet of one of many interleaved flows touches few cache lines.
 @cython.final
 cdef class Connection:
-    cdef public long long flow_id
-    cdef public bytes caddr            # bytes: equality is an identity or memcmp test
     cdef public long long cport
-    cdef public bytes saddr
+    cdef public bytes caddr            # bytes: equality is an identity or memcmp test
     cdef public long long sport
-    cdef public tuple eps
+    cdef public bytes saddr
+    cdef public EndpointState ep_client
+    cdef public EndpointState ep_server
+    cdef public long long _pending
     cdef public bint closed
-    cdef public bint reset
+    cdef public bint _watch
+    cdef public bint _rtt_known
     cdef public double last_ts
+    cdef public long long last_frame
+    cdef public object mru_syn
+    cdef double zw_since[2]
+    cdef public long long lost_gaps
+    cdef public RttSummary rtt
+    cdef public RttSummary rtt_client
+    cdef public RttSummary rtt_server
+    # flow start, state changes, end of flow
+    cdef public long long flow_id
+    cdef public tuple eps
+    cdef public object first_rtt
+    cdef public bint reset
     cdef public double first_ts
     cdef public long long first_frame
-    cdef public long long last_frame
-    cdef public object first_rtt
-    cdef public object mru_syn
     cdef public list states
-    cdef public RttSummary rtt
-    cdef public list rtt_dir
     cdef public list resets
     cdef public object close_initiator
     cdef public object hs_syn
     cdef public object hs_synack
     cdef public object hs_ack
-    cdef public long long lost_gaps
     cdef public long long filled_gaps
-    cdef public long long _pending
-    cdef public list zw_since
-    cdef public list zw_time
-    cdef public bint _watch
+    cdef double zw_time[2]
     cdef public long long capture_reordered
 
     cpdef long long direction(self, Segment seg)
@@ -73,7 +80,7 @@ cdef class Connection:
     cdef void _rtt_sample(self, EndpointState sender, long long idx, double rtt)
     cdef long long _syn_pre(self, EndpointState fwd, long long flags, long long seq,
                             long long ta)
-    @cython.locals(un=Unwrapper, sb=Scoreboard, una="long long", new="long long",
+    @cython.locals(sb=Scoreboard, una="long long", new="long long",
                    dsack=bint, left="long long", right="long long")
     cdef (long long, bint) _sack(self, EndpointState fwd, EndpointState rev, object sacks,
                                  long long rel_ack)

@@ -53,6 +53,7 @@ Semantics chosen here (documented because other stages rely on them):
 
 from __future__ import annotations
 
+import math
 import socket
 
 import cython
@@ -75,7 +76,7 @@ from .analysis import bytes_in_flight, set_bases, wireshark_flags
 from .endpoint import N_FLAGS, SIG_RING, DataSig, EndpointState
 from .rtt import RtoEstimator, RttSummary
 from .sack import Scoreboard, is_dsack
-from .seqspace import HALF, MASK, Unwrapper
+from .seqspace import HALF, MASK
 from .unacked import Unacked
 
 # Analysis bits as plain ints (model.Analysis is the one definition; C ints when compiled)
@@ -94,6 +95,7 @@ _FLAG_NAMES = tuple(name for _flag, name in ANALYSIS_NAMES)
 _KEEPALIVE_CAP = 1000
 _PENDING_CAP = 256
 _RESET_CAP = 100
+_NO_ZW = -math.inf  # Connection.zw_since of a direction whose window is open
 _HANDSHAKE = frozenset({S.SYN_SENT, S.SYN_RECEIVED})
 _CAUSES = ("rto", "fast", "reordering", "network_duplicate", "unneeded")
 
@@ -119,11 +121,12 @@ def _smss(fwd: EndpointState, rev: EndpointState) -> int:
 class Connection:
     """Both directions of one TCP connection; `eps[0]` is the client, `eps[1]` the server."""
 
-    __slots__ = ("flow_id", "caddr", "cport", "saddr", "sport", "eps", "closed", "reset",
-                 "last_ts", "first_ts", "first_frame", "last_frame", "first_rtt", "mru_syn",
-                 "states", "rtt", "resets", "close_initiator", "hs_syn", "hs_synack", "hs_ack",
-                 "lost_gaps", "filled_gaps", "_pending", "zw_since", "zw_time", "_watch",
-                 "capture_reordered", "rtt_dir")
+    __slots__ = ("flow_id", "caddr", "cport", "saddr", "sport", "eps", "ep_client",
+                 "ep_server", "closed", "reset", "last_ts", "first_ts", "first_frame", "last_frame",
+                 "first_rtt", "_rtt_known", "mru_syn", "states", "rtt", "resets",
+                 "close_initiator", "hs_syn", "hs_synack", "hs_ack", "lost_gaps",
+                 "filled_gaps", "_pending", "zw_since", "zw_time", "_watch",
+                 "capture_reordered", "rtt_client", "rtt_server")
 
     def __init__(self, flow_id: int, first: Segment, *, reused: bool = False) -> None:
         self.flow_id = flow_id
@@ -142,7 +145,10 @@ class Connection:
         else:
             self.caddr, self.cport, self.saddr, self.sport = (
                 first.dst, first.dport, first.src, first.sport)
-        self.eps = (EndpointState(), EndpointState())
+        # the endpoints, also by name: the per-packet path reaches them without the tuple
+        self.ep_client = EndpointState()
+        self.ep_server = EndpointState()
+        self.eps = (self.ep_client, self.ep_server)
         self.closed = False
         self.reset = False
         self.last_ts = first.ts
@@ -150,10 +156,13 @@ class Connection:
         self.first_frame = first.frame
         self.last_frame = first.frame
         self.first_rtt: float | None = None  # Wireshark's ts_first_rtt (0 = unset -> None)
+        self._rtt_known = False  # first_rtt is set and not 0 (a C flag: no float to read)
         self.mru_syn: float | None = None
         self.states: list[StateChange] = []
         self.rtt: RttSummary | None = None
-        self.rtt_dir: list = [None, None]  # samples by the sender of the acknowledged data
+        # samples by the sender of the acknowledged data
+        self.rtt_client: RttSummary | None = None
+        self.rtt_server: RttSummary | None = None
         self.resets: list[dict] = []
         self.close_initiator: int | None = None
         self.hs_syn: float | None = None
@@ -164,7 +173,9 @@ class Connection:
         self._pending = REUSED_PORTS if reused else 0  # flagged on the first segment
         self._watch = False
         self.capture_reordered = 0  # data captured after the ACK that covers it
-        self.zw_since: list = [None, None]
+        # per direction: when the zero window started (_NO_ZW: window open); seconds
+        # advertised zero so far (compiled: C arrays of doubles)
+        self.zw_since = [_NO_ZW, _NO_ZW]
         self.zw_time = [0.0, 0.0]
         if f & SYN and not f & ACK:
             self._set(0, S.CLOSED, first.ts)
@@ -195,9 +206,10 @@ class Connection:
     @cython.nonecheck(True)  # compiled: reading a None seg raises, as in Python
     def process(self, seg: Segment) -> SegmentVerdict:
         d = 0 if seg.sport == self.cport and seg.src == self.caddr else 1
-        eps = self.eps
-        fwd = eps[d]
-        rev = eps[1 - d]
+        fwd = self.ep_client
+        rev = self.ep_server
+        if d:
+            fwd, rev = rev, fwd
         flags = seg.flags
         seq = seg.seq
         ack = seg.ack
@@ -216,13 +228,13 @@ class Connection:
 
         if not fwd.base_set or (flags & ACK and not rev.base_set):
             set_bases(fwd, rev, seq, ack, flags)
-        rel_seq = fwd.unwrap.rel(seq)
+        rel_seq = fwd.rel(seq)
         ta, not_adv = wireshark_flags(self, fwd, rev, frame, ts, seq, ack, seglen, flags, win, ta,
                                       rel_seq)
 
         rtt = -1.0  # the verdict's ack_rtt; -1: none
         unacked = rev.unacked
-        if unacked.count and unacked.ack(rev.unwrap.peek(ack)):
+        if unacked.count and unacked.ack(rev.peek(ack)):
             sample = ts - unacked.acked_ts
             if not unacked.acked_retx and sample >= 0.0:  # Karn's rule
                 self._rtt_sample(rev, 1 - d, sample)
@@ -237,8 +249,9 @@ class Connection:
                 self.mru_syn = ts
             fwd.is_first_ack = True
         elif flags & ACK:
-            if self.mru_syn is not None and not self.first_rtt:
+            if self.mru_syn is not None and not self._rtt_known:
                 self.first_rtt = ts - self.mru_syn
+                self._rtt_known = self.first_rtt != 0.0
             fwd.is_first_ack = False
         if seg.wscale is not None:
             fwd.win_scale = seg.wscale if seg.wscale <= 14 else 14
@@ -259,8 +272,8 @@ class Connection:
                 fwd.superframes += 1
         rel_ack = 0
         acked = 0
-        if flags & ACK and rev.unwrap is not None:
-            rel_ack = rev.unwrap.peek(ack)
+        if flags & ACK and rev.base_set:
+            rel_ack = rev.peek(ack)
             if rel_ack > rev.una:
                 acked = rel_ack - rev.una
                 rev.una = rel_ack
@@ -278,16 +291,16 @@ class Connection:
         if wscaled > fwd.max_window:
             fwd.max_window = wscaled
         if win == 0 and not flags & (SYN | FIN | RST):
-            if self.zw_since[d] is None:
+            if self.zw_since[d] == _NO_ZW:
                 self.zw_since[d] = ts
-        elif self.zw_since[d] is not None:
+        elif self.zw_since[d] != _NO_ZW:
             if ts > self.zw_since[d]:  # capture time may run backwards: never negative
                 self.zw_time[d] += ts - self.zw_since[d]
-            self.zw_since[d] = None
+            self.zw_since[d] = _NO_ZW
 
         sacked = 0
         dsack = False
-        if seg.sacks and rev.unwrap is not None:
+        if seg.sacks and rev.base_set:
             sacked, dsack = self._sack(fwd, rev, seg.sacks, rel_ack)
         tsval = seg.raw_tsval
         if tsval >= 0:
@@ -365,9 +378,14 @@ class Connection:
         if summ is None:
             summ = self.rtt = RttSummary()
         summ.add(rtt)
-        summ = self.rtt_dir[idx]
-        if summ is None:
-            summ = self.rtt_dir[idx] = RttSummary()
+        if idx == 0:
+            summ = self.rtt_client
+            if summ is None:
+                summ = self.rtt_client = RttSummary()
+        else:
+            summ = self.rtt_server
+            if summ is None:
+                summ = self.rtt_server = RttSummary()
         summ.add(rtt)
 
     def _syn_pre(self, fwd: EndpointState, flags: int, seq: int, ta: int) -> int:
@@ -375,14 +393,12 @@ class Connection:
         flagged reused_ports and re-bases that side's relative sequence numbers."""
         if flags & ACK and fwd.base_set and seq != fwd.base_seq:
             ta |= REUSED_PORTS
-            fwd.base_seq = seq
-            fwd.unwrap = Unwrapper(seq)
+            fwd.set_base(seq)
             fwd.unacked = Unacked()
         return ta
 
     def _sack(self, fwd: EndpointState, rev: EndpointState, sacks, rel_ack: int):
-        un = rev.unwrap
-        blocks = tuple([(un.peek(left), un.peek(right)) for left, right in sacks])
+        blocks = tuple([(rev.peek(left), rev.peek(right)) for left, right in sacks])
         dsack = is_dsack(blocks, rel_ack if rel_ack else rev.una)
         if dsack:
             fwd.dsack += 1
@@ -650,18 +666,7 @@ class Connection:
         if final_s == S.SYN_SENT:
             final_s = S.CLOSED
             states.append(StateChange(self.last_ts, 1, S.CLOSED))
-        if self.reset:
-            state = "RESET"
-        elif c.fin_acked and s.fin_acked:
-            state = S.CLOSED
-        else:
-            state = final_c
-        if c.syn_seen and s.synack_seen and self.hs_ack is not None:
-            handshake = "complete"
-        elif c.syn_seen or s.synack_seen:
-            handshake = "partial"
-        else:
-            handshake = "none"
+        state, handshake = self._outcome()
         syn_rtt = self.first_rtt if handshake != "none" else None
         if final_c == S.TIME_WAIT:
             time_wait = client
@@ -669,18 +674,17 @@ class Connection:
             time_wait = server
         else:
             time_wait = None
-        names = (client, server)
         zw_c = self.zw_time[0]
-        if self.zw_since[0] is not None:
+        if self.zw_since[0] != _NO_ZW:
             zw_c += max(0.0, self.last_ts - self.zw_since[0])
         zw_s = self.zw_time[1]
-        if self.zw_since[1] is not None:
+        if self.zw_since[1] != _NO_ZW:
             zw_s += max(0.0, self.last_ts - self.zw_since[1])
         tcp = {
             "close_initiator": (None if self.close_initiator is None
                                 else ("client", "server")[self.close_initiator]),
             "time_wait": time_wait,
-            "resets": [dict(r, endpoint=names[r["endpoint"]]) for r in self.resets],
+            "resets": self._resets(client, server),
             "syn_retransmissions": max(0, c.syn_count - 1) if c.syn_seen else 0,
             "synack_retransmissions": max(0, s.syn_count - 1) if s.synack_seen else 0,
             "retrans_causes": {client: _causes(c), server: _causes(s)},
@@ -697,8 +701,7 @@ class Connection:
             "dsack": {client: c.dsack, server: s.dsack},
             "spurious_proven": {client: c.spurious_proven, server: s.spurious_proven},
             "capture_loss": max(0, self.lost_gaps - self.filled_gaps),
-            "handshake_times": {"syn": self.hs_syn, "synack": self.hs_synack,
-                                "ack": self.hs_ack},
+            "handshake_times": self._handshake_times(),
             # relative 0 is the ISN (or the byte before the first one seen): data starts at 1
             "data_bytes": {client: max(0, c.high_rel - 1 - (c.fin_rel is not None)),
                            server: max(0, s.high_rel - 1 - (s.fin_rel is not None))},
@@ -706,8 +709,8 @@ class Connection:
             "ts_laps": {client: c.ts_lap, server: s.ts_lap},
             "zero_window_time": {client: zw_c, server: zw_s},
             "capture_reordered": self.capture_reordered,
-            "rtt_by_sender": {client: _rtt_summary(self.rtt_dir[0]),
-                              server: _rtt_summary(self.rtt_dir[1])},
+            "rtt_by_sender": {client: _rtt_summary(self.rtt_client),
+                              server: _rtt_summary(self.rtt_server)},
             "first_frame": self.first_frame,
             "last_frame": self.last_frame,
         }
@@ -715,6 +718,57 @@ class Connection:
             id=self.flow_id, client=client, server=server, start=self.first_ts,
             end=self.last_ts, state=state, handshake=handshake, syn_rtt=syn_rtt,
             rtt=_rtt_summary(self.rtt), endpoints=endpoints, states=states, tcp=tcp)
+
+
+    def _outcome(self) -> tuple[str, str]:
+        """FlowResult.state and .handshake (see the module docstring)."""
+        c, s = self.eps
+        if self.reset:
+            state = "RESET"
+        elif c.fin_acked and s.fin_acked:
+            state = S.CLOSED
+        elif c.state == S.SYN_SENT:
+            state = S.CLOSED  # the opener never got an answer: it gives up
+        else:
+            state = c.state
+        if c.syn_seen and s.synack_seen and self.hs_ack is not None:
+            handshake = "complete"
+        elif c.syn_seen or s.synack_seen:
+            handshake = "partial"
+        else:
+            handshake = "none"
+        return state, handshake
+
+    def _resets(self, client: str, server: str) -> list[dict]:
+        names = (client, server)
+        return [dict(r, endpoint=names[r["endpoint"]]) for r in self.resets]
+
+    def _handshake_times(self) -> dict:
+        return {"syn": self.hs_syn, "synack": self.hs_synack, "ack": self.hs_ack}
+
+    def carried_payload(self) -> bool:
+        """Whether either endpoint sent payload (a flow without it may be folded)."""
+        return self.ep_client.payload_bytes > 0 or self.ep_server.payload_bytes > 0
+
+    def folded_result(self) -> FlowResult:
+        """The part of result() that a flow only tallied, not listed, needs (the driver
+        folds flows without payload past its bounds): addresses, state, handshake, the
+        endpoints' counts and the handshake facts, as handshakes.count_attempt and the
+        fold's tally by state read them.  A small part of result()'s cost, which a SYN
+        flood would pay for every flow."""
+        c, s = self.eps
+        client = addr_text(self.caddr, self.cport)
+        server = addr_text(self.saddr, self.sport)
+        state, handshake = self._outcome()
+        return FlowResult(
+            id=self.flow_id, client=client, server=server, start=self.first_ts,
+            end=self.last_ts, state=state, handshake=handshake, syn_rtt=None, rtt={},
+            endpoints=[Endpoint(addr=client, role="client", packets=c.packets,
+                                payload_bytes=c.payload_bytes),
+                       Endpoint(addr=server, role="server", packets=s.packets,
+                                payload_bytes=s.payload_bytes)],
+            tcp={"handshake_times": self._handshake_times(),
+                 "resets": self._resets(client, server)})
 
 
 # -- pieces of FlowResult ---------------------------------------------------------------

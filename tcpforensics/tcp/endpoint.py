@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from .rtt import RtoEstimator
 from .sack import Scoreboard
-from .seqspace import Unwrapper
+from .seqspace import HALF, MASK
 from .state import UNKNOWN
 from .unacked import Unacked
 
 N_FLAGS = 15  # number of model.Analysis bits
 SIG_RING = 8  # recent data segments remembered per sender (duplicate detection)
+# C-typed copies for the inline unwrapper (compiled, C globals)
+_MASK = MASK
+_HALF = HALF
+_SPAN = 0x100000000  # 2**32
 
 
 class DataSig:
@@ -36,6 +40,10 @@ class DataSig:
 
 
 class EndpointState:
+    """One sender's state.  The compiled build lays the fields out in the order of the
+    .pxd: the ones read on every packet come first, so that a packet of one of many
+    interleaved flows touches few cache lines of it."""
+
     __slots__ = (
         # --- Wireshark analysis state (raw 32-bit values) ---
         "base_set", "base_seq", "nextseq", "nextseq_time", "nextseq_frame", "lastack",
@@ -43,16 +51,17 @@ class EndpointState:
         "dupacknum", "lastnondupack", "lastsegmentflags", "valid_bif", "sack_blocks",
         "unacked",
         # --- our model ---
-        "unwrap", "state", "syn_seen", "synack_seen", "isn", "syn_ts", "fin_rel", "fin_acked",
-        "fin_frame", "mss", "wscale_opt", "sack_perm", "ts_opt", "packets", "payload_bytes",
-        "counters", "rst", "fin", "max_payload", "superframes", "una", "high_rel",
-        "rto", "scoreboard", "dsack", "retrans_causes", "spurious_proven", "keepalive_ts",
-        "max_window", "last_tsval", "ts_lap", "ts_hi", "pending_retx", "last_sig",
-        "sig_next", "syn_count", "last_progress", "dup_since_progress", "sacked_since",
+        "rel_last", "state", "syn_seen", "synack_seen", "isn", "syn_ts", "fin_rel",
+        "fin_acked", "fin_frame", "mss", "wscale_opt", "sack_perm", "ts_opt", "packets",
+        "payload_bytes", "counters", "rst", "fin", "max_payload", "superframes", "una",
+        "high_rel", "rto", "scoreboard", "dsack", "retrans_causes", "spurious_proven",
+        "keepalive_ts", "max_window", "last_tsval", "ts_lap", "ts_hi", "pending_retx",
+        "last_sig", "sig_next", "syn_count", "last_progress", "dup_since_progress",
+        "sacked_since",
     )
 
     def __init__(self) -> None:
-        self.base_set = False
+        self.base_set = False  # base_seq known (set_base): then rel() and peek() work
         self.base_seq = 0
         self.nextseq = 0
         self.nextseq_time = 0.0
@@ -70,7 +79,9 @@ class EndpointState:
         self.sack_blocks: tuple = ()
         self.unacked = Unacked()  # the segments sent and not yet acknowledged
 
-        self.unwrap: Unwrapper | None = None
+        # the sequence unwrapper (seqspace.Unwrapper, kept inline: one object less to
+        # reach per packet): the last relative value rel() returned
+        self.rel_last = 0
         self.state = UNKNOWN
         self.syn_seen = False
         self.synack_seen = False
@@ -109,3 +120,29 @@ class EndpointState:
         self.last_progress = 0.0  # time the peer last advanced its cumulative ACK
         self.dup_since_progress = 0
         self.sacked_since = 0
+
+    def set_base(self, base: int) -> None:
+        """Relative sequence numbers of this sender count from `base` (32-bit)."""
+        self.base_seq = base
+        self.base_set = True
+        self.rel_last = 0
+
+    def rel(self, value: int) -> int:
+        """`value` (32-bit) on the sender's 64-bit relative line, placed nearest to the
+        last value seen (seqspace.Unwrapper.rel, inline; base_set first)."""
+        last = self.rel_last
+        d = (value - self.base_seq - last) & _MASK
+        if d >= _HALF:
+            d -= _SPAN
+        r = last + d
+        # only track forward movement so one stray value cannot drag the reference
+        if d > 0:
+            self.rel_last = r
+        return r
+
+    def peek(self, value: int) -> int:
+        """rel() without moving the reference."""
+        d = (value - self.base_seq - self.rel_last) & _MASK
+        if d >= _HALF:
+            d -= _SPAN
+        return self.rel_last + d
