@@ -35,16 +35,17 @@ cdef _Start _root(_Start node)
 
 @cython.final
 cdef class Unacked:
-    cdef public list tiled
-    cdef public Py_ssize_t head
+    # what add() and ack() read every time first (the struct follows this order)
     cdef public long long count
-    cdef public list x_ends
-    cdef public list x_starts
+    cdef public Py_ssize_t head
+    cdef public list tiled
     cdef public long long x_count
-    cdef public long long x_last
-    cdef public long long tick
     cdef public double acked_ts
     cdef public bint acked_retx
+    cdef public long long x_last
+    cdef public long long tick
+    cdef public list x_ends
+    cdef public list x_starts
 
     @cython.locals(tiled=list, sent=Sent, tail=Sent, node=_Start)
     cpdef void add(self, long long start, long long end, double ts, long long frame, bint retx)
