@@ -11,7 +11,7 @@ The store is a read-only sequence of flows in id order.  A packed flow is rebuil
 `PackedFlowResult` when it is read: its scalar fields are plain attributes, and its
 nested parts (endpoints, facts, stalls, state changes, RTT summary) are decoded from the
 bytes of the one most recently read packed flow.  Those parts are read-only: a change
-made to them is not kept.  Findings are linked with `link_finding`.
+made to them is not kept.  Findings are linked with `link_findings`.
 """
 
 from __future__ import annotations
@@ -37,26 +37,35 @@ _PART = {name: i for i, name in enumerate(_PARTS)}
 
 
 def pack(result: FlowResult) -> bytes | None:
-    """The result as marshal bytes, or None when marshal would not give it back as is."""
-    parts = (
-        (result.id, result.client, result.server, result.start, result.end,
-         result.state, result.handshake, result.syn_rtt),
-        result.findings, result.rtt,
-        [(e.addr, e.role, e.packets, e.payload_bytes, e.mss, e.wscale,
-          e.sack_permitted, e.timestamps, e.counters, e.cca) for e in result.endpoints],
-        [(s.ts, s.endpoint, s.state) for s in result.states],
-        [(s.kind, s.endpoint, s.start, s.duration, s.detail) for s in result.stalls],
-        result.tcp, result.cwnd,
-    )
+    """The result as marshal bytes, or None to keep it as it is.
+
+    marshal writes anything with a buffer as bytes: the report's cwnd series are arrays,
+    so a flow that has them stays plain.  Everything else in a result is built-in types
+    (tests/test_results.py walks the results of the sample captures to keep it so).
+    """
+    if result.cwnd:
+        return None
+    dumps = marshal.dumps
     try:
-        blobs = tuple(marshal.dumps(part) for part in parts)
-    except ValueError:  # a type marshal does not know
+        parts = (
+            dumps((result.id, result.client, result.server, result.start, result.end,
+                   result.state, result.handshake, result.syn_rtt)),
+            dumps(result.findings),
+            dumps(result.rtt),
+            dumps([(e.addr, e.role, e.packets, e.payload_bytes, e.mss, e.wscale,
+                    e.sack_permitted, e.timestamps, e.counters, e.cca)
+                   for e in result.endpoints]),
+            dumps([(s.ts, s.endpoint, s.state) for s in result.states]),
+            dumps([(s.kind, s.endpoint, s.start, s.duration, s.detail)
+                   for s in result.stalls]),
+            dumps(result.tcp),
+            dumps(result.cwnd),
+        )
+    except ValueError:  # a type marshal does not know: keep the flow plain
         return None
-    # marshal writes anything with a buffer (an array of the report's series) as bytes:
-    # keep such a flow plain rather than hand back other types
-    if any(marshal.loads(b) != part for b, part in zip(blobs, parts, strict=True)):
-        return None
-    return marshal.dumps(blobs)
+    # the parts hold no strings to share: version 2 writes them without setting up the
+    # table of back-references (the parts themselves use it for their repeated strings)
+    return dumps(parts, 2)
 
 
 class PackedFlowResult(FlowResult):
@@ -157,6 +166,10 @@ class ResultStore(Sequence[FlowResult]):
         self._order = array("q", (slots[i] for i in sorted(range(len(ids)),
                                                            key=ids.__getitem__)))
 
+    #: Flow ids are unique here (the analysis numbers flows): findings rules may cache
+    #: per-flow numbers by id, though each read rebuilds a packed flow.
+    unique_ids = True
+
     @property
     def packed(self) -> int:
         """How many flows are held packed (in memory or in the file)."""
@@ -224,17 +237,22 @@ class ResultStore(Sequence[FlowResult]):
             return list(linked)
         return list(self._part(slot, "findings"))
 
-    def link_finding(self, flow: FlowResult, finding_id: str) -> None:
-        """Record that `finding_id` concerns `flow` (FlowResult.findings, deduplicated)."""
-        if not isinstance(flow, PackedFlowResult):
-            if finding_id not in flow.findings:
-                flow.findings.append(finding_id)
-            return
-        linked = self._findings.get(flow.id)
-        if linked is None:
-            linked = self._findings[flow.id] = list(self._part(flow._slot, "findings"))
-        if finding_id not in linked:
-            linked.append(finding_id)
+    def link_findings(self, linked: dict[int, list[str]]) -> None:
+        """Add finding ids to the flows they concern ({flow id: [finding ids]}), as
+        FlowResult.findings, without duplicates."""
+        for flow_id, slot in zip(self._ids, self._slots, strict=True):
+            finding_ids = linked.get(flow_id)
+            if not finding_ids:
+                continue
+            if slot & 3 == _PLAIN:
+                held = self._plain[slot >> 2].findings
+            else:
+                held = self._findings.get(flow_id)
+                if held is None:
+                    held = self._findings[flow_id] = list(self._part(slot, "findings"))
+            for finding_id in finding_ids:
+                if finding_id not in held:
+                    held.append(finding_id)
 
 
 def _build(name: str, value: Any) -> Any:

@@ -15,9 +15,10 @@ win, the observer's are the fallback.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from statistics import median
 
@@ -107,7 +108,9 @@ class _Context:
         self._window_limited: dict[int, dict] = {}
         # computed once per flow and direction: several rules ask (retransmissions, RTO,
         # Mathis, ...), and a capture can list tens of thousands of flows
-        self._real_retransmissions: dict[tuple[int, int], tuple[int, int, dict]] = {}
+        self._real_retransmissions: dict[tuple, tuple[int, int, dict]] = {}
+        # a results store vouches that no two of its flows share an id
+        self._unique_ids = bool(getattr(flows, "unique_ids", False))
         self._conn_groups: list[dict] | None = None
 
     @staticmethod
@@ -236,9 +239,9 @@ class _Context:
 
     def real_retransmissions(self, f: FlowResult, d: int) -> tuple[int, int, dict]:
         """(loss repairs, spurious, causes) for what direction d sent (cached)."""
-        # f.id alone is not unique in hand-built flow lists, id(f) alone is reused when
+        # f.id is not unique in every hand-built flow list; id(f) alone is reused when
         # the flows are rebuilt from packed bytes on each read (results.py)
-        key = (f.id, id(f), d)
+        key = (f.id, 0 if self._unique_ids else id(f), d)
         cache = self._real_retransmissions
         got = cache.get(key)
         if got is None:
@@ -292,9 +295,16 @@ def _group_by_server(items: Iterable[tuple[FlowResult, dict]]
 
 
 # --- rules ---------------------------------------------------------------------------
-def rule_nagle(ctx: _Context) -> list[_Draft]:
+# Most rules look at every flow.  They are written as generators that receive the flows
+# one at a time (`while (f := (yield)) is not None:`) and return their drafts when sent
+# None, so that run_rules can feed every rule from one pass over the flows; a rule that
+# needs no flow, or only flows found elsewhere, is a plain function of the context.
+RuleScan = Generator[None, FlowResult | None, list[_Draft]]
+Rule = Callable[[_Context], "list[_Draft] | RuleScan"]
+
+def rule_nagle(ctx: _Context) -> RuleScan:
     hits = []
-    for f in ctx.flows:
+    while (f := (yield)) is not None:
         by_sender: dict[str, list] = defaultdict(list)
         for s in ctx.stalls(f, "nagle_delayed_ack"):
             by_sender[s.endpoint].append(s)
@@ -350,9 +360,9 @@ def rule_nagle(ctx: _Context) -> list[_Draft]:
     return out
 
 
-def rule_rto(ctx: _Context) -> list[_Draft]:
+def rule_rto(ctx: _Context) -> RuleScan:
     hits = []
-    for f in ctx.flows:
+    while (f := (yield)) is not None:
         stalls = ctx.stalls(f, "rto")
         if stalls:
             hits.append((f, {"stalls": stalls}))
@@ -400,9 +410,9 @@ def rule_rto(ctx: _Context) -> list[_Draft]:
     return out
 
 
-def rule_retransmissions(ctx: _Context) -> list[_Draft]:
+def rule_retransmissions(ctx: _Context) -> RuleScan:
     hits = []
-    for f in ctx.flows:
+    while (f := (yield)) is not None:
         for d in range(min(2, len(f.endpoints))):
             real, spurious, causes = ctx.real_retransmissions(f, d)
             if real < 3:
@@ -464,9 +474,9 @@ def rule_retransmissions(ctx: _Context) -> list[_Draft]:
     return out
 
 
-def rule_zero_window(ctx: _Context) -> list[_Draft]:
+def rule_zero_window(ctx: _Context) -> RuleScan:
     hits = []
-    for f in ctx.flows:
+    while (f := (yield)) is not None:
         for d in range(min(2, len(f.endpoints))):
             receiver = f.endpoints[d].addr
             ads = ctx.counter(f, d, "zero_window")
@@ -516,8 +526,11 @@ def rule_zero_window(ctx: _Context) -> list[_Draft]:
     return out
 
 
-def rule_receive_window(ctx: _Context) -> list[_Draft]:
-    hits = [(f, w) for f in ctx.flows if (w := ctx.window_limited(f))]
+def rule_receive_window(ctx: _Context) -> RuleScan:
+    hits = []
+    while (f := (yield)) is not None:
+        if w := ctx.window_limited(f):
+            hits.append((f, w))
     out = []
     for _server, items in _group_by_server(hits).items():
         flows = sorted({f.id for f, _ in items})
@@ -580,9 +593,9 @@ def rule_receive_window(ctx: _Context) -> list[_Draft]:
 
 def _option_rule(kind: str, key: str, name: str, sysctl: str, why: str,
                  endpoint_attr: str) -> Callable[[_Context], list[_Draft]]:
-    def rule(ctx: _Context) -> list[_Draft]:
+    def rule(ctx: _Context) -> RuleScan:
         hits = []
-        for f in ctx.flows:
+        while (f := (yield)) is not None:
             if not ctx.handshake_seen(f):
                 continue
             negotiated = f.tcp.get(key)
@@ -816,10 +829,10 @@ def _keepalive_times(f: FlowResult, ctx: _Context) -> dict[str, list[float]]:
     return out
 
 
-def rule_keepalive(ctx: _Context) -> list[_Draft]:
+def rule_keepalive(ctx: _Context) -> RuleScan:
     out = []
     idle_without: list[tuple[FlowResult, float]] = []
-    for f in ctx.flows:
+    while (f := (yield)) is not None:
         ka = _keepalive_times(f, ctx)
         if not ka:
             gap = ctx.facts(f).get("max_idle_gap") or 0.0
@@ -902,9 +915,9 @@ def _resets(f: FlowResult, ctx: _Context) -> list[dict]:
     return out
 
 
-def rule_reset(ctx: _Context) -> list[_Draft]:
+def rule_reset(ctx: _Context) -> RuleScan:
     hits = []
-    for f in ctx.flows:
+    while (f := (yield)) is not None:
         rs = _resets(f, ctx)
         if rs:
             hits.append((f, {"resets": rs}))
@@ -981,9 +994,9 @@ def _handshake_info(f: FlowResult, ctx: _Context) -> dict:
             "last_syn": fx.get("last_syn_ts", f.start)}
 
 
-def rule_handshake_failure(ctx: _Context) -> list[_Draft]:
+def rule_handshake_failure(ctx: _Context) -> RuleScan:
     hits = []
-    for f in ctx.flows:
+    while (f := (yield)) is not None:
         h = _handshake_info(f, ctx)
         if not h["syn_seen"] or h["ack_seen"] or f.handshake == "complete":
             continue
@@ -1039,9 +1052,9 @@ def rule_handshake_failure(ctx: _Context) -> list[_Draft]:
     return out
 
 
-def rule_syn_retransmission(ctx: _Context) -> list[_Draft]:
+def rule_syn_retransmission(ctx: _Context) -> RuleScan:
     hits = []
-    for f in ctx.flows:
+    while (f := (yield)) is not None:
         h = _handshake_info(f, ctx)
         if h["syn_re"] or h["synack_re"]:
             hits.append((f, h))
@@ -1166,9 +1179,9 @@ def rule_syn_flood(ctx: _Context) -> list[_Draft]:
         seconds_lost=lost)]
 
 
-def rule_mss_missing(ctx: _Context) -> list[_Draft]:
+def rule_mss_missing(ctx: _Context) -> RuleScan:
     hits = []
-    for f in ctx.flows:
+    while (f := (yield)) is not None:
         if not ctx.handshake_seen(f):
             continue
         syn_mss = ctx.facts(f).get("syn_mss")
@@ -1212,9 +1225,9 @@ def _max_payload(f: FlowResult, ctx: _Context) -> int:
     return max((int(v) for v in ctx.facts(f).get("max_payload") or [] if v), default=0)
 
 
-def rule_offload(ctx: _Context) -> list[_Draft]:
+def rule_offload(ctx: _Context) -> RuleScan:
     hits = []
-    for f in ctx.flows:
+    while (f := (yield)) is not None:
         sup = {a: int(n) for a, n in (f.tcp.get("superframes") or {}).items() if n}
         if not sup:
             fx = ctx.facts(f)
@@ -1255,9 +1268,9 @@ def rule_offload(ctx: _Context) -> list[_Draft]:
         metrics={"senders": dict(senders), "max_payload": biggest}, seconds_lost=0.0)]
 
 
-def rule_capture_loss(ctx: _Context) -> list[_Draft]:
+def rule_capture_loss(ctx: _Context) -> RuleScan:
     hits = []
-    for f in ctx.flows:
+    while (f := (yield)) is not None:
         core = f.tcp.get("capture_loss")
         n = 0
         if isinstance(core, dict):
@@ -1295,9 +1308,9 @@ def rule_capture_loss(ctx: _Context) -> list[_Draft]:
         metrics={"gaps": total, "flows": len(hits)}, seconds_lost=0.0)]
 
 
-def rule_mathis(ctx: _Context) -> list[_Draft]:
+def rule_mathis(ctx: _Context) -> RuleScan:
     out = []
-    for f in ctx.flows:
+    while (f := (yield)) is not None:
         for d in range(min(2, len(f.endpoints))):
             real, _, _ = ctx.real_retransmissions(f, d)
             nbytes, span = ctx.data_span(f, d)
@@ -1339,9 +1352,9 @@ def rule_mathis(ctx: _Context) -> list[_Draft]:
     return out
 
 
-def rule_slow_start_restart(ctx: _Context) -> list[_Draft]:
+def rule_slow_start_restart(ctx: _Context) -> RuleScan:
     out = []
-    for f in ctx.flows:
+    while (f := (yield)) is not None:
         events = ctx.facts(f).get("ssr_events") or []
         if not events:
             continue
@@ -1417,8 +1430,28 @@ def _merge_per_service(drafts: list[_Draft], server_of: dict[int, str]) -> list[
 
 
 # --- driver ----------------------------------------------------------------------------
+def run_rule(rule: Rule, ctx: _Context) -> list[_Draft]:
+    """One rule over the context's flows, on its own."""
+    if not inspect.isgeneratorfunction(rule):
+        return rule(ctx)  # type: ignore[return-value]
+    scan = rule(ctx)
+    next(scan)
+    for f in ctx.flows:
+        scan.send(f)
+    return _conclude(scan)  # type: ignore[arg-type]
+
+
+def _conclude(scan: RuleScan) -> list[_Draft]:
+    """Tell a scanning rule the flows are over; its drafts."""
+    try:
+        scan.send(None)
+    except StopIteration as done:
+        return done.value
+    raise RuntimeError("a findings rule went on scanning after the last flow")
+
+
 def run_rules(flows: Sequence[FlowResult], capture: CaptureInfo,
-              rules: Iterable[tuple[str, Callable[[_Context], list[_Draft]]]],
+              rules: Iterable[tuple[str, Rule]],
               errors: list[tuple[str, str]] | None = None) -> list[Finding]:
     """Run the rules, rank, number and link findings to flows.
 
@@ -1426,20 +1459,45 @@ def run_rules(flows: Sequence[FlowResult], capture: CaptureInfo,
     `errors` to collect (kind, message) for each such failure.
     """
     ctx = _Context(flows, capture)
-    drafts: list[_Draft] = []
-    for kind, rule in rules:
-        try:
-            drafts.extend(rule(ctx))
-        except Exception as exc:
-            if errors is not None:
-                errors.append((kind, f"{type(exc).__name__}: {exc}"))
-            # one odd flow must not hide the finding for all the others: retry flow by
-            # flow and keep what works (findings that compare flows are lost)
-            for f in flows:
+    rules = list(rules)
+    # One pass over the flows feeds every scanning rule in turn, so a flow read back
+    # from packed bytes is decoded once for all of them (results.py), not once per rule.
+    scans: dict[int, RuleScan] = {}
+    failures: dict[int, Exception] = {}
+    for i, (_kind, rule) in enumerate(rules):
+        if inspect.isgeneratorfunction(rule):
+            try:
+                scan = rule(ctx)
+                next(scan)
+                scans[i] = scan
+            except Exception as exc:
+                failures[i] = exc
+    if scans:
+        for f in flows:
+            for i, scan in list(scans.items()):
                 try:
-                    drafts.extend(rule(_Context([f], capture)))
-                except Exception:
-                    continue
+                    scan.send(f)
+                except Exception as exc:
+                    failures[i] = exc
+                    del scans[i]
+    drafts: list[_Draft] = []
+    for i, (kind, rule) in enumerate(rules):
+        exc = failures.get(i)
+        if exc is None:
+            try:
+                drafts.extend(_conclude(scans[i]) if i in scans else rule(ctx))
+                continue
+            except Exception as raised:
+                exc = raised
+        if errors is not None:
+            errors.append((kind, f"{type(exc).__name__}: {exc}"))
+        # one odd flow must not hide the finding for all the others: retry flow by flow
+        # and keep what works (findings that compare flows are lost)
+        for f in flows:
+            try:
+                drafts.extend(run_rule(rule, _Context([f], capture)))
+            except Exception:
+                continue
 
     merged = {d.flows[0] for d in drafts if d.kind in PER_FLOW_KINDS and len(d.flows) == 1}
     drafts = _merge_per_service(drafts, {f.id: f.server for f in flows if f.id in merged})
@@ -1462,16 +1520,16 @@ def run_rules(flows: Sequence[FlowResult], capture: CaptureInfo,
             metrics=metrics, impact=round(impact(d), 6)))
         for fl in d.flows:
             linked[fl].append(fid)
-    link = getattr(flows, "link_finding", None)
-    if link is None:  # a plain list: the last flow of each id takes its findings
-        link = _link_finding
-        flows = list({f.id: f for f in flows}.values())
-    for f in flows:
-        for fid in linked.get(f.id, ()):
-            link(f, fid)
+    link_findings = getattr(flows, "link_findings", None)
+    if link_findings is not None:  # a results store: packed flows keep them aside
+        link_findings(linked)
+        return findings
+    by_id = {f.id: f for f in flows}  # (the last flow of an id, in a hand-built list)
+    for flow_id, finding_ids in linked.items():
+        res = by_id.get(flow_id)
+        if res is None:
+            continue
+        for fid in finding_ids:
+            if fid not in res.findings:
+                res.findings.append(fid)
     return findings
-
-
-def _link_finding(flow: FlowResult, finding_id: str) -> None:
-    if finding_id not in flow.findings:
-        flow.findings.append(finding_id)

@@ -6,11 +6,9 @@ itself on import.  Kinds are the DESIGN.md contract names.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from . import findings as _f
 
-Rule = Callable[["_f._Context"], list]
+Rule = _f.Rule  # a plain function of the context, or a generator fed the flows
 
 RULES: tuple[tuple[str, Rule], ...] = (
     ("nagle_delayed_ack", _f.rule_nagle),
