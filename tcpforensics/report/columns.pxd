@@ -2,7 +2,7 @@
 # arrays stay Python objects (array.array); segment and verdict fields are C reads.
 cimport cython
 from cpython.array cimport array
-from tcpforensics.arrays cimport push_d, push_q, push_u, round6
+from tcpforensics.arrays cimport _make_room, push_d, push_q, push_u, round6
 from tcpforensics.flows cimport Flow
 from tcpforensics.model cimport Segment, SegmentVerdict
 from tcpforensics.packet_loop cimport SegmentSink
@@ -29,7 +29,8 @@ cdef class SegmentLog:
 
     @cython.locals(flags=int, length="long long", extra=int, span="long long", bits=int,
                    kinds=int, inflight="long long", sacks=tuple, rtt=double, rec=array,
-                   rel_ack="long long", ack="long long")
+                   times=array, size=Py_ssize_t, i=Py_ssize_t, rel_ack="long long",
+                   ack="long long")
     cdef void add(self, long long slot, Segment seg, SegmentVerdict v, double t0) except *
 
     @cython.locals(rec=array, times=array, n=Py_ssize_t, wanted=Py_ssize_t, i=Py_ssize_t,
@@ -77,6 +78,9 @@ cdef double get_d(array a, Py_ssize_t i) noexcept
 cdef long long get_q(array a, Py_ssize_t i) noexcept
 cdef unsigned int get_u(array a, Py_ssize_t i) noexcept
 cdef int set_q(array a, Py_ssize_t i, long long x) noexcept
+cdef int set_d(array a, Py_ssize_t i, double x) noexcept
+@cython.locals(n=Py_ssize_t)
+cdef Py_ssize_t _extend(array a, Py_ssize_t k) except -1
 cdef bint typecode_is(array a, str code) except -1
 cdef double value_at(array a, bint is_double, Py_ssize_t i) noexcept
 cdef long long _rint(double x)

@@ -21,9 +21,9 @@ from .marks import ACK_MARKS, DATA_MARKS, MARK_FIN, MARK_RST, MARK_SYN
 
 if cython.compiled:
     from cython.cimports.libc.math import rint
-    from cython.cimports.tcpforensics.arrays import push_d, push_q, push_u
+    from cython.cimports.tcpforensics.arrays import _make_room, push_d, push_q, push_u
 else:
-    from ..arrays import push_d, push_q, push_u
+    from ..arrays import _make_room, push_d, push_q, push_u
 
 _SEQ_MOD = 1 << 32
 _HALF = 1 << 31
@@ -107,27 +107,46 @@ class SegmentLog:
                 kinds |= _SACKS
             if rtt >= 0.0:
                 kinds |= _RTT
-        rec = self.rec
-        push_q(rec, slot << 32 | bits << 8 | kinds)
-        push_d(self.times, seg.ts - t0)
+        # room for the whole record first, then plain stores (one size check per array)
+        size = 1
         if kinds & _DATA:
-            push_q(rec, v.rel_seq)
-            push_q(rec, length)
+            size += 3 if kinds & _FLIGHT else 2
+        if kinds & _ACK:
+            size += 3
+            if kinds & _SACKS:
+                size += 1 + 2 * len(sacks)
+        rec = self.rec
+        i = _extend(rec, size)
+        set_q(rec, i, slot << 32 | bits << 8 | kinds)
+        i += 1
+        if kinds & _DATA:
+            set_q(rec, i, v.rel_seq)
+            set_q(rec, i + 1, length)
+            i += 2
             if kinds & _FLIGHT:
-                push_q(rec, inflight)
+                set_q(rec, i, inflight)
+                i += 1
         if kinds & _ACK:
             rel_ack = v.rel_ack
-            push_q(rec, rel_ack)
-            push_q(rec, v.win_scaled)
-            push_q(rec, v.acked_bytes)
+            set_q(rec, i, rel_ack)
+            set_q(rec, i + 1, v.win_scaled)
+            set_q(rec, i + 2, v.acked_bytes)
+            i += 3
             if kinds & _SACKS:
                 ack = seg.ack
-                push_q(rec, len(sacks))
+                set_q(rec, i, len(sacks))
+                i += 1
                 for left, right in sacks:
-                    push_q(rec, rel_seq_near(ack, rel_ack, left))
-                    push_q(rec, rel_seq_near(ack, rel_ack, right))
-            if kinds & _RTT:
-                push_d(self.times, rtt)
+                    set_q(rec, i, rel_seq_near(ack, rel_ack, left))
+                    set_q(rec, i + 1, rel_seq_near(ack, rel_ack, right))
+                    i += 2
+        times = self.times
+        if kinds & _RTT:
+            i = _extend(times, 2)
+            set_d(times, i, seg.ts - t0)
+            set_d(times, i + 1, rtt)
+        else:
+            push_d(times, seg.ts - t0)
 
     def unpack(self, dirs_of: list) -> None:
         """Append each record of slot s to the columns `dirs_of[s]` (direction 0, 1);
@@ -240,6 +259,24 @@ def get_u(a: array, i: int) -> int:
     return a[i]
 
 
+def set_d(a: array, i: int, x: float) -> int:
+    if cython.compiled:
+        a.data.as_doubles[i] = x
+    else:
+        a[i] = x
+    return 0
+
+
+def _extend(a: array, k: int) -> int:
+    """Make `a` (of 8-byte items) `k` items longer; the index of the first new one."""
+    n = len(a)
+    if cython.compiled:
+        _make_room(a, n + k - 1)
+    else:
+        a.frombytes(bytes(8 * k))
+    return n
+
+
 def set_q(a: array, i: int, x: int) -> int:
     if cython.compiled:
         a.data.as_longlongs[i] = x
@@ -248,8 +285,9 @@ def set_q(a: array, i: int, x: int) -> int:
     return 0
 
 
-if not cython.compiled:
+if not cython.compiled:  # the plain array methods: no Python frame per item
     get_d = get_q = get_u = array.__getitem__
+    set_d = set_q = array.__setitem__
 
 
 def rel_seq_near(ack_abs: int, rel_ack: int, value: int) -> int:
