@@ -1,8 +1,8 @@
 # C types for the compiled build of columns.py (Cython pure-Python mode).  The column
 # arrays stay Python objects (array.array); segment and verdict fields are C reads.
 cimport cython
-from cpython.array cimport array
-from tcpforensics.arrays cimport _make_room, push_d, push_q, push_u, round6
+from cpython.array cimport array, resize
+from tcpforensics.arrays cimport push_d, push_q, push_u, round6
 from tcpforensics.flows cimport Flow
 from tcpforensics.model cimport Segment, SegmentVerdict
 from tcpforensics.packet_loop cimport SegmentSink
@@ -26,10 +26,11 @@ cdef int _DATA, _FLIGHT, _ACK, _SACKS, _RTT, _DIR1, _LOG_MARKS
 @cython.final
 cdef class SegmentLog:
     cdef public array rec, times
+    cdef public Py_ssize_t rec_used, times_used
 
     @cython.locals(flags=int, length="long long", extra=int, span="long long", bits=int,
                    kinds=int, inflight="long long", sacks=tuple, rtt=double, rec=array,
-                   times=array, size=Py_ssize_t, i=Py_ssize_t, rel_ack="long long",
+                   times=array, size=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t, rel_ack="long long",
                    ack="long long")
     cdef void add(self, long long slot, Segment seg, SegmentVerdict v, double t0) except *
 
@@ -79,8 +80,8 @@ cdef long long get_q(array a, Py_ssize_t i) noexcept
 cdef unsigned int get_u(array a, Py_ssize_t i) noexcept
 cdef int set_q(array a, Py_ssize_t i, long long x) noexcept
 cdef int set_d(array a, Py_ssize_t i, double x) noexcept
-@cython.locals(n=Py_ssize_t)
-cdef Py_ssize_t _extend(array a, Py_ssize_t k) except -1
+@cython.locals(size=Py_ssize_t)
+cdef int _grow(array a, Py_ssize_t need) except -1
 cdef bint typecode_is(array a, str code) except -1
 cdef double value_at(array a, bint is_double, Py_ssize_t i) noexcept
 cdef long long _rint(double x)

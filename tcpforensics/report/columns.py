@@ -20,10 +20,11 @@ from ..packet_loop import SegmentSink
 from .marks import ACK_MARKS, DATA_MARKS, MARK_FIN, MARK_RST, MARK_SYN
 
 if cython.compiled:
+    from cython.cimports.cpython.array import resize
     from cython.cimports.libc.math import rint
-    from cython.cimports.tcpforensics.arrays import _make_room, push_d, push_q, push_u
+    from cython.cimports.tcpforensics.arrays import push_d, push_q, push_u
 else:
-    from ..arrays import _make_room, push_d, push_q, push_u
+    from ..arrays import push_d, push_q, push_u
 
 _SEQ_MOD = 1 << 32
 _HALF = 1 << 31
@@ -64,6 +65,8 @@ class Columns:
 class SegmentLog:
     """The filed segments of a set of flows, in capture order, as variable-length records
     in two arrays: `rec` (integers) and `times` (the segment's time, then its RTT sample).
+    The arrays grow by doubling ahead of the records: only their first `rec_used` and
+    `times_used` items are filed (so filing is plain stores, no resize per segment).
 
     Filing appends to these two arrays only: on a many-flow capture, filing straight into
     every flow's columns wrote to thousands of growing arrays at once, and those scattered
@@ -75,6 +78,8 @@ class SegmentLog:
     def __init__(self) -> None:
         self.rec = array("q")
         self.times = array("d")
+        self.rec_used = 0
+        self.times_used = 0
 
     def add(self, slot: int, seg, v, t0: float) -> None:
         """File one segment and its verdict (times relative to `t0`)."""
@@ -116,7 +121,10 @@ class SegmentLog:
             if kinds & _SACKS:
                 size += 1 + 2 * len(sacks)
         rec = self.rec
-        i = _extend(rec, size)
+        i = self.rec_used
+        if i + size > len(rec):
+            _grow(rec, i + size)
+        self.rec_used = i + size
         set_q(rec, i, slot << 32 | bits << 8 | kinds)
         i += 1
         if kinds & _DATA:
@@ -141,19 +149,21 @@ class SegmentLog:
                     set_q(rec, i + 1, rel_seq_near(ack, rel_ack, right))
                     i += 2
         times = self.times
+        j = self.times_used
+        if j + 2 > len(times):
+            _grow(times, j + 2)
+        set_d(times, j, seg.ts - t0)
         if kinds & _RTT:
-            i = _extend(times, 2)
-            set_d(times, i, seg.ts - t0)
-            set_d(times, i + 1, rtt)
-        else:
-            push_d(times, seg.ts - t0)
+            set_d(times, j + 1, rtt)
+            j += 1
+        self.times_used = j + 1
 
     def unpack(self, dirs_of: list) -> None:
         """Append each record of slot s to the columns `dirs_of[s]` (direction 0, 1);
         records of slots past the list's end or whose entry is None are skipped."""
         rec = self.rec
         times = self.times
-        n = len(rec)
+        n = self.rec_used
         wanted = len(dirs_of)
         i = 0
         j = 0
@@ -222,7 +232,7 @@ class SegmentLog:
         seen = set()
         out = []
         rec = self.rec
-        n = len(rec)
+        n = self.rec_used
         i = 0
         while i < n:
             head = get_q(rec, i)
@@ -267,14 +277,14 @@ def set_d(a: array, i: int, x: float) -> int:
     return 0
 
 
-def _extend(a: array, k: int) -> int:
-    """Make `a` (of 8-byte items) `k` items longer; the index of the first new one."""
-    n = len(a)
+def _grow(a: array, need: int) -> int:
+    """Lengthen `a` (of 8-byte items) to `need` items or more: at least double it."""
+    size = max(need, 2 * len(a), 256)
     if cython.compiled:
-        _make_room(a, n + k - 1)
+        resize(a, size)  # the new items are not set: SegmentLog writes before it reads
     else:
-        a.frombytes(bytes(8 * k))
-    return n
+        a.frombytes(bytes(8 * (size - len(a))))
+    return 0
 
 
 def set_q(a: array, i: int, x: int) -> int:
@@ -318,7 +328,7 @@ class ColumnStore:
 
     def unpack(self) -> None:
         """Move the segments filed so far into the flows' columns."""
-        if len(self.log.rec):
+        if self.log.rec_used:
             self.log.unpack(list(self.flows.values()))
             self.log = SegmentLog()
 
