@@ -289,8 +289,10 @@ class _Run:
                                            or len(self.results) >= opts.max_flow_results):
             result = conn.folded_result()  # folded below: only what count_attempt reads
         else:
-            result = conn.result()
-        if self.options.observers:
+            # without report details, result() leaves out REPORT_ONLY_FACTS (rather than
+            # build them to drop them) and the cwnd observer keeps no series
+            result = conn.result(opts.report_details)
+        if opts.observers:
             count_attempt(self.info.handshakes, result)
         if _carried_no_payload(result):
             opts = self.options
@@ -301,8 +303,6 @@ class _Run:
             self.listed_empty += 1
         for observer in flow.observers:
             observer.finish(result)
-        if not self.options.report_details:
-            _drop_report_details(result)
         self.results.append(result)
 
     def finished(self) -> Sequence[FlowResult]:
@@ -331,12 +331,6 @@ REPORT_ONLY_FACTS = frozenset({
     "rto_final", "rtt_by_sender", "dsack", "spurious_proven", "data_bytes", "mss", "ts_laps",
     "zero_window_time", "capture_reordered", "window_scale_known", "last_frame",
 })
-
-
-def _drop_report_details(result: FlowResult) -> None:
-    """Free what Options.report_details keeps (a new dict: pop() would not shrink it)."""
-    result.cwnd = []
-    result.tcp = {k: v for k, v in result.tcp.items() if k not in REPORT_ONLY_FACTS}
 
 
 def _carried_no_payload(result: FlowResult) -> bool:

@@ -2,7 +2,7 @@
 cimport cython
 
 from tcpforensics.model cimport Segment, SegmentVerdict
-from tcpforensics.tcp.connection cimport Connection
+from tcpforensics.tcp.connection cimport Connection, new_connection
 from tcpforensics.tcp.endpoint cimport EndpointState
 
 cdef long long ACK, SYN, GRAVEYARD, FLOW_CACHE

@@ -24,7 +24,7 @@ from collections.abc import Callable
 import cython
 
 from .model import ACK, SYN, Segment, SegmentVerdict
-from .tcp.connection import Connection
+from .tcp.connection import Connection, new_connection
 
 GRAVEYARD = 65536  # expired tuples remembered for reused_ports (about 150 bytes each)
 # Slots of the flow cache (a power of two): when flows interleave packet by packet the
@@ -184,7 +184,7 @@ class FlowTable:
     def _new(self, key: tuple, seg: Segment, reused: bool) -> Flow:
         fid = self.created
         self.created += 1
-        flow = Flow(fid, key, Connection(fid, seg, reused=reused), seg.ts)
+        flow = Flow(fid, key, new_connection(fid, seg, reused), seg.ts)
         self._live[key] = flow
         self._cache[cache_slot(key[0], key[1], key[2], key[3])] = flow
         self._push(flow, seg.ts + self.idle_timeout)

@@ -146,3 +146,17 @@ def test_a_lean_analysis_still_renders() -> None:
     """Without its details the report still renders (charts from its own pass)."""
     html = analyze(SAMPLE / "demo.pcap", report_details=False).to_html()
     assert "<html" in html and "Congestion" in html
+
+
+def test_lean_result_is_the_full_one_less_report_facts() -> None:
+    """Connection.result(details=False) builds exactly the facts a full result keeps
+    once REPORT_ONLY_FACTS are dropped, in the same order."""
+    for capture in CAPTURES[:3]:
+        full = analyze(capture, options=Options(report_details=True)).flow_results
+        lean = analyze(capture, options=Options(report_details=False)).flow_results
+        assert len(full) == len(lean)
+        for f, g in zip(full, lean, strict=True):
+            kept = {k: v for k, v in f.tcp.items() if k not in REPORT_ONLY_FACTS}
+            assert list(g.tcp) == list(kept)
+            assert g.tcp == kept
+            assert g.cwnd == []

@@ -159,6 +159,10 @@ class _Side:
         self.mss_eff = 0  # payload of a full segment (MSS less the timestamp option)
 
 
+_NO_TS = array("d", bytes(8 * EDGE_HIST_MIN))
+_NO_EDGES = array("q", bytes(8 * EDGE_HIST_MIN))
+
+
 class _EdgeHistory:
     """Recent (time, window edge) pairs offered to one sender, oldest first.
 
@@ -170,8 +174,9 @@ class _EdgeHistory:
 
     def __init__(self) -> None:
         self.cap = EDGE_HIST_MIN
-        self.ts = array("d", bytes(8 * EDGE_HIST_MIN))
-        self.edge = array("q", bytes(8 * EDGE_HIST_MIN))
+        # copies of zeroed templates: one C call each (most flows make two histories)
+        self.ts = _NO_TS[:]
+        self.edge = _NO_EDGES[:]
         self.head = 0  # index of the oldest entry
         self.n = 0
 

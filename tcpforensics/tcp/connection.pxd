@@ -13,12 +13,22 @@ cdef long long DUPLICATE_ACK, FAST_RETRANSMISSION, KEEP_ALIVE, OUT_OF_ORDER
 cdef long long SPURIOUS_RETRANSMISSION, ZERO_WINDOW_PROBE, REUSED_PORTS, LOSS_FLAGS, ANY_RETRANS
 cdef long long _KEEPALIVE_CAP, _PENDING_CAP, _RESET_CAP
 cdef double _NO_ZW
+# connection states (interned strings of state.py: equality is mostly an identity test)
+cdef str CLOSE_WAIT, CLOSED, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, LISTEN
+cdef str SYN_RECEIVED, SYN_SENT, TIME_WAIT, UNKNOWN
+cdef frozenset OPEN_FOR_CLOSE, _HANDSHAKE
+cdef tuple _FLAG_NAMES, _CAUSES
+cdef dict _NO_COUNTERS, _NO_CAUSES, _NO_RTO, _NO_RTT
+
+cpdef str addr_text(bytes addr, long long port)
 
 @cython.locals(mss="long long")
 cdef object _smss(EndpointState fwd, EndpointState rev)
 cdef object _mss(EndpointState ep)
+@cython.locals(counters=dict, c=list, i=Py_ssize_t)
 cdef object _endpoint(EndpointState ep, object addr, object role)
 cdef dict _causes(EndpointState ep)
+cdef list _keepalives(EndpointState ep)
 cdef dict _rto_final(EndpointState ep)
 cdef dict _rtt_summary(RttSummary summ)
 
@@ -65,7 +75,8 @@ cdef class Connection:
     cpdef long long direction(self, Segment seg)
     cpdef bint owns(self, Segment seg)
     @cython.locals(ep=EndpointState)
-    cdef void _set(self, long long idx, object new, double ts)
+    cdef void _start(self, long long flow_id, Segment first, bint reused)
+    cdef void _set(self, long long idx, str new, double ts)
     @cython.locals(d="long long", fwd=EndpointState, rev=EndpointState, eps=tuple,
                    flags="long long", seq="long long", ack="long long", seglen="long long",
                    ts=double, frame="long long", win="long long", ta="long long",
@@ -99,11 +110,24 @@ cdef class Connection:
     cdef void _transitions(self, long long d, EndpointState fwd, EndpointState rev,
                            Segment seg, long long flags, long long rel_seq,
                            long long rel_ack, long long seglen, double ts, long long frame)
-    @cython.locals(zw_c=double, zw_s=double)
+    @cython.locals(c=EndpointState, s=EndpointState)
     cdef void _update_watch(self)
+    @cython.locals(c=EndpointState, s=EndpointState, states=list, resets=list, tcp=dict)
+    cpdef object result(self, bint details=*)
+    @cython.locals(zw_c=double, zw_s=double)
+    cdef dict _facts(self, EndpointState c, EndpointState s, object client, object server,
+                     object time_wait, list resets)
+    @cython.locals(c=EndpointState, s=EndpointState)
+    cdef tuple _outcome(self)
+    cdef list _resets(self, object client, object server)
+    cdef dict _handshake_times(self)
     cdef void _options(self, EndpointState fwd, Segment seg)
     @cython.locals(r="long long", answer_to_syn=bint, in_window=bint, hi="long long",
                    rwnd="long long", after_data=bint)
     cdef void _rst(self, long long d, EndpointState fwd, EndpointState rev, Segment seg,
                    long long flags, long long rel_seq, long long rel_ack, double ts,
                    long long frame)
+
+
+@cython.locals(conn=Connection)
+cpdef Connection new_connection(long long flow_id, Segment first, bint reused)

@@ -71,12 +71,26 @@ from ..model import (
     SegmentVerdict,
     StateChange,
 )
-from . import state as S
 from .analysis import bytes_in_flight, set_bases, wireshark_flags
 from .endpoint import N_FLAGS, SIG_RING, DataSig, EndpointState
 from .rtt import RtoEstimator, RttSummary
 from .sack import Scoreboard, is_dsack
 from .seqspace import HALF, MASK
+from .state import (
+    CLOSE_WAIT,
+    CLOSED,
+    CLOSING,
+    ESTABLISHED,
+    FIN_WAIT_1,
+    FIN_WAIT_2,
+    LAST_ACK,
+    LISTEN,
+    OPEN_FOR_CLOSE,
+    SYN_RECEIVED,
+    SYN_SENT,
+    TIME_WAIT,
+    UNKNOWN,
+)
 from .unacked import Unacked
 
 # Analysis bits as plain ints (model.Analysis is the one definition; C ints when compiled)
@@ -96,16 +110,16 @@ _KEEPALIVE_CAP = 1000
 _PENDING_CAP = 256
 _RESET_CAP = 100
 _NO_ZW = -math.inf  # Connection.zw_since of a direction whose window is open
-_HANDSHAKE = frozenset({S.SYN_SENT, S.SYN_RECEIVED})
+_HANDSHAKE = frozenset({SYN_SENT, SYN_RECEIVED})
 _CAUSES = ("rto", "fast", "reordering", "network_duplicate", "unneeded")
 
 
 def addr_text(addr: bytes, port: int) -> str:
     """'ip:port', IPv6 as '[addr]:port'."""
+    if len(addr) == 4:  # formatted here: inet_ntop costs more than the whole f-string
+        return f"{addr[0]}.{addr[1]}.{addr[2]}.{addr[3]}:{port}"
     if len(addr) == 16:
         return f"[{socket.inet_ntop(socket.AF_INET6, addr)}]:{port}"
-    if len(addr) == 4:
-        return f"{socket.inet_ntop(socket.AF_INET, addr)}:{port}"
     return f"{addr.hex()}:{port}"
 
 
@@ -129,6 +143,9 @@ class Connection:
                  "capture_reordered", "rtt_client", "rtt_server")
 
     def __init__(self, flow_id: int, first: Segment, *, reused: bool = False) -> None:
+        self._start(flow_id, first, reused)
+
+    def _start(self, flow_id: int, first: Segment, reused: bool) -> None:
         self.flow_id = flow_id
         f = first.flags
         if f & SYN and not f & ACK:
@@ -178,10 +195,10 @@ class Connection:
         self.zw_since = [_NO_ZW, _NO_ZW]
         self.zw_time = [0.0, 0.0]
         if f & SYN and not f & ACK:
-            self._set(0, S.CLOSED, first.ts)
+            self._set(0, CLOSED, first.ts)
         else:  # mid-stream (or SYN+ACK first): say so explicitly
-            self.states.append(StateChange(first.ts, 0, S.UNKNOWN))
-            self.states.append(StateChange(first.ts, 1, S.UNKNOWN))
+            self.states.append(StateChange(first.ts, 0, UNKNOWN))
+            self.states.append(StateChange(first.ts, 1, UNKNOWN))
 
     # -- helpers -------------------------------------------------------------------
     @cython.nonecheck(True)  # compiled: reading a None seg raises, as in Python
@@ -520,13 +537,13 @@ class Connection:
                     if self.hs_syn is None:
                         self.hs_syn = ts
                 self._options(fwd, seg)
-                if fwd.state in (S.CLOSED, S.UNKNOWN, S.LISTEN):
-                    self._set(d, S.SYN_SENT, ts)
+                if fwd.state in (CLOSED, UNKNOWN, LISTEN):
+                    self._set(d, SYN_SENT, ts)
                     if rev.syn_seen and not rev.synack_seen:
                         # the peer's SYN is already on the wire: simultaneous open
-                        self._set(d, S.SYN_RECEIVED, ts)
-                if rev.state == S.SYN_SENT:
-                    self._set(r, S.SYN_RECEIVED, ts)  # simultaneous open
+                        self._set(d, SYN_RECEIVED, ts)
+                if rev.state == SYN_SENT:
+                    self._set(r, SYN_RECEIVED, ts)  # simultaneous open
                 # (a receiver is only known to LISTEN once it answers: a SYN into a
                 # black hole says nothing about the peer)
             else:
@@ -537,18 +554,18 @@ class Connection:
                     if self.hs_synack is None:
                         self.hs_synack = ts
                 self._options(fwd, seg)
-                if fwd.state in (S.CLOSED, S.UNKNOWN):
-                    self._set(d, S.LISTEN, ts)
-                if fwd.state in (S.LISTEN, S.SYN_SENT):
-                    self._set(d, S.SYN_RECEIVED, ts)
-                if rev.state in (S.SYN_SENT, S.UNKNOWN, S.CLOSED, S.SYN_RECEIVED) \
+                if fwd.state in (CLOSED, UNKNOWN):
+                    self._set(d, LISTEN, ts)
+                if fwd.state in (LISTEN, SYN_SENT):
+                    self._set(d, SYN_RECEIVED, ts)
+                if rev.state in (SYN_SENT, UNKNOWN, CLOSED, SYN_RECEIVED) \
                         and rel_ack >= 1:
-                    self._set(r, S.ESTABLISHED, ts)
+                    self._set(r, ESTABLISHED, ts)
         elif flags & ACK:
-            if fwd.state in (S.SYN_SENT, S.SYN_RECEIVED):
-                self._set(d, S.ESTABLISHED, ts)
-            if rev.state == S.SYN_RECEIVED and rel_ack >= 1:
-                self._set(r, S.ESTABLISHED, ts)
+            if fwd.state in (SYN_SENT, SYN_RECEIVED):
+                self._set(d, ESTABLISHED, ts)
+            if rev.state == SYN_RECEIVED and rel_ack >= 1:
+                self._set(r, ESTABLISHED, ts)
                 if self.hs_ack is None and self.hs_synack is not None:
                     self.hs_ack = ts
             elif self.hs_ack is None and self.hs_synack is not None and d == 0 \
@@ -559,12 +576,12 @@ class Connection:
                 and rel_ack >= rev.fin_rel + 1:
             rev.fin_acked = True
             st = rev.state
-            if st == S.FIN_WAIT_1:
-                self._set(r, S.FIN_WAIT_2, ts)
-            elif st == S.CLOSING:
-                self._set(r, S.TIME_WAIT, ts)
-            elif st == S.LAST_ACK:
-                self._set(r, S.CLOSED, ts)
+            if st == FIN_WAIT_1:
+                self._set(r, FIN_WAIT_2, ts)
+            elif st == CLOSING:
+                self._set(r, TIME_WAIT, ts)
+            elif st == LAST_ACK:
+                self._set(r, CLOSED, ts)
             if fwd.fin_acked:
                 self.closed = True
         if flags & FIN:
@@ -575,24 +592,24 @@ class Connection:
                 if self.close_initiator is None:
                     self.close_initiator = d
                 st = fwd.state
-                if st == S.CLOSE_WAIT and not (flags & ACK and rev.fin_rel is not None
+                if st == CLOSE_WAIT and not (flags & ACK and rev.fin_rel is not None
                                                and rel_ack >= rev.fin_rel + 1):
                     # its FIN does not acknowledge the peer's: both FINs crossed on
                     # the wire (simultaneous close), so it closed from ESTABLISHED
-                    self._set(d, S.FIN_WAIT_1, ts)
-                    self._set(d, S.CLOSING, ts)
-                elif st == S.CLOSE_WAIT:
-                    self._set(d, S.LAST_ACK, ts)
-                elif st in S.OPEN_FOR_CLOSE:
-                    self._set(d, S.FIN_WAIT_1, ts)
+                    self._set(d, FIN_WAIT_1, ts)
+                    self._set(d, CLOSING, ts)
+                elif st == CLOSE_WAIT:
+                    self._set(d, LAST_ACK, ts)
+                elif st in OPEN_FOR_CLOSE:
+                    self._set(d, FIN_WAIT_1, ts)
                 # the receiver learns of the FIN
                 st = rev.state
-                if st in (S.ESTABLISHED, S.UNKNOWN, S.SYN_RECEIVED, S.SYN_SENT):
-                    self._set(r, S.CLOSE_WAIT, ts)
-                elif st == S.FIN_WAIT_1:
-                    self._set(r, S.CLOSING, ts)
-                elif st == S.FIN_WAIT_2:
-                    self._set(r, S.TIME_WAIT, ts)
+                if st in (ESTABLISHED, UNKNOWN, SYN_RECEIVED, SYN_SENT):
+                    self._set(r, CLOSE_WAIT, ts)
+                elif st == FIN_WAIT_1:
+                    self._set(r, CLOSING, ts)
+                elif st == FIN_WAIT_2:
+                    self._set(r, TIME_WAIT, ts)
                 if rev.fin_acked and fwd.fin_acked:
                     self.closed = True
 
@@ -617,9 +634,9 @@ class Connection:
              rel_seq: int, rel_ack: int, ts: float, frame: int) -> None:
         fwd.rst += 1
         r = 1 - d
-        answer_to_syn = rev.state == S.SYN_SENT or (
+        answer_to_syn = rev.state == SYN_SENT or (
             rev.syn_seen and not fwd.synack_seen and not fwd.syn_seen)
-        if rev.state == S.SYN_SENT:
+        if rev.state == SYN_SENT:
             # RFC 9293 3.10.7.3: acceptable in SYN-SENT if it acknowledges the SYN
             in_window = bool(flags & ACK) and rel_ack == 1
         else:
@@ -638,20 +655,24 @@ class Connection:
             self.resets.append({"ts": ts, "frame": frame, "endpoint": d,
                                 "in_window": in_window, "answer_to_syn": answer_to_syn,
                                 "after_data": after_data})
-        if fwd.state != S.CLOSED:
-            self._set(d, S.CLOSED, ts)
+        if fwd.state != CLOSED:
+            self._set(d, CLOSED, ts)
         if in_window:
-            if rev.state not in (S.CLOSED, S.TIME_WAIT):
-                self._set(r, S.CLOSED, ts)
+            if rev.state not in (CLOSED, TIME_WAIT):
+                self._set(r, CLOSED, ts)
             self.reset = True
             self.closed = True
 
     # -- end of flow ------------------------------------------------------------------
-    @cython.locals(c=EndpointState, s=EndpointState)
-    def result(self) -> FlowResult:
-        """The FlowResult for the flow so far (called once per flow: kept to plain dict
-        literals, no per-endpoint comprehensions, since floods make millions of flows)."""
-        c, s = self.eps
+    def result(self, details: bool = True) -> FlowResult:
+        """The FlowResult for the flow so far.
+
+        `details`: include the facts only the report lists (`REPORT_ONLY_FACTS` in
+        analysis.py); without them `tcp` has the other keys, in the same order.  Called
+        once per flow (floods and churn make millions): plain literals, positional calls,
+        nothing built that is then dropped."""
+        c = self.ep_client
+        s = self.ep_server
         client = addr_text(self.caddr, self.cport)
         server = addr_text(self.saddr, self.sport)
         endpoints = [_endpoint(c, client, "client"), _endpoint(s, server, "server")]
@@ -660,39 +681,70 @@ class Connection:
         final_s = s.state
         # an opener still in SYN_SENT at the end of the flow never got an answer: it gives
         # up (ETIMEDOUT); a passive observer can only see the silence
-        if final_c == S.SYN_SENT:
-            final_c = S.CLOSED
-            states.append(StateChange(self.last_ts, 0, S.CLOSED))
-        if final_s == S.SYN_SENT:
-            final_s = S.CLOSED
-            states.append(StateChange(self.last_ts, 1, S.CLOSED))
+        if final_c == SYN_SENT:
+            final_c = CLOSED
+            states.append(StateChange(self.last_ts, 0, CLOSED))
+        if final_s == SYN_SENT:
+            final_s = CLOSED
+            states.append(StateChange(self.last_ts, 1, CLOSED))
         state, handshake = self._outcome()
         syn_rtt = self.first_rtt if handshake != "none" else None
-        if final_c == S.TIME_WAIT:
+        if final_c == TIME_WAIT:
             time_wait = client
-        elif final_s == S.TIME_WAIT:
+        elif final_s == TIME_WAIT:
             time_wait = server
         else:
             time_wait = None
+        resets = self._resets(client, server)
+        if details:
+            tcp = self._facts(c, s, client, server, time_wait, resets)
+        else:  # the same without REPORT_ONLY_FACTS (tests/test_memory.py checks the keys)
+            tcp = {
+                "close_initiator": (None if self.close_initiator is None
+                                    else ("client", "server")[self.close_initiator]),
+                "time_wait": time_wait,
+                "resets": resets,
+                "syn_retransmissions": max(0, c.syn_count - 1) if c.syn_seen else 0,
+                "synack_retransmissions": max(0, s.syn_count - 1) if s.synack_seen else 0,
+                "retrans_causes": {client: _causes(c), server: _causes(s)},
+                "max_payload": {client: c.max_payload, server: s.max_payload},
+                "superframes": {client: c.superframes, server: s.superframes},
+                "keepalive_ts": {client: _keepalives(c), server: _keepalives(s)},
+                "max_window": {client: c.max_window, server: s.max_window},
+                "window_scaling": c.win_scale >= 0 and s.win_scale >= 0,
+                "sack": c.sack_perm and s.sack_perm,
+                "timestamps": c.ts_opt and s.ts_opt,
+                "capture_loss": max(0, self.lost_gaps - self.filled_gaps),
+                "handshake_times": self._handshake_times(),
+                "first_frame": self.first_frame,
+            }
+        # (id, client, server, start, end, state, handshake, syn_rtt, rtt, endpoints,
+        #  states, stalls, findings, tcp)
+        return FlowResult(self.flow_id, client, server, self.first_ts, self.last_ts, state,
+                          handshake, syn_rtt, _rtt_summary(self.rtt), endpoints, states,
+                          [], [], tcp)
+
+    def _facts(self, c: EndpointState, s: EndpointState, client: str, server: str,
+               time_wait: str | None, resets: list) -> dict:
+        """FlowResult.tcp with the report's details (see the module docstring)."""
         zw_c = self.zw_time[0]
         if self.zw_since[0] != _NO_ZW:
             zw_c += max(0.0, self.last_ts - self.zw_since[0])
         zw_s = self.zw_time[1]
         if self.zw_since[1] != _NO_ZW:
             zw_s += max(0.0, self.last_ts - self.zw_since[1])
-        tcp = {
+        return {
             "close_initiator": (None if self.close_initiator is None
                                 else ("client", "server")[self.close_initiator]),
             "time_wait": time_wait,
-            "resets": self._resets(client, server),
+            "resets": resets,
             "syn_retransmissions": max(0, c.syn_count - 1) if c.syn_seen else 0,
             "synack_retransmissions": max(0, s.syn_count - 1) if s.synack_seen else 0,
             "retrans_causes": {client: _causes(c), server: _causes(s)},
             "rto_final": {client: _rto_final(c), server: _rto_final(s)},
             "max_payload": {client: c.max_payload, server: s.max_payload},
             "superframes": {client: c.superframes, server: s.superframes},
-            "keepalive_ts": {client: list(c.keepalive_ts or ()),
-                             server: list(s.keepalive_ts or ())},
+            "keepalive_ts": {client: _keepalives(c), server: _keepalives(s)},
             "max_window": {client: c.max_window, server: s.max_window},
             "window_scaling": c.win_scale >= 0 and s.win_scale >= 0,
             "window_scale_known": c.win_scale != -1 and s.win_scale != -1,
@@ -714,11 +766,6 @@ class Connection:
             "first_frame": self.first_frame,
             "last_frame": self.last_frame,
         }
-        return FlowResult(
-            id=self.flow_id, client=client, server=server, start=self.first_ts,
-            end=self.last_ts, state=state, handshake=handshake, syn_rtt=syn_rtt,
-            rtt=_rtt_summary(self.rtt), endpoints=endpoints, states=states, tcp=tcp)
-
 
     def _outcome(self) -> tuple[str, str]:
         """FlowResult.state and .handshake (see the module docstring)."""
@@ -726,9 +773,9 @@ class Connection:
         if self.reset:
             state = "RESET"
         elif c.fin_acked and s.fin_acked:
-            state = S.CLOSED
-        elif c.state == S.SYN_SENT:
-            state = S.CLOSED  # the opener never got an answer: it gives up
+            state = CLOSED
+        elif c.state == SYN_SENT:
+            state = CLOSED  # the opener never got an answer: it gives up
         else:
             state = c.state
         if c.syn_seen and s.synack_seen and self.hs_ack is not None:
@@ -771,17 +818,36 @@ class Connection:
                  "resets": self._resets(client, server)})
 
 
+def new_connection(flow_id: int, first: Segment, reused: bool) -> Connection:
+    """Connection(flow_id, first, reused=reused) for the flow table, which makes one per
+    flow: compiled, a C call instead of a keyword call through the type."""
+    conn = Connection.__new__(Connection)
+    conn._start(flow_id, first, reused)
+    return conn
+
+
 # -- pieces of FlowResult ---------------------------------------------------------------
+# Templates copied per flow (a dict copy is much cheaper than building one key by key)
+_NO_COUNTERS = dict.fromkeys(_FLAG_NAMES + ("rst", "fin"), 0)
+_NO_CAUSES = dict.fromkeys(_CAUSES, 0)
+_NO_RTO = RtoEstimator().as_dict()
+_NO_RTT = RttSummary().as_dict()
+
+
 def _endpoint(ep: EndpointState, addr: str, role: str) -> Endpoint:
-    if ep.counters is None:
-        counters = dict.fromkeys(_FLAG_NAMES, 0)
-    else:
-        counters = dict(zip(_FLAG_NAMES, ep.counters))  # noqa: B905 (N_FLAGS names)
-    counters["rst"] = ep.rst
-    counters["fin"] = ep.fin
-    return Endpoint(addr=addr, role=role, packets=ep.packets, payload_bytes=ep.payload_bytes,
-                    mss=_mss(ep), wscale=ep.wscale_opt, sack_permitted=ep.sack_perm,
-                    timestamps=ep.ts_opt, counters=counters)
+    counters = _NO_COUNTERS.copy()  # every count 0: only the others are written
+    c = ep.counters
+    if c is not None:
+        for i in range(N_FLAGS):
+            if c[i]:
+                counters[_FLAG_NAMES[i]] = c[i]
+    if ep.rst:
+        counters["rst"] = ep.rst
+    if ep.fin:
+        counters["fin"] = ep.fin
+    # (addr, role, packets, payload_bytes, mss, wscale, sack_permitted, timestamps, counters)
+    return Endpoint(addr, role, ep.packets, ep.payload_bytes, _mss(ep), ep.wscale_opt,
+                    ep.sack_perm, ep.ts_opt, counters)
 
 
 def _mss(ep: EndpointState) -> int | None:
@@ -791,17 +857,23 @@ def _mss(ep: EndpointState) -> int | None:
 
 def _causes(ep: EndpointState) -> dict:
     if ep.retrans_causes is None:
-        return dict.fromkeys(_CAUSES, 0)
+        return _NO_CAUSES.copy()
     return dict(ep.retrans_causes)
+
+
+def _keepalives(ep: EndpointState) -> list:
+    if ep.keepalive_ts is None:
+        return []
+    return list(ep.keepalive_ts)
 
 
 def _rto_final(ep: EndpointState) -> dict:
     if ep.rto is None:
-        return RtoEstimator().as_dict()
+        return _NO_RTO.copy()
     return ep.rto.as_dict()
 
 
 def _rtt_summary(summ: RttSummary | None) -> dict:
     if summ is None:
-        return RttSummary().as_dict()
+        return _NO_RTT.copy()
     return summ.as_dict()
