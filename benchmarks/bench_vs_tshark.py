@@ -8,6 +8,7 @@ report/analyze ratio.  Nothing is asserted: the numbers go to the README.
     python benchmarks/bench_vs_tshark.py /tmp/bulk21.pcap --repeat 3
     python benchmarks/bench_vs_tshark.py --synthetic 1000000 --skip-tshark
     python benchmarks/bench_vs_tshark.py --memory 1000000 3000000 10000000
+    python benchmarks/bench_vs_tshark.py --memory 200000 2000000 6000000 --short
 
 Without a capture argument it uses benchmarks/out/bulk-1m.pcap and records it first
 when missing (benchmarks/make_bulk_capture.py: needs root and network namespaces).
@@ -36,6 +37,9 @@ OUT = HERE / "out"
 BULK = OUT / "bulk-1m.pcap"
 # Many flows at once and a long timeline: 200 concurrent flows of 2000 segments each.
 SYNTHETIC_ARGS = ["--concurrent", "200", "--segments", "2000"]
+# --short: many short connections (about 40 packets each), where per-flow costs and the
+# number of finished flows dominate
+SHORT_FLOW_ARGS = ["--concurrent", "200", "--segments", "20"]
 
 
 @dataclass
@@ -155,22 +159,24 @@ def bench(path: str, commands: list[str], skip_tshark: bool, repeat: int) -> Non
     print_table(rows, packets, size_mb)
 
 
-def synthetic(packets: int, path: Path) -> str:
+def synthetic(packets: int, path: Path, args: list[str] = SYNTHETIC_ARGS) -> str:
     """A synthetic many-flow capture of `packets` packets, written once and reused."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         subprocess.run([sys.executable, str(HERE / "make_synthetic.py"), "--packets",
-                        str(packets), "--out", str(tmp), *SYNTHETIC_ARGS], check=True)
+                        str(packets), "--out", str(tmp), *args], check=True)
         os.replace(tmp, path)
     return str(path)
 
 
-def memory(lengths: list[int], command: str) -> None:
+def memory(lengths: list[int], command: str, short: bool = False) -> None:
     """Peak RSS of `command` on prefixes of one long synthetic capture."""
     longest = max(lengths)
-    full = synthetic(longest, OUT / f"synthetic-{longest}.pcap")
-    print(f"{command} on prefixes of {full} (make_synthetic.py {' '.join(SYNTHETIC_ARGS)})")
+    args = SHORT_FLOW_ARGS if short else SYNTHETIC_ARGS
+    name = f"synthetic-{'short-' if short else ''}{longest}.pcap"
+    full = synthetic(longest, OUT / name, args)
+    print(f"{command} on prefixes of {full} (make_synthetic.py {' '.join(args)})")
     print(f"{'packets':>11} {'MB':>7} {'wall s':>7} {'cpu s':>7} {'us/pkt cpu':>10} "
           f"{'peak RSS MiB':>12}")
     with tempfile.TemporaryDirectory(prefix="tf-bench-") as work:
@@ -196,12 +202,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="peak RSS on prefixes of one long synthetic capture")
     parser.add_argument("--commands", nargs="+", default=["analyze", "report"],
                         choices=("analyze", "report", "events"))
+    parser.add_argument("--short", action="store_true",
+                        help="with --memory: a capture of many short connections")
     parser.add_argument("--skip-tshark", action="store_true")
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool; the best counts")
     args = parser.parse_args(argv)
 
     if args.memory:
-        memory(args.memory, args.commands[0])
+        memory(args.memory, args.commands[0], args.short)
         return 0
     captures = list(args.captures)
     if args.synthetic:

@@ -687,28 +687,37 @@ def _conn_groups(ctx: _Context) -> list[dict]:
 
 
 def _make_conn_groups(ctx: _Context) -> list[dict]:
-    groups: dict[tuple[str, str], list[FlowResult]] = defaultdict(list)
+    # Count first, then keep a few numbers per flow of the big groups, not the flows: a
+    # capture of many short connections puts most of its flows in one group, and the
+    # flows may be packed (results.py) or many.
+    sizes: dict[tuple[str, str], int] = defaultdict(int)
     for f in ctx.flows:
-        groups[(_host(f.client), f.server)].append(f)
+        sizes[(_host(f.client), f.server)] += 1
+    groups: dict[tuple[str, str], list[tuple]] = {k: [] for k, n in sizes.items() if n >= 20}
+    if not groups:
+        return []
+    for f in ctx.flows:
+        records = groups.get((_host(f.client), f.server))
+        if records is not None:
+            records.append((f.start, f.id, f.client, f.end - f.start, _closer(f, ctx),
+                            sum(e.payload_bytes for e in f.endpoints), ctx.rtt(f)))
     out = []
-    for (client_host, server), flows in groups.items():
-        if len(flows) < 20:
-            continue
-        flows.sort(key=lambda f: f.start)
-        span = flows[-1].start - flows[0].start
+    for (client_host, server), records in groups.items():
+        records.sort(key=lambda r: r[0])  # by start (stable: ids in order within a tie)
+        flows = [r[1] for r in records]
+        span = records[-1][0] - records[0][0]
         rate = (len(flows) - 1) / span if span > 0 else float(len(flows))
         ports: dict[str, int] = defaultdict(int)
-        for f in flows:
-            ports[f.client] += 1
+        for r in records:
+            ports[r[2]] += 1
         reused = sum(1 for n in ports.values() if n > 1)
         closers: dict[str, int] = defaultdict(int)
-        for f in flows:
-            c = _closer(f, ctx)
-            if c:
-                closers[c] += 1
-        lifetimes = [f.end - f.start for f in flows]
-        bytes_per = [sum(e.payload_bytes for e in f.endpoints) for f in flows]
-        rtts = [r for f in flows if (r := ctx.rtt(f))]
+        for r in records:
+            if r[4]:
+                closers[r[4]] += 1
+        lifetimes = [r[3] for r in records]
+        bytes_per = [r[5] for r in records]
+        rtts = [r[6] for r in records if r[6]]
         out.append({"client": client_host, "server": server, "flows": flows,
                     "n": len(flows), "span": span, "rate": rate, "reused_ports": reused,
                     "closers": dict(closers), "median_lifetime": median(lifetimes),
@@ -761,7 +770,7 @@ def rule_time_wait(ctx: _Context) -> list[_Draft]:
                 "timestamps); (3) widen net.ipv4.ip_local_port_range (e.g. \"1024 65535\"). "
                 "Never use tcp_tw_recycle (it broke clients behind NAT and is gone since "
                 "Linux 4.12); SO_LINGER 0 avoids TIME_WAIT only by resetting connections."),
-            flows=[f.id for f in g["flows"]], endpoint=holder,
+            flows=list(g["flows"]), endpoint=holder,
             metrics={"connections": g["n"], "seconds": _r(g["span"], 3),
                      "rate_per_s": _r(g["rate"], 2), "time_wait_side": side,
                      "closer_share": _r(share, 3), "time_wait_sockets": _r(ports_held, 0),
@@ -797,7 +806,7 @@ def rule_churn(ctx: _Context) -> list[_Draft]:
                 "client (a pooled agent/session), use the driver's connection pool, or "
                 "multiplex requests (HTTP/2). Only if that is impossible, tune the "
                 "kernel: net.ipv4.tcp_tw_reuse=1 and a wider ip_local_port_range."),
-            flows=[f.id for f in g["flows"]], endpoint=g["client"],
+            flows=list(g["flows"]), endpoint=g["client"],
             metrics={"connections": g["n"], "rate_per_s": _r(g["rate"], 2),
                      "median_lifetime": _r(g["median_lifetime"]),
                      "median_bytes": g["median_bytes"],
