@@ -5,7 +5,7 @@ from tcpforensics.model cimport Segment, SegmentVerdict
 from tcpforensics.tcp.connection cimport Connection, new_connection
 from tcpforensics.tcp.endpoint cimport EndpointState
 
-cdef long long ACK, SYN, GRAVEYARD, FLOW_CACHE
+cdef long long ACK, SYN, GRAVEYARD, FLOW_CACHE, STALE_SWEEP
 
 
 cpdef tuple flow_key(Segment seg)
@@ -43,6 +43,7 @@ cdef class FlowTable:
     cdef public dict _live
     cdef public object _grave  # an OrderedDict
     cdef public list _heap
+    cdef public long long _stale
     cdef public list _finished
     cdef public double _now
     cdef public Flow current
@@ -56,6 +57,8 @@ cdef class FlowTable:
     cdef Flow _start(self, Segment seg)
     @cython.locals(fid="long long", flow=Flow)
     cdef Flow _new(self, tuple key, Segment seg, bint reused)
+    @cython.locals(heap=list)
+    cdef void _sweep(self)
     cdef void _push(self, Flow flow, double deadline)
     @cython.locals(oldest=Flow)
     cdef void _linger(self, Flow flow)

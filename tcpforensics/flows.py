@@ -27,6 +27,7 @@ from .model import ACK, SYN, Segment, SegmentVerdict
 from .tcp.connection import Connection, new_connection
 
 GRAVEYARD = 65536  # expired tuples remembered for reused_ports (about 150 bytes each)
+STALE_SWEEP = 4096  # ended flows' heap entries tolerated before a sweep (when half the heap)
 # Slots of the flow cache (a power of two): when flows interleave packet by packet the
 # previous segment's flow is the wrong guess, and the tuple's dictionary lookup (build
 # the 4-tuple, hash it, compare tuples) costs about 1,400 instructions a packet.
@@ -104,6 +105,10 @@ class FlowTable:
         # slots at its front, ~70 us per flow once full (a SYN flood's hot spot)
         self._grave: OrderedDict[tuple, tuple] = OrderedDict()
         self._heap: list[tuple[float, int, Flow]] = []
+        # heap entries of ended flows, about: they are skipped when popped, but until
+        # their deadline (up to idle_timeout of capture time) each keeps its Flow, so a
+        # burst of short connections is swept out of the heap now and then (_sweep)
+        self._stale = 0
         self._finished: list[Flow] = []
         self._now = float("-inf")
         # the flow of the last segment fed: the verdict's flow, and a cheap first guess
@@ -187,12 +192,21 @@ class FlowTable:
         flow = Flow(fid, key, new_connection(fid, seg, reused), seg.ts)
         self._live[key] = flow
         self._cache[cache_slot(key[0], key[1], key[2], key[3])] = flow
+        if self._stale > STALE_SWEEP and 2 * self._stale > len(self._heap):
+            self._sweep()
         self._push(flow, seg.ts + self.idle_timeout)
         if self.observer_factory is not None:
             flow.observers = self.observer_factory(flow)
         if len(self._live) > self.max_flows:
             self._evict_one(flow)
         return flow
+
+    def _sweep(self) -> None:
+        """Drop the heap entries of ended flows (popping skips them: same expiries)."""
+        heap = self._heap
+        heap[:] = [entry for entry in heap if not entry[2].done]
+        heapq.heapify(heap)
+        self._stale = 0
 
     def _push(self, flow: Flow, deadline: float) -> None:
         flow._entries += 1
@@ -201,6 +215,7 @@ class FlowTable:
     def _end(self, flow: Flow, remember: bool = True) -> None:
         if not flow.done:
             flow.done = True
+            self._stale += flow._entries
             if flow.conn.closed:
                 self.lingering -= 1
             key = flow.key

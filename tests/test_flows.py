@@ -162,3 +162,37 @@ def test_interleaved_flows_sharing_a_cache_slot_stay_apart():
     assert all(f is None or not f.done for f in t._cache)
     again, _ = t.feed(seg(10, 20.1, A, p1, B, 80))
     assert again.id == 3 and not again.done
+
+
+def _short_connection(t: FlowTable, port: int, ts: float, frame: int) -> None:
+    """SYN, SYN-ACK, ACK, FIN, FIN, ACK on one port: a closed flow that then lingers."""
+    t.feed(seg(frame, ts, A, port, B, 80, flags=SYN, seq=1, ack=0))
+    t.feed(seg(frame + 1, ts, B, 80, A, port, flags=SYN | ACK, seq=7, ack=2))
+    t.feed(seg(frame + 2, ts, A, port, B, 80, flags=FIN | ACK, seq=2, ack=8))
+    t.feed(seg(frame + 3, ts, B, 80, A, port, flags=FIN | ACK, seq=8, ack=3))
+    t.feed(seg(frame + 4, ts, A, port, B, 80, flags=ACK, seq=3, ack=9))
+
+
+def test_ended_flows_do_not_pile_up_in_the_expiry_heap():
+    """Short connections end long before their idle deadline: their heap entries are
+    swept now and then, so the heap holds about the live flows, not every flow of the
+    last idle_timeout of capture time; and the same flows end at the same times."""
+    sweep_at = 4096  # flows.STALE_SWEEP (a C constant in the compiled build)
+
+    def run(sweep: bool) -> tuple[list[tuple[int, float]], int]:
+        t = FlowTable(idle_timeout=300.0, closed_linger=0.5, max_lingering=100_000)
+        if not sweep:
+            t._stale = -(10**12)  # never reaches the sweep threshold
+        ended, largest = [], 0
+        for i in range(3 * sweep_at):
+            _short_connection(t, 1024 + i % 60000, i * 0.001, 5 * i + 1)
+            ended += [(f.id, i) for f in t.pop_finished()]
+            largest = max(largest, len(t._heap))
+        ended += [(f.id, -1) for f in t.flush()]
+        return ended, largest
+
+    swept, largest = run(True)
+    kept, largest_unswept = run(False)
+    assert swept == kept  # sweeping changes nothing that comes out
+    assert largest_unswept >= 3 * sweep_at  # every ended flow's entry stayed
+    assert largest < 2 * sweep_at + 1000
