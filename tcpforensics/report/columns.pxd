@@ -75,6 +75,8 @@ cdef class FirstPassTap(SegmentSink):
 
 # reading and writing column items (C reads of the array's buffer; no bounds check: the
 # callers index within len())
+@cython.locals(n=Py_ssize_t)
+cdef Py_ssize_t _body_words(array rec, Py_ssize_t i, int kinds) noexcept
 cdef double get_d(array a, Py_ssize_t i) noexcept
 cdef long long get_q(array a, Py_ssize_t i) noexcept
 cdef unsigned int get_u(array a, Py_ssize_t i) noexcept

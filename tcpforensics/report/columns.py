@@ -177,14 +177,9 @@ class SegmentLog:
             j += 1
             dirs = dirs_of[slot] if slot < wanted else None
             if dirs is None:  # skip the record
-                if kinds & _DATA:
-                    i += 3 if kinds & _FLIGHT else 2
-                if kinds & _ACK:
-                    i += 3
-                    if kinds & _SACKS:
-                        i += 1 + 2 * get_q(rec, i)
-                    if kinds & _RTT:
-                        j += 1
+                i += _body_words(rec, i, kinds)
+                if kinds & _ACK and kinds & _RTT:
+                    j += 1
                 continue
             own: Columns = dirs[1] if kinds & _DIR1 else dirs[0]
             if kinds & _DATA:
@@ -242,13 +237,20 @@ class SegmentLog:
                 seen.add(slot)
                 out.append(slot)
             i += 1
-            if kinds & _DATA:
-                i += 3 if kinds & _FLIGHT else 2
-            if kinds & _ACK:
-                i += 3
-                if kinds & _SACKS:
-                    i += 1 + 2 * get_q(rec, i)
+            i += _body_words(rec, i, kinds)
         return out
+
+
+def _body_words(rec: array, i: int, kinds: int) -> int:
+    """How many words of `rec` the record whose body starts at `i` takes past its head."""
+    n = 0
+    if kinds & _DATA:
+        n = 3 if kinds & _FLIGHT else 2
+    if kinds & _ACK:
+        n += 3
+        if kinds & _SACKS:
+            n += 1 + 2 * get_q(rec, i + n)  # the SACK count follows the ACK words
+    return n
 
 
 def get_d(a: array, i: int) -> float:

@@ -114,9 +114,11 @@ cdef class Connection:
     cdef void _update_watch(self)
     @cython.locals(c=EndpointState, s=EndpointState, states=list, resets=list, tcp=dict)
     cpdef object result(self, bint details=*)
-    @cython.locals(zw_c=double, zw_s=double)
     cdef dict _facts(self, EndpointState c, EndpointState s, object client, object server,
                      object time_wait, list resets)
+    @cython.locals(zw_c=double, zw_s=double, extra=dict)
+    cdef dict _with_report_facts(self, dict facts, EndpointState c, EndpointState s,
+                                 object client, object server)
     @cython.locals(c=EndpointState, s=EndpointState)
     cdef tuple _outcome(self)
     cdef list _resets(self, object client, object server)

@@ -112,6 +112,15 @@ _RESET_CAP = 100
 _NO_ZW = -math.inf  # Connection.zw_since of a direction whose window is open
 _HANDSHAKE = frozenset({SYN_SENT, SYN_RECEIVED})
 _CAUSES = ("rto", "fast", "reordering", "network_duplicate", "unneeded")
+# FlowResult.tcp's keys in order when the report's details are kept
+_FACT_ORDER = (
+    "close_initiator", "time_wait", "resets", "syn_retransmissions",
+    "synack_retransmissions", "retrans_causes", "rto_final", "max_payload", "superframes",
+    "keepalive_ts", "max_window", "window_scaling", "window_scale_known", "sack",
+    "timestamps", "dsack", "spurious_proven", "capture_loss", "handshake_times",
+    "data_bytes", "mss", "ts_laps", "zero_window_time", "capture_reordered",
+    "rtt_by_sender", "first_frame", "last_frame",
+)
 
 
 def addr_text(addr: bytes, port: int) -> str:
@@ -696,28 +705,9 @@ class Connection:
         else:
             time_wait = None
         resets = self._resets(client, server)
+        tcp = self._facts(c, s, client, server, time_wait, resets)
         if details:
-            tcp = self._facts(c, s, client, server, time_wait, resets)
-        else:  # the same without REPORT_ONLY_FACTS (tests/test_memory.py checks the keys)
-            tcp = {
-                "close_initiator": (None if self.close_initiator is None
-                                    else ("client", "server")[self.close_initiator]),
-                "time_wait": time_wait,
-                "resets": resets,
-                "syn_retransmissions": max(0, c.syn_count - 1) if c.syn_seen else 0,
-                "synack_retransmissions": max(0, s.syn_count - 1) if s.synack_seen else 0,
-                "retrans_causes": {client: _causes(c), server: _causes(s)},
-                "max_payload": {client: c.max_payload, server: s.max_payload},
-                "superframes": {client: c.superframes, server: s.superframes},
-                "keepalive_ts": {client: _keepalives(c), server: _keepalives(s)},
-                "max_window": {client: c.max_window, server: s.max_window},
-                "window_scaling": c.win_scale >= 0 and s.win_scale >= 0,
-                "sack": c.sack_perm and s.sack_perm,
-                "timestamps": c.ts_opt and s.ts_opt,
-                "capture_loss": max(0, self.lost_gaps - self.filled_gaps),
-                "handshake_times": self._handshake_times(),
-                "first_frame": self.first_frame,
-            }
+            tcp = self._with_report_facts(tcp, c, s, client, server)
         # (id, client, server, start, end, state, handshake, syn_rtt, rtt, endpoints,
         #  states, stalls, findings, tcp)
         return FlowResult(self.flow_id, client, server, self.first_ts, self.last_ts, state,
@@ -726,13 +716,7 @@ class Connection:
 
     def _facts(self, c: EndpointState, s: EndpointState, client: str, server: str,
                time_wait: str | None, resets: list) -> dict:
-        """FlowResult.tcp with the report's details (see the module docstring)."""
-        zw_c = self.zw_time[0]
-        if self.zw_since[0] != _NO_ZW:
-            zw_c += max(0.0, self.last_ts - self.zw_since[0])
-        zw_s = self.zw_time[1]
-        if self.zw_since[1] != _NO_ZW:
-            zw_s += max(0.0, self.last_ts - self.zw_since[1])
+        """FlowResult.tcp as the findings read it (see the module docstring)."""
         return {
             "close_initiator": (None if self.close_initiator is None
                                 else ("client", "server")[self.close_initiator]),
@@ -741,19 +725,33 @@ class Connection:
             "syn_retransmissions": max(0, c.syn_count - 1) if c.syn_seen else 0,
             "synack_retransmissions": max(0, s.syn_count - 1) if s.synack_seen else 0,
             "retrans_causes": {client: _causes(c), server: _causes(s)},
-            "rto_final": {client: _rto_final(c), server: _rto_final(s)},
             "max_payload": {client: c.max_payload, server: s.max_payload},
             "superframes": {client: c.superframes, server: s.superframes},
             "keepalive_ts": {client: _keepalives(c), server: _keepalives(s)},
             "max_window": {client: c.max_window, server: s.max_window},
             "window_scaling": c.win_scale >= 0 and s.win_scale >= 0,
-            "window_scale_known": c.win_scale != -1 and s.win_scale != -1,
             "sack": c.sack_perm and s.sack_perm,
             "timestamps": c.ts_opt and s.ts_opt,
-            "dsack": {client: c.dsack, server: s.dsack},
-            "spurious_proven": {client: c.spurious_proven, server: s.spurious_proven},
             "capture_loss": max(0, self.lost_gaps - self.filled_gaps),
             "handshake_times": self._handshake_times(),
+            "first_frame": self.first_frame,
+        }
+
+    def _with_report_facts(self, facts: dict, c: EndpointState, s: EndpointState,
+                           client: str, server: str) -> dict:
+        """`facts` plus the ones only the report lists (analysis.REPORT_ONLY_FACTS), in
+        the order of _FACT_ORDER."""
+        zw_c = self.zw_time[0]
+        if self.zw_since[0] != _NO_ZW:
+            zw_c += max(0.0, self.last_ts - self.zw_since[0])
+        zw_s = self.zw_time[1]
+        if self.zw_since[1] != _NO_ZW:
+            zw_s += max(0.0, self.last_ts - self.zw_since[1])
+        extra = {
+            "rto_final": {client: _rto_final(c), server: _rto_final(s)},
+            "window_scale_known": c.win_scale != -1 and s.win_scale != -1,
+            "dsack": {client: c.dsack, server: s.dsack},
+            "spurious_proven": {client: c.spurious_proven, server: s.spurious_proven},
             # relative 0 is the ISN (or the byte before the first one seen): data starts at 1
             "data_bytes": {client: max(0, c.high_rel - 1 - (c.fin_rel is not None)),
                            server: max(0, s.high_rel - 1 - (s.fin_rel is not None))},
@@ -763,9 +761,9 @@ class Connection:
             "capture_reordered": self.capture_reordered,
             "rtt_by_sender": {client: _rtt_summary(self.rtt_client),
                               server: _rtt_summary(self.rtt_server)},
-            "first_frame": self.first_frame,
             "last_frame": self.last_frame,
         }
+        return {key: facts[key] if key in facts else extra[key] for key in _FACT_ORDER}
 
     def _outcome(self) -> tuple[str, str]:
         """FlowResult.state and .handshake (see the module docstring)."""

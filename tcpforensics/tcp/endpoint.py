@@ -79,8 +79,8 @@ class EndpointState:
         self.sack_blocks: tuple = ()
         self.unacked = Unacked()  # the segments sent and not yet acknowledged
 
-        # the sequence unwrapper (seqspace.Unwrapper, kept inline: one object less to
-        # reach per packet): the last relative value rel() returned
+        # the sequence unwrapper, kept inline (one object less to reach per packet):
+        # the last relative value rel() returned
         self.rel_last = 0
         self.state = UNKNOWN
         self.syn_seen = False
@@ -129,7 +129,7 @@ class EndpointState:
 
     def rel(self, value: int) -> int:
         """`value` (32-bit) on the sender's 64-bit relative line, placed nearest to the
-        last value seen (seqspace.Unwrapper.rel, inline; base_set first)."""
+        last value seen (base_set first)."""
         last = self.rel_last
         d = (value - self.base_seq - last) & _MASK
         if d >= _HALF:
