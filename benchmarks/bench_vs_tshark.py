@@ -54,6 +54,9 @@ def measure(cmd: list[str], name: str) -> Run:
     """Run `cmd` to completion; its wall time, CPU time and peak RSS from wait4."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    # Measured as installed: pip byte-compiles a package when it installs it, so an
+    # environment that forbids writing bytecode would add parsing every module to each run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     start = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
@@ -69,12 +72,25 @@ def measure(cmd: list[str], name: str) -> Run:
     return Run(name, wall, rusage.ru_utime + rusage.ru_stime, rusage.ru_maxrss)
 
 
-def best_of(cmd: list[str], name: str, repeat: int) -> Run:
-    """The run with the least CPU time of `repeat` (the machine is shared; the least
-    disturbed run is the closest to the tool's own cost).  Peak RSS is the maximum."""
-    runs = [measure(cmd, name) for _ in range(repeat)]
-    best = min(runs, key=lambda r: r.cpu)
-    best.rss_kib = max(r.rss_kib for r in runs)
+def best_of(tools: list[tuple[str, list[str]]], repeat: int) -> list[Run]:
+    """Per tool, the run with the least CPU time of `repeat` (the machine is shared; the
+    least disturbed run is the closest to the tool's own cost); peak RSS is the maximum.
+
+    The tools take turns (one run of each, `repeat` times over), so a machine whose speed
+    drifts slows them alike, and the ratios between them hold; a first run of each, not
+    counted, warms the page cache and writes the bytecode.
+    """
+    for name, cmd in tools:
+        measure(cmd, name)
+    runs: dict[str, list[Run]] = {name: [] for name, _ in tools}
+    for _ in range(repeat):
+        for name, cmd in tools:
+            runs[name].append(measure(cmd, name))
+    best = []
+    for name, _ in tools:
+        run = min(runs[name], key=lambda r: r.cpu)
+        run.rss_kib = max(r.rss_kib for r in runs[name])
+        best.append(run)
     return best
 
 
@@ -154,8 +170,7 @@ def bench(path: str, commands: list[str], skip_tshark: bool, repeat: int) -> Non
     mode = "pure Python" if os.environ.get("TCPFORENSICS_PURE") == "1" else "compiled"
     print(f"capture: {path}  {packets:,} packets  {size_mb:.1f} MB  ({mode}, best of {repeat})")
     with tempfile.TemporaryDirectory(prefix="tf-bench-") as work:
-        rows = [best_of(argv, name, repeat)
-                for name, argv in tools(path, commands, skip_tshark, work)]
+        rows = best_of(tools(path, commands, skip_tshark, work), repeat)
     print_table(rows, packets, size_mb)
 
 

@@ -9,13 +9,13 @@ when the flow ends.
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import IO, Any
 
+from . import collector
 from .diagnose.handshakes import count_attempt
 from .io.reader import open_capture
 from .model import CaptureInfo, Finding, FlowResult, Segment, SegmentObserver, SegmentVerdict
@@ -237,7 +237,13 @@ class _Run:
             [] if options.plain_results is None
             else ResultStore(options.plain_results, options.packed_memory))
         self.listed_empty = 0  # flows without payload listed in full (max_empty_flows)
-        self.loop = PacketLoop(self.table, self.info.skipped, self._finish, progress)
+        self.loop = PacketLoop(self.table, self.info.skipped, self._finish, self._every_chunk)
+
+    def _every_chunk(self, records: int) -> None:
+        """Called by the loop every PROGRESS_EVERY records."""
+        collector.collect_if_due()
+        if self.progress is not None:
+            self.progress(records)
 
     def segments(self) -> Iterator[tuple[Segment, Any, SegmentVerdict]]:
         """(segment, flow, verdict) for every TCP segment, in capture order."""
@@ -260,6 +266,9 @@ class _Run:
 
     def _close(self) -> None:
         info, loop, table = self.info, self.loop, self.table
+        # the loop holds self._finish: without this the whole run (flow table, capture)
+        # would wait for a full collection after analyze() returns
+        loop.finish = loop.progress = None
         self.capture.close()
         info.records = self.capture.records
         info.tcp_segments = info.records - sum(info.skipped.values())
@@ -360,16 +369,10 @@ def analyze(source: Source, *, options: Options | None = None,
             raise TypeError(f"unknown option {key!r}")
         setattr(opts, key, value)
     run = _Run(source, opts, progress)
-    # Per-flow state is long-lived and acyclic-heavy: the default collector thresholds make
-    # Python rescan it constantly (about 2x the run time on many-flow captures).
-    thresholds = gc.get_threshold()
-    gc.set_threshold(200_000, 50, 1000)
-    try:
+    with collector.paused():  # (why: collector.py)
         run.run(segment_sink)
-    finally:
-        gc.set_threshold(*thresholds)
-    results = run.finished()
-    findings = _diagnose(results, run.info) if opts.observers else []
+        results = run.finished()
+        findings = _diagnose(results, run.info) if opts.observers else []
     path = os.fspath(source) if isinstance(source, str | os.PathLike) and source != "-" else None
     return Analysis(capture=run.info, flow_results=results, finding_results=findings,
                     source=path)

@@ -1,0 +1,147 @@
+"""The garbage collector is paused during an analysis (tcpforensics/collector.py).
+
+That is only safe because the pipeline makes no reference cycles: reference counting then
+frees everything, and the collector has nothing to find. These tests check that premise
+on real and mutated captures, and check the pause and its safety valve themselves.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import random
+import sys
+import weakref
+from pathlib import Path
+
+import pytest
+
+import tcpforensics
+from tcpforensics import collector
+from tcpforensics.analysis import Options, lean_options
+from tcpforensics.errors import CaptureError
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "sample_pcaps"
+CAPTURES = [SAMPLES / "demo.pcap",
+            SAMPLES / "churn" / "churn.server.pcap.gz",
+            SAMPLES / "blackhole" / "blackhole.client.pcap.gz",
+            SAMPLES / "nagle" / "nagle-rr.client.pcap.gz",
+            SAMPLES / "bulk" / "demo-lossy.client.pcap.gz"]
+
+
+def _garbage_after(source: Path | str, options: Options) -> tuple[int, int]:
+    """Cyclic garbage found while the analysis is still held, and after dropping it."""
+    gc.collect()
+    gc.disable()
+    try:
+        analysis = tcpforensics.analyze(source, options=options)
+        analysis.to_dict()
+        while_held = gc.collect()
+        del analysis
+        after = gc.collect()
+    finally:
+        gc.enable()
+    return while_held, after
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+@pytest.mark.parametrize("lean", [False, True], ids=["full", "lean"])
+def test_an_analysis_leaves_no_reference_cycles(capture: Path, lean: bool) -> None:
+    if not capture.exists():
+        pytest.skip(f"{capture} missing")
+    options = lean_options(plain_results=2, packed_memory=4096) if lean else Options()
+    assert _garbage_after(capture, options) == (0, 0)
+
+
+def test_mutated_captures_leave_no_reference_cycles(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("fuzz_pipeline",
+                                                  REPO / "tests" / "fuzz_pipeline.py")
+    fp = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("fuzz_pipeline", fp)
+    spec.loader.exec_module(fp)
+    seeds = fp.default_seeds()
+    if not seeds:
+        pytest.skip("no seed captures")
+    rng = random.Random(6)
+    analyzed = 0
+    for n in range(25):
+        case = fp.make_case(rng, seeds)
+        path = tmp_path / f"case{n}{case.suffix}"
+        path.write_bytes(case.blob)
+        try:
+            assert _garbage_after(path, Options()) == (0, 0), case.steps
+            analyzed += 1
+        except CaptureError:
+            continue
+    assert analyzed >= 15
+
+
+def test_pause_turns_automatic_collection_off_and_back_on() -> None:
+    assert gc.isenabled()
+    with collector.paused():
+        assert not gc.isenabled()
+        with collector.paused():  # an analysis inside another (a report's, a batch's)
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_pause_leaves_a_collector_the_caller_turned_off_alone() -> None:
+    gc.disable()
+    try:
+        with collector.paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_pause_turns_collection_back_on_after_an_error() -> None:
+    with pytest.raises(RuntimeError), collector.paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only the collector frees it
+
+
+def test_the_valve_collects_cycles_once_enough_objects_piled_up(monkeypatch) -> None:
+    monkeypatch.setattr(collector, "_bound", 10_000)
+    with collector.paused():
+        cycle = _Node()
+        alive = weakref.ref(cycle)
+        del cycle
+        collector.collect_if_due()  # too few allocations yet: nothing collected
+        assert alive() is not None
+        piled = [[] for _ in range(20_000)]
+        collector.collect_if_due()
+        assert alive() is None
+        del piled
+
+
+def test_the_valve_backs_off_when_it_finds_nothing(monkeypatch) -> None:
+    monkeypatch.setattr(collector, "_bound", 10_000)
+    with collector.paused():
+        piled = [[] for _ in range(20_000)]
+        collector.collect_if_due()
+        assert collector._bound == 20_000
+        del piled
+
+
+def test_the_valve_is_quiet_outside_an_analysis(monkeypatch) -> None:
+    monkeypatch.setattr(collector, "_bound", 10)
+    cycle = _Node()
+    alive = weakref.ref(cycle)
+    del cycle
+    gc.disable()  # (so only the valve could collect it)
+    try:
+        piled = [[] for _ in range(100)]
+        collector.collect_if_due()
+        assert alive() is not None
+        del piled
+    finally:
+        gc.enable()
+        gc.collect()
