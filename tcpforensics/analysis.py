@@ -228,8 +228,7 @@ class _Run:
         self.table = FlowTable(
             idle_timeout=options.idle_timeout, closed_linger=options.closed_linger,
             max_flows=options.max_flows, max_lingering=options.max_lingering,
-            observer_factory=(lambda flow: [make(flow) for make in factories]) if factories
-            else None,
+            observer_makers=factories,
         )
         self.info = CaptureInfo(path=self.capture.path, format=self.capture.format,
                                 snaplen=self.capture.snaplen)
@@ -294,21 +293,20 @@ class _Run:
 
     def _finish(self, flow: Any) -> None:
         conn, opts = flow.conn, self.options
-        if not conn.carried_payload() and (self.listed_empty >= opts.max_empty_flows
-                                           or len(self.results) >= opts.max_flow_results):
-            result = conn.folded_result()  # folded below: only what count_attempt reads
-        else:
-            # without report details, result() leaves out REPORT_ONLY_FACTS (rather than
-            # build them to drop them) and the cwnd observer keeps no series
-            result = conn.result(opts.report_details)
+        empty = not conn.carried_payload()
+        if empty and (self.listed_empty >= opts.max_empty_flows
+                      or len(self.results) >= opts.max_flow_results):
+            result = conn.folded_result()  # only what count_attempt and the tally read
+            if opts.observers:
+                count_attempt(self.info.handshakes, result)
+            self._fold(result)
+            return
+        # without report details, result() leaves out REPORT_ONLY_FACTS (rather than
+        # build them to drop them) and the cwnd observer keeps no series
+        result = conn.result(opts.report_details)
         if opts.observers:
             count_attempt(self.info.handshakes, result)
-        if _carried_no_payload(result):
-            opts = self.options
-            if (self.listed_empty >= opts.max_empty_flows
-                    or len(self.results) >= opts.max_flow_results):
-                self._fold(result)
-                return
+        if empty:
             self.listed_empty += 1
         for observer in flow.observers:
             observer.finish(result)
@@ -340,10 +338,6 @@ REPORT_ONLY_FACTS = frozenset({
     "rto_final", "rtt_by_sender", "dsack", "spurious_proven", "data_bytes", "mss", "ts_laps",
     "zero_window_time", "capture_reordered", "window_scale_known", "last_frame",
 })
-
-
-def _carried_no_payload(result: FlowResult) -> bool:
-    return all(e.payload_bytes == 0 for e in result.endpoints)
 
 
 def iter_events(source: Source, options: Options | None = None

@@ -38,6 +38,7 @@ cdef class FlowTable:
     cdef public long long lingering
     cdef public object _closed_order  # a deque
     cdef public object observer_factory
+    cdef public tuple observer_makers
     cdef public long long evicted
     cdef public long long created
     cdef public dict _live

@@ -85,6 +85,23 @@ def test_observer_factory_sees_each_new_flow():
     assert made == [0] and f.observers == ["obs"]
 
 
+def test_observer_makers_make_each_new_flows_observers_in_order():
+    made = []
+
+    def maker(name):
+        def make(flow):
+            made.append((name, flow.id))
+            return name
+        return make
+
+    t = FlowTable(observer_makers=[maker("cwnd"), maker("stalls")])
+    f0, _ = t.feed(seg(1, 0.0, A, 1111, B, 80))
+    t.feed(seg(2, 0.1, B, 80, A, 1111))
+    f1, _ = t.feed(seg(3, 0.2, A, 2222, B, 80))
+    assert made == [("cwnd", 0), ("stalls", 0), ("cwnd", 1), ("stalls", 1)]
+    assert f0.observers == ["cwnd", "stalls"] and f1.observers == ["cwnd", "stalls"]
+
+
 def test_memory_stays_bounded_on_a_syn_flood():
     t = FlowTable(max_flows=1000, idle_timeout=30.0)
     emitted = 0

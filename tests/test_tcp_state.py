@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from test_tcp_analysis import Wire, names
 
-from tcpforensics.model import ACK, FIN, PSH, RST, SYN
+from tcpforensics.model import ACK, FIN, PSH, RST, SYN, StateChange
 
 CLIENT = "198.18.0.1:40000"
 SERVER = "198.18.0.2:80"
@@ -36,6 +36,11 @@ def test_active_close_by_client_ends_in_time_wait():
     assert w.flow.conn.closed
     assert res.endpoints[0].counters["fin"] == 1 and res.endpoints[1].counters["fin"] == 1
     assert res.tcp["data_bytes"] == {CLIENT: 100, SERVER: 200}
+    # the changes are filled field by field (connection._change): the same objects the
+    # dataclass's constructor makes
+    for c in res.states:
+        made = StateChange(c.ts, c.endpoint, c.state)
+        assert type(c) is StateChange and c == made and repr(c) == repr(made)
 
 
 def test_server_close_puts_server_in_time_wait_with_fin_ack_piggybacked():
@@ -169,3 +174,4 @@ def test_ipv6_addresses_are_bracketed():
 
     assert addr_text(bytes(15) + b"\x01", 443) == "[::1]:443"
     assert addr_text(bytes([198, 18, 0, 1]), 80) == "198.18.0.1:80"
+    assert addr_text(bytes([0, 9, 10, 255]), 65535) == "0.9.10.255:65535"

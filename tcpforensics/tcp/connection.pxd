@@ -16,9 +16,12 @@ cdef double _NO_ZW
 # connection states (interned strings of state.py: equality is mostly an identity test)
 cdef str CLOSE_WAIT, CLOSED, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, LISTEN
 cdef str SYN_RECEIVED, SYN_SENT, TIME_WAIT, UNKNOWN
-cdef frozenset OPEN_FOR_CLOSE, _HANDSHAKE
+cdef frozenset OPEN_FOR_CLOSE
+cdef tuple _OCTETS
 cdef tuple _FLAG_NAMES, _CAUSES
 cdef dict _NO_COUNTERS, _NO_CAUSES, _NO_RTO, _NO_RTT
+# typed as a type: `StateChange.__new__(StateChange)` is then a C call of its tp_new
+cdef type StateChange
 
 cpdef str addr_text(bytes addr, long long port)
 
@@ -31,6 +34,7 @@ cdef dict _causes(EndpointState ep)
 cdef list _keepalives(EndpointState ep)
 cdef dict _rto_final(EndpointState ep)
 cdef dict _rtt_summary(RttSummary summ)
+cdef object _change(double ts, long long endpoint, str state)
 
 
 # Fields in order of use (the struct follows it): what every packet reads first, so
@@ -76,6 +80,7 @@ cdef class Connection:
     cpdef bint owns(self, Segment seg)
     @cython.locals(ep=EndpointState)
     cdef void _start(self, long long flow_id, Segment first, bint reused)
+    @cython.locals(ep=EndpointState)
     cdef void _set(self, long long idx, str new, double ts)
     @cython.locals(d="long long", fwd=EndpointState, rev=EndpointState, eps=tuple,
                    flags="long long", seq="long long", ack="long long", seglen="long long",

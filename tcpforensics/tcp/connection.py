@@ -110,7 +110,6 @@ _KEEPALIVE_CAP = 1000
 _PENDING_CAP = 256
 _RESET_CAP = 100
 _NO_ZW = -math.inf  # Connection.zw_since of a direction whose window is open
-_HANDSHAKE = frozenset({SYN_SENT, SYN_RECEIVED})
 _CAUSES = ("rto", "fast", "reordering", "network_duplicate", "unneeded")
 # FlowResult.tcp's keys in order when the report's details are kept
 _FACT_ORDER = (
@@ -123,10 +122,14 @@ _FACT_ORDER = (
 )
 
 
+_OCTETS = tuple(str(i) for i in range(256))  # decimal text of each byte value
+
+
 def addr_text(addr: bytes, port: int) -> str:
     """'ip:port', IPv6 as '[addr]:port'."""
     if len(addr) == 4:  # formatted here: inet_ntop costs more than the whole f-string
-        return f"{addr[0]}.{addr[1]}.{addr[2]}.{addr[3]}:{port}"
+        return (f"{_OCTETS[addr[0]]}.{_OCTETS[addr[1]]}.{_OCTETS[addr[2]]}."
+                f"{_OCTETS[addr[3]]}:{port}")
     if len(addr) == 16:
         return f"[{socket.inet_ntop(socket.AF_INET6, addr)}]:{port}"
     return f"{addr.hex()}:{port}"
@@ -206,8 +209,8 @@ class Connection:
         if f & SYN and not f & ACK:
             self._set(0, CLOSED, first.ts)
         else:  # mid-stream (or SYN+ACK first): say so explicitly
-            self.states.append(StateChange(first.ts, 0, UNKNOWN))
-            self.states.append(StateChange(first.ts, 1, UNKNOWN))
+            self.states.append(_change(first.ts, 0, UNKNOWN))
+            self.states.append(_change(first.ts, 1, UNKNOWN))
 
     # -- helpers -------------------------------------------------------------------
     @cython.nonecheck(True)  # compiled: reading a None seg raises, as in Python
@@ -223,10 +226,10 @@ class Connection:
                 and seg.src == self.saddr and seg.dst == self.caddr)
 
     def _set(self, idx: int, new: str, ts: float) -> None:
-        ep = self.eps[idx]
+        ep = self.ep_client if idx == 0 else self.ep_server
         if ep.state != new:
             ep.state = new
-            self.states.append(StateChange(ts, idx, new))
+            self.states.append(_change(ts, idx, new))
 
     # -- the per-segment path --------------------------------------------------------
     @cython.nonecheck(True)  # compiled: reading a None seg raises, as in Python
@@ -625,7 +628,8 @@ class Connection:
     def _update_watch(self) -> None:
         """Whether a bare ACK can still change a state (handshake or a FIN unacked)."""
         c, s = self.eps
-        self._watch = (c.state in _HANDSHAKE or s.state in _HANDSHAKE
+        self._watch = (c.state == SYN_SENT or c.state == SYN_RECEIVED
+                       or s.state == SYN_SENT or s.state == SYN_RECEIVED
                        or (c.fin_rel is not None and not c.fin_acked)
                        or (s.fin_rel is not None and not s.fin_acked))
 
@@ -692,10 +696,10 @@ class Connection:
         # up (ETIMEDOUT); a passive observer can only see the silence
         if final_c == SYN_SENT:
             final_c = CLOSED
-            states.append(StateChange(self.last_ts, 0, CLOSED))
+            states.append(_change(self.last_ts, 0, CLOSED))
         if final_s == SYN_SENT:
             final_s = CLOSED
-            states.append(StateChange(self.last_ts, 1, CLOSED))
+            states.append(_change(self.last_ts, 1, CLOSED))
         state, handshake = self._outcome()
         syn_rtt = self.first_rtt if handshake != "none" else None
         if final_c == TIME_WAIT:
@@ -825,6 +829,19 @@ def new_connection(flow_id: int, first: Segment, reused: bool) -> Connection:
 
 
 # -- pieces of FlowResult ---------------------------------------------------------------
+def _change(ts: float, endpoint: int, state: str) -> StateChange:
+    """StateChange(ts, endpoint, state), its fields set one by one: compiled, that is a C
+    call of the type's tp_new and three slot stores instead of the dataclass's
+    Python-level __init__ (half the cost; a flow makes ten or so).  (Endpoint and
+    FlowResult keep their constructor: without slots, setting their fields one by one
+    costs about as much.)"""
+    change = StateChange.__new__(StateChange)
+    change.ts = ts
+    change.endpoint = endpoint
+    change.state = state
+    return change
+
+
 # Templates copied per flow (a dict copy is much cheaper than building one key by key)
 _NO_COUNTERS = dict.fromkeys(_FLAG_NAMES + ("rst", "fin"), 0)
 _NO_CAUSES = dict.fromkeys(_CAUSES, 0)
