@@ -9,6 +9,7 @@ cdef long long ACK, SYN, GRAVEYARD, FLOW_CACHE, STALE_SWEEP
 
 
 cpdef tuple flow_key(Segment seg)
+cpdef bytes grave_key(tuple key)
 cpdef long long cache_slot(object src, long long sport, object dst, long long dport)
 cpdef long long shard_of(object src, long long sport, object dst, long long dport,
                         long long shards)
@@ -54,7 +55,8 @@ cdef class FlowTable:
     @cython.locals(flow=Flow, conn=Connection, fwd=EndpointState, ts=double, was_closed=bint,
                    slot="long long")
     cpdef SegmentVerdict feed_verdict(self, Segment seg)
-    @cython.locals(key=tuple, reused=bint)
+    @cython.locals(key=tuple, reused=bint, buried="long long", side="long long",
+                   base="long long")
     cdef Flow _start(self, Segment seg)
     @cython.locals(fid="long long", flow=Flow)
     cdef Flow _new(self, tuple key, Segment seg, bint reused)
@@ -65,7 +67,7 @@ cdef class FlowTable:
     cdef void _linger(self, Flow flow)
     @cython.locals(key=tuple, slot="long long")
     cdef void _end(self, Flow flow, bint remember=*)
-    @cython.locals(conn=Connection, c=EndpointState)
+    @cython.locals(conn=Connection, c=EndpointState, key=tuple, side="long long")
     cdef void _bury(self, Flow flow)
     cdef double _deadline(self, Flow flow)
     @cython.locals(heap=list, flow=Flow, real=double)

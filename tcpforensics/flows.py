@@ -27,7 +27,7 @@ import cython
 from .model import ACK, SYN, Segment, SegmentVerdict
 from .tcp.connection import Connection, new_connection
 
-GRAVEYARD = 65536  # expired tuples remembered for reused_ports (about 150 bytes each)
+GRAVEYARD = 65536  # expired tuples remembered for reused_ports (about 250 bytes each)
 STALE_SWEEP = 4096  # ended flows' heap entries tolerated before a sweep (when half the heap)
 # Slots of the flow cache (a power of two): when flows interleave packet by packet the
 # previous segment's flow is the wrong guess, and the tuple's dictionary lookup (build
@@ -42,6 +42,13 @@ def flow_key(seg: Segment) -> tuple:
     if src < dst or src == dst and seg.sport <= seg.dport:
         return (src, seg.sport, dst, seg.dport)
     return (dst, seg.dport, src, seg.sport)
+
+
+def grave_key(key: tuple) -> bytes:
+    """A flow key as one bytes object (addresses and ports): the graveyard holds up to
+    GRAVEYARD of them, and a key tuple with its addresses and ports took 4 objects more
+    (455 bytes an entry with an (address, port, ISN) tuple for value, now about 250)."""
+    return key[0] + key[1].to_bytes(2, "big") + key[2] + key[3].to_bytes(2, "big")
 
 
 def cache_slot(src: bytes, sport: int, dst: bytes, dport: int) -> int:
@@ -105,10 +112,11 @@ class FlowTable:
         self.evicted = 0
         self.created = 0
         self._live: dict[tuple, Flow] = {}
-        # recently expired tuples -> client ISN, oldest first.  An OrderedDict: dropping
-        # the oldest entry of a plain dict (del d[next(iter(d))]) scans the deleted
-        # slots at its front, ~70 us per flow once full (a SYN flood's hot spot)
-        self._grave: OrderedDict[tuple, tuple] = OrderedDict()
+        # recently expired tuples (grave_key) -> their client's side and ISN (_bury),
+        # oldest first.  An OrderedDict: dropping the oldest entry of a plain dict
+        # (del d[next(iter(d))]) scans the deleted slots at its front, ~70 us per flow
+        # once full (a SYN flood's hot spot)
+        self._grave: OrderedDict[bytes, int] = OrderedDict()
         self._heap: list[tuple[float, int, Flow]] = []
         # heap entries of ended flows, about: they are skipped when popped, but until
         # their deadline (up to idle_timeout of capture time) each keeps its Flow, so a
@@ -182,13 +190,17 @@ class FlowTable:
         """A new flow for a tuple without a live one."""
         key = flow_key(seg)
         reused = False
-        if self._grave and key in self._grave:
-            # the tuple's previous flow already ended here, but Wireshark still
-            # knows it: a SYN with another ISN is flagged reused_ports all the same
-            addr, port, base = self._grave.pop(key)
-            if seg.flags & (SYN | ACK) == SYN and base is not None \
-                    and seg.seq != base and seg.src == addr and seg.sport == port:
-                reused = True
+        if self._grave:
+            buried = self._grave.pop(grave_key(key), -1)
+            if buried >= 0:
+                # the tuple's previous flow already ended here, but Wireshark still
+                # knows it: a SYN from its client with another ISN is flagged
+                # reused_ports all the same
+                side = buried & 1
+                base = (buried >> 1) - 1
+                if seg.flags & (SYN | ACK) == SYN and base >= 0 and seg.seq != base \
+                        and seg.src == key[2 * side] and seg.sport == key[2 * side + 1]:
+                    reused = True
         return self._new(key, seg, reused)
 
     def _new(self, key: tuple, seg: Segment, reused: bool) -> Flow:
@@ -240,8 +252,11 @@ class FlowTable:
         """Remember the client's ISN of an expired flow (bounded) for reuse detection."""
         conn = flow.conn
         c = conn.eps[0]
+        key = flow.key
+        # one number: the client's ISN + 1 (0: none seen) above the key's side it is on
+        side = 0 if key[0] == conn.caddr and key[1] == conn.cport else 1
         grave = self._grave
-        grave[flow.key] = (conn.caddr, conn.cport, c.base_seq if c.base_set else None)
+        grave[grave_key(key)] = (c.base_seq + 1 if c.base_set else 0) << 1 | side
         if len(grave) > GRAVEYARD:
             grave.popitem(last=False)
 

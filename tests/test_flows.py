@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tcpforensics.flows import FlowTable
-from tcpforensics.model import ACK, FIN, SYN, Segment
+from tcpforensics.model import ACK, FIN, RST, SYN, Segment
 
 A = bytes([198, 18, 0, 1])
 B = bytes([198, 18, 0, 2])
@@ -125,6 +127,30 @@ def test_reuse_after_the_old_flow_expired_is_still_flagged():
     assert [f.id for f in t.pop_finished()] == [0]
     new, v = t.feed(seg(7, 71.0, A, 1111, B, 80, flags=SYN, seq=7777, ack=0))
     assert new.id == 2 and v.analysis & 0x4000
+
+
+@pytest.mark.parametrize("client, server", [(A, B), (B, A)], ids=["client-first", "client-second"])
+@pytest.mark.parametrize("syn_from_client, isn, flagged", [
+    (True, 7777, True),  # the client again, another ISN: a reused port
+    (True, 100, False),  # the same ISN: the old connection's SYN, late
+    (False, 7777, False),  # a SYN from the old server's side is no reuse of its port
+])
+def test_an_expired_tuple_is_remembered_with_its_client_and_isn(client, server,
+                                                                 syn_from_client, isn,
+                                                                 flagged):
+    t = FlowTable(idle_timeout=10.0, closed_linger=1.0)
+    t.feed(seg(1, 0.0, client, 1111, server, 80, flags=SYN, seq=100, ack=0))
+    t.feed(seg(2, 0.1, server, 80, client, 1111, flags=SYN | ACK, seq=900, ack=101))
+    t.feed(seg(3, 0.2, client, 1111, server, 80, flags=RST, seq=101, ack=0))
+    t.feed(seg(4, 70.0, A, 2222, B, 443))  # flow 0 expires
+    assert [f.id for f in t.pop_finished()] == [0]
+    syn = (seg(5, 71.0, client, 1111, server, 80, flags=SYN, seq=isn, ack=0)
+           if syn_from_client else seg(5, 71.0, server, 80, client, 1111, flags=SYN, seq=isn,
+                                       ack=0))
+    new, v = t.feed(syn)
+    assert new.id == 2
+    assert bool(v.analysis & 0x4000) == flagged
+    assert not t._grave  # taken: a later new flow on the tuple is compared to this one
 
 
 def _close(t: FlowTable, frame: int, ts: float, port: int) -> int:
