@@ -19,9 +19,23 @@ cdef int push_d(array a, double x) except -1
 cdef int push_q(array a, long long x) except -1
 @cython.locals(n=Py_ssize_t)
 cdef int push_u(array a, unsigned int x) except -1
+@cython.locals(n=Py_ssize_t)
+cdef Py_ssize_t extend_d(array a, Py_ssize_t k) except -1
 @cython.locals(n=Py_ssize_t, p="long long *")
 cdef int push4(array a, long long w, long long x, long long y, long long z) except -1
 @cython.locals(scaled=double, r=double, err=double)
 cpdef double round6(double x)
 @cython.locals(out=array, i=Py_ssize_t)
 cpdef array rounded6(array a)
+
+# Reading and writing one item of an array('d') / array('q') without boxing it (the pure
+# build binds these to array.__getitem__ / __setitem__).  No bounds check: the caller
+# keeps the index inside the array.
+cdef inline double get_d(array a, Py_ssize_t i) noexcept:
+    return a.data.as_doubles[i]
+cdef inline void set_d(array a, Py_ssize_t i, double x) noexcept:
+    a.data.as_doubles[i] = x
+cdef inline long long get_q(array a, Py_ssize_t i) noexcept:
+    return a.data.as_longlongs[i]
+cdef inline void set_q(array a, Py_ssize_t i, long long x) noexcept:
+    a.data.as_longlongs[i] = x

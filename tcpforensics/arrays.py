@@ -1,4 +1,5 @@
-"""Appending to an `array.array` at C speed in the compiled build, and round(x, 6).
+"""Appending to (and reading) an `array.array` at C speed in the compiled build, and
+round(x, 6).
 
 `array.append` is a Python method call, several hundred instructions; compiled, these
 helpers store into the array's buffer.  They serve the per-packet and per-round paths:
@@ -65,6 +66,17 @@ def push_u(a: array, x: int) -> int:
     return 0
 
 
+def extend_d(a: array, k: int) -> int:
+    """Add k items (zeros in the pure build, unset compiled) to an array('d') and return
+    the index of the first: the caller stores them with set_d."""
+    n = len(a)
+    if cython.compiled:
+        _make_room(a, n + k - 1)
+    else:
+        a.frombytes(bytes(8 * k))
+    return n
+
+
 def push4(a: array, w: int, x: int, y: int, z: int) -> int:
     """Append four 64-bit integers (one record) to an array('q')."""
     if cython.compiled:
@@ -122,3 +134,7 @@ def rounded6(a: array) -> array:
 if not cython.compiled:
     # the pure build calls array.append directly: no helper call per value
     push_d = push_q = push_u = array.append  # noqa: F811
+    # get_d/get_q and set_d/set_q are C inline functions in arrays.pxd (compiled: a load
+    # or a store); in the pure build the array's own item access
+    get_d = get_q = array.__getitem__
+    set_d = set_q = array.__setitem__

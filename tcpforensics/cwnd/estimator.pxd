@@ -8,7 +8,7 @@
 cimport cython
 from cpython.array cimport array
 
-from tcpforensics.arrays cimport push_d, rounded6
+from tcpforensics.arrays cimport get_d, push_d, rounded6, set_d
 from tcpforensics.cwnd.replicas.base cimport Replica
 from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 
@@ -37,34 +37,35 @@ cdef class _RoundSeries:
 
     @cython.locals(i=Py_ssize_t, rep=Replica, target="long long")
     cdef void add(self, double t, long long cwnd, long long inflight, long long delivered,
-                  str limited, list replicas, long long mss) except *
+                  str limited, tuple replicas, long long mss) except *
     cpdef halve(self)
 
 
-@cython.final
-@cython.freelist(16)
-cdef class _AckMark:
-    cdef public long long tsval
-    cdef public double t
-    cdef public long long ack
-    cdef public long long win
-    cdef public bint open
-
-
-@cython.locals(mark=_AckMark)
-cdef _AckMark _ack_mark(long long tsval, double t, long long ack, long long win)
+cdef Py_ssize_t _MARK
+cdef object _NO_MARKS
 
 
 @cython.final
 cdef class _MarkQueue:
-    cdef public list items
-    cdef public Py_ssize_t head
+    cdef public array ring
+    cdef public Py_ssize_t head, n, cap
     cdef inline Py_ssize_t size(self)
-    cdef inline _AckMark first(self)
-    cdef inline _AckMark second(self)
-    cdef inline _AckMark last(self)
-    cdef void pop_first(self) except *
-    cdef void push(self, _AckMark mark) except *
+    cdef inline Py_ssize_t first(self)
+    cdef inline Py_ssize_t second(self)
+    cdef inline Py_ssize_t last(self)
+    cdef inline void pop_first(self)
+    @cython.locals(k=Py_ssize_t, i=Py_ssize_t, ring=array)
+    cdef void push(self, long long tsval, double t, long long ack, long long win) except *
+    @cython.locals(cap=Py_ssize_t, old=array, i=Py_ssize_t)
+    cdef void _grow(self) except *
+    cdef inline long long tsval(self, Py_ssize_t k)
+    cdef inline double time(self, Py_ssize_t k)
+    cdef inline long long ack(self, Py_ssize_t k)
+    cdef inline long long win(self, Py_ssize_t k)
+    cdef inline bint is_open(self, Py_ssize_t k)
+    cdef inline void set_ack(self, Py_ssize_t k, long long ack)
+    cdef inline void set_win(self, Py_ssize_t k, long long win)
+    cdef inline void close(self, Py_ssize_t k)
 
 
 # Fields in order of use (the struct follows it): with many flows interleaved every cache
@@ -99,12 +100,13 @@ cdef class SenderEstimator:
     cdef public bint keep_series
     cdef public _RoundSeries series    # None before the first round kept
     cdef public long long stride, skip
-    cdef public list replicas          # of Replica, None until needed
-    cdef public list rep_err
+    cdef public tuple replicas         # of Replica, None until needed
+    cdef public array rep_err
     cdef public long long rep_n
     cdef double recent[8]
     cdef public int recent_i
-    cdef public object clean_hist
+    cdef long long clean[3]
+    cdef public int clean_i, clean_n
     cdef public int prev_flags
     cdef public dict win_hist
     cdef public long long n_epochs
@@ -118,7 +120,9 @@ cdef class SenderEstimator:
     cdef public long long retrans, holes
     cdef public long long round_index
 
-    cdef list _models(self)
+    cdef tuple _models(self)
+    @cython.locals(n=int, k=int)
+    cdef list _clean_rounds(self)
     cdef void _rtt_sample(self, double rtt)
     cdef bint _timeout_gap(self, double gap)
     cdef double _rtt(self)
@@ -129,18 +133,18 @@ cdef class SenderEstimator:
                    tsval="long long", bif="long long")
     cpdef on_data(self, Segment seg, SegmentVerdict v)
     cdef _on_retransmission(self, object cause, double now, double gap, long long snd_nxt)
-    @cython.locals(last=_AckMark, q=_MarkQueue)
+    @cython.locals(q=_MarkQueue)
     cdef _tx_ts(self, long long tsval, double now)
-    @cython.locals(echo="long long", head=_AckMark, later=_AckMark, q=_MarkQueue)
+    @cython.locals(echo="long long", head=Py_ssize_t, ack="long long", q=_MarkQueue)
     cdef _rx_echoed_ack(self, long long tsecr, double now, double gap)
-    @cython.locals(horizon=double, head=_AckMark, later=_AckMark, q=_MarkQueue)
+    @cython.locals(horizon=double, head=Py_ssize_t, ack="long long", q=_MarkQueue)
     cdef _rx_past_ack(self, double now)
-    @cython.locals(now=double, ack="long long", win="long long", last=_AckMark,
+    @cython.locals(now=double, ack="long long", win="long long", last=Py_ssize_t,
                    ack_rtt=double, tsecr="long long", tsval="long long", q=_MarkQueue)
     cpdef on_peer_ack(self, Segment seg, SegmentVerdict v)
-    @cython.locals(last=_AckMark, q=_MarkQueue)
+    @cython.locals(last=Py_ssize_t, q=_MarkQueue)
     cdef _remember_ack(self, long long tsval, double now, long long ack, long long win)
-    @cython.locals(head=_AckMark, q=_MarkQueue)
+    @cython.locals(head=Py_ssize_t, tsval="long long", q=_MarkQueue)
     cdef _tx_echo(self, long long tsecr, double now)
     cdef _advance(self, long long ack, double now)
 
@@ -152,7 +156,8 @@ cdef class SenderEstimator:
     @cython.locals(duration=double, flags=int, mss="long long", inflight="long long",
                    cwnd_pkts=double, clean=bint, cwnd_limited=bint, delivered_pkts=double,
                    rtt=double, rate=double, rep=Replica, i=Py_ssize_t, pred=double,
-                   s=_RoundSeries, shown="long long", pkts="long long", key="long long")
+                   s=_RoundSeries, shown="long long", pkts="long long", key="long long",
+                   reps=tuple, err=array)
     cdef _close_round(self, double now)
     cdef _track_plateau(self, bint clean, double cwnd_pkts, int flags)
     cdef _end_run(self)

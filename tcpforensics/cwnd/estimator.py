@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections import deque
 from typing import Any
 
 import cython
@@ -32,11 +31,11 @@ from .replicas.base import Replica
 
 if cython.compiled:  # math.log is the C library's log: call that directly
     from cython.cimports.libc.math import log
-    from cython.cimports.tcpforensics.arrays import push_d, rounded6
+    from cython.cimports.tcpforensics.arrays import get_d, push_d, rounded6, set_d
 else:
     from math import log
 
-    from ..arrays import push_d, rounded6
+    from ..arrays import get_d, push_d, rounded6, set_d
 
 # Round flags
 _LOSS = 1  # a loss episode was active or began in the round
@@ -141,7 +140,7 @@ class _RoundSeries:
         self.models = [array("d") for _ in CCA_NAMES]
 
     def add(self, t: float, cwnd: int, inflight: int, delivered: int, limited: str,
-            replicas: list[Replica], mss: int) -> None:
+            replicas: tuple[Replica, ...], mss: int) -> None:
         push_d(self.t, t)
         push_d(self.cwnd, cwnd)
         push_d(self.inflight, inflight)
@@ -161,64 +160,103 @@ class _RoundSeries:
         self.models = [column[::2] for column in self.models]
 
 
-class _AckMark:
-    """An ACK the sender may echo, or a timestamp it sent: one entry of tsq / ackq.
-
-    `t` is when it was first seen; `open` stays true until it has given an RTT sample
-    (one sample per echoed value).  Made by _ack_mark."""
-
-    __slots__ = ("tsval", "t", "ack", "win", "open")
-
-
-def _ack_mark(tsval: int, t: float, ack: int, win: int) -> _AckMark:
-    """A new _AckMark: in the compiled build a C allocation and C stores (a constructor
-    call would box the four numbers to pass them and unbox them again)."""
-    mark = _AckMark.__new__(_AckMark)
-    mark.tsval = tsval
-    mark.t = t
-    mark.ack = ack
-    mark.win = win
-    mark.open = True
-    return mark
+_MARK = 5  # doubles per mark in a _MarkQueue: tsval, t, ack, win, open
+_NO_MARKS = array("d")  # the ring of an empty queue (shared: a push makes its own)
 
 
 class _MarkQueue:
-    """A first-in first-out queue of _AckMark (tsq, ackq), at most _TSQ_MAX long.
+    """A first-in first-out queue of marks (tsq, ackq), at most _TSQ_MAX long.
 
-    A list read from `head` and compacted in batches: compiled, every operation below is
-    a few C instructions, where a deque's are Python method calls (several per packet)."""
+    A mark is an ACK the sender may echo, or a timestamp it sent: its `tsval`, `t` (when
+    first seen), `ack`, `win`, and whether it is still open (until it has given an RTT
+    sample: one sample per echoed value).  The marks are read and written by slot number
+    (`first()`, `second()`, `last()`), in a ring of records of _MARK doubles in one array:
+    with many flows interleaved an object per mark was a cache miss per packet, and a full
+    queue 300 KB of them.  The numbers are integers below 2**53 (exact as doubles) and
+    times."""
 
-    __slots__ = ("items", "head")
+    __slots__ = ("ring", "head", "n", "cap")
 
     def __init__(self) -> None:
-        self.items: list[_AckMark] = []
-        self.head = 0
+        self.ring = _NO_MARKS
+        self.head = 0  # slot of the oldest mark
+        self.n = 0
+        self.cap = 0  # slots in the ring: 0 or a power of two up to _TSQ_MAX
 
     def __len__(self) -> int:
         return self.size()
 
     def size(self) -> int:
-        return len(self.items) - self.head
+        return self.n
 
-    def first(self) -> _AckMark:
-        return self.items[self.head]
+    def first(self) -> int:
+        return self.head
 
-    def second(self) -> _AckMark:
-        return self.items[self.head + 1]
+    def second(self) -> int:
+        return (self.head + 1) & (self.cap - 1)
 
-    def last(self) -> _AckMark:
-        return self.items[len(self.items) - 1]
+    def last(self) -> int:
+        return (self.head + self.n - 1) & (self.cap - 1)
 
     def pop_first(self) -> None:
-        self.head += 1
-        if self.head >= 64 and 2 * self.head >= len(self.items):
-            del self.items[:self.head]  # amortised: at most once per `head` pops
-            self.head = 0
+        self.head = (self.head + 1) & (self.cap - 1)
+        self.n -= 1
 
-    def push(self, mark: _AckMark) -> None:
-        self.items.append(mark)
-        if len(self.items) - self.head > _TSQ_MAX:
-            self.pop_first()
+    def push(self, tsval: int, t: float, ack: int, win: int) -> None:
+        """A new open mark after the others (the oldest drops out of a full queue)."""
+        if self.n == self.cap:
+            if self.cap < _TSQ_MAX:
+                self._grow()
+            else:
+                self.pop_first()
+        k = (self.head + self.n) & (self.cap - 1)
+        ring = self.ring
+        i = k * _MARK
+        set_d(ring, i, tsval)
+        set_d(ring, i + 1, t)
+        set_d(ring, i + 2, ack)
+        set_d(ring, i + 3, win)
+        set_d(ring, i + 4, 1.0)
+        self.n += 1
+
+    def _grow(self) -> None:
+        """Twice the room (16 slots at first; called when full): the marks move to the
+        front, in order."""
+        cap = self.cap
+        if not cap:
+            self.ring = array("d", bytes(8 * _MARK * 16))
+            self.cap = 16
+            return
+        old = self.ring
+        i = self.head * _MARK
+        self.ring = old[i:] + old[:i] + array("d", bytes(8 * _MARK * cap))
+        self.head = 0
+        self.cap = 2 * cap
+
+    # the fields of the mark in slot k
+    def tsval(self, k: int) -> int:
+        return int(get_d(self.ring, k * _MARK))
+
+    def time(self, k: int) -> float:
+        return get_d(self.ring, k * _MARK + 1)
+
+    def ack(self, k: int) -> int:
+        return int(get_d(self.ring, k * _MARK + 2))
+
+    def win(self, k: int) -> int:
+        return int(get_d(self.ring, k * _MARK + 3))
+
+    def is_open(self, k: int) -> bool:
+        return get_d(self.ring, k * _MARK + 4) != 0.0
+
+    def set_ack(self, k: int, ack: int) -> None:
+        set_d(self.ring, k * _MARK + 2, ack)
+
+    def set_win(self, k: int, win: int) -> None:
+        set_d(self.ring, k * _MARK + 3, win)
+
+    def close(self, k: int) -> None:
+        set_d(self.ring, k * _MARK + 4, 0.0)
 
 
 class SenderEstimator:
@@ -234,8 +272,8 @@ class SenderEstimator:
         "rep_n", "recent", "recent_i", "dip", "dips", "rounds_since_rto", "run", "best_run",
         "ca_reg",
         "retrans", "holes", "mode", "round_index", "mss_cap",
-        "clean_hist", "prev_flags", "win_hist", "n_epochs", "rwnd_known", "ack_clocked",
-        "new_segs", "dip_exit",
+        "clean", "clean_i", "clean_n", "prev_flags", "win_hist", "n_epochs", "rwnd_known",
+        "ack_clocked", "new_segs", "dip_exit",
     )
 
     def __init__(self, direction: int, vantage: str, rtt_base: float | None) -> None:
@@ -278,14 +316,18 @@ class SenderEstimator:
         self.series: _RoundSeries | None = None
         self.stride = 1  # rounds per round kept in the series
         self.skip = 0  # rounds to pass before the next one kept
-        self.replicas: list[Replica] | None = None  # in registry order (CCA_NAMES)
-        self.rep_err: list[float] = []  # summed fit error of each replica
+        self.replicas: tuple[Replica, ...] | None = None  # in registry order (CCA_NAMES)
+        self.rep_err: array | None = None  # summed fit error of each replica (doubles)
         self.rep_n = 0
         # windows (packets) of the last 8 rounds, a ring; 0.0 where no round was yet:
         # windows are never negative, so it takes no part in their maximum
         self.recent = [0.0] * 8  # compiled: a C array of doubles
         self.recent_i = 0
-        self.clean_hist: deque = deque(maxlen=3)  # inflight of the last clean rounds
+        # inflight of the last clean rounds: a ring of 3 (compiled: a C array), with the
+        # slot of the next one and how many are held
+        self.clean = [0, 0, 0]
+        self.clean_i = 0
+        self.clean_n = 0
         self.prev_flags = 0
         self.win_hist: dict[int, int] = {}  # clean rounds per window size (packets)
         self.n_epochs = 0
@@ -305,13 +347,18 @@ class SenderEstimator:
         self.round_index = 0
 
     # --- helpers ---------------------------------------------------------------------------
-    def _models(self) -> list[Replica]:
+    def _models(self) -> tuple[Replica, ...]:
         """The replicas (and their fit errors), made on first use."""
         reps = self.replicas
         if reps is None:
-            reps = self.replicas = list(make_replicas().values())
-            self.rep_err = [0.0] * len(reps)
+            reps = self.replicas = tuple(make_replicas().values())
+            self.rep_err = array("d", bytes(8 * len(reps)))
         return reps
+
+    def _clean_rounds(self) -> list[int]:
+        """The inflight of the last (up to 3) clean rounds, oldest first."""
+        n = self.clean_n
+        return [self.clean[(self.clean_i - n + k + 3) % 3] for k in range(n)]
 
     def _rtt_sample(self, rtt: float) -> None:
         if rtt <= 0 or rtt > 60:
@@ -427,9 +474,9 @@ class SenderEstimator:
 
     def _tx_ts(self, tsval: int, now: float) -> None:
         q = self.tsq
-        if q.size() and q.last().tsval == tsval:
+        if q.size() and q.tsval(q.last()) == tsval:
             return
-        q.push(_ack_mark(tsval, now, 0, 0))
+        q.push(tsval, now, 0, 0)
 
     def _rx_echoed_ack(self, tsecr: int, now: float, gap: float) -> None:
         """Receiver vantage: which of our ACKs had the sender seen when it sent this?
@@ -439,36 +486,36 @@ class SenderEstimator:
             return
         echo = tsecr
         while q.size() > 1:  # drop the ACKs the sender had seen a later one of
-            later = q.second()
-            if ((echo - later.tsval) & _TS_MASK) >= _TS_HALF:
+            if ((echo - q.tsval(q.second())) & _TS_MASK) >= _TS_HALF:
                 break
             q.pop_first()
         head = q.first()
-        if head.tsval == echo:
-            if head.ack > self.una:
-                self._advance(head.ack, now)
-            self.rwnd = head.win
+        if q.tsval(head) == echo:
+            ack = q.ack(head)
+            if ack > self.una:
+                self._advance(ack, now)
+            self.rwnd = q.win(head)
             # after a pause the echo spans the sender's idle time, not an RTT
-            if head.open and head.ack > 0 and \
+            if q.is_open(head) and ack > 0 and \
                     (self.rtt_min == _INF or gap < 2.0 * self.rtt_min):
-                self._rtt_sample(now - head.t)
-                head.open = False
+                self._rtt_sample(now - q.time(head))
+                q.close(head)
 
     def _rx_past_ack(self, now: float) -> None:
         """Receiver vantage without timestamps: the ACK sent one base RTT ago."""
         q = self.ackq
         horizon = now - self._rtt()
         while q.size() > 1:
-            later = q.second()
-            if later.t > horizon:
+            if q.time(q.second()) > horizon:
                 break
             q.pop_first()
         if q.size():
             head = q.first()
-            if head.t <= horizon:
-                if head.ack > self.una:
-                    self._advance(head.ack, now)
-                self.rwnd = head.win
+            if q.time(head) <= horizon:
+                ack = q.ack(head)
+                if ack > self.una:
+                    self._advance(ack, now)
+                self.rwnd = q.win(head)
 
     # --- ACK from the peer (about this direction's data) -----------------------------------
     def on_peer_ack(self, seg: Segment, v: SegmentVerdict) -> None:
@@ -499,34 +546,34 @@ class SenderEstimator:
         q = self.ackq
         if q.size():
             last = q.last()
-            if last.ack == ack and last.win == win:
+            if q.ack(last) == ack and q.win(last) == win:
                 return
-        q.push(_ack_mark(0, now, ack, win))
+        q.push(0, now, ack, win)
 
     def _remember_ack(self, tsval: int, now: float, ack: int, win: int) -> None:
         """Our ACK as receiver, by the TSval it carries (several ACKs share one TSval)."""
         q = self.tsq
         if q.size():
             last = q.last()
-            if last.tsval == tsval:
-                if ack > last.ack:
-                    last.ack = ack
-                last.win = win
+            if q.tsval(last) == tsval:
+                if ack > q.ack(last):
+                    q.set_ack(last, ack)
+                q.set_win(last, win)
                 return
-        q.push(_ack_mark(tsval, now, ack, win))
+        q.push(tsval, now, ack, win)
 
     def _tx_echo(self, tsecr: int, now: float) -> None:
         q = self.tsq
         while q.size():
-            head = q.first()
-            if head.tsval == tsecr or ((tsecr - head.tsval) & _TS_MASK) >= _TS_HALF:
+            tsval = q.tsval(q.first())
+            if tsval == tsecr or ((tsecr - tsval) & _TS_MASK) >= _TS_HALF:
                 break
             q.pop_first()
         if q.size():
             head = q.first()
-            if head.tsval == tsecr and head.open:
-                self._rtt_sample(now - head.t)
-                head.open = False
+            if q.tsval(head) == tsecr and q.is_open(head):
+                self._rtt_sample(now - q.time(head))
+                q.close(head)
 
     def _advance(self, ack: int, now: float) -> None:
         """The sender learned of a new cumulative ACK."""
@@ -551,10 +598,10 @@ class SenderEstimator:
         # the window before the loss: its peak (the last clean round or this one), and the
         # median of the last clean rounds, which one round paced at 1.25x (BBR probing)
         # or one burst does not move
-        last_clean = self.clean_hist[-1] if self.clean_hist else 0
+        hist = self._clean_rounds()
+        last_clean = hist[-1] if hist else 0
         peak = max(self.r_inflight, last_clean)
-        hist = self.clean_hist
-        before = _median(list(hist)) if hist else peak
+        before = _median(hist) if hist else peak
         # still in slow start (the window grew by half within three rounds): the cut is
         # taken from a window that had not caught up with cwnd; not a clean measure
         slow_start = not hist or max(hist) > 1.5 * min(hist) or peak > 1.5 * hist[-1]
@@ -662,10 +709,13 @@ class SenderEstimator:
             err = self.rep_err
             for i, rep in enumerate(reps):
                 pred = max(rep.inflight_target(), 1.0)
-                err[i] += abs(log(pred / max(cwnd_pkts, 1.0)))
+                set_d(err, i, get_d(err, i) + abs(log(pred / max(cwnd_pkts, 1.0))))
         if clean:
             self.ca_reg.add(self.round_index, cwnd_pkts)
-            self.clean_hist.append(inflight)
+            self.clean[self.clean_i] = inflight
+            self.clean_i = (self.clean_i + 1) % 3
+            if self.clean_n < 3:
+                self.clean_n += 1
             pkts = int(cwnd_pkts + 0.5)  # a C integer in the compiled build: no boxing
             key = min(pkts, 100000)
             self.win_hist[key] = self.win_hist.get(key, 0) + 1

@@ -3,14 +3,16 @@
 # and byte counts long long; anything that may be None, or is made on demand, stays object.
 # The module constants typed here are C globals in the compiled build (not attributes).
 cimport cython
+from cpython.array cimport array
 
+from tcpforensics.arrays cimport get_d, set_d
 from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 
 cdef double UNSET
 cdef double DELACK_MIN, DELACK_MAX, RTO_MIN_SILENCE, RTO_MAX_SILENCE, RTO_IDLE_MIN
 cdef double APP_GAP_MIN
 cdef long long RATE_BLOCK, EDGE_HIST_MIN, EDGE_HIST_MAX
-cdef object _NO_TS, _NO_EDGES
+cdef object _NO_RING
 cdef int ACK, FIN, RST, SYN
 cdef int _RETRANS, _FAST, _SPURIOUS, _KEEPALIVE, _ZWP, _REPEATED, _PROBE
 
@@ -79,18 +81,13 @@ cdef class _Side:
 
 @cython.final
 cdef class _EdgeHistory:
-    # the ring's bounds first, then the arrays (a memoryview's data pointer is at the
-    # start of its 200-byte slice: both together on as few cache lines as can be)
     cdef Py_ssize_t head, n, cap
-    cdef double[::1] ts
-    cdef long long[::1] edge
-    @cython.locals(n=Py_ssize_t, cap=Py_ssize_t, head=Py_ssize_t, i=Py_ssize_t)
+    cdef array ring                    # (time, edge) pairs, as doubles
+    @cython.locals(n=Py_ssize_t, cap=Py_ssize_t, head=Py_ssize_t, i=Py_ssize_t, ring=array)
     cpdef object append(self, double ts, long long edge)
-    @cython.locals(cap=Py_ssize_t, head=Py_ssize_t, k=Py_ssize_t, j=Py_ssize_t,
-                   ts="double[::1]", edge="long long[::1]")
+    @cython.locals(cap=Py_ssize_t, old=array, i=Py_ssize_t)
     cdef object _grow(self)
-    @cython.locals(ts="double[::1]", cap=Py_ssize_t, head=Py_ssize_t, n=Py_ssize_t,
-                   nxt=Py_ssize_t)
+    @cython.locals(ring=array, cap=Py_ssize_t, head=Py_ssize_t, n=Py_ssize_t, nxt=Py_ssize_t)
     cpdef long long edge_at(self, double t)
 
 

@@ -40,6 +40,11 @@ from ..model import (
     Stall,
 )
 
+if cython.compiled:
+    from cython.cimports.tcpforensics.arrays import get_d, set_d
+else:
+    from ..arrays import get_d, set_d
+
 KINDS = ("nagle_delayed_ack", "rto", "zero_window", "receive_window", "app_limited",
          "handshake")
 
@@ -159,24 +164,24 @@ class _Side:
         self.mss_eff = 0  # payload of a full segment (MSS less the timestamp option)
 
 
-_NO_TS = array("d", bytes(8 * EDGE_HIST_MIN))
-_NO_EDGES = array("q", bytes(8 * EDGE_HIST_MIN))
+_NO_RING = array("d", bytes(16 * EDGE_HIST_MIN))
 
 
 class _EdgeHistory:
     """Recent (time, window edge) pairs offered to one sender, oldest first.
 
-    A ring of at most EDGE_HIST_MAX entries (the oldest drop out), in two arrays that
-    grow as needed, so the compiled build reads and writes them without boxing.
+    A ring of at most EDGE_HIST_MAX entries (the oldest drop out) in one array of doubles
+    that grows as needed: entry i is ring[2i] (time) and ring[2i+1] (edge), side by side,
+    so that an append or a lookup touches one cache line of it (with many flows
+    interleaved each is a cache miss).  Edges are byte counts, exact as doubles below
+    2**53; the compiled build reads and writes the array without boxing.
     """
 
-    __slots__ = ("ts", "edge", "head", "n", "cap")
+    __slots__ = ("ring", "head", "n", "cap")
 
     def __init__(self) -> None:
         self.cap = EDGE_HIST_MIN
-        # copies of zeroed templates: one C call each (most flows make two histories)
-        self.ts = _NO_TS[:]
-        self.edge = _NO_EDGES[:]
+        self.ring = _NO_RING[:]  # a copy of a zeroed template: one C call
         self.head = 0  # index of the oldest entry
         self.n = 0
 
@@ -195,30 +200,23 @@ class _EdgeHistory:
         i = head + n
         if i >= cap:
             i -= cap
-        self.ts[i] = ts
-        self.edge[i] = edge
+        ring = self.ring
+        set_d(ring, 2 * i, ts)
+        set_d(ring, 2 * i + 1, edge)
         self.n = n + 1
 
     def _grow(self) -> None:
-        """Twice the room; the entries move to the front, in order."""
+        """Twice the room (called when full); the entries move to the front, in order."""
         cap = self.cap
-        head = self.head
-        ts = array("d", bytes(16 * cap))
-        edge = array("q", bytes(16 * cap))
-        for k in range(self.n):
-            j = head + k
-            if j >= cap:
-                j -= cap
-            ts[k] = self.ts[j]
-            edge[k] = self.edge[j]
-        self.ts = ts
-        self.edge = edge
+        old = self.ring
+        i = 2 * self.head
+        self.ring = old[i:] + old[:i] + array("d", bytes(16 * cap))
         self.head = 0
         self.cap = 2 * cap
 
     def edge_at(self, t: float) -> int:
         """The edge in force at time t (-1 if none is that old); older ones are forgotten."""
-        ts = self.ts
+        ring = self.ring
         cap = self.cap
         head = self.head
         n = self.n
@@ -226,14 +224,14 @@ class _EdgeHistory:
             nxt = head + 1
             if nxt == cap:
                 nxt = 0
-            if ts[nxt] > t:
+            if get_d(ring, 2 * nxt) > t:
                 break
             head = nxt
             n -= 1
         self.head = head
         self.n = n
-        if n and ts[head] <= t:
-            return self.edge[head]
+        if n and get_d(ring, 2 * head) <= t:
+            return int(get_d(ring, 2 * head + 1))
         return -1
 
 

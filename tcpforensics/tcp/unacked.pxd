@@ -1,8 +1,11 @@
 # C types for the compiled build of unacked.py (Cython pure-Python mode).
 cimport cython
+from cpython.array cimport array
+
+from tcpforensics.arrays cimport extend_d, get_d, set_d
 
 cdef long long MAX_UNACKED
-cdef Py_ssize_t _COMPACT
+cdef Py_ssize_t _COMPACT, _SEG, _START, _END, _TS, _FRAME, _RETX
 
 
 @cython.final
@@ -37,8 +40,8 @@ cdef _Start _root(_Start node)
 cdef class Unacked:
     # what add() and ack() read every time first (the struct follows this order)
     cdef public long long count
-    cdef public Py_ssize_t head
-    cdef public list tiled
+    cdef public Py_ssize_t head, n
+    cdef public array tiled
     cdef public long long x_count
     cdef public double acked_ts
     cdef public bint acked_retx
@@ -47,16 +50,22 @@ cdef class Unacked:
     cdef public list x_ends
     cdef public list x_starts
 
-    @cython.locals(tiled=list, sent=Sent, tail=Sent, node=_Start)
+    cdef inline long long _end(self, Py_ssize_t k)
+    cdef inline long long _start(self, Py_ssize_t k)
+    @cython.locals(tiled=array, i=Py_ssize_t)
+    cdef void _tile(self, long long start, long long end, double ts, long long frame,
+                    bint retx) except *
+    @cython.locals(sent=Sent, node=_Start)
     cpdef void add(self, long long start, long long end, double ts, long long frame, bint retx)
-    @cython.locals(match=Sent, retx=bint, tiled=list, n=Py_ssize_t, i=Py_ssize_t, e=Sent,
+    @cython.locals(found=bint, match_frame="long long", match_ts=double, retx=bint,
+                   tiled=array, n=Py_ssize_t, i=Py_ssize_t, end="long long", e=Sent,
                    ends=list, root=_Start)
     cpdef bint ack(self, long long a)
     @cython.locals(starts=list, target=_Start, node=_Start)
     cdef void _clip(self, long long a)
-    @cython.locals(starts=list, low="long long", e=Sent)
+    @cython.locals(starts=list, low="long long", start="long long")
     cpdef long long first(self)
-    @cython.locals(high="long long", e=Sent)
+    @cython.locals(high="long long")
     cpdef long long last(self)
-    @cython.locals(tiled=list, lo=Py_ssize_t, hi=Py_ssize_t, mid=Py_ssize_t, e=Sent)
+    @cython.locals(lo=Py_ssize_t, hi=Py_ssize_t, mid=Py_ssize_t, e=Sent)
     cpdef bint overlaps(self, long long start, long long end, long long frame)

@@ -8,8 +8,10 @@ highest end.
 
 The segments live in two parts:
 
-* `tiled`: in sequence order without overlap, the common case (each new segment starts at
-  or after the end of the last).  An ACK pops from the front.
+* the tiled ones: in sequence order without overlap, the common case (each new segment
+  starts at or after the end of the last).  An ACK pops from the front.  They are records
+  of numbers in one array (`tiled`), not objects: with many flows interleaved each object
+  an ACK walked over was a cache miss, where consecutive records share cache lines.
 * the others (retransmissions, reordering): they may overlap anything.  They sit in a
   min-heap by end, so an ACK pops exactly what it covers, and their starts are shared
   `_Start` values in a min-heap: an ACK clips every start below it to the ACK, which
@@ -25,20 +27,34 @@ to tell reordering from resending, still looks at each overlapping segment.
 from __future__ import annotations
 
 import heapq
+from array import array
+
+import cython
+
+if cython.compiled:
+    from cython.cimports.tcpforensics.arrays import extend_d, get_d, set_d
+else:
+    from ..arrays import extend_d, get_d, set_d
 
 #: Wireshark keeps at most this many unacknowledged segments per direction.
 MAX_UNACKED = 10000
-_COMPACT = 64  # acknowledged entries let stand at the front of `tiled` before a cleanup
+_COMPACT = 64  # acknowledged segments let stand at the front of `tiled` before a cleanup
+# A tiled segment is _SEG doubles in `tiled`: start, end, capture time, frame and whether
+# it resent bytes (1.0 / 0.0).  Sequence numbers (relative) and frame numbers are integers
+# far below 2**53, exact as doubles.
+_SEG = 5
+_START, _END, _TS, _FRAME, _RETX = range(_SEG)
 
 
 class Sent:
-    """One captured segment not yet acknowledged: [start, end) relative, capture time,
-    frame, and whether it resent sequence space already seen (Karn's rule)."""
+    """One captured segment not yet acknowledged that overlaps others: [start, end)
+    relative (its current start is `node`'s), capture time, frame, and whether it resent
+    sequence space already seen (Karn's rule)."""
 
     __slots__ = ("start", "end", "ts", "frame", "retx", "node")
 
     def __init__(self, start: int, end: int, ts: float, frame: int, retx: bool) -> None:
-        self.start = start  # the current start of a tiled segment (see `node` for others)
+        self.start = start
         self.end = end
         self.ts = ts
         self.frame = frame
@@ -83,14 +99,15 @@ def _root(node: _Start) -> _Start:
 class Unacked:
     """The unacknowledged segments of one sender (see the module docstring)."""
 
-    __slots__ = ("tiled", "head", "count", "x_ends", "x_starts", "x_count", "x_last", "tick",
-                 "acked_ts", "acked_retx")
+    __slots__ = ("tiled", "head", "n", "count", "x_ends", "x_starts", "x_count", "x_last",
+                 "tick", "acked_ts", "acked_retx")
 
     def __init__(self) -> None:
-        self.tiled: list[Sent] = []
-        # tiled[:head] are acknowledged already: dropping them from the front of the list
-        # at every ACK would move the whole window each time, so they go in batches
+        self.tiled = array("d")  # the tiled segments, _SEG numbers each
+        # segments [0, head) of `tiled` are acknowledged already: dropping them from the
+        # front at every ACK would move the whole window each time, so they go in batches
         self.head = 0
+        self.n = 0  # segments in `tiled` (acknowledged ones included)
         self.count = 0  # all segments held
         # the overlapping ones (the heaps exist while x_count > 0: most flows have none)
         self.x_ends: list[tuple] | None = None  # heap of (end, tick, Sent)
@@ -101,27 +118,43 @@ class Unacked:
         self.acked_ts = 0.0  # set by ack(): capture time of the matched segment
         self.acked_retx = False  # ... and whether the ACK covered resent bytes
 
+    def _end(self, k: int) -> int:
+        """The end of tiled segment k."""
+        return int(get_d(self.tiled, k * _SEG + _END))
+
+    def _start(self, k: int) -> int:
+        """The (current) start of tiled segment k."""
+        return int(get_d(self.tiled, k * _SEG + _START))
+
+    def _tile(self, start: int, end: int, ts: float, frame: int, retx: bool) -> None:
+        tiled = self.tiled
+        i = extend_d(tiled, _SEG)
+        set_d(tiled, i + _START, start)
+        set_d(tiled, i + _END, end)
+        set_d(tiled, i + _TS, ts)
+        set_d(tiled, i + _FRAME, frame)
+        set_d(tiled, i + _RETX, 1.0 if retx else 0.0)
+        self.n += 1
+
     def add(self, start: int, end: int, ts: float, frame: int, retx: bool) -> None:
         if self.count >= MAX_UNACKED:
             return
         self.count += 1
-        tiled = self.tiled
-        sent = _new_sent(start, end, ts, frame, retx)
-        if self.head == len(tiled):  # no tiled segment held
+        if self.head == self.n:  # no tiled segment held
             if self.head:
-                del tiled[:]
-                self.head = 0
-            tiled.append(sent)
+                del self.tiled[:]
+                self.head = self.n = 0
+            self._tile(start, end, ts, frame, retx)
             return
-        tail = tiled[-1]
-        if start >= tail.end:
-            tiled.append(sent)
+        if start >= self._end(self.n - 1):
+            self._tile(start, end, ts, frame, retx)
             return
         # overlaps or precedes the tiled segments (a resend, reordering)
         if not self.x_count:
             self.x_ends = []
             self.x_starts = []
         self.tick += 1
+        sent = _new_sent(start, end, ts, frame, retx)
         node = _Start(start)
         sent.node = node
         heapq.heappush(self.x_ends, (end, self.tick, sent))
@@ -136,30 +169,34 @@ class Unacked:
         True when some segment ended exactly at `a`: then `acked_ts` is the capture time
         of the oldest such (first captured) and `acked_retx` tells whether any of the
         dropped segments resent bytes (Karn: no RTT sample from this ACK)."""
-        match = None
+        found = False  # a segment ended at `a`: the oldest such is match_frame's
+        match_frame = 0
+        match_ts = 0.0
         retx = False
         tiled = self.tiled
-        n = len(tiled)
+        n = self.n
         i = self.head
         while i < n:
-            e = tiled[i]
-            if e.end > a:
+            end = self._end(i)
+            if end > a:
                 break
-            if e.retx:
+            if get_d(tiled, i * _SEG + _RETX) != 0.0:
                 retx = True
-            if e.end == a:
-                match = e
+            if end == a:
+                found = True
+                match_frame = int(get_d(tiled, i * _SEG + _FRAME))
+                match_ts = get_d(tiled, i * _SEG + _TS)
             i += 1
         if i > self.head:
             self.count -= i - self.head
             if i == n or (i >= _COMPACT and 2 * i >= n):
-                del tiled[:i]  # amortized: at least as many kept moves as drops
+                del tiled[:i * _SEG]  # amortized: at least as many kept moves as drops
+                n -= i
+                self.n = n
                 i = 0
             self.head = i
-        if i < len(tiled):
-            e = tiled[i]
-            if e.start < a < e.end:
-                e.start = a
+        if i < n and self._start(i) < a < self._end(i):
+            set_d(tiled, i * _SEG + _START, a)
         if self.x_count:
             ends = self.x_ends
             while ends and ends[0][0] <= a:
@@ -170,16 +207,18 @@ class Unacked:
                 self.count -= 1
                 if e.retx:
                     retx = True
-                if e.end == a and (match is None or e.frame < match.frame):
-                    match = e  # the oldest (first captured) exact match
+                if e.end == a and (not found or e.frame < match_frame):
+                    found = True  # the oldest (first captured) exact match
+                    match_frame = e.frame
+                    match_ts = e.ts
             if self.x_count:
                 self._clip(a)
             else:
                 self.x_ends = None
                 self.x_starts = None
-        if match is None:
+        if not found:
             return False
-        self.acked_ts = match.ts
+        self.acked_ts = match_ts
         self.acked_retx = retx
         return True
 
@@ -209,19 +248,17 @@ class Unacked:
             while not starts[0][2].count:
                 heapq.heappop(starts)
             low = starts[0][0]
-            if self.head < len(self.tiled):
-                e = self.tiled[self.head]
-                if e.start < low:
-                    low = e.start
+            if self.head < self.n:
+                start = self._start(self.head)
+                if start < low:
+                    low = start
             return low
-        e = self.tiled[self.head]
-        return e.start
+        return self._start(self.head)
 
     def last(self) -> int:
         """The highest end held (count > 0)."""
-        if self.head < len(self.tiled):
-            e = self.tiled[-1]
-            high = e.end
+        if self.head < self.n:
+            high = self._end(self.n - 1)
             if self.x_count and self.x_last > high:
                 high = self.x_last
             return high
@@ -229,20 +266,18 @@ class Unacked:
 
     def overlaps(self, start: int, end: int, frame: int) -> bool:
         """Whether a segment other than `frame`'s covers part of [start, end)."""
-        tiled = self.tiled
         lo = self.head
-        hi = len(tiled)
+        hi = self.n
         while lo < hi:  # the first tiled segment ending after `start`
             mid = (lo + hi) // 2
-            if tiled[mid].end <= start:
+            if self._end(mid) <= start:
                 lo = mid + 1
             else:
                 hi = mid
-        while lo < len(tiled):
-            e = tiled[lo]
-            if e.start >= end:
+        while lo < self.n:
+            if self._start(lo) >= end:
                 break
-            if e.frame != frame:
+            if int(get_d(self.tiled, lo * _SEG + _FRAME)) != frame:
                 return True
             lo += 1
         if self.x_count and self.x_last > start:
