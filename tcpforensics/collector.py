@@ -46,6 +46,12 @@ def paused() -> Iterator[None]:
     finally:
         _depth -= 1
         if _depth == 0:
+            if gc.get_freeze_count() == 0:  # (else the caller froze objects: leave them)
+                # Everything the analysis allocated and still holds joins the oldest
+                # generation as it is (freeze and unfreeze move whole lists): else the
+                # first collection after the pause visits each of those objects once.
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 

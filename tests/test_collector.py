@@ -87,6 +87,30 @@ def test_pause_turns_automatic_collection_off_and_back_on() -> None:
     assert gc.isenabled()
 
 
+def test_what_the_analysis_kept_is_not_left_for_the_next_collection() -> None:
+    capture = CAPTURES[1]
+    if not capture.exists():
+        pytest.skip(f"{capture} missing")
+    gc.collect()
+    analysis = tcpforensics.analyze(capture)
+    # the results went straight to the oldest generation: no young collection visits them
+    result = analysis.flow_results[0]
+    assert any(o is result for o in gc.get_objects(generation=2))
+    assert not any(o is result for o in gc.get_objects(generation=0))
+
+
+def test_pause_keeps_objects_the_caller_froze_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        with collector.paused():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
 def test_pause_leaves_a_collector_the_caller_turned_off_alone() -> None:
     gc.disable()
     try:
