@@ -71,12 +71,107 @@ def _json_default(value: Any) -> Any:
 
 def flow_dict(flow: FlowResult) -> dict:
     """A flow as the JSON contract renders it (same as inside `Analysis.to_dict()`)."""
-    from . import analysis as _analysis
+    from .analysis import flow_dict as render  # (the contract lives in analysis.py)
 
-    # The renderer lives with the contract in analysis.py; use its public name if the
-    # lead exposes one, else the module helper.
-    render = getattr(_analysis, "flow_dict", None) or _analysis._flow_dict
     return render(flow)
+
+
+# --- one flow's JSON, written directly ----------------------------------------------------
+# `write_json` spends most of its time on the flows: building each flow's dicts
+# (analysis.flow_dict) and encoding them cost about as much as the whole findings pass.
+# FlowJson writes the same text as `compact(flow_dict(flow))` without the dicts, and
+# writes a timestamp repeated by consecutive state changes once (float repr is the
+# single biggest cost).  tests/test_export.py holds it to flow_dict on the sample
+# captures: a field added to the contract must be added here too.
+_FLOAT_SPECIAL = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}  # as json writes
+
+
+class FlowJson:
+    """Encodes flows as `compact(flow_dict(flow))` would (`compact`: a json encoder with
+    separators (", ", ": ") that the values this does not know are handed to)."""
+
+    #: endpoint fields besides the counters: an endpoint with a counter of one of these
+    #: names (flow_dict's dict would merge the two), or not named by a string, is
+    #: written the general way
+    _ENDPOINT_FIELDS = frozenset({"addr", "role", "packets", "payload_bytes", "mss",
+                                  "wscale", "sack_permitted", "timestamps", "cca"})
+
+    def __init__(self, compact: Any) -> None:
+        from .analysis import _ENDPOINT_COUNTERS, _endpoint_dict
+
+        self.compact = compact
+        self.contract_counters = frozenset(_ENDPOINT_COUNTERS)
+        self.counter_keys = [(name, f'"{name}": ') for name in _ENDPOINT_COUNTERS]
+        self.endpoint_dict = _endpoint_dict
+        self.string = json.encoder.encode_basestring_ascii  # what the encoder uses
+
+    def value(self, v: Any) -> str:
+        """One value as the encoder writes it (scalars here, the rest by the encoder)."""
+        t = type(v)
+        if t is str:
+            return self.string(v)
+        if t is float:
+            text = float.__repr__(v)
+            return _FLOAT_SPECIAL.get(text, text)
+        if t is int:
+            return int.__repr__(v)
+        if v is None:
+            return "null"
+        if v is True:
+            return "true"
+        if v is False:
+            return "false"
+        return self.compact(v)
+
+    def flow(self, f: FlowResult) -> str:
+        value = self.value
+        states = []
+        last_ts, last_text = None, ""
+        for s in f.states:
+            ts = s.ts
+            # state changes come in pairs at one timestamp: its text is written once
+            # (equal floats have one text, but for +0.0 and -0.0)
+            if type(ts) is not float or ts != last_ts or not ts:
+                last_text = value(ts)
+                last_ts = ts if type(ts) is float else None
+            states.append(f'{{"ts": {last_text}, "endpoint": {value(s.endpoint)}, '
+                          f'"state": {value(s.state)}}}')
+        return (
+            f'{{"id": {value(f.id)}, "client": {value(f.client)}, '
+            f'"server": {value(f.server)}, "start": {value(f.start)}, "end": {value(f.end)}, '
+            f'"state": {value(f.state)}, "handshake": {value(f.handshake)}, '
+            f'"syn_rtt": {value(f.syn_rtt)}, "rtt": {value(f.rtt)}, '
+            f'"endpoints": [{", ".join([self.endpoint(e) for e in f.endpoints])}], '
+            f'"stalls": [{", ".join([self.stall(s) for s in f.stalls])}], '
+            f'"findings": [{", ".join([value(x) for x in f.findings])}], '
+            f'"states": [{", ".join(states)}]}}')
+
+    def endpoint(self, e: Any) -> str:
+        counters = e.counters
+        if not self._ENDPOINT_FIELDS.isdisjoint(counters):
+            return self.compact(self.endpoint_dict(e))
+        value = self.value
+        text = [f'{{"addr": {value(e.addr)}, "role": {value(e.role)}, '
+                f'"packets": {value(e.packets)}, "payload_bytes": {value(e.payload_bytes)}, '
+                f'"mss": {value(e.mss)}, "wscale": {value(e.wscale)}, '
+                f'"sack_permitted": {value(e.sack_permitted)}, '
+                f'"timestamps": {value(e.timestamps)}']
+        contract = self.contract_counters
+        for name, key in self.counter_keys:
+            text.append(f"{key}{int(counters.get(name, 0))!r}")
+        for name, n in counters.items():  # extensions beyond the contract counters
+            if name not in contract:
+                if type(name) is not str:  # json would write it as a string: see above
+                    return self.compact(self.endpoint_dict(e))
+                text.append(f"{self.string(name)}: {int(n)!r}")
+        text.append(f'"cca": {value(e.cca)}}}')
+        return ", ".join(text)
+
+    def stall(self, s: Any) -> str:
+        value = self.value
+        return (f'{{"kind": {value(s.kind)}, "endpoint": {value(s.endpoint)}, '
+                f'"start": {value(s.start)}, "duration": {value(s.duration)}'
+                + (f', "detail": {value(s.detail)}}}' if s.detail else "}"))
 
 
 # --- analysis ---------------------------------------------------------------------------
@@ -116,7 +211,6 @@ def write_json(analysis: Analysis, fh: IO[str]) -> None:
     whole document in memory first.
     """
     from .analysis import SCHEMA, _capture_dict, _finding_dict
-    from .analysis import flow_dict as contract_flow
 
     def indented(value: Any) -> str:
         return json.dumps(value, indent=2, default=_json_default).replace("\n", "\n  ")
@@ -125,9 +219,10 @@ def write_json(analysis: Analysis, fh: IO[str]) -> None:
     fh.write(f'{{\n  "schema": {json.dumps(SCHEMA)},\n'
              f'  "capture": {indented(_capture_dict(analysis.capture))},\n  "flows": [')
     sep = "\n    "
+    flow_json = FlowJson(compact).flow
     for flow in analysis.flow_results:
         fh.write(sep)
-        fh.write(compact(contract_flow(flow)))
+        fh.write(flow_json(flow))
         sep = ",\n    "
     fh.write("\n  ]" if analysis.flow_results else "]")
     findings = [_finding_dict(f) for f in analysis.finding_results]

@@ -8,10 +8,10 @@ keeps the first `plain` results as they are; each later one is packed with marsh
 an anonymous temporary file.  In memory that leaves about 16 bytes per spilled flow.
 
 The store is a read-only sequence of flows in id order.  A packed flow is rebuilt as a
-`PackedFlowResult` when it is read: its scalar fields are plain attributes, and its
-nested parts (endpoints, facts, stalls, state changes, RTT summary) are decoded from the
-bytes of the one most recently read packed flow.  Those parts are read-only: a change
-made to them is not kept.  Findings are linked with `link_findings`.
+`PackedFlowResult` when it is read: its scalar fields are plain attributes, and each of
+its nested parts (endpoints, facts, stalls, state changes, RTT summary) is decoded from
+the bytes when that object first reads it.  Those parts are read-only: a change made to
+them is not kept.  Findings are linked with `link_findings`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ _SPILL_CHUNK = 1 << 20  # bytes gathered before one write to the temporary file
 
 
 # The parts of a packed flow, each marshalled on its own so that a reader decodes only
-# what it touches (most findings rules look at a flow's stalls or counters first).
+# what it touches (the findings rules read the facts, endpoints and stalls, not the
+# state changes; sorting and grouping read the scalars).
 _PARTS = ("scalars", "findings", "rtt", "endpoints", "states", "stalls", "tcp", "cwnd")
 _PART = {name: i for i, name in enumerate(_PARTS)}
 
@@ -68,6 +69,22 @@ def pack(result: FlowResult) -> bytes | None:
     return dumps(parts, 2)
 
 
+class _Part:
+    """A field of PackedFlowResult: decoded from the packed bytes when the object first
+    reads it, then an ordinary attribute of that object (the findings rules read a
+    flow's facts dozens of times)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, flow: PackedFlowResult | None, owner: type | None = None) -> Any:
+        if flow is None:
+            return self
+        # no __set__: from now on the instance attribute is found first
+        value = flow.__dict__[self.name] = flow._store._part(flow._slot, self.name)
+        return value
+
+
 class PackedFlowResult(FlowResult):
     """One packed flow, read back: scalars as attributes, nested parts decoded on access."""
 
@@ -79,12 +96,12 @@ class PackedFlowResult(FlowResult):
         self._slot = slot
 
     # the dataclass fields FlowResult declares, served from the packed bytes
-    rtt = property(lambda self: self._store._part(self._slot, "rtt"))  # type: ignore[assignment]
-    endpoints = property(lambda self: self._store._part(self._slot, "endpoints"))  # type: ignore[assignment]
-    states = property(lambda self: self._store._part(self._slot, "states"))  # type: ignore[assignment]
-    stalls = property(lambda self: self._store._part(self._slot, "stalls"))  # type: ignore[assignment]
-    tcp = property(lambda self: self._store._part(self._slot, "tcp"))  # type: ignore[assignment]
-    cwnd = property(lambda self: self._store._part(self._slot, "cwnd"))  # type: ignore[assignment]
+    rtt = _Part("rtt")  # type: ignore[assignment]
+    endpoints = _Part("endpoints")  # type: ignore[assignment]
+    states = _Part("states")  # type: ignore[assignment]
+    stalls = _Part("stalls")  # type: ignore[assignment]
+    tcp = _Part("tcp")  # type: ignore[assignment]
+    cwnd = _Part("cwnd")  # type: ignore[assignment]
     findings = property(lambda self: self._store._findings_of(self.id, self._slot))  # type: ignore[assignment]
 
     def __reduce__(self) -> tuple:
@@ -98,6 +115,9 @@ class PackedFlowResult(FlowResult):
 
     __hash__ = None  # type: ignore[assignment]
 
+
+# the parts a PackedFlowResult decodes into attributes of its own
+_DECODED = ("rtt", "endpoints", "states", "stalls", "tcp", "cwnd")
 
 _FIELDS = ("id", "client", "server", "start", "end", "state", "handshake", "syn_rtt", "rtt",
            "endpoints", "states", "stalls", "findings", "tcp", "cwnd")
@@ -124,6 +144,7 @@ class ResultStore(Sequence[FlowResult]):
         self._cache_slot = -1
         self._cache_blobs: tuple[bytes, ...] = ()
         self._cache_parts: dict[str, Any] = {}
+        self._last_read: PackedFlowResult | None = None
 
     # --- intake ----------------------------------------------------------------------
     def append(self, result: FlowResult) -> None:
@@ -211,7 +232,16 @@ class ResultStore(Sequence[FlowResult]):
     def _read(self, slot: int) -> FlowResult:
         if slot & 3 == _PLAIN:
             return self._plain[slot >> 2]
-        return PackedFlowResult(self, slot, self._part(slot, "scalars"))
+        # Only the packed flow read last keeps its decoded parts: the findings rules hold
+        # on to the flows they pick out, and memory must not grow with them.  The one
+        # read before goes back to decoding what it reads.
+        last = self._last_read
+        if last is not None:
+            held = last.__dict__
+            for name in _DECODED:
+                held.pop(name, None)
+        flow = self._last_read = PackedFlowResult(self, slot, self._part(slot, "scalars"))
+        return flow
 
     def _part(self, slot: int, name: str) -> Any:
         if slot != self._cache_slot:

@@ -212,3 +212,55 @@ def test_events_columns_agree_with_tshark(tmp_path: Path, rel: str) -> None:
         assert (r["seq"], r["len"], r["win"]) == (seq, length, win), frame
         if ack:  # tshark leaves ack empty when the ACK flag is off
             assert r["ack"] == ack, frame
+
+
+# --- one flow's JSON without the dicts (export.FlowJson) ---------------------------------
+def _compact():
+    from tcpforensics.analysis import _json_default
+
+    return json.JSONEncoder(separators=(", ", ": "), default=_json_default).encode
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["plain", "packed"])
+def test_flow_json_is_the_contract_flow_encoded(packed: bool) -> None:
+    """write_json encodes each flow itself: the text json gives flow_dict, on flows of
+    every kind the sample captures hold (plain, and read back from packed bytes)."""
+    from tcpforensics.analysis import Options, analyze, flow_dict, lean_options
+
+    root = Path(__file__).resolve().parents[1] / "sample_pcaps"
+    captures = [root / "demo.pcap", *sorted(root.glob("*/*.pcap.gz"))[::3]]
+    compact = _compact()
+    encode = export.FlowJson(compact).flow
+    n = 0
+    for capture in captures:
+        opts = lean_options(plain_results=0) if packed else Options(report_details=False)
+        for f in analyze(capture, options=opts).flow_results:
+            assert encode(f) == compact(flow_dict(f)), (capture.name, f.id)
+            n += 1
+    assert n > 50
+
+
+def test_flow_json_writes_odd_values_as_json_does() -> None:
+    from tcpforensics.analysis import flow_dict
+    from tcpforensics.model import Endpoint, FlowResult, Stall, StateChange
+
+    class Name(str):
+        pass
+
+    odd = Endpoint("10.0.0.1:1", Name("client"), packets=True, payload_bytes=2**70,
+                   mss=None, wscale=-0.0, counters={"retransmission": 2.9, "x\u00e9": True,
+                                                     "zero_window": 1})
+    clash = Endpoint("10.0.0.2:2", "server", counters={"cca": 3, "fin": 1})
+    keyed = Endpoint("10.0.0.2:2", "server", counters={7: 1}, cca={"kind": ("a", b"\x01")})
+    states = [StateChange(t, i % 2, s) for i, (t, s) in enumerate([
+        (0.0, "A"), (-0.0, "B"), (-0.0, "C"), (1.5, "D"), (1.5, "E"), (3, "F"), (3.0, "G"),
+        (float("nan"), "H"), (float("nan"), "I"), (float("inf"), "J"), (-float("inf"), "K"),
+        (1.5, "\u2028\"quoted\"")])]
+    flow = FlowResult(id=3, client="c\n", server="s", start=1.0, end=float("nan"),
+                      state="CLOSED", handshake="none", syn_rtt=None,
+                      rtt={"median": 0.1, "samples": 2}, endpoints=[odd, clash, keyed],
+                      states=states,
+                      stalls=[Stall("rto", "s", 1.0, 0.5), Stall("rto", "s", 2, 1, {"b": 2})],
+                      findings=("F1", Name("F2")))
+    compact = _compact()
+    assert export.FlowJson(compact).flow(flow) == compact(flow_dict(flow))

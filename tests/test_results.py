@@ -194,3 +194,18 @@ def test_flow_json_lists_every_field_of_a_state_change() -> None:
     flow = analyze(CHURN, options=Options(report_details=False)).flow_results[0]
     assert flow.states
     assert flow_dict(flow)["states"] == [asdict(s) for s in flow.states]
+
+
+def test_only_the_packed_flow_read_last_keeps_its_decoded_parts() -> None:
+    """A packed flow decodes each part once; the findings rules hold on to the flows
+    they pick out, so a flow read earlier lets its decoded parts go."""
+    flows = analyze(CHURN, options=Options(report_details=False)).flow_results[:3]
+    store = ResultStore(plain=0)
+    for f in flows:
+        store.append(f)
+    first = store[0]
+    assert first.tcp == flows[0].tcp and first.tcp is first.tcp
+    second = store[1]
+    assert second.endpoints == flows[1].endpoints
+    assert "tcp" not in vars(first) and "endpoints" in vars(second)
+    assert first.tcp == flows[0].tcp and first.stalls == flows[0].stalls  # still read right

@@ -35,6 +35,7 @@ EPHEMERAL_PORTS = 60999 - 32768 + 1  # default net.ipv4.ip_local_port_range
 TIME_WAIT_S = 60.0  # Linux holds TIME_WAIT for a fixed 60 s
 MATHIS_C = math.sqrt(1.5)  # ~1.22 for periodic loss with delayed ACKs off
 MAX_LISTED_FLOWS = 50  # per-flow evidence rows kept in metrics
+_NUMBER = (int, float)  # for isinstance (`int | float` builds a new union at each test)
 
 
 @dataclass
@@ -112,6 +113,8 @@ class _Context:
         # a results store vouches that no two of its flows share an id
         self._unique_ids = bool(getattr(flows, "unique_ids", False))
         self._conn_groups: list[dict] | None = None
+        #: flows per (client host, server), when run_rules counted them on its pass
+        self.group_sizes: dict[tuple[str, str], int] | None = None
 
     @staticmethod
     def facts(f: FlowResult) -> dict:
@@ -137,7 +140,10 @@ class _Context:
 
     @staticmethod
     def stalls(f: FlowResult, kind: str, endpoint: str | None = None) -> list:
-        return [s for s in f.stalls if s.kind == kind
+        stalls = f.stalls
+        if not stalls:  # most flows: no list comprehension to run
+            return []
+        return [s for s in stalls if s.kind == kind
                 and (endpoint is None or s.endpoint == endpoint)]
 
     @staticmethod
@@ -200,6 +206,15 @@ class _Context:
         if len(self._window_limited) >= _CACHE_BOUND:
             self._window_limited.clear()
         best = None
+        # a limited direction stalled on the receive window, five times or more: most
+        # flows never did, and need no numbers worked out
+        if any(s.kind == "receive_window" for s in f.stalls):
+            best = self._worst_window_limited(f)
+        self._window_limited[f.id] = best
+        return best
+
+    def _worst_window_limited(self, f: FlowResult) -> dict | None:
+        best = None
         rtt = self.rtt(f)
         for d in (0, 1):
             if d >= len(f.endpoints):
@@ -234,7 +249,6 @@ class _Context:
                         "stall_fraction": frac, "stalls": n_stalls}
                 if best is None or frac > best["stall_fraction"]:
                     best = cand
-        self._window_limited[f.id] = best
         return best
 
     def real_retransmissions(self, f: FlowResult, d: int) -> tuple[int, int, dict]:
@@ -261,7 +275,7 @@ class _Context:
         addr = f.endpoints[d].addr if d < len(f.endpoints) else None
         causes = {k: int(v) for k, v in
                   ((f.tcp.get("retrans_causes") or {}).get(addr) or {}).items()
-                  if isinstance(v, int | float)}
+                  if isinstance(v, _NUMBER)}
         if sum(causes.values()):
             rexmit = sum(v for k, v in causes.items()
                          if k not in ("reordering", "network_duplicate", "unneeded"))
@@ -269,11 +283,13 @@ class _Context:
             rexmit = self.counter(f, d, "retransmission")
         # near the receiver the lost original was never seen, so its repair may carry no
         # retransmission flag; the stall observer counts gaps filled late
-        with contextlib.suppress(KeyError, IndexError, TypeError, ValueError):
-            rexmit = max(rexmit, int(self.facts(f)["late_fills"][d]))
+        fx = self.facts(f)
+        try:  # noqa: SIM105 (contextlib.suppress costs a few calls; this runs per flow)
+            rexmit = max(rexmit, int(fx["late_fills"][d]))
+        except (KeyError, IndexError, TypeError, ValueError):
+            pass
         # a repeated SYN or SYN-ACK is counted as a retransmission too; it has its own
         # finding and carries no data
-        fx = self.facts(f)
         key = "syn_retransmissions" if d == 0 else "synack_retransmissions"
         rexmit -= int(f.tcp.get(key, fx.get(key, 0)) or 0)
         if d < len(f.endpoints) and not f.endpoints[d].payload_bytes:
@@ -305,8 +321,11 @@ Rule = Callable[[_Context], "list[_Draft] | RuleScan"]
 def rule_nagle(ctx: _Context) -> RuleScan:
     hits = []
     while (f := (yield)) is not None:
+        nagle = ctx.stalls(f, "nagle_delayed_ack")
+        if not nagle:
+            continue
         by_sender: dict[str, list] = defaultdict(list)
-        for s in ctx.stalls(f, "nagle_delayed_ack"):
+        for s in nagle:
             by_sender[s.endpoint].append(s)
         for sender, stalls in by_sender.items():
             hits.append((f, {"sender": sender, "stalls": stalls}))
@@ -690,9 +709,11 @@ def _make_conn_groups(ctx: _Context) -> list[dict]:
     # Count first, then keep a few numbers per flow of the big groups, not the flows: a
     # capture of many short connections puts most of its flows in one group, and the
     # flows may be packed (results.py) or many.
-    sizes: dict[tuple[str, str], int] = defaultdict(int)
-    for f in ctx.flows:
-        sizes[(_host(f.client), f.server)] += 1
+    sizes = ctx.group_sizes
+    if sizes is None:  # not counted by run_rules' pass (a rule run on its own)
+        sizes = defaultdict(int)
+        for f in ctx.flows:
+            sizes[(_host(f.client), f.server)] += 1
     groups: dict[tuple[str, str], list[tuple]] = {k: [] for k, n in sizes.items() if n >= 20}
     if not groups:
         return []
@@ -819,6 +840,8 @@ def _keepalive_times(f: FlowResult, ctx: _Context) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     core = f.tcp.get("keepalive_ts") or {}
     for addr, ts in core.items():
+        if not ts:
+            continue
         # Linux probes a zero window with the same segment shape as a keep-alive;
         # those belong to the zero_window finding
         closed = [(s.start, s.start + s.duration) for s in f.stalls
@@ -986,11 +1009,16 @@ def rule_reset(ctx: _Context) -> RuleScan:
     return out
 
 
+def _syn_retransmissions(f: FlowResult, fx: dict) -> tuple[int, int]:
+    """(SYN, SYN-ACK) retransmissions: the core's counts, else the stall observer's."""
+    tcp = f.tcp
+    return (int(tcp.get("syn_retransmissions", fx.get("syn_retransmissions", 0)) or 0),
+            int(tcp.get("synack_retransmissions", fx.get("synack_retransmissions", 0)) or 0))
+
+
 def _handshake_info(f: FlowResult, ctx: _Context) -> dict:
     fx = ctx.facts(f)
-    syn_re = int(f.tcp.get("syn_retransmissions", fx.get("syn_retransmissions", 0)) or 0)
-    synack_re = int(f.tcp.get("synack_retransmissions",
-                              fx.get("synack_retransmissions", 0)) or 0)
+    syn_re, synack_re = _syn_retransmissions(f, fx)
     return {"syn_seen": bool(fx.get("syn_seen", f.handshake != "none")),
             "synack_seen": bool(fx.get("synack_seen", f.handshake == "complete")),
             "ack_seen": bool(fx.get("handshake_ack_seen", f.handshake == "complete")),
@@ -1006,8 +1034,10 @@ def _handshake_info(f: FlowResult, ctx: _Context) -> dict:
 def rule_handshake_failure(ctx: _Context) -> RuleScan:
     hits = []
     while (f := (yield)) is not None:
+        if f.handshake == "complete":
+            continue
         h = _handshake_info(f, ctx)
-        if not h["syn_seen"] or h["ack_seen"] or f.handshake == "complete":
+        if not h["syn_seen"] or h["ack_seen"]:
             continue
         if h["refused"]:
             why = "refused"
@@ -1064,9 +1094,8 @@ def rule_handshake_failure(ctx: _Context) -> RuleScan:
 def rule_syn_retransmission(ctx: _Context) -> RuleScan:
     hits = []
     while (f := (yield)) is not None:
-        h = _handshake_info(f, ctx)
-        if h["syn_re"] or h["synack_re"]:
-            hits.append((f, h))
+        if any(_syn_retransmissions(f, ctx.facts(f))):
+            hits.append((f, _handshake_info(f, ctx)))
     out = []
     for server, items in _group_by_server(hits).items():
         flows = sorted({f.id for f, _ in items})
@@ -1229,7 +1258,7 @@ def _max_payload(f: FlowResult, ctx: _Context) -> int:
     core = f.tcp.get("max_payload")
     if isinstance(core, dict):
         return max((int(v) for v in core.values() if v), default=0)
-    if isinstance(core, int | float):
+    if isinstance(core, _NUMBER):
         return int(core)
     return max((int(v) for v in ctx.facts(f).get("max_payload") or [] if v), default=0)
 
@@ -1283,8 +1312,8 @@ def rule_capture_loss(ctx: _Context) -> RuleScan:
         core = f.tcp.get("capture_loss")
         n = 0
         if isinstance(core, dict):
-            n = sum(int(v) for v in core.values() if isinstance(v, int | float))
-        elif isinstance(core, int | float) and not isinstance(core, bool):
+            n = sum(int(v) for v in core.values() if isinstance(v, _NUMBER))
+        elif isinstance(core, _NUMBER) and not isinstance(core, bool):
             n = int(core)
         elif core is True:
             n = 1
@@ -1322,9 +1351,11 @@ def rule_mathis(ctx: _Context) -> RuleScan:
     while (f := (yield)) is not None:
         for d in range(min(2, len(f.endpoints))):
             real, _, _ = ctx.real_retransmissions(f, d)
+            if real < 5:
+                continue
             nbytes, span = ctx.data_span(f, d)
             rtt = ctx.rtt(f)
-            if real < 5 or not rtt or span < 10 * rtt or nbytes < 512 * 1024:
+            if not rtt or span < 10 * rtt or nbytes < 512 * 1024:
                 continue
             mss = ctx.mss(f, d)
             segs = max(ctx.data_segments(f, d), real)
@@ -1482,13 +1513,20 @@ def run_rules(flows: Sequence[FlowResult], capture: CaptureInfo,
             except Exception as exc:
                 failures[i] = exc
     if scans:
+        # the connection groups (time_wait_pressure, connection_churn) need the size of
+        # each group first: counted here, so that they read the flows once more, not twice
+        sizes = ctx.group_sizes = defaultdict(int)
+        live = list(scans.items())
         for f in flows:
-            for i, scan in list(scans.items()):
+            sizes[(_host(f.client), f.server)] += 1
+            for i, scan in live:
                 try:
                     scan.send(f)
                 except Exception as exc:
                     failures[i] = exc
                     del scans[i]
+            if len(live) != len(scans):
+                live = list(scans.items())
     drafts: list[_Draft] = []
     for i, (kind, rule) in enumerate(rules):
         exc = failures.get(i)
@@ -1509,7 +1547,8 @@ def run_rules(flows: Sequence[FlowResult], capture: CaptureInfo,
                 continue
 
     merged = {d.flows[0] for d in drafts if d.kind in PER_FLOW_KINDS and len(d.flows) == 1}
-    drafts = _merge_per_service(drafts, {f.id: f.server for f in flows if f.id in merged})
+    if merged:  # (another pass over the flows, only when there is something to merge)
+        drafts = _merge_per_service(drafts, {f.id: f.server for f in flows if f.id in merged})
 
     def impact(d: _Draft) -> float:
         return (max(d.seconds_lost, 0.0) + SEVERITY_FLOOR[d.severity]) * max(1, len(d.flows))
