@@ -54,7 +54,7 @@ cdef class EndpointState:
     cdef public long long nextseq_frame
     cdef public long long lastnondupack
     cdef public tuple sack_blocks
-    cdef public object state
+    cdef public str state  # a constant of state.py (str: equality tests stay in C)
     cdef public long long packets
     cdef public long long payload_bytes
     cdef public long long max_payload
