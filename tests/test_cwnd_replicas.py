@@ -156,3 +156,24 @@ def test_bbr_loss_does_not_cut_and_probe_rtt_every_10s() -> None:
     assert first[-1] - first[0] == pytest.approx(0.2, abs=0.11)  # held about 200 ms
     assert modes[-1][1] == PROBE_BW and modes[-1][2] > 50  # window restored
     assert b.probe_rtt_count >= 2  # and again about 10 s later
+
+
+def test_bbr_bandwidth_filter_is_a_windowed_max() -> None:
+    # the ring behind BBR's max filter must answer as the max of the samples of the last
+    # BW_WINDOW_ROUNDS rounds, also when a round brings more samples than the ring has slots
+    import random
+
+    window = 10  # bbr.BW_WINDOW_ROUNDS (a C constant in the compiled build)
+    rng = random.Random(5)
+    bbr = BbrReplica()
+    seen: list[tuple[int, float]] = []
+    for i in range(400):
+        if i % 7 or i >= 200:  # some rounds get 40 samples (past the 16 slots)
+            bbr.new_round(float(i))
+        burst = i in (50, 51, 300)  # falling rates: every one stays in the filter
+        for j in range(40 if burst else 1):
+            rate = 2000.0 - j if burst else rng.uniform(1.0, 1000.0)
+            bbr.on_ack(float(i), 1.0, 0.0, 0.0, rate)
+            seen.append((bbr.round, rate))
+            want = max(r for k, r in seen if k > bbr.round - window)
+            assert bbr.bw == want

@@ -8,7 +8,7 @@
 cimport cython
 from cpython.array cimport array
 
-from tcpforensics.arrays cimport get_d, push_d, rounded6, set_d
+from tcpforensics.arrays cimport extend_d, get_d, push_d, rounded6, set_d
 from tcpforensics.cwnd.replicas.base cimport Replica
 from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 

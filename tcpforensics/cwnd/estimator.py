@@ -31,11 +31,11 @@ from .replicas.base import Replica
 
 if cython.compiled:  # math.log is the C library's log: call that directly
     from cython.cimports.libc.math import log
-    from cython.cimports.tcpforensics.arrays import get_d, push_d, rounded6, set_d
+    from cython.cimports.tcpforensics.arrays import extend_d, get_d, push_d, rounded6, set_d
 else:
     from math import log
 
-    from ..arrays import get_d, push_d, rounded6, set_d
+    from ..arrays import extend_d, get_d, push_d, rounded6, set_d
 
 # Round flags
 _LOSS = 1  # a loss episode was active or began in the round
@@ -224,13 +224,16 @@ class _MarkQueue:
         front, in order."""
         cap = self.cap
         if not cap:
-            self.ring = array("d", bytes(8 * _MARK * 16))
+            self.ring = array("d")
+            extend_d(self.ring, 16 * _MARK)
             self.cap = 16
             return
-        old = self.ring
         i = self.head * _MARK
-        self.ring = old[i:] + old[:i] + array("d", bytes(8 * _MARK * cap))
-        self.head = 0
+        if i:
+            old = self.ring
+            self.ring = old[i:] + old[:i]
+            self.head = 0
+        extend_d(self.ring, cap * _MARK)  # room only: a slot is written before it is read
         self.cap = 2 * cap
 
     # the fields of the mark in slot k

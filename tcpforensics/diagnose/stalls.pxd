@@ -5,7 +5,7 @@
 cimport cython
 from cpython.array cimport array
 
-from tcpforensics.arrays cimport get_d, set_d
+from tcpforensics.arrays cimport extend_d, get_d, set_d
 from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 
 cdef double UNSET
@@ -91,6 +91,8 @@ cdef class _EdgeHistory:
     cpdef long long edge_at(self, double t)
 
 
+@cython.locals(hist=_EdgeHistory)
+cdef _EdgeHistory _new_edge_history()
 cdef object _known(double t)
 
 
@@ -118,6 +120,7 @@ cdef class StallObserver(SegmentObserver):
     cpdef observe(self, Segment seg, SegmentVerdict v)
     @cython.locals(seq="long long", edge="long long", to_syn=bint, in_window=bint)
     cdef object _rst(self, SegmentVerdict v, int d, int p, double ts)
+    @cython.locals(sd=_Side, sp=_Side)
     cdef object _syn(self, Segment seg, int d, double ts, int flags)
     @cython.locals(ack="long long", win="long long", new_edge="long long", rtt=double,
                    seen=double, start=double, episode=tuple, hist=_EdgeHistory)

@@ -41,9 +41,9 @@ from ..model import (
 )
 
 if cython.compiled:
-    from cython.cimports.tcpforensics.arrays import get_d, set_d
+    from cython.cimports.tcpforensics.arrays import extend_d, get_d, set_d
 else:
-    from ..arrays import get_d, set_d
+    from ..arrays import extend_d, get_d, set_d
 
 KINDS = ("nagle_delayed_ack", "rto", "zero_window", "receive_window", "app_limited",
          "handshake")
@@ -208,10 +208,12 @@ class _EdgeHistory:
     def _grow(self) -> None:
         """Twice the room (called when full); the entries move to the front, in order."""
         cap = self.cap
-        old = self.ring
         i = 2 * self.head
-        self.ring = old[i:] + old[:i] + array("d", bytes(16 * cap))
-        self.head = 0
+        if i:
+            old = self.ring
+            self.ring = old[i:] + old[:i]
+            self.head = 0
+        extend_d(self.ring, 2 * cap)  # room only: entries are written before they are read
         self.cap = 2 * cap
 
     def edge_at(self, t: float) -> int:
@@ -233,6 +235,16 @@ class _EdgeHistory:
         if n and get_d(ring, 2 * head) <= t:
             return int(get_d(ring, 2 * head + 1))
         return -1
+
+
+def _new_edge_history() -> _EdgeHistory:
+    """_EdgeHistory() field by field: compiled, a C allocation without a call."""
+    hist = _EdgeHistory.__new__(_EdgeHistory)
+    hist.cap = EDGE_HIST_MIN
+    hist.ring = _NO_RING[:]
+    hist.head = 0
+    hist.n = 0
+    return hist
 
 
 def _known(t: float) -> float | None:
@@ -283,8 +295,8 @@ class StallObserver(SegmentObserver):
             rtt = self.hs_ack_ts - self.syn_last
             if rtt > 0:
                 return rtt
-        a = self.s[0].min_rtt_dir
-        b = self.s[1].min_rtt_dir
+        a = self.s0.min_rtt_dir
+        b = self.s1.min_rtt_dir
         if a and b:
             # data one way is ACKed late as seen near its receiver; the sum of the two
             # directions' minima spans one round trip from anywhere on the path.
@@ -424,14 +436,20 @@ class StallObserver(SegmentObserver):
             elif seg.seq == self.syn_seq:
                 self.syn_n += 1
             self.syn_last = ts
-        self.s[d].syn_mss = seg.mss
+        if d == 0:  # the sides by name (compiled: typed, no tuple lookup)
+            sd = self.s0
+            sp = self.s1
+        else:
+            sd = self.s1
+            sp = self.s0
+        sd.syn_mss = seg.mss
         if seg.mss:
             # the MSS a side announces bounds what the *other* side may send
-            self.s[1 - d].mss = seg.mss
-        if seg.win > self.s[d].max_win:
-            self.s[d].max_win = seg.win  # SYN windows are never scaled
-        if self.s[1 - d].redge < 0:
-            self.s[1 - d].redge = 1 + seg.win  # first byte after the SYN is relative 1
+            sp.mss = seg.mss
+        if seg.win > sd.max_win:
+            sd.max_win = seg.win  # SYN windows are never scaled
+        if sp.redge < 0:
+            sp.redge = 1 + seg.win  # first byte after the SYN is relative 1
 
     def _ack(self, v: SegmentVerdict, sd: _Side, sp: _Side, d: int, ts: float, length: int,
              flags: int) -> None:
@@ -463,7 +481,7 @@ class StallObserver(SegmentObserver):
             else:
                 hist = sp.edge_hist
                 if hist is None:
-                    hist = sp.edge_hist = _EdgeHistory()
+                    hist = sp.edge_hist = _new_edge_history()
                 hist.append(ts, new_edge)
         # zero window offered to the peer
         if win == 0 and not flags & FIN:

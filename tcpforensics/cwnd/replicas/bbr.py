@@ -12,8 +12,16 @@ recovery conserves packets and the window returns to its prior value when recove
 from __future__ import annotations
 
 import math
+from array import array
+
+import cython
 
 from .base import Replica
+
+if cython.compiled:
+    from cython.cimports.tcpforensics.arrays import get_d, set_d
+else:
+    from ...arrays import get_d, set_d
 
 HIGH_GAIN = 2.885  # 2/ln(2)
 DRAIN_GAIN = 1.0 / HIGH_GAIN
@@ -29,25 +37,17 @@ FULL_BW_ROUNDS = 3
 STARTUP, DRAIN, PROBE_BW, PROBE_RTT = "startup", "drain", "probe_bw", "probe_rtt"
 
 
-class _RateSample:
-    """A delivery-rate sample in BbrReplica's max filter: its round and rate (pkts/s)."""
-
-    __slots__ = ("round", "rate")
-
-
-def _rate_sample(round_: int, rate: float) -> _RateSample:
-    """A new _RateSample: in the compiled build a C allocation and C stores (a constructor
-    call would box both numbers to pass them)."""
-    sample = _RateSample.__new__(_RateSample)
-    sample.round = round_
-    sample.rate = rate
-    return sample
+# Slots of the bandwidth filter's ring at first: enough for BW_WINDOW_ROUNDS rounds of one
+# sample each (it grows if a caller gives more samples a round)
+_BW_SLOTS = 16
+_NO_SAMPLES = array("d", bytes(16 * _BW_SLOTS))
 
 
 class BbrReplica(Replica):
     name = "bbr"
     beta = 1.0
-    __slots__ = ("mode", "bw", "bw_samples", "round", "min_rtt", "min_rtt_stamp",
+    __slots__ = ("mode", "bw", "bw_ring", "bw_head", "bw_n", "bw_cap", "round", "min_rtt",
+                 "min_rtt_stamp",
                  "cycle_idx", "cycle_stamp", "full_bw", "full_bw_cnt", "probe_rtt_done",
                  "prior_cwnd", "pacing_gain", "probe_rtt_count", "last_rtt")
 
@@ -55,10 +55,14 @@ class BbrReplica(Replica):
         super().__init__(cwnd)
         self.mode = STARTUP
         # windowed max of the delivery rate (pkts/s) over the last BW_WINDOW_ROUNDS rounds:
-        # bw is the max, bw_samples the samples that can still become it (a monotonic
-        # queue: rounds increase and rates decrease from the front)
+        # bw is the max, the ring the samples that can still become it (a monotonic
+        # queue: rounds increase and rates decrease from the front), bw_n of them from
+        # slot bw_head, each slot a (round, rate) pair of doubles
         self.bw = 0.0
-        self.bw_samples: list[_RateSample] = []
+        self.bw_ring = _NO_SAMPLES[:]
+        self.bw_head = 0
+        self.bw_n = 0
+        self.bw_cap = _BW_SLOTS
         self.round = 0
         self.min_rtt = 0.0
         self.min_rtt_stamp = 0.0
@@ -109,21 +113,29 @@ class BbrReplica(Replica):
     def _bw_sample(self, rate: float) -> None:
         """Add a delivery-rate sample to the max filter.  Samples from before the last
         BW_WINDOW_ROUNDS rounds leave it when a new one comes (not when a round begins)."""
-        samples = self.bw_samples
+        ring = self.bw_ring
+        head = self.bw_head
+        n = self.bw_n
+        cap = self.bw_cap
         oldest = self.round - BW_WINDOW_ROUNDS
-        while samples:
-            first = samples[0]
-            if first.round > oldest:
+        while n and get_d(ring, 2 * head) <= oldest:  # its round is out of the window
+            head = (head + 1) % cap
+            n -= 1
+        while n:
+            last = (head + n - 1) % cap
+            if get_d(ring, 2 * last + 1) > rate:
                 break
-            del samples[0]
-        while samples:
-            last = samples[-1]
-            if last.rate > rate:
-                break
-            samples.pop()  # never the max again
-        samples.append(_rate_sample(self.round, rate))
-        first = samples[0]
-        self.bw = first.rate
+            n -= 1  # never the max again
+        if n == cap:  # more samples than rounds: twice the room, in order from slot 0
+            ring = self.bw_ring = ring[2 * head:] + ring[:2 * head] + ring
+            head = 0
+            cap = self.bw_cap = 2 * cap
+        k = (head + n) % cap
+        set_d(ring, 2 * k, self.round)
+        set_d(ring, 2 * k + 1, rate)
+        self.bw_head = head
+        self.bw_n = n + 1
+        self.bw = get_d(ring, 2 * head + 1)
 
     def _enter_probe_rtt(self, now: float) -> None:
         self.mode = PROBE_RTT
