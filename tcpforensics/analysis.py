@@ -273,23 +273,14 @@ class _Run:
         info.tcp_segments = info.records - sum(info.skipped.values())
         info.linktypes = list(self.capture.linktypes)
         info.warnings[:0] = self.capture.warnings
+        info.closed_early_flows = table.closed_early
+        info.evicted_flows = table.evicted
+        info.warnings += bound_warnings(self.options, info)
         info.comments = list(self.capture.comments)
         info.interfaces = list(self.capture.interfaces)
         info.snaplen = self.capture.snaplen
         if loop.seen:
             info.first_ts, info.last_ts = loop.first_ts, loop.last_ts
-        info.evicted_flows = table.evicted
-        if table.closed_early:
-            info.warnings.append(
-                f"more than {self.options.max_lingering:,} closed flows waited for late "
-                f"segments at once: {table.closed_early:,} ended before their "
-                f"{self.options.closed_linger:g} s linger (a late segment of one starts a "
-                "new flow)")
-        if table.evicted:
-            info.warnings.append(
-                f"more than {self.options.max_flows:,} flows live at once: "
-                f"{table.evicted:,} were evicted (ended early, least recently active "
-                "first); see capture.evicted_flows")
 
     def _finish(self, flow: Any) -> None:
         conn, opts = flow.conn, self.options
@@ -322,14 +313,28 @@ class _Run:
 
     def _fold(self, result: FlowResult) -> None:
         folded = self.info.folded_flows
-        if not folded:
-            self.info.warnings.append(
-                f"more than {self.options.max_empty_flows:,} flows without payload (or "
-                f"{self.options.max_flow_results:,} flows in all): flows that carried no "
-                "payload past that are counted in capture.folded_flows, not listed")
         folded["count"] = folded.get("count", 0) + 1
         key = f"state_{result.state}"
         folded[key] = folded.get(key, 0) + 1
+
+
+def bound_warnings(options: Options, info: CaptureInfo) -> list[str]:
+    """What the analysis' bounds cut short (from the counts in `info`), one line each."""
+    out = []
+    if info.folded_flows:
+        out.append(f"more than {options.max_empty_flows:,} flows without payload (or "
+                   f"{options.max_flow_results:,} flows in all): flows that carried no "
+                   "payload past that are counted in capture.folded_flows, not listed")
+    if info.closed_early_flows:
+        out.append(f"more than {options.max_lingering:,} closed flows waited for late "
+                   f"segments at once: {info.closed_early_flows:,} ended before their "
+                   f"{options.closed_linger:g} s linger (a late segment of one starts a "
+                   "new flow)")
+    if info.evicted_flows:
+        out.append(f"more than {options.max_flows:,} flows live at once: "
+                   f"{info.evicted_flows:,} were evicted (ended early, least recently "
+                   "active first); see capture.evicted_flows")
+    return out
 
 
 # Facts of the TCP core (FlowResult.tcp) that only the report lists: no findings rule, no

@@ -88,36 +88,64 @@ def iter_flows(source: Source, *, options: Options | None = None,
 def analyze_shard(source: str, shard: int, shards: int, options: Options | None = None
                   ) -> tuple[CaptureInfo, list[tuple[int, FlowResult]]]:
     """One shard's flows, each with the frame number of its first segment."""
+    from . import collector
     from .analysis import _Run
 
-    run = _Run(source, options or _options(None, {}))
+    run = _Run(source, shard_options(options or _options(None, {}), shards))
     if shards > 1:
         # every process reads and decodes the whole file; the TCP core and the
         # observers run only for this shard's flows
         run.loop.set_shard(shard, shards)
-    run.run(None)
+    with collector.paused():
+        run.run(None)
     return run.info, [(r.tcp["first_frame"], r) for r in run.finished()]
+
+
+# The bounds on flows held at once (live, lingering after close, listed without payload,
+# listed in all): each shard gets its share, so that together the shards hold what one
+# pass would.  Which flows a bound cuts still differs from one pass (a shard sees only
+# its flows), so the JSON matches one pass exactly only when no bound is reached.
+_SHARED_BOUNDS = ("max_empty_flows", "max_flow_results")
+
+
+def shard_options(options: Options, shards: int) -> Options:
+    """The options of one of `shards` shards."""
+    if shards <= 1:
+        return options
+    return replace(options, **{name: max(1, -(-getattr(options, name) // shards))
+                               for name in _SHARED_BOUNDS})
 
 
 def merge_shards(parts: list[tuple[CaptureInfo, list[tuple[int, FlowResult]]]],
                  options: Options | None = None, source: str | None = None) -> Analysis:
     """Merge shard results into the Analysis a single pass would have produced."""
-    from .analysis import Analysis
+    from .analysis import Analysis, bound_warnings
+    from .diagnose.handshakes import merge_tally
 
     if not parts:
         raise UsageError("no shard results to merge")
-    info = parts[0][0]
-    firsts = [p[0].first_ts for p in parts if p[0].first_ts is not None]
-    lasts = [p[0].last_ts for p in parts if p[0].last_ts is not None]
+    opts = options or _options(None, {})
+    infos = [p[0] for p in parts]
+    info = infos[0]  # every shard read the whole file: the same records and skips
+    share = shard_options(opts, len(parts))
+    # the reader's warnings (the same in every shard), without the shard's bound warnings
+    info.warnings = info.warnings[:len(info.warnings) - len(bound_warnings(share, info))]
+    firsts = [i.first_ts for i in infos if i.first_ts is not None]
+    lasts = [i.last_ts for i in infos if i.last_ts is not None]
     info.first_ts = min(firsts) if firsts else None
     info.last_ts = max(lasts) if lasts else None
-    info.evicted_flows = sum(p[0].evicted_flows for p in parts)
+    info.evicted_flows = sum(i.evicted_flows for i in infos)
+    info.closed_early_flows = sum(i.closed_early_flows for i in infos)
+    for other in infos[1:]:
+        for key, n in other.folded_flows.items():
+            info.folded_flows[key] = info.folded_flows.get(key, 0) + n
+        merge_tally(info.handshakes, other.handshakes)
+    info.warnings += bound_warnings(opts, info)
     ordered = sorted((pair for p in parts for pair in p[1]), key=lambda pair: pair[0])
     results = []
     for new_id, (_, result) in enumerate(ordered):
         result.id = new_id  # single-pass ids count flows in order of their first frame
         results.append(result)
-    opts = options or _options(None, {})
     findings = []
     if opts.observers:
         from .diagnose import diagnose

@@ -394,6 +394,7 @@ class CaptureInfo:
     comments: list[str] = field(default_factory=list)  # capture-supplied text: escape it!
     interfaces: list[dict] = field(default_factory=list)  # name/description/linktype
     evicted_flows: int = 0  # live flows forced out of the flow table by its size bound
+    closed_early_flows: int = 0  # closed flows ended before their linger (max_lingering)
     folded_flows: dict[str, int] = field(default_factory=dict)  # tallied, not listed
     # connection attempts over every flow, listed or not (diagnose/handshakes.py)
     handshakes: dict = field(default_factory=dict)

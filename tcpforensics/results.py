@@ -19,8 +19,9 @@ from __future__ import annotations
 import marshal
 import os
 import tempfile
+import weakref
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
 from .model import Endpoint, FlowResult, Stall, StateChange
@@ -119,6 +120,10 @@ class PackedFlowResult(FlowResult):
 # the parts a PackedFlowResult decodes into attributes of its own
 _DECODED = ("rtt", "endpoints", "states", "stalls", "tcp", "cwnd")
 
+def _nothing() -> None:
+    return None
+
+
 _FIELDS = ("id", "client", "server", "start", "end", "state", "handshake", "syn_rtt", "rtt",
            "endpoints", "states", "stalls", "findings", "tcp", "cwnd")
 
@@ -144,7 +149,7 @@ class ResultStore(Sequence[FlowResult]):
         self._cache_slot = -1
         self._cache_blobs: tuple[bytes, ...] = ()
         self._cache_parts: dict[str, Any] = {}
-        self._last_read: PackedFlowResult | None = None
+        self._last_read: Callable[[], PackedFlowResult | None] = _nothing
 
     # --- intake ----------------------------------------------------------------------
     def append(self, result: FlowResult) -> None:
@@ -235,12 +240,15 @@ class ResultStore(Sequence[FlowResult]):
         # Only the packed flow read last keeps its decoded parts: the findings rules hold
         # on to the flows they pick out, and memory must not grow with them.  The one
         # read before goes back to decoding what it reads.
-        last = self._last_read
+        last = self._last_read()
         if last is not None:
             held = last.__dict__
             for name in _DECODED:
                 held.pop(name, None)
-        flow = self._last_read = PackedFlowResult(self, slot, self._part(slot, "scalars"))
+        flow = PackedFlowResult(self, slot, self._part(slot, "scalars"))
+        # weakly: the flow refers to the store, and a cycle would leave the store with its
+        # temporary file to the garbage collector (tests/test_collector.py)
+        self._last_read = weakref.ref(flow)
         return flow
 
     def _part(self, slot: int, name: str) -> Any:

@@ -140,3 +140,41 @@ def test_empty_flows_listed_up_to_their_own_bound(tmp_path: Path) -> None:
     a = analyze(str(_flood_file(tmp_path, 600)), max_empty_flows=100)
     assert len(a.flow_results) == 100 and a.capture.folded_flows["count"] == 500
     assert any("flows without payload" in w for w in a.capture.warnings)
+
+
+def test_tallies_of_two_shards_merge_into_the_one_pass_tally(monkeypatch) -> None:
+    monkeypatch.setattr(handshakes, "MAX_BUCKETS", 16)
+    outcomes = ("unanswered", "half_open", "refused", "completed")
+    flows = [attempt(i, ts=i * 7.0, outcome=outcomes[i % 4], server=f"10.0.0.{i % 5}:80")
+             for i in range(400)]
+    whole: dict = {}
+    parts: list[dict] = [{}, {}]
+    for f in flows:
+        handshakes.count_attempt(whole, f)
+        handshakes.count_attempt(parts[f.id < 60], f)  # one shard saw the first minutes
+    assert parts[0]["bucket_s"] != parts[1]["bucket_s"]  # the merge must line them up
+    merged = parts[0]
+    handshakes.merge_tally(merged, parts[1])
+    assert merged == whole
+
+
+def test_a_flood_split_over_two_processes_is_counted_whole(tmp_path: Path) -> None:
+    from tcpforensics.batch import analyze_parallel
+
+    n = 1200
+    path = str(_flood_file(tmp_path, n))
+    single = analyze(path, max_empty_flows=300)
+    split = analyze_parallel(path, 2, single_options(max_empty_flows=300))
+    assert split.capture.handshakes == single.capture.handshakes
+    assert split.capture.folded_flows == single.capture.folded_flows == {
+        "count": n - 300, "state_CLOSED": n - 300}
+    assert split.capture.warnings == single.capture.warnings
+    assert len(split.flow_results) == 300
+    (flood,) = [f for f in split.finding_results if f.kind == "syn_flood"]
+    assert flood.metrics["attempts_failed"] == n
+
+
+def single_options(**overrides):
+    from tcpforensics.analysis import Options
+
+    return Options(**overrides)

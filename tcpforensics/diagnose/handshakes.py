@@ -94,6 +94,48 @@ def _histogram(stats: dict, ts: float) -> None:
     buckets[key] = buckets.get(key, 0) + 1
 
 
+def merge_tally(stats: dict, other: dict) -> None:
+    """Add the tally `other` (of other flows: another shard's) into `stats`."""
+    for key in ("attempts", "completed", *FAILED, "targets_uncounted", "sources_uncounted"):
+        if key in other:
+            stats[key] = stats.get(key, 0) + other[key]
+    for name, overflow in (("targets", "targets_uncounted"), ("sources", "sources_uncounted")):
+        if name not in other:
+            continue
+        counts = stats.setdefault(name, {})
+        for key, n in other[name].items():
+            if key in counts or len(counts) < MAX_KEYS:
+                counts[key] = counts.get(key, 0) + n
+            else:
+                stats[overflow] = stats.get(overflow, 0) + n
+    if "first_ts" in other:
+        stats["first_ts"] = min(stats.get("first_ts", other["first_ts"]), other["first_ts"])
+        stats["last_ts"] = max(stats.get("last_ts", other["last_ts"]), other["last_ts"])
+    if "buckets" in other:
+        _merge_histogram(stats, other["buckets"], other["bucket_s"])
+
+
+def _merge_histogram(stats: dict, buckets: dict[int, int], width: float) -> None:
+    """Both histograms at the wider one's width (widths are 1 s doubled k times), summed,
+    then widened while there are more than MAX_BUCKETS buckets."""
+    mine = stats.setdefault("buckets", {})
+    mine_width = stats.setdefault("bucket_s", width)
+    wide = max(mine_width, width)
+    merged: dict[int, int] = {}
+    for source, source_width in ((mine, mine_width), (buckets, width)):
+        factor = round(wide / source_width)
+        for k, n in source.items():
+            merged[k // factor] = merged.get(k // factor, 0) + n
+    while len(merged) > MAX_BUCKETS:
+        wide *= 2
+        halved: dict[int, int] = {}
+        for k, n in merged.items():
+            halved[k // 2] = halved.get(k // 2, 0) + n
+        merged = halved
+    stats["buckets"] = merged
+    stats["bucket_s"] = wide
+
+
 def failed(stats: dict) -> int:
     return sum(stats.get(k, 0) for k in FAILED)
 
