@@ -26,8 +26,11 @@ from typing import Any, overload
 
 from .model import Endpoint, FlowResult, Stall, StateChange
 
-# Where an entry lives, in the low two bits of its slot (the rest is the index).
+# Where an entry lives, in the low two bits of its slot; the next bit says whether a
+# packed flow had finding ids when it was packed (most have none yet: the findings are
+# linked later, and then none are read from the bytes); the rest is the index.
 _PLAIN, _MEMORY, _FILE = 0, 1, 2
+_HAD_FINDINGS = 4
 _SPILL_CHUNK = 1 << 20  # bytes gathered before one write to the temporary file
 
 
@@ -155,15 +158,17 @@ class ResultStore(Sequence[FlowResult]):
     def append(self, result: FlowResult) -> None:
         blob = pack(result) if len(self._plain) >= self.plain_limit else None
         if blob is None:
-            slot = len(self._plain) << 2 | _PLAIN
+            slot = len(self._plain) << 3 | _PLAIN
             self._plain.append(result)
         elif self._blob_bytes + len(blob) <= self.packed_memory:
-            slot = len(self._blobs) << 2 | _MEMORY
+            slot = len(self._blobs) << 3 | _MEMORY
             self._blobs.append(blob)
             self._blob_bytes += len(blob)
         else:
-            slot = len(self._offsets) << 2 | _FILE
+            slot = len(self._offsets) << 3 | _FILE
             self._spill(blob)
+        if blob is not None and result.findings:
+            slot |= _HAD_FINDINGS
         self._ids.append(result.id)
         self._slots.append(slot)
         self._order = None
@@ -236,7 +241,7 @@ class ResultStore(Sequence[FlowResult]):
 
     def _read(self, slot: int) -> FlowResult:
         if slot & 3 == _PLAIN:
-            return self._plain[slot >> 2]
+            return self._plain[slot >> 3]
         # Only the packed flow read last keeps its decoded parts: the findings rules hold
         # on to the flows they pick out, and memory must not grow with them.  The one
         # read before goes back to decoding what it reads.
@@ -253,7 +258,7 @@ class ResultStore(Sequence[FlowResult]):
 
     def _part(self, slot: int, name: str) -> Any:
         if slot != self._cache_slot:
-            where, i = slot & 3, slot >> 2
+            where, i = slot & 3, slot >> 3
             if where == _MEMORY:
                 blob = self._blobs[i]
             else:
@@ -273,7 +278,7 @@ class ResultStore(Sequence[FlowResult]):
         linked = self._findings.get(flow_id)
         if linked is not None:
             return list(linked)
-        return list(self._part(slot, "findings"))
+        return list(self._part(slot, "findings")) if slot & _HAD_FINDINGS else []
 
     def link_findings(self, linked: dict[int, list[str]]) -> None:
         """Add finding ids to the flows they concern ({flow id: [finding ids]}), as
@@ -283,11 +288,11 @@ class ResultStore(Sequence[FlowResult]):
             if not finding_ids:
                 continue
             if slot & 3 == _PLAIN:
-                held = self._plain[slot >> 2].findings
+                held = self._plain[slot >> 3].findings
             else:
                 held = self._findings.get(flow_id)
                 if held is None:
-                    held = self._findings[flow_id] = list(self._part(slot, "findings"))
+                    held = self._findings[flow_id] = self._findings_of(flow_id, slot)
             for finding_id in finding_ids:
                 if finding_id not in held:
                     held.append(finding_id)
