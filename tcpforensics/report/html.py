@@ -26,6 +26,7 @@ from typing import Any
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
+from .. import collector
 from ..errors import TcpForensicsError
 from ..model import Finding, FlowResult, Segment, SegmentVerdict
 from . import figures
@@ -794,7 +795,8 @@ def _render_parts(analysis: Any, **kwargs: Any) -> tuple[str, bytes | None, str]
 def write_report(analysis: Any, out_path: str | os.PathLike, **kwargs: Any) -> Path:
     """Render the report and write it to `out_path` (parent folders created)."""
     out = Path(out_path)
-    head, js, tail = _render_parts(analysis, **kwargs)
+    with collector.paused():  # a full collection here would visit every flow's objects
+        head, js, tail = _render_parts(analysis, **kwargs)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     with open(tmp, "wb") as f:
