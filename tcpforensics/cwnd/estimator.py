@@ -161,6 +161,7 @@ class _RoundSeries:
 
 
 _MARK = 5  # doubles per mark in a _MarkQueue: tsval, t, ack, win, open
+_MARKS_KEPT = 64  # slots a _MarkQueue's ring keeps however empty it is
 _NO_MARKS = array("d")  # the ring of an empty queue (shared: a push makes its own)
 
 
@@ -199,8 +200,11 @@ class _MarkQueue:
         return (self.head + self.n - 1) & (self.cap - 1)
 
     def pop_first(self) -> None:
+        """Drop the oldest mark (slots taken before this call are stale after it)."""
         self.head = (self.head + 1) & (self.cap - 1)
         self.n -= 1
+        if self.n * 4 <= self.cap and self.cap > _MARKS_KEPT:
+            self._shrink()
 
     def push(self, tsval: int, t: float, ack: int, win: int) -> None:
         """A new open mark after the others (the oldest drops out of a full queue)."""
@@ -235,6 +239,21 @@ class _MarkQueue:
             self.head = 0
         extend_d(self.ring, cap * _MARK)  # room only: a slot is written before it is read
         self.cap = 2 * cap
+
+    def _shrink(self) -> None:
+        """Half the room once three quarters of it are empty: the marks move to the front
+        of a new ring, in order.  (Without it a ring kept the room of the longest queue it
+        ever held, up to 160 KB, for as long as its flow lived or lingered.)"""
+        cap = self.cap
+        ring = self.ring
+        start = self.head * _MARK
+        stop = start + self.n * _MARK
+        wrapped = stop - cap * _MARK  # past the ring's end: that many from its front
+        kept = ring[start:stop] if wrapped <= 0 else ring[start:] + ring[:wrapped]
+        extend_d(kept, (cap // 2 - self.n) * _MARK)  # room only, as in _grow
+        self.ring = kept
+        self.head = 0
+        self.cap = cap // 2
 
     # the fields of the mark in slot k
     def tsval(self, k: int) -> int:
