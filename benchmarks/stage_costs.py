@@ -42,7 +42,7 @@ def _pipeline(path, observers):
     from tcpforensics.io.reader import open_capture
 
     factories = observer_factories()[:observers]
-    table = FlowTable(observer_factory=lambda f: [m(f) for m in factories])
+    table = FlowTable(observer_makers=factories)
     with open_capture(path) as cap:
         for raw in cap:
             seg = decode(raw)

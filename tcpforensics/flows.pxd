@@ -38,7 +38,6 @@ cdef class FlowTable:
     cdef public long long closed_early
     cdef public long long lingering
     cdef public object _closed_order  # a deque
-    cdef public object observer_factory
     cdef public tuple observer_makers
     cdef public long long evicted
     cdef public long long created

@@ -92,7 +92,6 @@ class Flow:
 class FlowTable:
     def __init__(self, *, idle_timeout: float = 300.0, closed_linger: float = 60.0,
                  max_flows: int = 200_000, max_lingering: int = 1000,
-                 observer_factory: Callable[[Flow], list] | None = None,
                  observer_makers: Sequence[Callable[[Flow], Any]] = ()) -> None:
         self.idle_timeout = float(idle_timeout)
         self.closed_linger = float(closed_linger)
@@ -105,9 +104,8 @@ class FlowTable:
         self.closed_early = 0
         self.lingering = 0  # closed flows not yet ended
         self._closed_order: deque[Flow] = deque()
-        # each new flow's observers: observer_factory(flow), or one per maker, in order
-        # (the makers are called from here: compiled, no Python-level function per flow)
-        self.observer_factory = observer_factory
+        # each new flow's observers, one per maker, in order (the makers are called from
+        # here: compiled, no Python-level function per flow)
         self.observer_makers = tuple(observer_makers)
         self.evicted = 0
         self.created = 0
@@ -214,8 +212,6 @@ class FlowTable:
         self._push(flow, seg.ts + self.idle_timeout)
         if self.observer_makers:
             flow.observers = [make(flow) for make in self.observer_makers]
-        elif self.observer_factory is not None:
-            flow.observers = self.observer_factory(flow)
         if len(self._live) > self.max_flows:
             self._evict_one(flow)
         return flow

@@ -78,7 +78,9 @@ class _Part:
     reads it, then an ordinary attribute of that object (the findings rules read a
     flow's facts dozens of times)."""
 
-    def __init__(self, name: str) -> None:
+    name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
     def __get__(self, flow: PackedFlowResult | None, owner: type | None = None) -> Any:
@@ -100,12 +102,12 @@ class PackedFlowResult(FlowResult):
         self._slot = slot
 
     # the dataclass fields FlowResult declares, served from the packed bytes
-    rtt = _Part("rtt")  # type: ignore[assignment]
-    endpoints = _Part("endpoints")  # type: ignore[assignment]
-    states = _Part("states")  # type: ignore[assignment]
-    stalls = _Part("stalls")  # type: ignore[assignment]
-    tcp = _Part("tcp")  # type: ignore[assignment]
-    cwnd = _Part("cwnd")  # type: ignore[assignment]
+    rtt = _Part()  # type: ignore[assignment]
+    endpoints = _Part()  # type: ignore[assignment]
+    states = _Part()  # type: ignore[assignment]
+    stalls = _Part()  # type: ignore[assignment]
+    tcp = _Part()  # type: ignore[assignment]
+    cwnd = _Part()  # type: ignore[assignment]
     findings = property(lambda self: self._store._findings_of(self.id, self._slot))  # type: ignore[assignment]
 
     def __reduce__(self) -> tuple:
@@ -121,7 +123,7 @@ class PackedFlowResult(FlowResult):
 
 
 # the parts a PackedFlowResult decodes into attributes of its own
-_DECODED = ("rtt", "endpoints", "states", "stalls", "tcp", "cwnd")
+_DECODED = tuple(name for name, v in vars(PackedFlowResult).items() if isinstance(v, _Part))
 
 def _nothing() -> None:
     return None

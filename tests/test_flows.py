@@ -74,19 +74,6 @@ def test_max_flows_evicts_least_recently_active_and_counts():
     assert len(t) == 3
 
 
-def test_observer_factory_sees_each_new_flow():
-    made = []
-
-    def factory(flow):
-        made.append(flow.id)
-        return ["obs"]
-
-    t = FlowTable(observer_factory=factory)
-    f, _ = t.feed(seg(1, 0.0, A, 1111, B, 80))
-    t.feed(seg(2, 0.1, B, 80, A, 1111))
-    assert made == [0] and f.observers == ["obs"]
-
-
 def test_observer_makers_make_each_new_flows_observers_in_order():
     made = []
 

@@ -235,8 +235,7 @@ def run_pipeline(segs: list[Segment], monkeypatch: pytest.MonkeyPatch, **table_k
     swallowed = _Swallowed(monkeypatch)
     try:
         factories = observer_factories()
-        table = FlowTable(observer_factory=lambda flow: [make(flow) for make in factories],
-                          **table_kw)
+        table = FlowTable(observer_makers=factories, **table_kw)
         results: list[FlowResult] = []
         finished_ids: list[int] = []
 

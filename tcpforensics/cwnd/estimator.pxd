@@ -54,13 +54,11 @@ cdef class _MarkQueue:
     cdef inline Py_ssize_t second(self)
     cdef inline Py_ssize_t last(self)
     cdef inline void pop_first(self) except *
-    @cython.locals(cap=Py_ssize_t, ring=array, kept=array, start=Py_ssize_t, stop=Py_ssize_t,
-                   wrapped=Py_ssize_t)
-    cdef void _shrink(self) except *
     @cython.locals(k=Py_ssize_t, i=Py_ssize_t, ring=array)
     cdef void push(self, long long tsval, double t, long long ack, long long win) except *
-    @cython.locals(cap=Py_ssize_t, old=array, i=Py_ssize_t)
-    cdef void _grow(self) except *
+    @cython.locals(ring=array, kept=array, start=Py_ssize_t, stop=Py_ssize_t,
+                   wrapped=Py_ssize_t)
+    cdef void _resize(self, Py_ssize_t cap) except *
     cdef inline long long tsval(self, Py_ssize_t k)
     cdef inline double time(self, Py_ssize_t k)
     cdef inline long long ack(self, Py_ssize_t k)

@@ -204,13 +204,16 @@ class _MarkQueue:
         self.head = (self.head + 1) & (self.cap - 1)
         self.n -= 1
         if self.n * 4 <= self.cap and self.cap > _MARKS_KEPT:
-            self._shrink()
+            # three quarters empty: give half the room back (a ring otherwise kept the
+            # room of the longest queue it ever held, up to 160 KB, for as long as its
+            # flow lived or lingered)
+            self._resize(self.cap // 2)
 
     def push(self, tsval: int, t: float, ack: int, win: int) -> None:
         """A new open mark after the others (the oldest drops out of a full queue)."""
         if self.n == self.cap:
             if self.cap < _TSQ_MAX:
-                self._grow()
+                self._resize(2 * self.cap if self.cap else 16)
             else:
                 self.pop_first()
         k = (self.head + self.n) & (self.cap - 1)
@@ -223,37 +226,18 @@ class _MarkQueue:
         set_d(ring, i + 4, 1.0)
         self.n += 1
 
-    def _grow(self) -> None:
-        """Twice the room (16 slots at first; called when full): the marks move to the
-        front, in order."""
-        cap = self.cap
-        if not cap:
-            self.ring = array("d")
-            extend_d(self.ring, 16 * _MARK)
-            self.cap = 16
-            return
-        i = self.head * _MARK
-        if i:
-            old = self.ring
-            self.ring = old[i:] + old[:i]
-            self.head = 0
-        extend_d(self.ring, cap * _MARK)  # room only: a slot is written before it is read
-        self.cap = 2 * cap
-
-    def _shrink(self) -> None:
-        """Half the room once three quarters of it are empty: the marks move to the front
-        of a new ring, in order.  (Without it a ring kept the room of the longest queue it
-        ever held, up to 160 KB, for as long as its flow lived or lingered.)"""
-        cap = self.cap
+    def _resize(self, cap: int) -> None:
+        """Room for `cap` marks (at least the n held): they move to the front of a new
+        ring, in order."""
         ring = self.ring
         start = self.head * _MARK
         stop = start + self.n * _MARK
-        wrapped = stop - cap * _MARK  # past the ring's end: that many from its front
+        wrapped = stop - self.cap * _MARK  # past the ring's end: that many from its front
         kept = ring[start:stop] if wrapped <= 0 else ring[start:] + ring[:wrapped]
-        extend_d(kept, (cap // 2 - self.n) * _MARK)  # room only, as in _grow
+        extend_d(kept, (cap - self.n) * _MARK)  # room only: a slot is written before read
         self.ring = kept
         self.head = 0
-        self.cap = cap // 2
+        self.cap = cap
 
     # the fields of the mark in slot k
     def tsval(self, k: int) -> int:
