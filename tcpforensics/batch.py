@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import heapq
 import json
 import logging
 import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,6 +89,14 @@ def iter_flows(source: Source, *, options: Options | None = None,
 def analyze_shard(source: str, shard: int, shards: int, options: Options | None = None
                   ) -> tuple[CaptureInfo, list[tuple[int, FlowResult]]]:
     """One shard's flows, each with the frame number of its first segment."""
+    info, flows = _run_shard(source, shard, shards, options)
+    return info, list(flows)
+
+
+def _run_shard(source: str, shard: int, shards: int, options: Options | None
+               ) -> tuple[CaptureInfo, Iterator[tuple[int, FlowResult]]]:
+    """Run one shard; its capture facts and its flows (with their first frames), in
+    first-frame order, read one at a time from the run's results."""
     from . import collector
     from .analysis import _Run
 
@@ -98,13 +107,17 @@ def analyze_shard(source: str, shard: int, shards: int, options: Options | None 
         run.loop.set_shard(shard, shards)
     with collector.paused():
         run.run(None)
-    return run.info, [(r.tcp["first_frame"], r) for r in run.finished()]
+    # ids number a shard's flows in order of their first frames
+    return run.info, ((r.tcp["first_frame"], r) for r in run.finished())
 
 
-# The bounds on flows held at once (live, lingering after close, listed without payload,
-# listed in all): each shard gets its share, so that together the shards hold what one
-# pass would.  Which flows a bound cuts still differs from one pass (a shard sees only
-# its flows), so the JSON matches one pass exactly only when no bound is reached.
+# The bounds on flows listed (without payload, in all): each shard lists its share, so
+# that together the shards list what one pass would.  Which flows a bound cuts can still
+# differ from one pass (a shard sees only its flows), so the JSON matches one pass
+# exactly only when no bound is reached.  The bounds on flows held while the capture is
+# read (live, lingering after close) are not shared out: a shard whose hash share runs
+# high would reach one that one pass does not (1,000 closing flows split 503/497 would
+# end 3 early), and each process holds at most one pass's worth.
 _SHARED_BOUNDS = ("max_empty_flows", "max_flow_results")
 
 
@@ -119,15 +132,28 @@ def shard_options(options: Options, shards: int) -> Options:
 def merge_shards(parts: list[tuple[CaptureInfo, list[tuple[int, FlowResult]]]],
                  options: Options | None = None, source: str | None = None) -> Analysis:
     """Merge shard results into the Analysis a single pass would have produced."""
-    from .analysis import Analysis, bound_warnings
-    from .diagnose.handshakes import merge_tally
-
     if not parts:
         raise UsageError("no shard results to merge")
+    ordered = heapq.merge(*(sorted(p[1], key=_first_frame) for p in parts), key=_first_frame)
+    return _merge([p[0] for p in parts], ordered, options, source)
+
+
+def _first_frame(pair: tuple[int, FlowResult]) -> int:
+    return pair[0]
+
+
+def _merge(infos: list[CaptureInfo], ordered: Iterable[tuple[int, FlowResult]],
+           options: Options | None, source: str | None) -> Analysis:
+    """The shards' capture facts merged, and their flows (`ordered`: by first frame)
+    renumbered and diagnosed as one pass does.  With `plain_results` set the flows go
+    into a results store, so the merge holds no more than one pass would."""
+    from .analysis import Analysis, bound_warnings
+    from .diagnose.handshakes import merge_tally
+    from .results import ResultStore
+
     opts = options or _options(None, {})
-    infos = [p[0] for p in parts]
     info = infos[0]  # every shard read the whole file: the same records and skips
-    share = shard_options(opts, len(parts))
+    share = shard_options(opts, len(infos))
     # the reader's warnings (the same in every shard), without the shard's bound warnings
     info.warnings = info.warnings[:len(info.warnings) - len(bound_warnings(share, info))]
     firsts = [i.first_ts for i in infos if i.first_ts is not None]
@@ -141,8 +167,9 @@ def merge_shards(parts: list[tuple[CaptureInfo, list[tuple[int, FlowResult]]]],
             info.folded_flows[key] = info.folded_flows.get(key, 0) + n
         merge_tally(info.handshakes, other.handshakes)
     info.warnings += bound_warnings(opts, info)
-    ordered = sorted((pair for p in parts for pair in p[1]), key=lambda pair: pair[0])
-    results = []
+    results: list[FlowResult] | ResultStore = (
+        [] if opts.plain_results is None
+        else ResultStore(opts.plain_results, opts.packed_memory))
     for new_id, (_, result) in enumerate(ordered):
         result.id = new_id  # single-pass ids count flows in order of their first frame
         results.append(result)
@@ -160,7 +187,9 @@ def analyze_parallel(source: str, jobs: int, options: Options | None = None) -> 
 
     Every process reads and decodes the whole file but runs the TCP core, the observers
     and the result building only for its own flows, so the per-flow work is split across
-    the cores; the merge gives what a single pass gives (tests/test_parallel.py).
+    the cores; the merge gives what a single pass gives (tests/test_parallel.py).  The
+    shards hand their flows over in batches, in first-frame order, and the merge takes
+    them one at a time: no process holds more flows than a single pass would.
     """
     import multiprocessing
 
@@ -169,9 +198,77 @@ def analyze_parallel(source: str, jobs: int, options: Options | None = None) -> 
 
         return analyze(source, options=options)
     ctx = multiprocessing.get_context("fork")  # the parent's imports are already warm
-    with ctx.Pool(jobs) as pool:
-        parts = pool.starmap(analyze_shard, [(source, i, jobs, options) for i in range(jobs)])
-    return merge_shards(parts, options, source=source)
+    workers, streams = [], []
+    try:
+        for shard in range(jobs):
+            receive, send = ctx.Pipe(duplex=False)
+            worker = ctx.Process(target=_shard_worker, args=(source, shard, jobs, options, send),
+                                 daemon=True)
+            worker.start()
+            send.close()  # the worker holds the sending end: its exit ends the stream
+            workers.append(worker)
+            streams.append(_ShardStream(receive))
+        infos = [stream.info() for stream in streams]
+        ordered = heapq.merge(*streams, key=_first_frame)
+        return _merge(infos, ordered, options, source)
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+
+
+_SHARD_BATCH = 256  # flows per message from a shard process
+
+
+def _shard_worker(source: str, shard: int, shards: int, options: Options | None,
+                  send: Any) -> None:
+    """A shard process: its capture facts, then its flows in first-frame order, in
+    batches, then an empty batch.  An error is sent in their place."""
+    try:
+        info, flows = _run_shard(source, shard, shards, options)
+        send.send(("info", info))
+        batch = []
+        for pair in flows:
+            batch.append(pair)
+            if len(batch) == _SHARD_BATCH:
+                send.send(("flows", batch))
+                batch = []
+        send.send(("flows", batch))
+        if batch:
+            send.send(("flows", []))
+    except BaseException as exc:  # noqa: BLE001  (handed to the parent, which raises it)
+        with contextlib.suppress(Exception):
+            send.send(("error", exc))
+    finally:
+        send.close()
+
+
+class _ShardStream:
+    """The parent's end of one shard process: its capture facts, then its flows."""
+
+    def __init__(self, receive: Any) -> None:
+        self.receive = receive
+
+    def _next(self, kind: str) -> Any:
+        try:
+            got, value = self.receive.recv()
+        except EOFError:
+            raise TcpForensicsError("a --jobs worker process ended without its "
+                                    "results") from None
+        if got == "error":
+            raise value
+        if got != kind:
+            raise TcpForensicsError(f"a --jobs worker sent {got!r} where {kind!r} was due")
+        return value
+
+    def info(self) -> CaptureInfo:
+        return self._next("info")
+
+    def __iter__(self) -> Iterator[tuple[int, FlowResult]]:
+        while batch := self._next("flows"):
+            yield from batch
+        self.receive.close()
 
 
 # --- batch outputs ----------------------------------------------------------------------

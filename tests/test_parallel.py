@@ -44,3 +44,26 @@ def test_cli_rejects_zero_jobs() -> None:
                            str(SAMPLES / "demo.pcap"), "--jobs", "0"], capture_output=True,
                           text=True)
     assert proc.returncode == 2 and "--jobs" in proc.stderr
+
+
+def test_the_merge_packs_flows_past_plain_results() -> None:
+    """The parent takes the shards' flows one at a time into a results store: past
+    `plain_results` they are packed there, and the analysis is still one pass's."""
+    from tcpforensics.analysis import lean_options
+    from tcpforensics.results import ResultStore
+
+    path = str(SAMPLES / "churn" / "churn.server.pcap.gz")
+    single = analyze(path, options=lean_options()).to_dict()
+    parallel = analyze_parallel(path, 2, lean_options(plain_results=3))
+    assert isinstance(parallel.flow_results, ResultStore)
+    assert parallel.flow_results.packed == len(single["flows"]) - 3 > 0
+    assert parallel.to_dict() == single
+
+
+def test_a_shard_error_reaches_the_caller(tmp_path) -> None:
+    from tcpforensics.errors import TcpForensicsError
+
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(b"this is not a capture file at all" * 10)
+    with pytest.raises(TcpForensicsError):
+        analyze_parallel(str(bad), 2)
