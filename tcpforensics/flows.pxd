@@ -6,6 +6,7 @@ from tcpforensics.tcp.connection cimport Connection, new_connection
 from tcpforensics.tcp.endpoint cimport EndpointState
 
 cdef long long ACK, SYN, GRAVEYARD, FLOW_CACHE, STALE_SWEEP
+cdef object _PORTS
 
 
 cpdef tuple flow_key(Segment seg)

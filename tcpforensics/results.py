@@ -39,6 +39,8 @@ _SPILL_CHUNK = 1 << 20  # bytes gathered before one write to the temporary file
 # state changes; sorting and grouping read the scalars).
 _PARTS = ("scalars", "findings", "rtt", "endpoints", "states", "stalls", "tcp", "cwnd")
 _PART = {name: i for i, name in enumerate(_PARTS)}
+# an empty list's part, written once: most flows have no findings yet and no stalls
+_EMPTY_LIST = marshal.dumps([])
 
 
 def pack(result: FlowResult) -> bytes | None:
@@ -55,16 +57,16 @@ def pack(result: FlowResult) -> bytes | None:
         parts = (
             dumps((result.id, result.client, result.server, result.start, result.end,
                    result.state, result.handshake, result.syn_rtt)),
-            dumps(result.findings),
+            dumps(result.findings) if result.findings else _EMPTY_LIST,
             dumps(result.rtt),
             dumps([(e.addr, e.role, e.packets, e.payload_bytes, e.mss, e.wscale,
                     e.sack_permitted, e.timestamps, e.counters, e.cca)
                    for e in result.endpoints]),
             dumps([(s.ts, s.endpoint, s.state) for s in result.states]),
             dumps([(s.kind, s.endpoint, s.start, s.duration, s.detail)
-                   for s in result.stalls]),
+                   for s in result.stalls]) if result.stalls else _EMPTY_LIST,
             dumps(result.tcp),
-            dumps(result.cwnd),
+            _EMPTY_LIST,  # cwnd: a flow with series is not packed
         )
     except ValueError:  # a type marshal does not know: keep the flow plain
         return None

@@ -3,12 +3,16 @@ cimport cython
 
 from tcpforensics.model cimport Segment, SegmentVerdict
 from tcpforensics.tcp.analysis cimport bytes_in_flight, set_bases, wireshark_flags
-from tcpforensics.tcp.endpoint cimport DataSig, EndpointState
+from cpython.array cimport array
+
+from tcpforensics.arrays cimport get_d, set_d
+from tcpforensics.tcp.endpoint cimport EndpointState, new_sig_ring
 from tcpforensics.tcp.rtt cimport RtoEstimator, RttSummary
 from tcpforensics.tcp.sack cimport Scoreboard
 from tcpforensics.tcp.unacked cimport Unacked
 
 cdef long long ACK, FIN, RST, SYN, MASK, HALF, N_FLAGS, SIG_RING
+cdef Py_ssize_t SIG_FIELDS, SIG_SEQ, SIG_LEN, SIG_ACK, SIG_IP_ID, SIG_TSVAL, SIG_TS
 cdef long long DUPLICATE_ACK, FAST_RETRANSMISSION, KEEP_ALIVE, OUT_OF_ORDER
 cdef long long SPURIOUS_RETRANSMISSION, ZERO_WINDOW_PROBE, REUSED_PORTS, LOSS_FLAGS, ANY_RETRANS
 cdef long long _KEEPALIVE_CAP, _PENDING_CAP, _RESET_CAP
@@ -88,7 +92,7 @@ cdef class Connection:
                    not_adv=bint, rel_seq="long long", unacked=Unacked, sample=double,
                    rel_ack="long long", acked="long long", end_rel="long long",
                    shift="long long", wscaled="long long", sacked="long long", dsack=bint,
-                   ring=list, sig=DataSig, c=list, bit="long long", bits="long long",
+                   ring=array, i=Py_ssize_t, c=list, bit="long long", bits="long long",
                    v=SegmentVerdict, tsval="long long", last="long long",
                    rtt=double, bif="long long")
     cpdef SegmentVerdict process(self, Segment seg)
@@ -103,7 +107,7 @@ cdef class Connection:
     @cython.locals(tsval="long long", last="long long", tsecr="long long", dd="long long")
     cdef void _timestamps(self, EndpointState fwd, EndpointState rev, Segment seg,
                           long long rel_ack)
-    @cython.locals(seglen="long long", ring=list, sig=DataSig, ip_id="long long",
+    @cython.locals(seglen="long long", ring=array, i=Py_ssize_t, ip_id="long long",
                    tsval="long long")
     cdef object _retrans_cause(self, EndpointState fwd, EndpointState rev, Segment seg,
                                long long ta, long long rel_seq, long long end_rel, double ts,

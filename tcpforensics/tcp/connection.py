@@ -72,7 +72,19 @@ from ..model import (
     StateChange,
 )
 from .analysis import bytes_in_flight, set_bases, wireshark_flags
-from .endpoint import N_FLAGS, SIG_RING, DataSig, EndpointState
+from .endpoint import (
+    N_FLAGS,
+    SIG_ACK,
+    SIG_FIELDS,
+    SIG_IP_ID,
+    SIG_LEN,
+    SIG_RING,
+    SIG_SEQ,
+    SIG_TS,
+    SIG_TSVAL,
+    EndpointState,
+    new_sig_ring,
+)
 from .rtt import RtoEstimator, RttSummary
 from .sack import Scoreboard, is_dsack
 from .seqspace import HALF, MASK
@@ -92,6 +104,11 @@ from .state import (
     UNKNOWN,
 )
 from .unacked import Unacked
+
+if cython.compiled:
+    from cython.cimports.tcpforensics.arrays import get_d, set_d
+else:
+    from ..arrays import get_d, set_d
 
 # Analysis bits as plain ints (model.Analysis is the one definition; C ints when compiled)
 DUPLICATE_ACK = int(Analysis.DUPLICATE_ACK)
@@ -348,14 +365,14 @@ class Connection:
             # ring of recent data segments: exact copies of one are network duplicates
             ring = fwd.last_sig
             if ring is None:
-                ring = fwd.last_sig = [DataSig() for _ in range(SIG_RING)]
-            sig = ring[fwd.sig_next]
-            sig.seq = seq
-            sig.length = seglen
-            sig.ack = ack
-            sig.ip_id = seg.raw_ip_id
-            sig.tsval = seg.raw_tsval
-            sig.ts = ts
+                ring = fwd.last_sig = new_sig_ring()
+            i = fwd.sig_next * SIG_FIELDS
+            set_d(ring, i + SIG_SEQ, seq)
+            set_d(ring, i + SIG_LEN, seglen)
+            set_d(ring, i + SIG_ACK, ack)
+            set_d(ring, i + SIG_IP_ID, seg.raw_ip_id)
+            set_d(ring, i + SIG_TSVAL, seg.raw_tsval)
+            set_d(ring, i + SIG_TS, ts)
             fwd.sig_next = (fwd.sig_next + 1) % SIG_RING
 
         if ta & KEEP_ALIVE:
@@ -483,12 +500,13 @@ class Connection:
         if ring is not None and seglen:
             ip_id = seg.raw_ip_id  # -1: none (IPv6); 0 is not an identification either
             tsval = seg.raw_tsval
-            for sig in ring:
-                if sig.length != seglen or sig.seq != seg.seq or sig.ack != seg.ack:
+            for i in range(0, SIG_RING * SIG_FIELDS, SIG_FIELDS):
+                if get_d(ring, i + SIG_LEN) != seglen or get_d(ring, i + SIG_SEQ) != seg.seq \
+                        or get_d(ring, i + SIG_ACK) != seg.ack:
                     continue
-                if ip_id > 0 and sig.ip_id == ip_id or (
-                        ip_id <= 0 and tsval >= 0 and sig.tsval == tsval
-                        and ts - sig.ts < 0.001):
+                if ip_id > 0 and get_d(ring, i + SIG_IP_ID) == ip_id or (
+                        ip_id <= 0 and tsval >= 0 and get_d(ring, i + SIG_TSVAL) == tsval
+                        and ts - get_d(ring, i + SIG_TS) < 0.001):
                     cause = "network_duplicate"
                     break
         if cause is None and ta & SPURIOUS_RETRANSMISSION and not not_adv \

@@ -1,23 +1,16 @@
 # C types for the compiled build of endpoint.py (Cython pure-Python mode).
 cimport cython
+from cpython.array cimport array
 
 from tcpforensics.tcp.rtt cimport RtoEstimator
 from tcpforensics.tcp.sack cimport Scoreboard
 from tcpforensics.tcp.unacked cimport Unacked
 
 
-@cython.final
-@cython.no_gc
-cdef class DataSig:
-    cdef public long long seq
-    cdef public long long length
-    cdef public long long ack
-    cdef public long long ip_id
-    cdef public long long tsval
-    cdef public double ts
-
-
 cdef long long _MASK, _HALF, _SPAN
+cdef tuple _EMPTY_SIG
+
+cpdef array new_sig_ring()
 
 
 # Fields in order of use: the struct follows this order, and with many flows interleaved
@@ -62,7 +55,7 @@ cdef class EndpointState:
     cdef public long long high_rel
     cdef public long long max_window
     cdef public long long last_tsval
-    cdef public list last_sig
+    cdef public array last_sig
     cdef public long long sig_next
     cdef public object counters
     # handshake, close, rare paths

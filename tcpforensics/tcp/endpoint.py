@@ -11,6 +11,8 @@ One `EndpointState` per sender.  Two groups of fields live here:
 
 from __future__ import annotations
 
+from array import array
+
 from .rtt import RtoEstimator
 from .sack import Scoreboard
 from .seqspace import HALF, MASK
@@ -25,18 +27,18 @@ _HALF = HALF
 _SPAN = 0x100000000  # 2**32
 
 
-class DataSig:
-    """A recent data segment, as much as tells an exact copy of it (network duplicate)."""
+# The ring of recent data segments (EndpointState.last_sig) is one array('d') of SIG_RING
+# records of SIG_FIELDS numbers (sequence numbers, IP ID and TSval are integers far below 2**53,
+# exact as doubles): one object per sender instead of one per slot.  An empty slot has
+# length 0; IP ID and TSval -1 mean none (as in Segment.raw_ip_id / raw_tsval).
+SIG_FIELDS = 6
+SIG_SEQ, SIG_LEN, SIG_ACK, SIG_IP_ID, SIG_TSVAL, SIG_TS = range(SIG_FIELDS)
+_EMPTY_SIG = (0.0, 0.0, 0.0, -1.0, -1.0, 0.0)
 
-    __slots__ = ("seq", "length", "ack", "ip_id", "tsval", "ts")
 
-    def __init__(self) -> None:
-        self.seq = 0
-        self.length = 0  # 0: empty slot (only data segments are remembered)
-        self.ack = 0
-        self.ip_id = -1  # -1: none (as in Segment.raw_ip_id)
-        self.tsval = -1  # -1: no timestamp option
-        self.ts = 0.0
+def new_sig_ring() -> array:
+    """SIG_RING empty records (see SIG_FIELDS)."""
+    return array("d", _EMPTY_SIG * SIG_RING)
 
 
 class EndpointState:
@@ -114,7 +116,7 @@ class EndpointState:
         self.ts_lap = 0  # count of timestamp wraps seen (PAWS lap detection)
         self.ts_hi = 0  # highest unwrapped TSval
         self.pending_retx: list[list] | None = None  # [rel_seq, rel_end, tsval (-1: none), frame]
-        self.last_sig: list[DataSig] | None = None  # ring of SIG_RING recent data segments
+        self.last_sig: array | None = None  # ring of SIG_RING recent data segments (SIG_FIELDS)
         self.sig_next = 0  # the ring's slot to fill next
         self.syn_count = 0
         self.last_progress = 0.0  # time the peer last advanced its cumulative ACK

@@ -39,6 +39,7 @@ else:
 #: Wireshark keeps at most this many unacknowledged segments per direction.
 MAX_UNACKED = 10000
 _COMPACT = 64  # acknowledged segments let stand at the front of `tiled` before a cleanup
+_KEEP = 32  # records of room an emptied `tiled` keeps for the next segments
 # A tiled segment is _SEG doubles in `tiled`: start, end, capture time, frame and whether
 # it resent bytes (1.0 / 0.0).  Sequence numbers (relative) and frame numbers are integers
 # far below 2**53, exact as doubles.
@@ -103,7 +104,9 @@ class Unacked:
                  "tick", "acked_ts", "acked_retx")
 
     def __init__(self) -> None:
-        self.tiled = array("d")  # the tiled segments, _SEG numbers each
+        # the tiled segments, _SEG numbers each: the first `n` records are held, the
+        # array's room past them is reused
+        self.tiled = array("d")
         # segments [0, head) of `tiled` are acknowledged already: dropping them from the
         # front at every ACK would move the whole window each time, so they go in batches
         self.head = 0
@@ -128,7 +131,9 @@ class Unacked:
 
     def _tile(self, start: int, end: int, ts: float, frame: int, retx: bool) -> None:
         tiled = self.tiled
-        i = extend_d(tiled, _SEG)
+        i = self.n * _SEG
+        if i == len(tiled):
+            extend_d(tiled, _SEG)
         set_d(tiled, i + _START, start)
         set_d(tiled, i + _END, end)
         set_d(tiled, i + _TS, ts)
@@ -141,9 +146,7 @@ class Unacked:
             return
         self.count += 1
         if self.head == self.n:  # no tiled segment held
-            if self.head:
-                del self.tiled[:]
-                self.head = self.n = 0
+            self.head = self.n = 0
             self._tile(start, end, ts, frame, retx)
             return
         if start >= self._end(self.n - 1):
@@ -189,7 +192,13 @@ class Unacked:
             i += 1
         if i > self.head:
             self.count -= i - self.head
-            if i == n or (i >= _COMPACT and 2 * i >= n):
+            if i == n:
+                # all acknowledged: the records' room is used again (deleting the slice
+                # cost about 400 instructions an ACK), unless it grew large
+                if len(tiled) > _KEEP * _SEG:
+                    del tiled[:]
+                n = self.n = i = 0
+            elif i >= _COMPACT and 2 * i >= n:
                 del tiled[:i * _SEG]  # amortized: at least as many kept moves as drops
                 n -= i
                 self.n = n
