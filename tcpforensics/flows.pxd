@@ -6,10 +6,11 @@ from tcpforensics.tcp.connection cimport Connection, new_connection
 from tcpforensics.tcp.endpoint cimport EndpointState
 
 cdef long long ACK, SYN, GRAVEYARD, FLOW_CACHE, STALE_SWEEP
-cdef object _PORTS
+cdef object _KEY4, _KEY16, _PORTS
 
 
 cpdef tuple flow_key(Segment seg)
+@cython.locals(size=Py_ssize_t)
 cpdef bytes grave_key(tuple key)
 cpdef long long cache_slot(object src, long long sport, object dst, long long dport)
 cpdef long long shard_of(object src, long long sport, object dst, long long dport,
@@ -27,6 +28,7 @@ cdef class Flow:
     cdef public tuple key
     cdef public long long _entries
 
+    cdef void _start(self, long long fid, tuple key, Connection conn, double ts)
     cpdef void release(self)
 
 

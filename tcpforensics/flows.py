@@ -34,7 +34,10 @@ STALE_SWEEP = 4096  # ended flows' heap entries tolerated before a sweep (when h
 # previous segment's flow is the wrong guess, and the tuple's dictionary lookup (build
 # the 4-tuple, hash it, compare tuples) costs about 1,400 instructions a packet.
 FLOW_CACHE = 4096
-_PORTS = struct.Struct(">HH")  # a key's two ports (grave_key)
+# grave_key's layouts: both addresses, then both ports
+_KEY4 = struct.Struct(">4s4sHH")
+_KEY16 = struct.Struct(">16s16sHH")
+_PORTS = struct.Struct(">HH")
 
 
 def flow_key(seg: Segment) -> tuple:
@@ -50,8 +53,13 @@ def grave_key(key: tuple) -> bytes:
     """A flow key as one bytes object (addresses, then ports): the graveyard holds up to
     GRAVEYARD of them, and a key tuple with its addresses and ports took 4 objects more
     (455 bytes an entry with an (address, port, ISN) tuple for value, now about 250).
-    Both addresses have the same length, so the layout is unambiguous; the ports go in
-    with one struct call (two int.to_bytes calls cost about 3,000 instructions a key)."""
+    Both addresses have the same length, so the layout is unambiguous.  One struct call
+    (concatenation and two int.to_bytes calls cost about 3,000 instructions a key)."""
+    size = len(key[0])
+    if size == 4:
+        return _KEY4.pack(key[0], key[2], key[1], key[3])
+    if size == 16:
+        return _KEY16.pack(key[0], key[2], key[1], key[3])
     return key[0] + key[2] + _PORTS.pack(key[1], key[3])
 
 
@@ -74,6 +82,9 @@ class Flow:
     __slots__ = ("id", "key", "conn", "observers", "last_ts", "done", "_entries")
 
     def __init__(self, fid: int, key: tuple, conn: Connection, ts: float) -> None:
+        self._start(fid, key, conn, ts)
+
+    def _start(self, fid: int, key: tuple, conn: Connection, ts: float) -> None:
         self.id = fid
         self.key = key
         self.conn = conn
@@ -208,7 +219,9 @@ class FlowTable:
     def _new(self, key: tuple, seg: Segment, reused: bool) -> Flow:
         fid = self.created
         self.created += 1
-        flow = Flow(fid, key, new_connection(fid, seg, reused), seg.ts)
+        # compiled: a C call of tp_new and _start, not a call through the type
+        flow = Flow.__new__(Flow)
+        flow._start(fid, key, new_connection(fid, seg, reused), seg.ts)
         self._live[key] = flow
         self._cache[cache_slot(key[0], key[1], key[2], key[3])] = flow
         if self._stale > STALE_SWEEP and 2 * self._stale > len(self._heap):

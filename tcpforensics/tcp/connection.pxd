@@ -7,7 +7,7 @@ from cpython.array cimport array
 
 from tcpforensics.arrays cimport get_d, set_d
 from tcpforensics.tcp.endpoint cimport EndpointState, new_sig_ring
-from tcpforensics.tcp.rtt cimport RtoEstimator, RttSummary
+from tcpforensics.tcp.rtt cimport RtoEstimator, RttSummary, new_rto, new_summary
 from tcpforensics.tcp.sack cimport Scoreboard
 from tcpforensics.tcp.unacked cimport Unacked
 
@@ -42,8 +42,11 @@ cdef object _change(double ts, long long endpoint, str state)
 
 
 # Fields in order of use (the struct follows it): what every packet reads first, so
-# that a packet of one of many interleaved flows touches few cache lines.
+# that a packet of one of many interleaved flows touches few cache lines.  No reference
+# cycle can go through it (nothing it holds refers back): no_gc spares the collector's
+# bookkeeping at each flow's start and end.
 @cython.final
+@cython.no_gc
 cdef class Connection:
     cdef public long long cport
     cdef public bytes caddr            # bytes: equality is an identity or memcmp test

@@ -85,7 +85,7 @@ from .endpoint import (
     EndpointState,
     new_sig_ring,
 )
-from .rtt import RtoEstimator, RttSummary
+from .rtt import RtoEstimator, RttSummary, new_rto, new_summary
 from .sack import Scoreboard, is_dsack
 from .seqspace import HALF, MASK
 from .state import (
@@ -418,20 +418,20 @@ class Connection:
         """A Karn-valid RTT sample of `sender`'s data (endpoint index `idx`)."""
         est = sender.rto
         if est is None:
-            est = sender.rto = RtoEstimator()
+            est = sender.rto = new_rto()
         est.sample(rtt)
         summ = self.rtt
         if summ is None:
-            summ = self.rtt = RttSummary()
+            summ = self.rtt = new_summary()
         summ.add(rtt)
         if idx == 0:
             summ = self.rtt_client
             if summ is None:
-                summ = self.rtt_client = RttSummary()
+                summ = self.rtt_client = new_summary()
         else:
             summ = self.rtt_server
             if summ is None:
-                summ = self.rtt_server = RttSummary()
+                summ = self.rtt_server = new_summary()
         summ.add(rtt)
 
     def _syn_pre(self, fwd: EndpointState, flags: int, seq: int, ta: int) -> int:
@@ -528,7 +528,7 @@ class Connection:
             else:
                 cause = "rto"
                 if fwd.rto is None:
-                    fwd.rto = RtoEstimator()
+                    fwd.rto = new_rto()
                 fwd.rto.backoff()
         rc = fwd.retrans_causes
         if rc is None:

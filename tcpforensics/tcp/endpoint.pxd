@@ -8,7 +8,7 @@ from tcpforensics.tcp.unacked cimport Unacked
 
 
 cdef long long _MASK, _HALF, _SPAN
-cdef tuple _EMPTY_SIG
+cdef array _EMPTY_RING
 
 cpdef array new_sig_ring()
 
@@ -18,6 +18,7 @@ cpdef array new_sig_ring()
 # read on every packet (this sender as `fwd` and as `rev`), then what only the sender's
 # own segments touch, then what the handshake, the close and the rare paths use.
 @cython.final
+@cython.no_gc  # nothing it holds refers back to it (see Connection)
 cdef class EndpointState:
     # read as the peer of the segment's sender (wireshark_flags, ACK processing) and as
     # its sender

@@ -33,12 +33,13 @@ _SPAN = 0x100000000  # 2**32
 # length 0; IP ID and TSval -1 mean none (as in Segment.raw_ip_id / raw_tsval).
 SIG_FIELDS = 6
 SIG_SEQ, SIG_LEN, SIG_ACK, SIG_IP_ID, SIG_TSVAL, SIG_TS = range(SIG_FIELDS)
-_EMPTY_SIG = (0.0, 0.0, 0.0, -1.0, -1.0, 0.0)
+_EMPTY_RING = array("d", (0.0, 0.0, 0.0, -1.0, -1.0, 0.0) * SIG_RING)
 
 
 def new_sig_ring() -> array:
-    """SIG_RING empty records (see SIG_FIELDS)."""
-    return array("d", _EMPTY_SIG * SIG_RING)
+    """SIG_RING empty records (see SIG_FIELDS): a copy of a template (one memcpy; an
+    array built from a tuple of numbers costs about 14,000 instructions)."""
+    return _EMPTY_RING[:]
 
 
 class EndpointState:

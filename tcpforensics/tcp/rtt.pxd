@@ -7,9 +7,12 @@ from tcpforensics.arrays cimport push_d
 cdef unsigned long long _U64, _LCG_MUL, _LCG_ADD
 cdef Py_ssize_t RESERVOIR
 cdef double _RTO_MIN, _RTO_MAX, _CLOCK_G
+cdef array _NO_SAMPLES
 
 
 @cython.final
+@cython.no_gc
+@cython.freelist(16)
 cdef class RtoEstimator:
     cdef public double srtt
     cdef public double rttvar
@@ -17,6 +20,7 @@ cdef class RtoEstimator:
     cdef public long long samples
     cdef public long long backoffs
 
+    cdef void _reset(self)
     @cython.locals(rto=double)
     cpdef void sample(self, double r)
     cpdef void backoff(self)
@@ -24,6 +28,8 @@ cdef class RtoEstimator:
 
 
 @cython.final
+@cython.no_gc
+@cython.freelist(16)
 cdef class RttSummary:
     cdef public double min
     cdef public double max
@@ -31,7 +37,14 @@ cdef class RttSummary:
     cdef public array _res
     cdef public unsigned long long _k
 
+    cdef void _reset(self)
     @cython.locals(j="long long", res=array)
     cpdef void add(self, double r)
     @cython.locals(s=list, n=Py_ssize_t)
     cpdef dict as_dict(self)
+
+
+@cython.locals(est=RtoEstimator)
+cpdef RtoEstimator new_rto()
+@cython.locals(summ=RttSummary)
+cpdef RttSummary new_summary()

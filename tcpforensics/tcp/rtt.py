@@ -29,12 +29,18 @@ _LCG_ADD = 1442695040888963407
 _RTO_MIN, _RTO_MAX, _CLOCK_G = RTO_MIN, RTO_MAX, CLOCK_G
 
 
+_NO_SAMPLES = array("d")
+
+
 class RtoEstimator:
     """RFC 6298 section 2 estimator, fed with Karn-valid samples (seconds)."""
 
     __slots__ = ("srtt", "rttvar", "rto", "samples", "backoffs")
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self.srtt = 0.0  # SRTT and RTTVAR are unset (None in as_dict) until a sample
         self.rttvar = 0.0
         self.rto = 1.0  # RFC 6298 (2.1): initial RTO of 1 s
@@ -73,12 +79,16 @@ class RttSummary:
     __slots__ = ("min", "max", "count", "_res", "_k")
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self.min = 0.0  # min and max are unset (None in as_dict) while count is 0
         self.max = 0.0
         self.count = 0
         # doubles, not a list of float objects: 4 KB per full reservoir instead of 16 KB,
-        # held by every live flow three times (both directions and the flow)
-        self._res = array("d")
+        # held by every live flow three times (both directions and the flow); a copy
+        # of an empty template costs less than array("d")
+        self._res = _NO_SAMPLES[:]
         self._k = 0  # deterministic pseudo-random state (no clock, no global RNG)
 
     def add(self, r: float) -> None:
@@ -100,9 +110,26 @@ class RttSummary:
     def as_dict(self) -> dict:
         med = None
         if self._res:
-            s = sorted(self._res)
+            s = self._res.tolist()  # (sorted() of the array iterates it item by item)
+            s.sort()
             n = len(s)
             med = s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2.0
         if not self.count:
             return {"min": None, "median": med, "max": None, "samples": 0}
         return {"min": self.min, "median": med, "max": self.max, "samples": self.count}
+
+
+# The TCP core makes these per flow (a short connection two or three of each): compiled,
+# a C call of the type's tp_new and of _reset instead of a call through the type.
+def new_rto() -> RtoEstimator:
+    """RtoEstimator()."""
+    est = RtoEstimator.__new__(RtoEstimator)
+    est._reset()
+    return est
+
+
+def new_summary() -> RttSummary:
+    """RttSummary()."""
+    summ = RttSummary.__new__(RttSummary)
+    summ._reset()
+    return summ

@@ -37,6 +37,7 @@ cdef _Start _root(_Start node)
 
 
 @cython.final
+@cython.no_gc  # its heaps hold Sent/_Start records, never anything that refers back
 cdef class Unacked:
     # what add() and ack() read every time first (the struct follows this order)
     cdef public long long count
