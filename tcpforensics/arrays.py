@@ -14,7 +14,7 @@ from array import array
 import cython
 
 if cython.compiled:
-    from cython.cimports.cpython.array import resize, resize_smart
+    from cython.cimports.cpython.array import clone, resize, resize_smart
     from cython.cimports.libc.math import fabs, fma
     from cython.cimports.libc.math import round as nearest
 
@@ -89,6 +89,136 @@ def push4(a: array, w: int, x: int, y: int, z: int) -> int:
         p[n + 3] = z
     else:
         a.extend((w, x, y, z))
+    return 0
+
+
+class Ring:
+    """A first-in first-out queue of records of `width` doubles, in one array('d') used as
+    a ring: no object per record, and compiled, C loads and stores.
+
+    A record is read and written by its offset in `data` (fields at off, off + 1, ...,
+    with get() and put()): `first()`, `second()` and `last()` give the offsets of the
+    oldest, the one after it and the newest; `push()` makes a record after the others
+    and returns its offset (the caller writes every field).  An offset taken before a
+    push or a pop may be stale after it.  The room follows the length: it doubles from
+    `low` slots when full, up to `high` slots (past it the oldest record drops out), and
+    halves once three quarters empty, never below `low`.  So a flow's ring holds about
+    what it needs now, not the most it ever held, and a short flow's few records take a
+    small array.  A new ring takes no room until its first push (`data` is a shared
+    empty array).  Compiled, get() and put() go through a pointer to the array's buffer
+    kept in the ring (with many flows interleaved, one cache miss less per access).
+    """
+
+    __slots__ = ("data", "head", "n", "cap", "width", "low", "high")
+
+    def __init__(self, width: int, low: int, high: int) -> None:
+        self.setup(width, low, high)
+
+    def setup(self, width: int, low: int, high: int) -> None:
+        """Empty, with `width` doubles a record and between `low` and `high` slots of room
+        (powers of two) once used.  (Compiled, `Cls.__new__(Cls)` and setup() make a ring
+        without a Python call.)"""
+        self.data = _NO_RECORDS
+        if cython.compiled:
+            self.p = self.data.data.as_doubles
+        self.head = 0  # slot of the oldest record
+        self.n = 0
+        self.cap = 0  # slots of room: 0 until the first push, then low .. high
+        self.width = width
+        self.low = low
+        self.high = high
+
+    def __len__(self) -> int:
+        return self.n
+
+    if not cython.compiled:  # compiled: inline C functions in arrays.pxd
+        def size(self) -> int:
+            return self.n
+
+        def first(self) -> int:
+            return self.head * self.width
+
+        def second(self) -> int:
+            return ((self.head + 1) & (self.cap - 1)) * self.width
+
+        def last(self) -> int:
+            return ((self.head + self.n - 1) & (self.cap - 1)) * self.width
+
+        def get(self, i: int) -> float:
+            return self.data[i]
+
+        def put(self, i: int, x: float) -> None:
+            self.data[i] = x
+
+    def push(self) -> int:
+        """Room for a new record after the others (a full ring at `high` drops its
+        oldest): its offset."""
+        if self.n == self.cap:
+            if self.cap < self.high:
+                self._resize(2 * self.cap if self.cap else self.low)
+            else:
+                self.head = (self.head + 1) & (self.cap - 1)
+                self.n -= 1
+        k = (self.head + self.n) & (self.cap - 1)
+        self.n += 1
+        return k * self.width
+
+    def pop_first(self) -> None:
+        """Drop the oldest record."""
+        self.head = (self.head + 1) & (self.cap - 1)
+        self.n -= 1
+        if self.n * 4 <= self.cap and self.cap > self.low:
+            self._resize(self.cap // 2)
+
+    def pop_last(self) -> None:
+        """Drop the newest record."""
+        self.n -= 1
+        if self.n * 4 <= self.cap and self.cap > self.low:
+            self._resize(self.cap // 2)
+
+    def _resize(self, cap: int) -> None:
+        """Room for exactly `cap` records (at least the n held)."""
+        data = self.data
+        width = self.width
+        head = self.head
+        if not self.cap:  # the first push: a new array (the empty one is shared)
+            data = self.data = _new_records(cap * width)
+        elif head + self.n <= min(cap, self.cap):
+            # the records lie in order within the first `cap` slots: they keep their
+            # slots and the array is resized where it is (no copy, compiled)
+            _set_length(data, cap * width)
+        else:  # they move to the front of a new array, in order
+            start = head * width
+            stop = start + self.n * width
+            wrapped = stop - self.cap * width  # past the array's end: that many from its front
+            data = data[start:stop] if wrapped <= 0 else data[start:] + data[:wrapped]
+            _set_length(data, cap * width)
+            self.data = data
+            self.head = 0
+        if cython.compiled:
+            self.p = data.data.as_doubles  # resizing may have moved the buffer
+        self.cap = cap
+
+
+_NO_RECORDS = array("d")  # the data of a ring before its first push (shared, never written)
+
+
+def _new_records(n: int) -> array:
+    """A new array('d') of exactly n items (zeros in the pure build, unset compiled)."""
+    if cython.compiled:
+        return clone(_NO_RECORDS, n, False)
+    return array("d", bytes(8 * n))
+
+
+def _set_length(a: array, n: int) -> int:
+    """Make array('d') `a` exactly n items long, with no spare room; new items are zeros
+    in the pure build, unset compiled (written before they are read)."""
+    if cython.compiled:
+        resize(a, n)
+    elif n >= len(a):
+        a.frombytes(bytes(8 * (n - len(a))))
+    else:
+        del a[n:]
     return 0
 
 

@@ -16,9 +16,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 CHECK = """
 import random
-from tcpforensics.cwnd.estimator import _MARKS_KEPT, _TSQ_MAX, _MarkQueue
+from tcpforensics.cwnd.estimator import _MARKS_LOW, _TSQ_MAX, _mark_queue
 
-q = _MarkQueue()
+q = _mark_queue()
 model = []
 rng = random.Random(3)
 nxt = peak = 0
@@ -26,7 +26,7 @@ for step in range(30000):
     if not model or rng.random() < (0.6 if step < 10000 else 0.3):
         if len(model) == _TSQ_MAX:
             model.pop(0)  # a full queue drops its oldest mark
-        q.push(nxt, nxt / 8, 2 * nxt, 3 * nxt)
+        q.add(nxt, nxt / 8, 2 * nxt, 3 * nxt)
         model.append(nxt)
         nxt += 1
     else:
@@ -34,13 +34,14 @@ for step in range(30000):
         model.pop(0)
     peak = max(peak, q.cap)
     assert q.size() == len(model)
-    assert q.cap <= max(_MARKS_KEPT, 4 * len(model)) or q.cap == 16, (q.cap, len(model))
+    assert q.cap <= max(_MARKS_LOW, 4 * len(model)), (q.cap, len(model))
+    assert len(q.data) == q.cap * q.width  # no room beyond the ring's
     if step % 97 == 0:  # every mark, in order, from the oldest
         for i, tsval in enumerate(model):
-            k = (q.first() + i) & (q.cap - 1)
+            k = ((q.head + i) & (q.cap - 1)) * q.width
             assert (q.tsval(k), q.time(k), q.ack(k), q.win(k)) == (
                 tsval, tsval / 8, 2 * tsval, 3 * tsval)
-assert peak >= 1024 and q.cap <= _MARKS_KEPT, (peak, q.cap)
+assert peak >= 1024 and q.cap <= peak // 16, (peak, q.cap)
 print("ok", peak, q.cap)
 """
 

@@ -14,7 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 MIN_CWND_ROUNDS = 20
-MIN_SEGMENTS = 30  # fewer data segments than this: too little data to judge (cca None)
+# Fewer data segments or rounds than these: too little data to judge (cca None; the
+# estimator then builds no features, and makes no replicas while under MIN_SEGMENTS)
+MIN_SEGMENTS = 30
+MIN_ROUNDS = 4
 BBR_BETA = 0.86  # a median cut shallower than this is no multiplicative decrease
 RENO_CUBIC_SPLIT = 0.60  # halfway between 0.5 and 0.7
 MIN_WINDOW_PKTS = 6
@@ -106,7 +109,7 @@ def _summary(result: dict) -> str:
 
 
 def _decide(f: dict[str, Any]) -> dict | None:
-    if f.get("data_segments", 0) < MIN_SEGMENTS or f.get("rounds", 0) < 4:
+    if f.get("data_segments", 0) < MIN_SEGMENTS or f.get("rounds", 0) < MIN_ROUNDS:
         return None
     epochs = f.get("epochs") or []
     valid = valid_epochs(epochs)

@@ -8,7 +8,7 @@
 cimport cython
 from cpython.array cimport array
 
-from tcpforensics.arrays cimport extend_d, get_d, push_d, rounded6, set_d
+from tcpforensics.arrays cimport Ring, extend_d, get_d, push_d, rounded6, set_d
 from tcpforensics.cwnd.replicas.base cimport Replica
 from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 
@@ -20,12 +20,16 @@ cdef long long _UNSET
 cdef long long _TS_MASK, _TS_HALF
 cdef int _SYN, _ACK, _SYN_RST
 cdef int _TX, _RX_TS, _RX_TIME
+cdef int _ROUND, _LOSS_START, _RECOVERY_END
+cdef Py_ssize_t _EVENT
+cdef long long _MIN_SEGMENTS, _MIN_ROUNDS
 
 
 @cython.final
 cdef class _Regression:
     cdef public long long n
     cdef public double sx, sy, sxx, sxy, syy
+    cpdef reset(self)
     cpdef add(self, double x, double y)
 
 
@@ -41,32 +45,25 @@ cdef class _RoundSeries:
     cpdef halve(self)
 
 
-cdef Py_ssize_t _MARK
-cdef object _NO_MARKS
+cdef Py_ssize_t _MARK, _MARKS_LOW
 
 
 @cython.final
-cdef class _MarkQueue:
-    cdef public array ring
-    cdef public Py_ssize_t head, n, cap
-    cdef inline Py_ssize_t size(self)
-    cdef inline Py_ssize_t first(self)
-    cdef inline Py_ssize_t second(self)
-    cdef inline Py_ssize_t last(self)
-    cdef inline void pop_first(self) except *
-    @cython.locals(k=Py_ssize_t, i=Py_ssize_t, ring=array)
-    cdef void push(self, long long tsval, double t, long long ack, long long win) except *
-    @cython.locals(ring=array, kept=array, start=Py_ssize_t, stop=Py_ssize_t,
-                   wrapped=Py_ssize_t)
-    cdef void _resize(self, Py_ssize_t cap) except *
-    cdef inline long long tsval(self, Py_ssize_t k)
-    cdef inline double time(self, Py_ssize_t k)
-    cdef inline long long ack(self, Py_ssize_t k)
-    cdef inline long long win(self, Py_ssize_t k)
-    cdef inline bint is_open(self, Py_ssize_t k)
-    cdef inline void set_ack(self, Py_ssize_t k, long long ack)
-    cdef inline void set_win(self, Py_ssize_t k, long long win)
-    cdef inline void close(self, Py_ssize_t k)
+cdef class _MarkQueue(Ring):
+    @cython.locals(i=Py_ssize_t)
+    cdef void add(self, long long tsval, double t, long long ack, long long win) except *
+    cdef inline long long tsval(self, Py_ssize_t i)
+    cdef inline double time(self, Py_ssize_t i)
+    cdef inline long long ack(self, Py_ssize_t i)
+    cdef inline long long win(self, Py_ssize_t i)
+    cdef inline bint is_open(self, Py_ssize_t i)
+    cdef inline void set_ack(self, Py_ssize_t i, long long ack)
+    cdef inline void set_win(self, Py_ssize_t i, long long win)
+    cdef inline void close(self, Py_ssize_t i)
+
+
+@cython.locals(q=_MarkQueue)
+cdef _MarkQueue _mark_queue()
 
 
 # Fields in order of use (the struct follows it): with many flows interleaved every cache
@@ -104,6 +101,7 @@ cdef class SenderEstimator:
     cdef public tuple replicas         # of Replica, None until needed
     cdef public array rep_err
     cdef public long long rep_n
+    cdef public array model_events     # kept for the replicas while not made (None: none)
     cdef double recent[8]
     cdef public int recent_i
     cdef long long clean[3]
@@ -121,7 +119,16 @@ cdef class SenderEstimator:
     cdef public long long retrans, holes
     cdef public long long round_index
 
+    @cython.locals(events=array, i=Py_ssize_t)
     cdef tuple _models(self)
+    @cython.locals(events=array, i=Py_ssize_t)
+    cdef _to_models(self, int kind, double now, double a, double b, double c, double d,
+                    bint flag, bint scored)
+    @cython.locals(rep=Replica, i=Py_ssize_t, pred=double, err=array)
+    cdef _apply(self, tuple reps, int kind, double now, double a, double b, double c,
+                double d, bint flag, bint scored)
+    cpdef settle(self)
+    cpdef bint judged(self)
     @cython.locals(n=int, k=int)
     cdef list _clean_rounds(self)
     cdef void _rtt_sample(self, double rtt)
@@ -158,7 +165,7 @@ cdef class SenderEstimator:
                    cwnd_pkts=double, clean=bint, cwnd_limited=bint, delivered_pkts=double,
                    rtt=double, rate=double, rep=Replica, i=Py_ssize_t, pred=double,
                    s=_RoundSeries, shown="long long", pkts="long long", key="long long",
-                   reps=tuple, err=array)
+                   scored=bint)
     cdef _close_round(self, double now)
     cdef _track_plateau(self, bint clean, double cwnd_pkts, int flags)
     cdef _end_run(self)

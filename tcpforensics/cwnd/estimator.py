@@ -24,8 +24,9 @@ from typing import Any
 
 import cython
 
+from ..arrays import Ring
 from ..model import ACK, RST, SYN, FlowResult, Segment, SegmentObserver, SegmentVerdict
-from .classify import classify
+from .classify import MIN_ROUNDS, MIN_SEGMENTS, classify
 from .registry import CCA_NAMES, make_replicas
 from .replicas.base import Replica
 
@@ -69,6 +70,16 @@ _RX_TS = 1
 _RX_TIME = 2
 _MODES = ("tx", "rx-ts", "rx-time")
 
+# What the replicas are told (SenderEstimator._to_models): a round ended, a loss epoch
+# began, recovery ended.  A kept event is _EVENT doubles: kind, now, then its numbers.
+_ROUND = 0
+_LOSS_START = 1
+_RECOVERY_END = 2
+_EVENT = 8
+# the classifier's thresholds as C numbers (compiled)
+_MIN_SEGMENTS = MIN_SEGMENTS
+_MIN_ROUNDS = MIN_ROUNDS
+
 
 
 def _median(values: list[float]) -> float | None:
@@ -97,6 +108,10 @@ class _Regression:
     __slots__ = ("n", "sx", "sy", "sxx", "sxy", "syy")
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every point (the object is reused: no allocation per run)."""
         self.n = 0
         self.sx = self.sy = self.sxx = self.sxy = self.syy = 0.0
 
@@ -161,108 +176,61 @@ class _RoundSeries:
 
 
 _MARK = 5  # doubles per mark in a _MarkQueue: tsval, t, ack, win, open
-_MARKS_KEPT = 64  # slots a _MarkQueue's ring keeps however empty it is
-_NO_MARKS = array("d")  # the ring of an empty queue (shared: a push makes its own)
+_MARKS_LOW = 16  # a mark queue's least room (slots), once used
 
 
-class _MarkQueue:
+class _MarkQueue(Ring):
     """A first-in first-out queue of marks (tsq, ackq), at most _TSQ_MAX long.
 
     A mark is an ACK the sender may echo, or a timestamp it sent: its `tsval`, `t` (when
     first seen), `ack`, `win`, and whether it is still open (until it has given an RTT
-    sample: one sample per echoed value).  The marks are read and written by slot number
-    (`first()`, `second()`, `last()`), in a ring of records of _MARK doubles in one array:
-    with many flows interleaved an object per mark was a cache miss per packet, and a full
-    queue 300 KB of them.  The numbers are integers below 2**53 (exact as doubles) and
-    times."""
+    sample: one sample per echoed value).  The marks are records of _MARK doubles in a
+    Ring, read and written by offset (`first()`, `second()`, `last()`): with many flows
+    interleaved an object per mark was a cache miss per packet, and a full queue 300 KB
+    of them.  The numbers are integers below 2**53 (exact as doubles) and times."""
 
-    __slots__ = ("ring", "head", "n", "cap")
+    __slots__ = ()
 
-    def __init__(self) -> None:
-        self.ring = _NO_MARKS
-        self.head = 0  # slot of the oldest mark
-        self.n = 0
-        self.cap = 0  # slots in the ring: 0 or a power of two up to _TSQ_MAX
-
-    def __len__(self) -> int:
-        return self.size()
-
-    def size(self) -> int:
-        return self.n
-
-    def first(self) -> int:
-        return self.head
-
-    def second(self) -> int:
-        return (self.head + 1) & (self.cap - 1)
-
-    def last(self) -> int:
-        return (self.head + self.n - 1) & (self.cap - 1)
-
-    def pop_first(self) -> None:
-        """Drop the oldest mark (slots taken before this call are stale after it)."""
-        self.head = (self.head + 1) & (self.cap - 1)
-        self.n -= 1
-        if self.n * 4 <= self.cap and self.cap > _MARKS_KEPT:
-            # three quarters empty: give half the room back (a ring otherwise kept the
-            # room of the longest queue it ever held, up to 160 KB, for as long as its
-            # flow lived or lingered)
-            self._resize(self.cap // 2)
-
-    def push(self, tsval: int, t: float, ack: int, win: int) -> None:
+    def add(self, tsval: int, t: float, ack: int, win: int) -> None:
         """A new open mark after the others (the oldest drops out of a full queue)."""
-        if self.n == self.cap:
-            if self.cap < _TSQ_MAX:
-                self._resize(2 * self.cap if self.cap else 16)
-            else:
-                self.pop_first()
-        k = (self.head + self.n) & (self.cap - 1)
-        ring = self.ring
-        i = k * _MARK
-        set_d(ring, i, tsval)
-        set_d(ring, i + 1, t)
-        set_d(ring, i + 2, ack)
-        set_d(ring, i + 3, win)
-        set_d(ring, i + 4, 1.0)
-        self.n += 1
+        i = self.push()
+        self.put(i, tsval)
+        self.put(i + 1, t)
+        self.put(i + 2, ack)
+        self.put(i + 3, win)
+        self.put(i + 4, 1.0)
 
-    def _resize(self, cap: int) -> None:
-        """Room for `cap` marks (at least the n held): they move to the front of a new
-        ring, in order."""
-        ring = self.ring
-        start = self.head * _MARK
-        stop = start + self.n * _MARK
-        wrapped = stop - self.cap * _MARK  # past the ring's end: that many from its front
-        kept = ring[start:stop] if wrapped <= 0 else ring[start:] + ring[:wrapped]
-        extend_d(kept, (cap - self.n) * _MARK)  # room only: a slot is written before read
-        self.ring = kept
-        self.head = 0
-        self.cap = cap
+    # the fields of the mark at offset i
+    def tsval(self, i: int) -> int:
+        return int(self.get(i))
 
-    # the fields of the mark in slot k
-    def tsval(self, k: int) -> int:
-        return int(get_d(self.ring, k * _MARK))
+    def time(self, i: int) -> float:
+        return self.get(i + 1)
 
-    def time(self, k: int) -> float:
-        return get_d(self.ring, k * _MARK + 1)
+    def ack(self, i: int) -> int:
+        return int(self.get(i + 2))
 
-    def ack(self, k: int) -> int:
-        return int(get_d(self.ring, k * _MARK + 2))
+    def win(self, i: int) -> int:
+        return int(self.get(i + 3))
 
-    def win(self, k: int) -> int:
-        return int(get_d(self.ring, k * _MARK + 3))
+    def is_open(self, i: int) -> bool:
+        return self.get(i + 4) != 0.0
 
-    def is_open(self, k: int) -> bool:
-        return get_d(self.ring, k * _MARK + 4) != 0.0
+    def set_ack(self, i: int, ack: int) -> None:
+        self.put(i + 2, ack)
 
-    def set_ack(self, k: int, ack: int) -> None:
-        set_d(self.ring, k * _MARK + 2, ack)
+    def set_win(self, i: int, win: int) -> None:
+        self.put(i + 3, win)
 
-    def set_win(self, k: int, win: int) -> None:
-        set_d(self.ring, k * _MARK + 3, win)
+    def close(self, i: int) -> None:
+        self.put(i + 4, 0.0)
 
-    def close(self, k: int) -> None:
-        set_d(self.ring, k * _MARK + 4, 0.0)
+
+def _mark_queue() -> _MarkQueue:
+    """An empty mark queue (compiled: a C allocation and a C call, no Python call)."""
+    q = _MarkQueue.__new__(_MarkQueue)
+    q.setup(_MARK, _MARKS_LOW, _TSQ_MAX)
+    return q
 
 
 class SenderEstimator:
@@ -279,7 +247,7 @@ class SenderEstimator:
         "ca_reg",
         "retrans", "holes", "mode", "round_index", "mss_cap",
         "clean", "clean_i", "clean_n", "prev_flags", "win_hist", "n_epochs", "rwnd_known",
-        "ack_clocked", "new_segs", "dip_exit",
+        "ack_clocked", "new_segs", "dip_exit", "model_events",
     )
 
     def __init__(self, direction: int, vantage: str, rtt_base: float | None) -> None:
@@ -297,8 +265,8 @@ class SenderEstimator:
         self.first_ts = 0.0  # set by the first data segment
         self.last_data_ts = 0.0
         self.last_ack_ts = 0.0
-        self.tsq = _MarkQueue()  # the peer's ACKs (rx-ts) / our TSvals (tx)
-        self.ackq = _MarkQueue()  # receiver ACKs (no-timestamp fallback)
+        self.tsq = _mark_queue()  # the peer's ACKs (rx-ts) / our TSvals (tx)
+        self.ackq = _mark_queue()  # receiver ACKs (no-timestamp fallback)
         self.rtt_min = _INF
         self.srtt = 0.0
         self.rtt_base = rtt_base or 0.0
@@ -325,6 +293,8 @@ class SenderEstimator:
         self.replicas: tuple[Replica, ...] | None = None  # in registry order (CCA_NAMES)
         self.rep_err: array | None = None  # summed fit error of each replica (doubles)
         self.rep_n = 0
+        # what the replicas are told while they are not made (see _to_models), None: none
+        self.model_events: array | None = None
         # windows (packets) of the last 8 rounds, a ring; 0.0 where no round was yet:
         # windows are never negative, so it takes no part in their maximum
         self.recent = [0.0] * 8  # compiled: a C array of doubles
@@ -354,12 +324,77 @@ class SenderEstimator:
 
     # --- helpers ---------------------------------------------------------------------------
     def _models(self) -> tuple[Replica, ...]:
-        """The replicas (and their fit errors), made on first use."""
+        """The replicas (and their fit errors), made on first use and told what happened
+        before (the events _to_models kept)."""
         reps = self.replicas
         if reps is None:
             reps = self.replicas = tuple(make_replicas().values())
             self.rep_err = array("d", bytes(8 * len(reps)))
+            events = self.model_events
+            if events is not None:
+                self.model_events = None
+                for i in range(0, len(events), _EVENT):
+                    self._apply(reps, int(get_d(events, i)), get_d(events, i + 1),
+                                get_d(events, i + 2), get_d(events, i + 3),
+                                get_d(events, i + 4), get_d(events, i + 5),
+                                get_d(events, i + 6) != 0.0, get_d(events, i + 7) != 0.0)
         return reps
+
+    def _to_models(self, kind: int, now: float, a: float, b: float, c: float, d: float,
+                   flag: bool, scored: bool) -> None:
+        """Tell the replicas of an event (see _apply), or keep it for them.
+
+        Replicas cost more to make than a short flow costs to follow, and what they
+        give, the fit error the classifier reads and the report's model series, is only
+        wanted from a sender of MIN_SEGMENTS data segments on (the classifier names none
+        below) unless the series is kept.  Most flows of a busy capture never send that
+        many, so until then the events are kept, and replayed when the replicas are made:
+        the same calls in the same order, the same numbers."""
+        reps = self.replicas
+        if reps is None:
+            if not self.keep_series and self.data_segs < _MIN_SEGMENTS:
+                events = self.model_events
+                if events is None:
+                    events = self.model_events = array("d")
+                i = extend_d(events, _EVENT)
+                set_d(events, i, kind)
+                set_d(events, i + 1, now)
+                set_d(events, i + 2, a)
+                set_d(events, i + 3, b)
+                set_d(events, i + 4, c)
+                set_d(events, i + 5, d)
+                set_d(events, i + 6, 1.0 if flag else 0.0)
+                set_d(events, i + 7, 1.0 if scored else 0.0)
+                return
+            reps = self._models()
+        self._apply(reps, kind, now, a, b, c, d, flag, scored)
+
+    def _apply(self, reps: tuple[Replica, ...], kind: int, now: float, a: float, b: float,
+               c: float, d: float, flag: bool, scored: bool) -> None:
+        """_ROUND: the round's ACKs as one batch, `a` packets delivered, `b` an RTT sample
+        and `d` a delivery rate (0.0: none), `c` packets in flight, `flag` window-limited;
+        `scored`: add each replica's error against the window to its fit.
+        _LOSS_START: the models start from `a` packets and cut (`flag`: a timeout).
+        _RECOVERY_END: recovery ended."""
+        if kind == _ROUND:
+            for rep in reps:
+                rep.new_round(now)
+                rep.on_ack(now, a, b, c, d, flag)
+            if scored:
+                err = self.rep_err
+                for i, rep in enumerate(reps):
+                    pred = max(rep.inflight_target(), 1.0)
+                    set_d(err, i, get_d(err, i) + abs(log(pred / max(c, 1.0))))
+        elif kind == _LOSS_START:
+            for rep in reps:
+                rep.anchor(a, now)
+                if flag:
+                    rep.on_rto(now)
+                else:
+                    rep.on_loss(now)
+        else:
+            for rep in reps:
+                rep.on_recovery_end(now)
 
     def _clean_rounds(self) -> list[int]:
         """The inflight of the last (up to 3) clean rounds, oldest first."""
@@ -482,7 +517,7 @@ class SenderEstimator:
         q = self.tsq
         if q.size() and q.tsval(q.last()) == tsval:
             return
-        q.push(tsval, now, 0, 0)
+        q.add(tsval, now, 0, 0)
 
     def _rx_echoed_ack(self, tsecr: int, now: float, gap: float) -> None:
         """Receiver vantage: which of our ACKs had the sender seen when it sent this?
@@ -554,7 +589,7 @@ class SenderEstimator:
             last = q.last()
             if q.ack(last) == ack and q.win(last) == win:
                 return
-        q.push(0, now, ack, win)
+        q.add(0, now, ack, win)
 
     def _remember_ack(self, tsval: int, now: float, ack: int, win: int) -> None:
         """Our ACK as receiver, by the TSval it carries (several ACKs share one TSval)."""
@@ -566,7 +601,7 @@ class SenderEstimator:
                     q.set_ack(last, ack)
                 q.set_win(last, win)
                 return
-        q.push(tsval, now, ack, win)
+        q.add(tsval, now, ack, win)
 
     def _tx_echo(self, tsecr: int, now: float) -> None:
         q = self.tsq
@@ -627,17 +662,12 @@ class SenderEstimator:
         fit = self.ca_reg.fit()
         if fit is not None and self.ca_reg.n >= 4:
             epoch["growth_prev"] = round(fit[0], 3)  # packets per round
-        self.ca_reg = _Regression()
+        self.ca_reg.reset()
         self.epoch = epoch
         self.n_epochs += 1
         if len(self.epochs) < MAX_EPOCHS:
             self.epochs.append(epoch)
-        for rep in self._models():
-            rep.anchor(before / mss, now)
-            if rto:
-                rep.on_rto(now)
-            else:
-                rep.on_loss(now)
+        self._to_models(_LOSS_START, now, before / mss, 0.0, 0.0, 0.0, rto, False)
 
     def _settle(self, epoch: dict) -> None:
         """The window after a loss epoch: median of up to 3 clean rounds after recovery."""
@@ -659,8 +689,7 @@ class SenderEstimator:
     def _loss_end(self, now: float) -> None:
         self.in_recovery = False
         self.recovery_point = _UNSET
-        for rep in self._models():
-            rep.on_recovery_end(now)
+        self._to_models(_RECOVERY_END, now, 0.0, 0.0, 0.0, 0.0, False, False)
         if self.epoch is not None:
             self.epoch["end"] = now
             self.await_after = self.epoch
@@ -706,16 +735,11 @@ class SenderEstimator:
         delivered_pkts = self.r_delivered / mss
         rtt = self.r_rtt if self.r_rtt != _INF else 0.0
         rate = delivered_pkts / duration if duration > 0 and delivered_pkts > 0 else 0.0
-        reps = self._models()
-        for rep in reps:
-            rep.new_round(now)
-            rep.on_ack(now, delivered_pkts, rtt, cwnd_pkts, rate, cwnd_limited)
-        if clean and cwnd_pkts >= 1 and not self.in_recovery and self.rounds_since_rto > 3:
+        scored = clean and cwnd_pkts >= 1 and not self.in_recovery and self.rounds_since_rto > 3
+        if scored:
             self.rep_n += 1
-            err = self.rep_err
-            for i, rep in enumerate(reps):
-                pred = max(rep.inflight_target(), 1.0)
-                set_d(err, i, get_d(err, i) + abs(log(pred / max(cwnd_pkts, 1.0))))
+        self._to_models(_ROUND, now, delivered_pkts, rtt, cwnd_pkts, rate, cwnd_limited,
+                        scored)
         if clean:
             self.ca_reg.add(self.round_index, cwnd_pkts)
             self.clean[self.clean_i] = inflight
@@ -737,7 +761,7 @@ class SenderEstimator:
                     shown = min(inflight, self.last_cwnd or inflight)  # last_cwnd 0: none yet
                 else:
                     shown = inflight if cwnd_limited else self.last_cwnd or inflight
-                s.add(now, shown, inflight, self.r_delivered, limited, reps, mss)
+                s.add(now, shown, inflight, self.r_delivered, limited, self._models(), mss)
                 if len(s.limited) >= MAX_ROUNDS:
                     s.halve()
                     self.stride *= 2
@@ -774,7 +798,7 @@ class SenderEstimator:
                 self.best_run = {"rounds": run.n, "slope": round(fit[0], 3),
                                  "slope_se": round(fit[1], 3),
                                  "mean_pkts": round(run.sy / run.n, 1)}
-        self.run = _Regression()
+        run.reset()
 
     def _track_dip(self, now: float, cwnd_pkts: float, flags: int, limited: str) -> None:
         """BBR ProbeRTT: the window falls to about 4 packets for 200 ms, with no loss.
@@ -825,11 +849,21 @@ class SenderEstimator:
             return self.last_cwnd if self.in_recovery else max(self.last_cwnd, self.r_inflight)
         return self.r_inflight or None
 
-    def features(self) -> dict[str, Any]:
-        self._end_run()
+    def settle(self) -> None:
+        """At the end: settle the last loss epoch on the rounds seen after it."""
         if self.await_after is not None:
             self._settle(self.await_after)
+
+    def judged(self) -> bool:
+        """Enough data for the classifier to answer (it returns None below)."""
+        return self.data_segs >= _MIN_SEGMENTS and self.rounds_total >= _MIN_ROUNDS
+
+    def features(self) -> dict[str, Any]:
+        self._end_run()
+        self.settle()
         n = self.rep_n
+        if n:
+            self._models()  # made now if they were not: they give the fit errors
         fit = {name: round(e / n, 4)
                for name, e in zip(CCA_NAMES, self.rep_err, strict=True)} if n else {}
         duration = (self.last_data_ts - self.first_ts) if self.data_segs else 0.0
@@ -1064,8 +1098,11 @@ class CwndObserver(SegmentObserver):
                 endpoint = _endpoint_for(result, direction)
                 if endpoint is None:
                     continue
-                feats = est.features()
-                endpoint.cca = classify(feats)
+                if est.judged():
+                    endpoint.cca = classify(est.features())
+                else:  # the classifier names nothing: no features to build
+                    est.settle()
+                    endpoint.cca = None
                 if est.data_bytes > 0 and self.series:
                     records.append(est.cwnd_record(endpoint.addr))
             result.cwnd = records

@@ -5,14 +5,13 @@
 cimport cython
 from cpython.array cimport array
 
-from tcpforensics.arrays cimport extend_d, get_d, set_d
+from tcpforensics.arrays cimport Ring
 from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 
 cdef double UNSET
 cdef double DELACK_MIN, DELACK_MAX, RTO_MIN_SILENCE, RTO_MAX_SILENCE, RTO_IDLE_MIN
 cdef double APP_GAP_MIN
 cdef long long RATE_BLOCK, EDGE_HIST_MIN, EDGE_HIST_MAX
-cdef object _NO_RING
 cdef int ACK, FIN, RST, SYN
 cdef int _RETRANS, _FAST, _SPURIOUS, _KEEPALIVE, _ZWP, _REPEATED, _PROBE
 
@@ -80,20 +79,17 @@ cdef class _Side:
 
 
 @cython.final
-cdef class _EdgeHistory:
-    cdef Py_ssize_t head, n, cap
-    cdef array ring                    # (time, edge) pairs, as doubles
-    @cython.locals(n=Py_ssize_t, cap=Py_ssize_t, head=Py_ssize_t, i=Py_ssize_t, ring=array)
-    cpdef object append(self, double ts, long long edge)
-    @cython.locals(cap=Py_ssize_t, old=array, i=Py_ssize_t)
-    cdef object _grow(self)
-    @cython.locals(ring=array, cap=Py_ssize_t, head=Py_ssize_t, n=Py_ssize_t, nxt=Py_ssize_t)
+cdef class _EdgeHistory(Ring):
+    @cython.locals(i=Py_ssize_t)
+    cpdef append(self, double ts, long long edge)
+    @cython.locals(i=Py_ssize_t)
     cpdef long long edge_at(self, double t)
 
 
 @cython.locals(hist=_EdgeHistory)
 cdef _EdgeHistory _new_edge_history()
 cdef object _known(double t)
+cdef object _percentile(dict hist, double q)
 
 
 cdef class StallObserver(SegmentObserver):

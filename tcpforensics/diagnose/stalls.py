@@ -22,11 +22,11 @@ than None, and RTTs not measured yet are 0.0 (a measured RTT is always positive)
 from __future__ import annotations
 
 import math
-from array import array
 from typing import Any
 
 import cython
 
+from ..arrays import Ring
 from ..model import (
     ACK,
     FIN,
@@ -39,11 +39,6 @@ from ..model import (
     SegmentVerdict,
     Stall,
 )
-
-if cython.compiled:
-    from cython.cimports.tcpforensics.arrays import extend_d, get_d, set_d
-else:
-    from ..arrays import extend_d, get_d, set_d
 
 KINDS = ("nagle_delayed_ack", "rto", "zero_window", "receive_window", "app_limited",
          "handshake")
@@ -72,9 +67,11 @@ RTO_IDLE_MIN = 0.1  # a timeout retransmission follows at least this much sender
 
 RATE_BLOCK = 16  # segments per delivery-rate sample
 
-# Window edges remembered per sender: they only need to reach one RTT back.
+# Window edges remembered per sender: they only need to reach one RTT back.  The room
+# of the ring that holds them: at least EDGE_HIST_MIN once used, at most EDGE_HIST_MAX
+# (powers of two).
 EDGE_HIST_MIN = 16
-EDGE_HIST_MAX = 1024  # EDGE_HIST_MIN times a power of two (the ring doubles)
+EDGE_HIST_MAX = 1024
 
 # A sender idle for longer than this (and longer than a few RTTs) was application
 # limited.  Short pauses inside a busy transfer are not worth a stall.
@@ -164,86 +161,43 @@ class _Side:
         self.mss_eff = 0  # payload of a full segment (MSS less the timestamp option)
 
 
-_NO_RING = array("d", bytes(16 * EDGE_HIST_MIN))
-
-
-class _EdgeHistory:
+class _EdgeHistory(Ring):
     """Recent (time, window edge) pairs offered to one sender, oldest first.
 
-    A ring of at most EDGE_HIST_MAX entries (the oldest drop out) in one array of doubles
-    that grows as needed: entry i is ring[2i] (time) and ring[2i+1] (edge), side by side,
-    so that an append or a lookup touches one cache line of it (with many flows
-    interleaved each is a cache miss).  Edges are byte counts, exact as doubles below
-    2**53; the compiled build reads and writes the array without boxing.
+    Records of two doubles, time and edge side by side, in a Ring of at most
+    EDGE_HIST_MAX (the oldest drop out): an append or a lookup touches one cache line of
+    it (with many flows interleaved each is a cache miss), and the room follows what is
+    held.  Edges are byte counts, exact as doubles below 2**53; the compiled build reads
+    and writes the array without boxing.
     """
 
-    __slots__ = ("ring", "head", "n", "cap")
+    __slots__ = ()
 
     def __init__(self) -> None:
-        self.cap = EDGE_HIST_MIN
-        self.ring = _NO_RING[:]  # a copy of a zeroed template: one C call
-        self.head = 0  # index of the oldest entry
-        self.n = 0
+        self.setup(2, EDGE_HIST_MIN, EDGE_HIST_MAX)
 
     def append(self, ts: float, edge: int) -> None:
-        n = self.n
-        cap = self.cap
-        head = self.head
-        if n == cap:
-            if cap < EDGE_HIST_MAX:
-                self._grow()
-                cap = self.cap
-                head = 0
-            else:  # full: the oldest entry drops out
-                head = self.head = head + 1 if head + 1 < cap else 0
-                n -= 1
-        i = head + n
-        if i >= cap:
-            i -= cap
-        ring = self.ring
-        set_d(ring, 2 * i, ts)
-        set_d(ring, 2 * i + 1, edge)
-        self.n = n + 1
-
-    def _grow(self) -> None:
-        """Twice the room (called when full); the entries move to the front, in order."""
-        cap = self.cap
-        i = 2 * self.head
-        if i:
-            old = self.ring
-            self.ring = old[i:] + old[:i]
-            self.head = 0
-        extend_d(self.ring, 2 * cap)  # room only: entries are written before they are read
-        self.cap = 2 * cap
+        i = self.push()
+        self.put(i, ts)
+        self.put(i + 1, edge)
 
     def edge_at(self, t: float) -> int:
         """The edge in force at time t (-1 if none is that old); older ones are forgotten."""
-        ring = self.ring
-        cap = self.cap
-        head = self.head
-        n = self.n
-        while n >= 2:
-            nxt = head + 1
-            if nxt == cap:
-                nxt = 0
-            if get_d(ring, 2 * nxt) > t:
+        while self.n >= 2:
+            if self.get(self.second()) > t:
                 break
-            head = nxt
-            n -= 1
-        self.head = head
-        self.n = n
-        if n and get_d(ring, 2 * head) <= t:
-            return int(get_d(ring, 2 * head + 1))
+            self.pop_first()
+        if self.n:
+            i = self.first()
+            if self.get(i) <= t:
+                return int(self.get(i + 1))
         return -1
 
 
 def _new_edge_history() -> _EdgeHistory:
-    """_EdgeHistory() field by field: compiled, a C allocation without a call."""
+    """_EdgeHistory(): compiled, a C allocation and a C call, no Python call."""
     hist = _EdgeHistory.__new__(_EdgeHistory)
-    hist.cap = EDGE_HIST_MIN
-    hist.ring = _NO_RING[:]
-    hist.head = 0
-    hist.n = 0
+    hist.setup(2, EDGE_HIST_MIN, EDGE_HIST_MAX)
     return hist
 
 

@@ -1,8 +1,7 @@
 # C types for the compiled build of bbr.py (Cython pure-Python mode).
 cimport cython
-from cpython.array cimport array
 
-from tcpforensics.arrays cimport get_d, set_d
+from tcpforensics.arrays cimport Ring
 from tcpforensics.cwnd.replicas.base cimport Replica
 
 # the model's constants as C numbers (PACING_GAINS and the mode names stay Python objects)
@@ -11,15 +10,13 @@ cdef double FULL_BW_THRESH
 cdef long BW_WINDOW_ROUNDS, FULL_BW_ROUNDS
 
 
-cdef Py_ssize_t _BW_SLOTS
-cdef object _NO_SAMPLES
+cdef Py_ssize_t _BW_SLOTS, _BW_SLOTS_MAX
 
 
 cdef class BbrReplica(Replica):
     cdef public str mode               # STARTUP | DRAIN | PROBE_BW | PROBE_RTT
     cdef public double bw              # max of the filter's samples (0.0: none yet)
-    cdef public array bw_ring
-    cdef public Py_ssize_t bw_head, bw_n, bw_cap
+    cdef public Ring bw_filter
     cdef public long long round
     cdef public double min_rtt
     cdef public double min_rtt_stamp
@@ -35,8 +32,7 @@ cdef class BbrReplica(Replica):
     cpdef double bdp(self)
     cpdef double target_cwnd(self, double gain=*)
     cpdef _enter_probe_rtt(self, double now)  # cpdef: the synthetic tests call it
-    @cython.locals(ring=array, head=Py_ssize_t, n=Py_ssize_t, cap=Py_ssize_t,
-                   oldest="long long", last=Py_ssize_t, k=Py_ssize_t)
+    @cython.locals(f=Ring, oldest="long long", i=Py_ssize_t)
     cdef _bw_sample(self, double rate)
     cdef _update_mode(self, double now, double inflight)
     cdef _update_cwnd(self, double acked)

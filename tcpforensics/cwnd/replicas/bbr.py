@@ -12,16 +12,9 @@ recovery conserves packets and the window returns to its prior value when recove
 from __future__ import annotations
 
 import math
-from array import array
 
-import cython
-
+from ...arrays import Ring
 from .base import Replica
-
-if cython.compiled:
-    from cython.cimports.tcpforensics.arrays import get_d, set_d
-else:
-    from ...arrays import get_d, set_d
 
 HIGH_GAIN = 2.885  # 2/ln(2)
 DRAIN_GAIN = 1.0 / HIGH_GAIN
@@ -37,16 +30,17 @@ FULL_BW_ROUNDS = 3
 STARTUP, DRAIN, PROBE_BW, PROBE_RTT = "startup", "drain", "probe_bw", "probe_rtt"
 
 
-# Slots of the bandwidth filter's ring at first: enough for BW_WINDOW_ROUNDS rounds of one
-# sample each (it grows if a caller gives more samples a round)
-_BW_SLOTS = 16
-_NO_SAMPLES = array("d", bytes(16 * _BW_SLOTS))
+# Room of the bandwidth filter's ring (samples): at least _BW_SLOTS once used; one sample
+# a round keeps at most BW_WINDOW_ROUNDS + 1, and only a caller giving more than
+# _BW_SLOTS_MAX samples within that many rounds would see the oldest drop out early.
+_BW_SLOTS = 4
+_BW_SLOTS_MAX = 1 << 16
 
 
 class BbrReplica(Replica):
     name = "bbr"
     beta = 1.0
-    __slots__ = ("mode", "bw", "bw_ring", "bw_head", "bw_n", "bw_cap", "round", "min_rtt",
+    __slots__ = ("mode", "bw", "bw_filter", "round", "min_rtt",
                  "min_rtt_stamp",
                  "cycle_idx", "cycle_stamp", "full_bw", "full_bw_cnt", "probe_rtt_done",
                  "prior_cwnd", "pacing_gain", "probe_rtt_count", "last_rtt")
@@ -55,14 +49,12 @@ class BbrReplica(Replica):
         super().__init__(cwnd)
         self.mode = STARTUP
         # windowed max of the delivery rate (pkts/s) over the last BW_WINDOW_ROUNDS rounds:
-        # bw is the max, the ring the samples that can still become it (a monotonic
-        # queue: rounds increase and rates decrease from the front), bw_n of them from
-        # slot bw_head, each slot a (round, rate) pair of doubles
+        # bw is the max, the filter the samples that can still become it (a monotonic
+        # queue: rounds increase and rates decrease from the front), each a record of
+        # two doubles, round and rate
         self.bw = 0.0
-        self.bw_ring = _NO_SAMPLES[:]
-        self.bw_head = 0
-        self.bw_n = 0
-        self.bw_cap = _BW_SLOTS
+        self.bw_filter = Ring.__new__(Ring)  # compiled: no Python call
+        self.bw_filter.setup(2, _BW_SLOTS, _BW_SLOTS_MAX)
         self.round = 0
         self.min_rtt = 0.0
         self.min_rtt_stamp = 0.0
@@ -113,29 +105,16 @@ class BbrReplica(Replica):
     def _bw_sample(self, rate: float) -> None:
         """Add a delivery-rate sample to the max filter.  Samples from before the last
         BW_WINDOW_ROUNDS rounds leave it when a new one comes (not when a round begins)."""
-        ring = self.bw_ring
-        head = self.bw_head
-        n = self.bw_n
-        cap = self.bw_cap
+        f = self.bw_filter
         oldest = self.round - BW_WINDOW_ROUNDS
-        while n and get_d(ring, 2 * head) <= oldest:  # its round is out of the window
-            head = (head + 1) % cap
-            n -= 1
-        while n:
-            last = (head + n - 1) % cap
-            if get_d(ring, 2 * last + 1) > rate:
-                break
-            n -= 1  # never the max again
-        if n == cap:  # more samples than rounds: twice the room, in order from slot 0
-            ring = self.bw_ring = ring[2 * head:] + ring[:2 * head] + ring
-            head = 0
-            cap = self.bw_cap = 2 * cap
-        k = (head + n) % cap
-        set_d(ring, 2 * k, self.round)
-        set_d(ring, 2 * k + 1, rate)
-        self.bw_head = head
-        self.bw_n = n + 1
-        self.bw = get_d(ring, 2 * head + 1)
+        while f.n and f.get(f.first()) <= oldest:  # its round is out of the window
+            f.pop_first()
+        while f.n and f.get(f.last() + 1) <= rate:
+            f.pop_last()  # never the max again
+        i = f.push()
+        f.put(i, self.round)
+        f.put(i + 1, rate)
+        self.bw = f.get(f.first() + 1)
 
     def _enter_probe_rtt(self, now: float) -> None:
         self.mode = PROBE_RTT
