@@ -11,9 +11,7 @@ import contextlib
 import gc
 import json
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -132,6 +130,9 @@ def _end_progress(args: argparse.Namespace) -> None:
 
 def _spool_stdin() -> str:
     """Copy stdin to a temporary file: the report reads the capture twice."""
+    import shutil  # (here, not at the top: `analyze` starts faster without them)
+    import tempfile
+
     fd, path = tempfile.mkstemp(prefix="tcpforensics-", suffix=".pcap")
     with os.fdopen(fd, "wb") as out:
         shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)

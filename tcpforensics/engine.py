@@ -38,6 +38,8 @@ COMPILED_MODULES = (
     "tcpforensics.tcp.connection",
     "tcpforensics.flows",
     "tcpforensics.packet_loop",
+    "tcpforensics.export",
+    "tcpforensics.diagnose.findings",
 )
 
 PURE_ENV = "TCPFORENSICS_PURE"

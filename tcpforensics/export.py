@@ -82,28 +82,61 @@ def flow_dict(flow: FlowResult) -> dict:
 # FlowJson writes the same text as `compact(flow_dict(flow))` without the dicts, and
 # writes a timestamp repeated by consecutive state changes once (float repr is the
 # single biggest cost).  tests/test_export.py holds it to flow_dict on the sample
-# captures: a field added to the contract must be added here too.
+# captures: a field added to the contract must be added here too.  The module is
+# compiled (engine.COMPILED_MODULES; export.pxd types FlowJson).
 _FLOAT_SPECIAL = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}  # as json writes
+
+#: endpoint fields besides the counters: an endpoint with a counter of one of these
+#: names (flow_dict's dict would merge the two), or not named by a string, is written
+#: the general way
+_ENDPOINT_FIELDS = frozenset({"addr", "role", "packets", "payload_bytes", "mss", "wscale",
+                              "sack_permitted", "timestamps", "cca"})
+
+# The objects' layouts, written with json's default separators (", " and ": " occur
+# nowhere else in them) and "{}" where a value goes: FlowJson cuts them into the text
+# between the values, with the separators it is asked for.
+_FLOW = ('{"id": {}, "client": {}, "server": {}, "start": {}, "end": {}, "state": {}, '
+         '"handshake": {}, "syn_rtt": {}, "rtt": {}, "endpoints": [{}], "stalls": [{}], '
+         '"findings": [{}], "states": [{}]}')
+_ENDPOINT = ('{"addr": {}, "role": {}, "packets": {}, "payload_bytes": {}, "mss": {}, '
+             '"wscale": {}, "sack_permitted": {}, "timestamps": {}, {}, "cca": {}}')
+_STATE = '{"ts": {}, "endpoint": {}, "state": {}}'
+_STALL = '{"kind": {}, "endpoint": {}, "start": {}, "duration": {}{}}'
+
+#: distinct counter sets whose text FlowJson keeps (most flows share a few: all zero
+#: but a FIN each side, say); past it the memo starts over
+_COUNTERS_MEMO_BOUND = 4096
+_TAILS_BOUND = 1024  # state changes' (endpoint, state) texts kept (a few dozen exist)
 
 
 class FlowJson:
     """Encodes flows as `compact(flow_dict(flow))` would (`compact`: a json encoder with
-    separators (", ", ": ") that the values this does not know are handed to)."""
+    the same `separators` that the values this does not know are handed to)."""
 
-    #: endpoint fields besides the counters: an endpoint with a counter of one of these
-    #: names (flow_dict's dict would merge the two), or not named by a string, is
-    #: written the general way
-    _ENDPOINT_FIELDS = frozenset({"addr", "role", "packets", "payload_bytes", "mss",
-                                  "wscale", "sack_permitted", "timestamps", "cca"})
-
-    def __init__(self, compact: Any) -> None:
+    def __init__(self, compact: Any, separators: tuple[str, str] = (", ", ": ")) -> None:
         from .analysis import _ENDPOINT_COUNTERS, _endpoint_dict
 
+        item, key = separators
+
+        def pieces(layout: str) -> tuple[str, ...]:
+            return tuple(layout.replace(", ", item).replace(": ", key).split("{}"))
+
         self.compact = compact
+        self.item_sep = item
+        self.key_sep = key
+        self.flow_pieces = pieces(_FLOW)
+        self.endpoint_pieces = pieces(_ENDPOINT)
+        self.state_pieces = pieces(_STATE)
+        self.stall_pieces = pieces(_STALL)
+        self.detail_key = f'{item}"detail"{key}'
         self.contract_counters = frozenset(_ENDPOINT_COUNTERS)
-        self.counter_keys = [(name, f'"{name}": ') for name in _ENDPOINT_COUNTERS]
+        self.counter_keys = [(name, f'"{name}"{key}') for name in _ENDPOINT_COUNTERS]
         self.endpoint_dict = _endpoint_dict
         self.string = json.encoder.encode_basestring_ascii  # what the encoder uses
+        # counters' items -> their text: equal counters give equal text (int() of equal
+        # numbers is equal), and building the tuple is much cheaper than the text
+        self.counters_memo: dict[tuple, str] = {}
+        self.tails: dict[tuple, str] = {}  # (endpoint, state) -> state_tail's text
 
     def value(self, v: Any) -> str:
         """One value as the encoder writes it (scalars here, the rest by the encoder)."""
@@ -123,55 +156,110 @@ class FlowJson:
             return "false"
         return self.compact(v)
 
+    def mapping(self, d: Any) -> str:
+        """A dict of scalars (the RTT summary) as the encoder writes it."""
+        if type(d) is not dict:
+            return self.value(d)
+        parts = []
+        for k, v in d.items():
+            if type(k) is not str:  # json turns other keys into strings its own way
+                return self.compact(d)
+            parts.append(self.string(k) + self.key_sep + self.value(v))
+        return "{" + self.item_sep.join(parts) + "}"
+
+    # (the methods call self.value(...) each time rather than through a local name:
+    # compiled, that is a C call, a bound method would be a Python one)
     def flow(self, f: FlowResult) -> str:
-        value = self.value
+        p = self.state_pieces
         states = []
         last_ts, last_text = None, ""
+        first_ts, first_text = None, ""
         for s in f.states:
             ts = s.ts
             # state changes come in pairs at one timestamp: its text is written once
             # (equal floats have one text, but for +0.0 and -0.0)
             if type(ts) is not float or ts != last_ts or not ts:
-                last_text = value(ts)
+                last_text = self.value(ts)
                 last_ts = ts if type(ts) is float else None
-            states.append(f'{{"ts": {last_text}, "endpoint": {value(s.endpoint)}, '
-                          f'"state": {value(s.state)}}}')
-        return (
-            f'{{"id": {value(f.id)}, "client": {value(f.client)}, '
-            f'"server": {value(f.server)}, "start": {value(f.start)}, "end": {value(f.end)}, '
-            f'"state": {value(f.state)}, "handshake": {value(f.handshake)}, '
-            f'"syn_rtt": {value(f.syn_rtt)}, "rtt": {value(f.rtt)}, '
-            f'"endpoints": [{", ".join([self.endpoint(e) for e in f.endpoints])}], '
-            f'"stalls": [{", ".join([self.stall(s) for s in f.stalls])}], '
-            f'"findings": [{", ".join([value(x) for x in f.findings])}], '
-            f'"states": [{", ".join(states)}]}}')
+                if not states:
+                    first_ts, first_text = last_ts, last_text
+            states.append(p[0] + last_text + self.state_tail(s.endpoint, s.state))
+        # the flow starts at its first state change and mostly ends at its last
+        start, end = f.start, f.end
+        start_text = (first_text if type(start) is float and start == first_ts and start
+                      else self.value(start))
+        end_text = (last_text if type(end) is float and end == last_ts and end
+                    else self.value(end))
+        sep = self.item_sep
+        p = self.flow_pieces
+        return "".join([
+            p[0], self.value(f.id), p[1], self.value(f.client), p[2], self.value(f.server),
+            p[3], start_text, p[4], end_text, p[5], self.value(f.state),
+            p[6], self.value(f.handshake), p[7], self.value(f.syn_rtt),
+            p[8], self.mapping(f.rtt),
+            p[9], sep.join([self.endpoint(e) for e in f.endpoints]),
+            p[10], sep.join([self.stall(s) for s in f.stalls]),
+            p[11], sep.join([self.value(x) for x in f.findings]),
+            p[12], sep.join(states), p[13]])
+
+    def state_tail(self, endpoint: Any, state: Any) -> str:
+        """A state change's text after its timestamp (a few distinct ones per capture)."""
+        known = type(endpoint) is int and type(state) is str
+        if known:
+            text = self.tails.get((endpoint, state))
+            if text is not None:
+                return text
+        p = self.state_pieces
+        text = p[1] + self.value(endpoint) + p[2] + self.value(state) + p[3]
+        if known and len(self.tails) < _TAILS_BOUND:
+            self.tails[(endpoint, state)] = text
+        return text
 
     def endpoint(self, e: Any) -> str:
-        counters = e.counters
-        if not self._ENDPOINT_FIELDS.isdisjoint(counters):
+        counters = self.counters(e.counters)
+        if counters is None:
             return self.compact(self.endpoint_dict(e))
-        value = self.value
-        text = [f'{{"addr": {value(e.addr)}, "role": {value(e.role)}, '
-                f'"packets": {value(e.packets)}, "payload_bytes": {value(e.payload_bytes)}, '
-                f'"mss": {value(e.mss)}, "wscale": {value(e.wscale)}, '
-                f'"sack_permitted": {value(e.sack_permitted)}, '
-                f'"timestamps": {value(e.timestamps)}']
+        p = self.endpoint_pieces
+        return "".join([
+            p[0], self.value(e.addr), p[1], self.value(e.role), p[2], self.value(e.packets),
+            p[3], self.value(e.payload_bytes), p[4], self.value(e.mss),
+            p[5], self.value(e.wscale), p[6], self.value(e.sack_permitted),
+            p[7], self.value(e.timestamps), p[8], counters, p[9], self.value(e.cca), p[10]])
+
+    def counters(self, counters: Any) -> str | None:
+        """An endpoint's counters as flow_dict writes them, or None where the endpoint
+        is to be written the general way (see `_ENDPOINT_FIELDS`)."""
+        memo = self.counters_memo
+        try:
+            items = tuple(counters.items())
+            text = memo.get(items)
+        except TypeError:  # a value that cannot be a dict key: no memo
+            items = text = None
+        if text is not None:
+            return text
+        if not _ENDPOINT_FIELDS.isdisjoint(counters):
+            return None
+        text_parts = [f"{key}{int(counters.get(name, 0))!r}"
+                      for name, key in self.counter_keys]
         contract = self.contract_counters
-        for name, key in self.counter_keys:
-            text.append(f"{key}{int(counters.get(name, 0))!r}")
         for name, n in counters.items():  # extensions beyond the contract counters
             if name not in contract:
                 if type(name) is not str:  # json would write it as a string: see above
-                    return self.compact(self.endpoint_dict(e))
-                text.append(f"{self.string(name)}: {int(n)!r}")
-        text.append(f'"cca": {value(e.cca)}}}')
-        return ", ".join(text)
+                    return None
+                text_parts.append(f"{self.string(name)}{self.key_sep}{int(n)!r}")
+        text = self.item_sep.join(text_parts)
+        if items is not None:
+            if len(memo) >= _COUNTERS_MEMO_BOUND:
+                memo.clear()
+            memo[items] = text
+        return text
 
     def stall(self, s: Any) -> str:
-        value = self.value
-        return (f'{{"kind": {value(s.kind)}, "endpoint": {value(s.endpoint)}, '
-                f'"start": {value(s.start)}, "duration": {value(s.duration)}'
-                + (f', "detail": {value(s.detail)}}}' if s.detail else "}"))
+        p = self.stall_pieces
+        detail = self.detail_key + self.value(s.detail) if s.detail else ""
+        return "".join([p[0], self.value(s.kind), p[1], self.value(s.endpoint),
+                        p[2], self.value(s.start), p[3], self.value(s.duration), p[4],
+                        detail, p[5]])
 
 
 # --- analysis ---------------------------------------------------------------------------
@@ -249,9 +337,12 @@ def _write_dir(analysis: Analysis, out: Path, fmt: str) -> list[str]:
 def write_flows_jsonl(flows: Iterable[FlowResult], out: str | os.PathLike | IO = "-") -> int:
     """One contract flow object per line, written as the flows arrive; returns the count."""
     n = 0
+    separators = (",", ":")
+    compact = json.JSONEncoder(separators=separators, default=_json_default).encode
+    flow_json = FlowJson(compact, separators).flow  # = compact(flow_dict(flow))
     with _text_out(out) as fh:
         for flow in flows:
-            fh.write(json.dumps(flow_dict(flow), separators=(",", ":"), default=_json_default))
+            fh.write(flow_json(flow))
             fh.write("\n")
             n += 1
     return n

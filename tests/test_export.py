@@ -215,10 +215,10 @@ def test_events_columns_agree_with_tshark(tmp_path: Path, rel: str) -> None:
 
 
 # --- one flow's JSON without the dicts (export.FlowJson) ---------------------------------
-def _compact():
+def _compact(separators: tuple[str, str] = (", ", ": ")):
     from tcpforensics.analysis import _json_default
 
-    return json.JSONEncoder(separators=(", ", ": "), default=_json_default).encode
+    return json.JSONEncoder(separators=separators, default=_json_default).encode
 
 
 @pytest.mark.parametrize("packed", [False, True], ids=["plain", "packed"])
@@ -262,5 +262,30 @@ def test_flow_json_writes_odd_values_as_json_does() -> None:
                       states=states,
                       stalls=[Stall("rto", "s", 1.0, 0.5), Stall("rto", "s", 2, 1, {"b": 2})],
                       findings=("F1", Name("F2")))
+    for separators in ((", ", ": "), (",", ":")):  # the JSON's, and JSONL's
+        compact = _compact(separators)
+        encode = export.FlowJson(compact, separators).flow
+        assert encode(flow) == compact(flow_dict(flow))
+        assert encode(flow) == compact(flow_dict(flow))  # the endpoints' texts memoized
+
+
+def test_flow_json_memo_keeps_equal_counters_apart() -> None:
+    """Counters are written from a memo of their items: equal numbers of other types
+    write the same text, unequal ones do not share one, unhashable ones still work."""
+    from tcpforensics.analysis import flow_dict
+    from tcpforensics.model import Endpoint, FlowResult
+
+    def flow(counters: dict) -> FlowResult:
+        return FlowResult(id=1, client="c", server="s", start=1.0, end=2.0, state="CLOSED",
+                          handshake="none", syn_rtt=None, rtt={},
+                          endpoints=[Endpoint("c", "client", counters=counters)])
+
     compact = _compact()
-    assert export.FlowJson(compact).flow(flow) == compact(flow_dict(flow))
+    encode = export.FlowJson(compact).flow
+    for counters in ({"fin": 1, "x": 0}, {"fin": True, "x": 0.0}, {"fin": 1.9, "x": 0},
+                     {"fin": 2, "x": 0}, {"fin": 1, "x": 0}, {"x": 0, "fin": 1},
+                     {"fin": 1, "x": [1][0]}, {"fin": 1, "odd": 0}):
+        f = flow(counters)
+        assert encode(f) == compact(flow_dict(f)), counters
+    with pytest.raises(TypeError):  # as flow_dict's int() of it
+        encode(flow({"fin": [1]}))

@@ -1,3 +1,4 @@
+# cython: binding=True
 """Findings: pure rules over finished flows that say what happened and what to change.
 
 Each rule takes the shared `_Context` (the flows, the capture, cached per-flow numbers)
@@ -35,7 +36,6 @@ EPHEMERAL_PORTS = 60999 - 32768 + 1  # default net.ipv4.ip_local_port_range
 TIME_WAIT_S = 60.0  # Linux holds TIME_WAIT for a fixed 60 s
 MATHIS_C = math.sqrt(1.5)  # ~1.22 for periodic loss with delayed ACKs off
 MAX_LISTED_FLOWS = 50  # per-flow evidence rows kept in metrics
-_NUMBER = (int, float)  # for isinstance (`int | float` builds a new union at each test)
 
 
 @dataclass
@@ -115,10 +115,21 @@ class _Context:
         self._conn_groups: list[dict] | None = None
         #: flows per (client host, server), when run_rules counted them on its pass
         self.group_sizes: dict[tuple[str, str], int] | None = None
+        # The rules see the flows one at a time and each asks for the same few numbers
+        # of the flow in hand: those of the last flow asked about are kept here.
+        self._facts_of: FlowResult | None = None
+        self._facts: dict = {}
+        self._handshake_of: FlowResult | None = None
+        self._handshake = False
+        self._counted_of: FlowResult | None = None
+        self._counted: dict[int, tuple[int, int, dict]] = {}
 
-    @staticmethod
-    def facts(f: FlowResult) -> dict:
-        return f.tcp.get("stall_facts") or {}
+    def facts(self, f: FlowResult) -> dict:
+        """The stall observer's facts of a flow."""
+        if f is not self._facts_of:
+            self._facts = f.tcp.get("stall_facts") or {}
+            self._facts_of = f
+        return self._facts
 
     def rtt(self, f: FlowResult) -> float | None:
         """A full round trip for this flow, however the capture was placed."""
@@ -162,10 +173,14 @@ class _Context:
             return 0
 
     def handshake_seen(self, f: FlowResult) -> bool:
-        fx = self.facts(f)
-        if fx:
-            return bool(fx.get("syn_seen") and fx.get("synack_seen"))
-        return f.handshake in ("complete", "partial")
+        if f is not self._handshake_of:
+            fx = self.facts(f)
+            if fx:
+                self._handshake = bool(fx.get("syn_seen") and fx.get("synack_seen"))
+            else:
+                self._handshake = f.handshake in ("complete", "partial")
+            self._handshake_of = f
+        return self._handshake
 
     def data_span(self, f: FlowResult, d: int) -> tuple[int, float]:
         fx = self.facts(f)
@@ -253,6 +268,12 @@ class _Context:
 
     def real_retransmissions(self, f: FlowResult, d: int) -> tuple[int, int, dict]:
         """(loss repairs, spurious, causes) for what direction d sent (cached)."""
+        if f is not self._counted_of:  # (the flow in hand is asked about most)
+            self._counted = {}
+            self._counted_of = f
+        got = self._counted.get(d)
+        if got is not None:
+            return got
         # f.id is not unique in every hand-built flow list; id(f) alone is reused when
         # the flows are rebuilt from packed bytes on each read (results.py)
         key = (f.id, 0 if self._unique_ids else id(f), d)
@@ -262,6 +283,7 @@ class _Context:
             if len(cache) >= _CACHE_BOUND:
                 cache.clear()  # a bound, not an eviction policy: values are recomputable
             got = cache[key] = self._count_retransmissions(f, d)
+        self._counted[d] = got
         return got
 
     def _count_retransmissions(self, f: FlowResult, d: int) -> tuple[int, int, dict]:
@@ -272,10 +294,13 @@ class _Context:
         a fast retransmission carries two flags); it is preferred when present.
         Reordering, network duplicates and unneeded repeats are not loss.
         """
-        addr = f.endpoints[d].addr if d < len(f.endpoints) else None
+        endpoints = f.endpoints
+        sender = endpoints[d] if d < len(endpoints) else None
+        addr = sender.addr if sender is not None else None
+        tcp = f.tcp
         causes = {k: int(v) for k, v in
-                  ((f.tcp.get("retrans_causes") or {}).get(addr) or {}).items()
-                  if isinstance(v, _NUMBER)}
+                  ((tcp.get("retrans_causes") or {}).get(addr) or {}).items()
+                  if isinstance(v, (int, float))}
         if sum(causes.values()):
             rexmit = sum(v for k, v in causes.items()
                          if k not in ("reordering", "network_duplicate", "unneeded"))
@@ -291,8 +316,8 @@ class _Context:
         # a repeated SYN or SYN-ACK is counted as a retransmission too; it has its own
         # finding and carries no data
         key = "syn_retransmissions" if d == 0 else "synack_retransmissions"
-        rexmit -= int(f.tcp.get(key, fx.get(key, 0)) or 0)
-        if d < len(f.endpoints) and not f.endpoints[d].payload_bytes:
+        rexmit -= int(tcp.get(key, fx.get(key, 0)) or 0)
+        if sender is not None and not sender.payload_bytes:
             rexmit = 0
         spurious = self.counter(f, d, "spurious_retransmission")
         return max(0, rexmit), spurious, causes
@@ -1258,7 +1283,7 @@ def _max_payload(f: FlowResult, ctx: _Context) -> int:
     core = f.tcp.get("max_payload")
     if isinstance(core, dict):
         return max((int(v) for v in core.values() if v), default=0)
-    if isinstance(core, _NUMBER):
+    if isinstance(core, (int, float)):
         return int(core)
     return max((int(v) for v in ctx.facts(f).get("max_payload") or [] if v), default=0)
 
@@ -1312,8 +1337,8 @@ def rule_capture_loss(ctx: _Context) -> RuleScan:
         core = f.tcp.get("capture_loss")
         n = 0
         if isinstance(core, dict):
-            n = sum(int(v) for v in core.values() if isinstance(v, _NUMBER))
-        elif isinstance(core, _NUMBER) and not isinstance(core, bool):
+            n = sum(int(v) for v in core.values() if isinstance(v, (int, float)))
+        elif isinstance(core, (int, float)) and not isinstance(core, bool):
             n = int(core)
         elif core is True:
             n = 1
@@ -1516,17 +1541,17 @@ def run_rules(flows: Sequence[FlowResult], capture: CaptureInfo,
         # the connection groups (time_wait_pressure, connection_churn) need the size of
         # each group first: counted here, so that they read the flows once more, not twice
         sizes = ctx.group_sizes = defaultdict(int)
-        live = list(scans.items())
+        live = [(i, scan.send) for i, scan in scans.items()]
         for f in flows:
             sizes[(_host(f.client), f.server)] += 1
-            for i, scan in live:
+            for i, send in live:
                 try:
-                    scan.send(f)
+                    send(f)
                 except Exception as exc:
                     failures[i] = exc
                     del scans[i]
             if len(live) != len(scans):
-                live = list(scans.items())
+                live = [(i, scan.send) for i, scan in scans.items()]
     drafts: list[_Draft] = []
     for i, (kind, rule) in enumerate(rules):
         exc = failures.get(i)
