@@ -54,7 +54,6 @@ Semantics chosen here (documented because other stages rely on them):
 from __future__ import annotations
 
 import math
-import socket
 
 import cython
 
@@ -148,6 +147,10 @@ def addr_text(addr: bytes, port: int) -> str:
         return (f"{_OCTETS[addr[0]]}.{_OCTETS[addr[1]]}.{_OCTETS[addr[2]]}."
                 f"{_OCTETS[addr[3]]}:{port}")
     if len(addr) == 16:
+        # imported here: the socket module costs about 14 M instructions to import, more
+        # than analyzing a small capture, and only IPv6 text needs it
+        import socket
+
         return f"[{socket.inet_ntop(socket.AF_INET6, addr)}]:{port}"
     return f"{addr.hex()}:{port}"
 
@@ -645,7 +648,8 @@ class Connection:
 
     def _update_watch(self) -> None:
         """Whether a bare ACK can still change a state (handshake or a FIN unacked)."""
-        c, s = self.eps
+        c = self.ep_client
+        s = self.ep_server
         self._watch = (c.state == SYN_SENT or c.state == SYN_RECEIVED
                        or s.state == SYN_SENT or s.state == SYN_RECEIVED
                        or (c.fin_rel is not None and not c.fin_acked)

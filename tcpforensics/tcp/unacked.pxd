@@ -5,6 +5,7 @@ from cpython.array cimport array
 from tcpforensics.arrays cimport extend_d, get_d, set_d
 
 cdef long long MAX_UNACKED
+cdef array _NO_SEGMENTS
 cdef Py_ssize_t _COMPACT, _KEEP, _SEG, _START, _END, _TS, _FRAME, _RETX
 
 

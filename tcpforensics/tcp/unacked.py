@@ -44,6 +44,7 @@ _KEEP = 32  # records of room an emptied `tiled` keeps for the next segments
 # it resent bytes (1.0 / 0.0).  Sequence numbers (relative) and frame numbers are integers
 # far below 2**53, exact as doubles.
 _SEG = 5
+_NO_SEGMENTS = array("d")
 _START, _END, _TS, _FRAME, _RETX = range(_SEG)
 
 
@@ -105,8 +106,9 @@ class Unacked:
 
     def __init__(self) -> None:
         # the tiled segments, _SEG numbers each: the first `n` records are held, the
-        # array's room past them is reused
-        self.tiled = array("d")
+        # array's room past them is reused (a copy of an empty template costs less
+        # than array("d"), and every sender makes one)
+        self.tiled = _NO_SEGMENTS[:]
         # segments [0, head) of `tiled` are acknowledged already: dropping them from the
         # front at every ACK would move the whole window each time, so they go in batches
         self.head = 0
