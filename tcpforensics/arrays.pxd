@@ -53,6 +53,9 @@ cdef class Ring:
     cdef inline Py_ssize_t last(self) noexcept:
         return ((self.head + self.n - 1) & (self.cap - 1)) * self.width
     @cython.final
+    cdef inline Py_ssize_t at(self, Py_ssize_t k) noexcept:
+        return ((self.head + k) & (self.cap - 1)) * self.width
+    @cython.final
     @cython.locals(k=Py_ssize_t)
     cdef Py_ssize_t push(self) except -1
     @cython.final

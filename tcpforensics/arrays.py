@@ -98,15 +98,17 @@ class Ring:
 
     A record is read and written by its offset in `data` (fields at off, off + 1, ...,
     with get() and put()): `first()`, `second()` and `last()` give the offsets of the
-    oldest, the one after it and the newest; `push()` makes a record after the others
-    and returns its offset (the caller writes every field).  An offset taken before a
-    push or a pop may be stale after it.  The room follows the length: it doubles from
-    `low` slots when full, up to `high` slots (past it the oldest record drops out), and
-    halves once three quarters empty, never below `low`.  So a flow's ring holds about
-    what it needs now, not the most it ever held, and a short flow's few records take a
-    small array.  A new ring takes no room until its first push (`data` is a shared
-    empty array).  Compiled, get() and put() go through a pointer to the array's buffer
-    kept in the ring (with many flows interleaved, one cache miss less per access).
+    oldest, the one after it and the newest, `at(k)` of the k-th oldest; `push()` makes
+    a record after the others and returns its offset (the caller writes every field).
+    An offset taken before a push or a pop may be stale after it.
+
+    The room follows the length: it doubles from `low` slots when full, up to `high`
+    slots (past it the oldest record drops out), and halves once three quarters empty,
+    never below `low`.  So a flow's ring holds about what it needs now, not the most it
+    ever held, and a short flow's few records take a small array.  A new ring takes no
+    room until its first push (`data` is a shared empty array).  Compiled, get() and
+    put() go through a pointer to the array's buffer kept in the ring (with many flows
+    interleaved, one cache miss less per access).
     """
 
     __slots__ = ("data", "head", "n", "cap", "width", "low", "high")
@@ -143,6 +145,10 @@ class Ring:
 
         def last(self) -> int:
             return ((self.head + self.n - 1) & (self.cap - 1)) * self.width
+
+        def at(self, k: int) -> int:
+            """The offset of the k-th oldest record (0: the oldest)."""
+            return ((self.head + k) & (self.cap - 1)) * self.width
 
         def get(self, i: int) -> float:
             return self.data[i]

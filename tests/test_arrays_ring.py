@@ -58,7 +58,7 @@ for step in range(40000):
             assert ring.data[ring.second()] == model[1]
     if step % 89 == 0:  # every record, in order, from the oldest
         for k, x in enumerate(model):
-            i = ((ring.head + k) & (ring.cap - 1)) * WIDTH
+            i = ring.at(k)
             assert tuple(ring.data[i:i + WIDTH]) == (x, -x, x / 4)
 while model:  # drained: the room goes back down to the least
     ring.pop_first()

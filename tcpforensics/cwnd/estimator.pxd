@@ -8,7 +8,7 @@
 cimport cython
 from cpython.array cimport array
 
-from tcpforensics.arrays cimport Ring, extend_d, get_d, push_d, rounded6, set_d
+from tcpforensics.arrays cimport Ring, get_d, push_d, rounded6, set_d
 from tcpforensics.cwnd.replicas.base cimport Replica
 from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 
@@ -21,7 +21,7 @@ cdef long long _TS_MASK, _TS_HALF
 cdef int _SYN, _ACK, _SYN_RST
 cdef int _TX, _RX_TS, _RX_TIME
 cdef int _ROUND, _LOSS_START, _RECOVERY_END
-cdef Py_ssize_t _EVENT
+cdef Py_ssize_t _EVENT, _EVENTS_LOW, _EVENTS_MAX
 cdef long long _MIN_SEGMENTS, _MIN_ROUNDS
 
 
@@ -101,7 +101,7 @@ cdef class SenderEstimator:
     cdef public tuple replicas         # of Replica, None until needed
     cdef public array rep_err
     cdef public long long rep_n
-    cdef public array model_events     # kept for the replicas while not made (None: none)
+    cdef public Ring model_events      # kept for the replicas while not made (None: none)
     cdef double recent[8]
     cdef public int recent_i
     cdef long long clean[3]
@@ -119,9 +119,9 @@ cdef class SenderEstimator:
     cdef public long long retrans, holes
     cdef public long long round_index
 
-    @cython.locals(events=array, i=Py_ssize_t)
+    @cython.locals(events=Ring, i=Py_ssize_t, k=Py_ssize_t)
     cdef tuple _models(self)
-    @cython.locals(events=array, i=Py_ssize_t)
+    @cython.locals(events=Ring, i=Py_ssize_t)
     cdef _to_models(self, int kind, double now, double a, double b, double c, double d,
                     bint flag, bint scored)
     @cython.locals(rep=Replica, i=Py_ssize_t, pred=double, err=array)

@@ -32,11 +32,11 @@ from .replicas.base import Replica
 
 if cython.compiled:  # math.log is the C library's log: call that directly
     from cython.cimports.libc.math import log
-    from cython.cimports.tcpforensics.arrays import extend_d, get_d, push_d, rounded6, set_d
+    from cython.cimports.tcpforensics.arrays import get_d, push_d, rounded6, set_d
 else:
     from math import log
 
-    from ..arrays import extend_d, get_d, push_d, rounded6, set_d
+    from ..arrays import get_d, push_d, rounded6, set_d
 
 # Round flags
 _LOSS = 1  # a loss episode was active or began in the round
@@ -71,11 +71,16 @@ _RX_TIME = 2
 _MODES = ("tx", "rx-ts", "rx-time")
 
 # What the replicas are told (SenderEstimator._to_models): a round ended, a loss epoch
-# began, recovery ended.  A kept event is _EVENT doubles: kind, now, then its numbers.
+# began, recovery ended.  A kept event is a record of _EVENT doubles in a Ring: kind,
+# now, then its numbers.  Fewer than MIN_SEGMENTS data segments give a few events each at
+# most (a round needs new data acknowledged, a loss a resent segment), far below
+# _EVENTS_MAX.
 _ROUND = 0
 _LOSS_START = 1
 _RECOVERY_END = 2
 _EVENT = 8
+_EVENTS_LOW = 8
+_EVENTS_MAX = 1 << 16
 # the classifier's thresholds as C numbers (compiled)
 _MIN_SEGMENTS = MIN_SEGMENTS
 _MIN_ROUNDS = MIN_ROUNDS
@@ -294,7 +299,7 @@ class SenderEstimator:
         self.rep_err: array | None = None  # summed fit error of each replica (doubles)
         self.rep_n = 0
         # what the replicas are told while they are not made (see _to_models), None: none
-        self.model_events: array | None = None
+        self.model_events: Ring | None = None
         # windows (packets) of the last 8 rounds, a ring; 0.0 where no round was yet:
         # windows are never negative, so it takes no part in their maximum
         self.recent = [0.0] * 8  # compiled: a C array of doubles
@@ -333,11 +338,11 @@ class SenderEstimator:
             events = self.model_events
             if events is not None:
                 self.model_events = None
-                for i in range(0, len(events), _EVENT):
-                    self._apply(reps, int(get_d(events, i)), get_d(events, i + 1),
-                                get_d(events, i + 2), get_d(events, i + 3),
-                                get_d(events, i + 4), get_d(events, i + 5),
-                                get_d(events, i + 6) != 0.0, get_d(events, i + 7) != 0.0)
+                for k in range(events.size()):
+                    i = events.at(k)
+                    self._apply(reps, int(events.get(i)), events.get(i + 1), events.get(i + 2),
+                                events.get(i + 3), events.get(i + 4), events.get(i + 5),
+                                events.get(i + 6) != 0.0, events.get(i + 7) != 0.0)
         return reps
 
     def _to_models(self, kind: int, now: float, a: float, b: float, c: float, d: float,
@@ -355,16 +360,17 @@ class SenderEstimator:
             if not self.keep_series and self.data_segs < _MIN_SEGMENTS:
                 events = self.model_events
                 if events is None:
-                    events = self.model_events = array("d")
-                i = extend_d(events, _EVENT)
-                set_d(events, i, kind)
-                set_d(events, i + 1, now)
-                set_d(events, i + 2, a)
-                set_d(events, i + 3, b)
-                set_d(events, i + 4, c)
-                set_d(events, i + 5, d)
-                set_d(events, i + 6, 1.0 if flag else 0.0)
-                set_d(events, i + 7, 1.0 if scored else 0.0)
+                    events = self.model_events = Ring.__new__(Ring)  # compiled: no call
+                    events.setup(_EVENT, _EVENTS_LOW, _EVENTS_MAX)
+                i = events.push()
+                events.put(i, kind)
+                events.put(i + 1, now)
+                events.put(i + 2, a)
+                events.put(i + 3, b)
+                events.put(i + 4, c)
+                events.put(i + 5, d)
+                events.put(i + 6, 1.0 if flag else 0.0)
+                events.put(i + 7, 1.0 if scored else 0.0)
                 return
             reps = self._models()
         self._apply(reps, kind, now, a, b, c, d, flag, scored)
