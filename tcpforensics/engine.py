@@ -40,6 +40,7 @@ COMPILED_MODULES = (
     "tcpforensics.packet_loop",
     "tcpforensics.export",
     "tcpforensics.diagnose.findings",
+    "tcpforensics.frames",
 )
 
 PURE_ENV = "TCPFORENSICS_PURE"

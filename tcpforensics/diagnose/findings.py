@@ -21,7 +21,6 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
-from statistics import median
 
 from ..model import CaptureInfo, Finding, FlowResult
 from . import handshakes
@@ -83,6 +82,23 @@ def _r(x: float | None, nd: int = 6) -> float | None:
 def _only(values: Iterable[str | None]) -> str | None:
     s = {v for v in values if v}
     return s.pop() if len(s) == 1 else None
+
+
+def median(data: Iterable[float]) -> float:
+    """statistics.median, imported when a rule first needs one (most runs never do, and
+    statistics brings fractions, decimal and random with it)."""
+    from statistics import median as statistics_median
+
+    return statistics_median(data)
+
+
+def _counter(f: FlowResult, i: int, name: str) -> int:
+    """Endpoint i's counter `name` (0 where there is none); the rules' most asked number
+    (compiled, a C function: findings.pxd)."""
+    try:
+        return int(f.endpoints[i].counters.get(name, 0))
+    except (IndexError, AttributeError, TypeError, ValueError):
+        return 0
 
 
 def _plural(n: int, word: str) -> str:
@@ -167,10 +183,7 @@ class _Context:
 
     @staticmethod
     def counter(f: FlowResult, i: int, name: str) -> int:
-        try:
-            return int(f.endpoints[i].counters.get(name, 0))
-        except (IndexError, AttributeError, TypeError, ValueError):
-            return 0
+        return _counter(f, i, name)
 
     def handshake_seen(self, f: FlowResult) -> bool:
         if f is not self._handshake_of:
@@ -298,6 +311,7 @@ class _Context:
         sender = endpoints[d] if d < len(endpoints) else None
         addr = sender.addr if sender is not None else None
         tcp = f.tcp
+        fx = tcp.get("stall_facts") or {}  # (= self.facts(f), without the call)
         causes = {k: int(v) for k, v in
                   ((tcp.get("retrans_causes") or {}).get(addr) or {}).items()
                   if isinstance(v, (int, float))}
@@ -305,10 +319,9 @@ class _Context:
             rexmit = sum(v for k, v in causes.items()
                          if k not in ("reordering", "network_duplicate", "unneeded"))
         else:
-            rexmit = self.counter(f, d, "retransmission")
+            rexmit = _counter(f, d, "retransmission")
         # near the receiver the lost original was never seen, so its repair may carry no
         # retransmission flag; the stall observer counts gaps filled late
-        fx = self.facts(f)
         try:  # noqa: SIM105 (contextlib.suppress costs a few calls; this runs per flow)
             rexmit = max(rexmit, int(fx["late_fills"][d]))
         except (KeyError, IndexError, TypeError, ValueError):
@@ -319,7 +332,7 @@ class _Context:
         rexmit -= int(tcp.get(key, fx.get(key, 0)) or 0)
         if sender is not None and not sender.payload_bytes:
             rexmit = 0
-        spurious = self.counter(f, d, "spurious_retransmission")
+        spurious = _counter(f, d, "spurious_retransmission")
         return max(0, rexmit), spurious, causes
 
     def data_segments(self, f: FlowResult, d: int) -> int:
@@ -523,12 +536,12 @@ def rule_zero_window(ctx: _Context) -> RuleScan:
     while (f := (yield)) is not None:
         for d in range(min(2, len(f.endpoints))):
             receiver = f.endpoints[d].addr
-            ads = ctx.counter(f, d, "zero_window")
+            ads = _counter(f, d, "zero_window")
             sender = f.endpoints[1 - d].addr if len(f.endpoints) > 1 else None
             stalls = ctx.stalls(f, "zero_window", sender) if sender else []
             if ads == 0 and not stalls:
                 continue
-            probes = max(ctx.counter(f, 1 - d, "zero_window_probe"),
+            probes = max(_counter(f, 1 - d, "zero_window_probe"),
                          sum(int(s.detail.get("probes", 0)) for s in stalls))
             hits.append((f, {"receiver": receiver, "sender": sender, "ads": ads,
                              "stalls": stalls, "probes": probes}))
@@ -1344,10 +1357,10 @@ def rule_capture_loss(ctx: _Context) -> RuleScan:
             n = 1
         elif core is None:
             for d in range(min(2, len(f.endpoints))):
-                lost = ctx.counter(f, d, "lost_segment") + ctx.counter(
+                lost = _counter(f, d, "lost_segment") + _counter(
                     f, d, "ack_lost_segment")
-                if lost and not ctx.counter(f, 1 - d, "retransmission") and not \
-                        ctx.counter(f, 1 - d, "fast_retransmission"):
+                if lost and not _counter(f, 1 - d, "retransmission") and not \
+                        _counter(f, 1 - d, "fast_retransmission"):
                     n += lost
         if n:
             hits.append((f, n))
