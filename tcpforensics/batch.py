@@ -234,9 +234,9 @@ def _shard_worker(source: str, shard: int, shards: int, options: Options | None,
             if len(batch) == _SHARD_BATCH:
                 send.send(("flows", batch))
                 batch = []
-        send.send(("flows", batch))
         if batch:
-            send.send(("flows", []))
+            send.send(("flows", batch))
+        send.send(("flows", []))  # the end of the stream
     except BaseException as exc:  # noqa: BLE001  (handed to the parent, which raises it)
         with contextlib.suppress(Exception):
             send.send(("error", exc))
