@@ -62,6 +62,11 @@ class Options:
     # the tables and the findings do not read it, so `analyze` and `batch` turn it off
     # and their memory stays flat on long captures of many flows.
     report_details: bool = True
+    # With report details, at most this many finished flows keep them (None: every
+    # flow); the later ones are kept as `lean_options` keeps them, so `plain_results`
+    # can pack them and memory stays flat.  The report rebuilds the details of the few
+    # flows it charts in a second pass over their segments (report/series.py).
+    detail_results: int | None = None
     # Finished flows kept as plain objects (about 12 KB each without report details).
     # Past it each result is packed into about 2.5 KB of bytes, decoded when read, and
     # past `packed_memory` bytes of those the rest go to a temporary file, so memory stays
@@ -85,6 +90,17 @@ def lean_options(**overrides: Any) -> Options:
     return opts
 
 
+def report_options(**overrides: Any) -> Options:
+    """Options for the HTML report of a capture of any size.
+
+    The first `detail_results` flows keep the report's details; past them the flows are
+    kept as `lean_options` keeps them (packed past `plain_results`), and the report
+    rebuilds the details of the flows it charts from their segments.  The report of a
+    capture of many connections then holds about what `analyze` holds.
+    """
+    return lean_options(**{"report_details": True, "detail_results": 1000, **overrides})
+
+
 @dataclass
 class Analysis:
     """The result of analyzing one capture (plain data plus DataFrame views)."""
@@ -94,6 +110,8 @@ class Analysis:
     flow_results: Sequence[FlowResult] = field(default_factory=list)
     finding_results: list[Finding] = field(default_factory=list)
     source: str | None = None  # the capture path, when there is one (for second passes)
+    # flows whose report details were dropped (Options.detail_results); 0: none were
+    details_dropped: int = 0
 
     def to_dict(self) -> dict:
         """The analysis JSON contract (schema tcpforensics/1)."""
@@ -236,6 +254,8 @@ class _Run:
             [] if options.plain_results is None
             else ResultStore(options.plain_results, options.packed_memory))
         self.listed_empty = 0  # flows without payload listed in full (max_empty_flows)
+        self.detailed = 0  # flows whose result kept the report details
+        self.details_dropped = 0
         self.loop = PacketLoop(self.table, self.info.skipped, self._finish, self._every_chunk)
 
     def _every_chunk(self, records: int) -> None:
@@ -294,13 +314,21 @@ class _Run:
             return
         # without report details, result() leaves out REPORT_ONLY_FACTS (rather than
         # build them to drop them) and the cwnd observer keeps no series
-        result = conn.result(opts.report_details)
+        details = opts.report_details
+        if details and opts.detail_results is not None:
+            details = self.detailed < opts.detail_results
+        result = conn.result(details)
         if opts.observers:
             count_attempt(self.info.handshakes, result)
         if empty:
             self.listed_empty += 1
         for observer in flow.observers:
             observer.finish(result)
+        if details:
+            self.detailed += 1
+        elif opts.report_details:  # past detail_results: as lean_options leaves it
+            result.cwnd = []
+            self.details_dropped += 1
         self.results.append(result)
 
     def finished(self) -> Sequence[FlowResult]:
@@ -374,7 +402,7 @@ def analyze(source: Source, *, options: Options | None = None,
         findings = _diagnose(results, run.info) if opts.observers else []
     path = os.fspath(source) if isinstance(source, str | os.PathLike) and source != "-" else None
     return Analysis(capture=run.info, flow_results=results, finding_results=findings,
-                    source=path)
+                    source=path, details_dropped=run.details_dropped)
 
 
 def _diagnose(flows: Sequence[FlowResult], capture: CaptureInfo) -> list[Finding]:

@@ -160,6 +160,7 @@ def _fail_on_status(analysis, fail_on: str | None) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, log: _Log) -> int:
+    from .analysis import report_options
     from .report import write_report
     from .report.series import FirstPassSeries
 
@@ -169,7 +170,7 @@ def _cmd_report(args: argparse.Namespace, log: _Log) -> int:
         # The chart series ride along the analysis pass when the capture is small enough;
         # otherwise the report reads the capture again for the detailed flows only.
         first_pass = FirstPassSeries()
-        analysis = _analyze(args, log, source, first_pass)
+        analysis = _analyze(args, log, source, first_pass, options=report_options())
         if args.output:
             out = Path(args.output)
         else:

@@ -58,7 +58,8 @@ cdef class ColumnStore:
 
     @cython.locals(ports=set, local=dict, late="long long", seg=Segment, ts=double,
                    sp="long long", dp="long long")
-    cpdef file_wanted(self, object capture, dict starts, double until, long long late_run)
+    cpdef file_wanted(self, object capture, dict starts, double until, long long late_run,
+                      object table=*, object ended=*)
 
 
 cdef class FirstPassTap(SegmentSink):

@@ -31,9 +31,12 @@ _HALF = 1 << 31
 
 # FirstPassTap lets go past these: its log takes 40-80 bytes per segment, so at most
 # about 100 MB.  Flow ids count up from 0 in the analysis' flow table, so the bound on
-# the ids is one on the number of flows.
+# the ids is one on the number of flows.  A flow costs the log nothing of its own (its
+# id is a record's slot); the bound only keeps the list that `columns()` indexes by id
+# small (8 bytes an id).  Many short connections stay well inside both bounds, and
+# reading the capture a second time would cost them about a third of the analysis.
 FIRST_PASS_MAX_SEGMENTS = 1_500_000
-FIRST_PASS_MAX_FLOWS = 1000
+FIRST_PASS_MAX_FLOWS = 1_000_000
 
 # What a record of the segment log holds after its head word (the low byte of the head):
 _DATA = 1  # the segment takes sequence space or has a data mark: rel_seq, length
@@ -334,7 +337,8 @@ class ColumnStore:
             self.log.unpack(list(self.flows.values()))
             self.log = SegmentLog()
 
-    def file_wanted(self, capture, starts: dict, until: float, late_run: int) -> None:
+    def file_wanted(self, capture, starts: dict, until: float, late_run: int,
+                    table=None, ended=None) -> None:
         """The report's second pass: file the segments of the wanted connections only.
 
         `starts` maps each wanted connection's canonical key (address, port, address,
@@ -345,13 +349,19 @@ class ColumnStore:
         that started nearest to it.  Reading stops after `late_run` consecutive
         segments later than `until` (absolute seconds), so a capture whose clock steps
         back (merged files) is not cut short.
+
+        `table`, when given, is the private flow table (one with observers rebuilds the
+        flows' report details); its flows' observers see each segment, and
+        `ended(flow, analysis flow id)` gets each local flow once it ends (the ones
+        still live when reading stops too).
         """
         # a cheap first test on the port pair, before the full key is built
         ports = set()
         for key in starts:
             ports.add(key[1] << 16 | key[3])
             ports.add(key[3] << 16 | key[1])
-        table = FlowTable()
+        if table is None:
+            table = FlowTable()
         local = {}  # local flow id -> analysis flow id
         late = 0
         for raw in capture:
@@ -378,6 +388,8 @@ class ColumnStore:
             if cands is None:
                 continue
             flow, verdict = table.feed(seg)
+            for observer in flow.observers:
+                observer.observe(seg, verdict)
             fid = local.get(flow.id, -1)
             if fid == -1:
                 fid = _nearest_start(cands, ts)
@@ -385,7 +397,13 @@ class ColumnStore:
             slot = self.slot_of.get(fid)
             if slot is not None:
                 self.log.add(slot, seg, verdict, self.t0)
-            table.pop_finished()
+            done = table.pop_finished()
+            if ended is not None:
+                for flow in done:
+                    ended(flow, local.get(flow.id, -1))
+        if ended is not None:
+            for flow in table.flush():
+                ended(flow, local.get(flow.id, -1))
 
 
 def _nearest_start(cands: list, ts: float) -> int:

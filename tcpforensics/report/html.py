@@ -29,9 +29,10 @@ from markupsafe import Markup, escape
 from .. import collector
 from ..errors import TcpForensicsError
 from ..model import Finding, FlowResult, Segment, SegmentVerdict
+from ..results import ResultStore
 from . import figures
 from .columns import numbers_json
-from .series import Budget, FirstPassSeries, FlowSeries, SeriesCollector, collect
+from .series import Budget, FirstPassSeries, FlowSeries, SeriesCollector, collect, with_details
 from .templating import OPTIONS, PrecompiledLoader
 
 SEVERITY_RANK = {"critical": 3, "warning": 2, "info": 1}
@@ -262,7 +263,13 @@ def _sev(findings: list[Finding]) -> str:
 
 @dataclass
 class _FlowFacts:
-    flow: FlowResult
+    id: int
+    # where the flow is: the sequence and the position.  A packed results store rebuilds
+    # a flow on each read, so for one only these are kept, not the flow: the report of a
+    # many-flow capture then holds its flows' facts, not every flow at once.
+    flows: Any
+    index: int
+    kept: FlowResult | None  # the flow itself when holding it costs nothing (a list)
     findings: list[Finding]
     stalled: float
     score: float
@@ -271,6 +278,11 @@ class _FlowFacts:
     dupacks: int
     zerowin: int
     bytes_total: int
+    end: float
+
+    @property
+    def flow(self) -> FlowResult:
+        return self.kept if self.kept is not None else self.flows[self.index]
 
 
 def stalled_time(flow: FlowResult) -> float:
@@ -302,7 +314,8 @@ def _counter(flow: FlowResult, name: str) -> int:
 
 
 def _flow_facts(flow: FlowResult, by_id: dict[str, Finding],
-                by_flow: dict[int, list[Finding]]) -> _FlowFacts:
+                by_flow: dict[int, list[Finding]], flows: Any = None, index: int = 0,
+                keep: bool = True) -> _FlowFacts:
     fnds = list(by_flow.get(flow.id, []))
     for fid in flow.findings:
         f = by_id.get(fid)
@@ -315,10 +328,11 @@ def _flow_facts(flow: FlowResult, by_id: dict[str, Finding],
     severity = _sev(fnds)
     score = SEVERITY_RANK.get(severity, 0) * 1e6 + share + stalled + retrans * 1e-3
     return _FlowFacts(
-        flow=flow, findings=fnds, stalled=stalled, score=score, severity=severity,
+        id=flow.id, flows=flows, index=index, kept=flow if keep else None,
+        findings=fnds, stalled=stalled, score=score, severity=severity,
         retrans=retrans, dupacks=_counter(flow, "duplicate_ack"),
         zerowin=_counter(flow, "zero_window"),
-        bytes_total=sum(e.payload_bytes for e in flow.endpoints),
+        bytes_total=sum(e.payload_bytes for e in flow.endpoints), end=flow.end,
     )
 
 
@@ -347,7 +361,10 @@ def _all_facts(analysis: Any) -> dict[int, _FlowFacts]:
     for f in analysis.finding_results:
         for fid in f.flows:
             by_flow[fid].append(f)
-    return {fr.id: _flow_facts(fr, by_id, by_flow) for fr in analysis.flow_results}
+    flows = analysis.flow_results
+    keep = not isinstance(flows, ResultStore)
+    return {fr.id: _flow_facts(fr, by_id, by_flow, flows, i, keep)
+            for i, fr in enumerate(flows)}
 
 
 def choose_flows(analysis: Any, flows: list[int] | None, top: int,
@@ -364,20 +381,20 @@ def choose_flows(analysis: Any, flows: list[int] | None, top: int,
         chosen = [fid for fid in dict.fromkeys(flows) if fid in facts][:MAX_DETAILED]
         return chosen, {fid: "selected with --flow" for fid in chosen}
     top = max(0, min(top, MAX_DETAILED))
-    ranked = sorted(facts.values(), key=lambda x: (-x.score, x.flow.id))
+    ranked = sorted(facts.values(), key=lambda x: (-x.score, x.id))
     chosen, why = [], {}
     for x in ranked:
         if len(chosen) >= top:
             break
         if x.score > 0 and (x.findings or x.stalled > 0 or x.retrans):
-            chosen.append(x.flow.id)
-            why[x.flow.id] = (f"{x.severity} finding" if x.findings else "stalls/retransmissions")
-    for x in sorted(facts.values(), key=lambda x: (-x.bytes_total, x.flow.id)):
+            chosen.append(x.id)
+            why[x.id] = (f"{x.severity} finding" if x.findings else "stalls/retransmissions")
+    for x in sorted(facts.values(), key=lambda x: (-x.bytes_total, x.id)):
         if len(chosen) >= top:
             break
-        if x.flow.id not in why and x.bytes_total > 0:
-            chosen.append(x.flow.id)
-            why[x.flow.id] = "one of the largest transfers"
+        if x.id not in why and x.bytes_total > 0:
+            chosen.append(x.id)
+            why[x.id] = "one of the largest transfers"
     return chosen, why
 
 
@@ -483,6 +500,16 @@ def _flow_row(x: _FlowFacts, t0: float, detailed: set[int]) -> dict:
         "cca_c": _cca_text(c.cca) if c else "", "cca_s": _cca_text(s.cca) if s else "",
         "severity": x.severity, "findings": [(f.id, f.severity, f.kind) for f in x.findings],
         "detailed": fr.id in detailed,
+    }
+
+
+def _overview_row(x: _FlowFacts, t0: float) -> dict:
+    fr = x.flow
+    return {
+        "id": fr.id, "start": fr.start - t0, "duration": _duration(fr),
+        "severity": x.severity,
+        "label": f"flow {fr.id}: {fr.client} \u2192 {fr.server}, "
+                 f"{fmt_seconds(_duration(fr))}, {x.severity}",
     }
 
 
@@ -675,7 +702,11 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
     series: dict[int, FlowSeries] | None = None
     if first_pass is not None and events is None:
         series = first_pass.series(chosen, t0, budget)
-    if series is not None:
+    # flows the analysis kept without the report's details (Options.detail_results): the
+    # second pass rebuilds them from their segments
+    lacking = [fid for fid in chosen if "last_frame" not in (facts[fid].flow.tcp or {})] \
+        if getattr(analysis, "details_dropped", 0) and events is None else []
+    if series is not None and not lacking:
         source_ok = True  # the analysis pass kept the columns: no second read
     elif events is not None:
         source_ok = True
@@ -684,28 +715,33 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
             collector.add(seg, fid, verdict)
         series = collector.build(budget)
     elif source_ok and chosen:
-        until = max(facts[fid].flow.end for fid in chosen) + 1.0
+        wanted = chosen if series is None else lacking
+        until = max(facts[fid].end for fid in wanted) + 1.0
+        rebuilt: dict[int, list[FlowResult]] | None = {} if lacking else None
         try:
-            series = collect(source, [facts[fid].flow for fid in chosen], t0=t0, until=until,
-                             budget=budget, all_flows=analysis.flow_results)
+            collected = collect(source, [facts[fid].flow for fid in wanted], t0=t0,
+                                until=until, budget=budget, all_flows=analysis.flow_results,
+                                series=series is None, details=rebuilt)
+            series = collected if series is None else series
         except (TcpForensicsError, OSError) as exc:
             # The capture changed or vanished since the analysis: report what we have.
-            source_ok = False
+            source_ok = series is not None
             second_pass_error = str(exc)
+        for fid in lacking:
+            full = with_details(facts[fid].flow, (rebuilt or {}).get(fid, ()))
+            if full is not None:
+                facts[fid].kept = full
+    elif series is not None:
+        source_ok = True  # (no capture to read again: those flows stay without details)
     series = series or {}
 
     figs: dict[str, dict] = {}
     stall_rows = _stall_rows(analysis)
     if stall_rows:
         figs["stall-summary"] = figures.stall_summary(stall_rows)
-    ranked = sorted(facts.values(), key=lambda x: (-x.score, x.flow.id))
+    ranked = sorted(facts.values(), key=lambda x: (-x.score, x.id))
     table = [_flow_row(x, t0, detailed) for x in ranked[:MAX_TABLE_ROWS]]
-    overview = [{
-        "id": x.flow.id, "start": x.flow.start - t0, "duration": _duration(x.flow),
-        "severity": x.severity,
-        "label": f"flow {x.flow.id}: {x.flow.client} \u2192 {x.flow.server}, "
-                 f"{fmt_seconds(_duration(x.flow))}, {x.severity}",
-    } for x in ranked[:MAX_OVERVIEW]]
+    overview = [_overview_row(x, t0) for x in ranked[:MAX_OVERVIEW]]
     if len(analysis.flow_results) > 1:
         figs["flows-overview"] = figures.flows_overview(overview)
     details = [_detail_view(facts[fid], series.get(fid), why.get(fid, ""), t0, figs, source_ok)

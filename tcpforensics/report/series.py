@@ -19,9 +19,10 @@ from __future__ import annotations
 import math
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from ..arrays import rounded6
+from ..model import FlowResult
 from .columns import (
     Columns,
     ColumnStore,
@@ -225,8 +226,8 @@ def _flow_key(a: tuple[bytes, int], b: tuple[bytes, int]) -> tuple:
 
 
 def collect(source, flows: list, t0: float = 0.0, until: float | None = None,
-            budget: Budget | None = None, all_flows: list | None = None
-            ) -> dict[int, FlowSeries]:
+            budget: Budget | None = None, all_flows: list | None = None, *,
+            series: bool = True, details: dict | None = None) -> dict[int, FlowSeries]:
     """Second pass over `source`, collecting series for the FlowResults in `flows` only.
 
     Only segments of the wanted connections (by address/port pair) go through a private
@@ -236,16 +237,21 @@ def collect(source, flows: list, t0: float = 0.0, until: float | None = None,
     the analysis' flows by start time.  `until` (absolute seconds) stops reading once
     every wanted flow has ended.  `all_flows` (every FlowResult of the analysis) lets a
     reused port pair tell the wanted connection from the others.
+
+    `details`, a dict, receives for each flow of `flows` the FlowResults rebuilt with
+    the report's details (Options.detail_results) from its segments: a list, as more
+    than one local flow may map to it; `with_details` picks the one that matches.
+    `series=False` rebuilds those only (no columns are filed).
     """
     from ..io.reader import open_capture
 
-    collector = SeriesCollector([f.id for f in flows], t0)
-    if not collector.flows:
+    collector = SeriesCollector([f.id for f in flows] if series else (), t0)
+    if not flows or not collector.flows and details is None:
         return collector.build(budget)
     starts: dict[tuple, list[tuple[float, int]]] = {}
     for f in flows:
         a, b = parse_endpoint(f.client), parse_endpoint(f.server)
-        if a is None or b is None:
+        if a is None or b is None:  # (no details from this pass: they stay lean)
             return _collect_all(source, collector, until, budget)
         starts.setdefault(_flow_key(a, b), [])
     for f in all_flows or flows:
@@ -253,12 +259,59 @@ def collect(source, flows: list, t0: float = 0.0, until: float | None = None,
         key = _flow_key(a, b) if a is not None and b is not None else None
         if key in starts:
             starts[key].append((f.start, f.id))
+    table = ended = None
+    if details is not None:
+        table, ended = _detail_table({f.id for f in flows}, details)
     capture = open_capture(source)
     try:
-        collector.file_wanted(capture, starts, math.inf if until is None else until, _LATE_RUN)
+        collector.file_wanted(capture, starts, math.inf if until is None else until,
+                              _LATE_RUN, table, ended)
     finally:
         capture.close()
     return collector.build(budget)
+
+
+def _detail_table(wanted: set[int], details: dict):
+    """A private flow table whose flows run the analysis' observers with the report's
+    details, and the `ended` callback that files the results of the `wanted` flows
+    into `details` (analysis flow id -> list of FlowResults)."""
+    from ..analysis import Options, observer_factories
+    from ..flows import FlowTable
+
+    opts = Options()
+    table = FlowTable(idle_timeout=opts.idle_timeout, closed_linger=opts.closed_linger,
+                      max_flows=opts.max_flows, max_lingering=opts.max_lingering,
+                      observer_makers=observer_factories(opts))
+
+    def ended(flow, fid: int) -> None:
+        if fid in wanted:
+            result = flow.conn.result(True)
+            for observer in flow.observers:
+                observer.finish(result)
+            details.setdefault(fid, []).append(result)
+
+    return table, ended
+
+
+def with_details(flow: FlowResult, rebuilt: list) -> FlowResult | None:
+    """`flow` (a result without the report's details) with the details of the one of
+    `rebuilt` that is the same flow: every field `flow` has equal, ids and findings
+    aside.  None when none is (the second pass saw the connection differently, e.g. a
+    flow the analysis ended early for its bounds)."""
+    from ..analysis import REPORT_ONLY_FACTS
+
+    for full in rebuilt:
+        lean_tcp = {k: v for k, v in full.tcp.items() if k not in REPORT_ONLY_FACTS}
+        if (full.client, full.server, full.start, full.end, full.state, full.handshake,
+                full.syn_rtt, full.rtt, full.endpoints, full.states, full.stalls,
+                lean_tcp) == (flow.client, flow.server, flow.start, flow.end, flow.state,
+                              flow.handshake, flow.syn_rtt, flow.rtt, flow.endpoints,
+                              flow.states, flow.stalls, flow.tcp):
+            out = FlowResult(**{f.name: getattr(flow, f.name) for f in fields(FlowResult)})
+            out.tcp = full.tcp
+            out.cwnd = full.cwnd
+            return out
+    return None
 
 
 def _collect_all(source, collector: SeriesCollector, until: float | None,
