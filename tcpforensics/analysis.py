@@ -35,6 +35,14 @@ def observer_factories(options: Options | None = None
 
     if options is not None and not options.report_details:
         return [partial(cwnd_observer, series=False), stall_observer]
+    if options is not None and options.detail_results is not None:
+        bound = options.detail_results
+
+        def cwnd_observer_to_bound(flow: Any) -> SegmentObserver:
+            # past the bound a flow's result drops the series anyway (_Run._finish)
+            return cwnd_observer(flow, series=flow.id < bound)
+
+        return [cwnd_observer_to_bound, stall_observer]
     return [cwnd_observer, stall_observer]
 
 
@@ -62,10 +70,11 @@ class Options:
     # the tables and the findings do not read it, so `analyze` and `batch` turn it off
     # and their memory stays flat on long captures of many flows.
     report_details: bool = True
-    # With report details, at most this many finished flows keep them (None: every
-    # flow); the later ones are kept as `lean_options` keeps them, so `plain_results`
-    # can pack them and memory stays flat.  The report rebuilds the details of the few
-    # flows it charts in a second pass over their segments (report/series.py).
+    # With report details, only the flows with ids below this keep them (None: every
+    # flow); the later ones are analyzed and kept as with `lean_options`, so
+    # `plain_results` can pack them and memory stays flat.  The report rebuilds the
+    # details of the few flows it charts in a second pass over their segments
+    # (report/series.py).
     detail_results: int | None = None
     # Finished flows kept as plain objects (about 12 KB each without report details).
     # Past it each result is packed into about 2.5 KB of bytes, decoded when read, and
@@ -94,7 +103,7 @@ def report_options(**overrides: Any) -> Options:
     """Options for the HTML report of a capture of any size.
 
     The first `detail_results` flows keep the report's details; past them the flows are
-    kept as `lean_options` keeps them (packed past `plain_results`), and the report
+    analyzed and kept as `lean_options` does (packed past `plain_results`), and the report
     rebuilds the details of the flows it charts from their segments.  The report of a
     capture of many connections then holds about what `analyze` holds.
     """
@@ -254,8 +263,7 @@ class _Run:
             [] if options.plain_results is None
             else ResultStore(options.plain_results, options.packed_memory))
         self.listed_empty = 0  # flows without payload listed in full (max_empty_flows)
-        self.detailed = 0  # flows whose result kept the report details
-        self.details_dropped = 0
+        self.details_dropped = 0  # flows whose result left out the report details
         self.loop = PacketLoop(self.table, self.info.skipped, self._finish, self._every_chunk)
 
     def _every_chunk(self, records: int) -> None:
@@ -316,7 +324,7 @@ class _Run:
         # build them to drop them) and the cwnd observer keeps no series
         details = opts.report_details
         if details and opts.detail_results is not None:
-            details = self.detailed < opts.detail_results
+            details = flow.id < opts.detail_results
         result = conn.result(details)
         if opts.observers:
             count_attempt(self.info.handshakes, result)
@@ -324,9 +332,7 @@ class _Run:
             self.listed_empty += 1
         for observer in flow.observers:
             observer.finish(result)
-        if details:
-            self.detailed += 1
-        elif opts.report_details:  # past detail_results: as lean_options leaves it
+        if opts.report_details and not details:  # as lean_options leaves it
             result.cwnd = []
             self.details_dropped += 1
         self.results.append(result)
