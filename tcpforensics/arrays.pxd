@@ -59,6 +59,10 @@ cdef class Ring:
     @cython.locals(k=Py_ssize_t)
     cdef Py_ssize_t push(self) except -1
     @cython.final
+    cdef inline void clear(self) noexcept:
+        self.head = 0
+        self.n = 0
+    @cython.final
     cdef int pop_first(self) except -1
     @cython.final
     cdef int pop_last(self) except -1

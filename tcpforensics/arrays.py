@@ -156,6 +156,12 @@ class Ring:
         def put(self, i: int, x: float) -> None:
             self.data[i] = x
 
+        def clear(self) -> None:
+            """Drop every record and keep the room (a ring emptied and filled again
+            and again reuses its array)."""
+            self.head = 0
+            self.n = 0
+
     def push(self) -> int:
         """Room for a new record after the others (a full ring at `high` drops its
         oldest): its offset."""

@@ -1,7 +1,8 @@
 """arrays.Ring: the first-in first-out ring of records behind the cwnd estimator's mark
 queues, the stall observer's window edges and BBR's bandwidth filter.  It must keep the
 records in order through growth, wrap-around, drops at its bound and shrinking, and hold
-no more room than its rule allows (the memory a long flow gives back).
+no more room than its rule allows (the memory a long flow gives back); clear() empties it
+and keeps the room.
 
 Its methods are C-only in the compiled build, so the check runs the pure-Python
 reference in a child process (tests/test_compiled_equivalence.py and the observers'
@@ -65,6 +66,17 @@ while model:  # drained: the room goes back down to the least
     model.popleft()
 assert peak == HIGH and ring.cap == LOW, (peak, ring.cap)
 assert ops == {"drop", "pop_last"}, ops
+for x in range(10):
+    i = ring.push()
+    ring.data[i] = x
+cap = ring.cap
+ring.clear()  # empty, the room kept, then filled again from its start
+assert ring.size() == 0 and ring.cap == cap == 16, cap
+for x in range(20, 23):
+    i = ring.push()
+    ring.data[i] = x
+assert [ring.data[ring.at(k)] for k in range(3)] == [20, 21, 22]
+assert ring.first() == 0 and ring.cap == cap
 print("ok")
 """
 

@@ -8,7 +8,7 @@
 cimport cython
 from cpython.array cimport array
 
-from tcpforensics.arrays cimport Ring, get_d, push_d, rounded6, set_d
+from tcpforensics.arrays cimport Ring, get_d, get_q, push_d, rounded6, set_d, set_q
 from tcpforensics.cwnd.replicas.base cimport Replica
 from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 
@@ -20,8 +20,8 @@ cdef long long _UNSET
 cdef long long _TS_MASK, _TS_HALF
 cdef int _SYN, _ACK, _SYN_RST
 cdef int _TX, _RX_TS, _RX_TIME
-cdef int _ROUND, _LOSS_START, _RECOVERY_END
-cdef Py_ssize_t _EVENT, _EVENTS_LOW, _EVENTS_MAX
+cdef int _ROUND, _LOSS_START, _RECOVERY_END, _KIND, _FLAG, _SCORED, _SHOWN
+cdef Py_ssize_t _EVENT, _EVENTS_LOW, _EVENTS_MAX, _BATCH, _WIN_COUNTED
 cdef long long _MIN_SEGMENTS, _MIN_ROUNDS
 
 
@@ -39,9 +39,10 @@ cdef class _RoundSeries:
     cdef public list limited
     cdef public list models            # of array, one per replica
 
-    @cython.locals(i=Py_ssize_t, rep=Replica, target="long long")
     cdef void add(self, double t, long long cwnd, long long inflight, long long delivered,
-                  str limited, tuple replicas, long long mss) except *
+                  str limited) except *
+    @cython.locals(i=Py_ssize_t, rep=Replica, target="long long")
+    cdef void add_models(self, tuple replicas, long long mss) except *
     cpdef halve(self)
 
 
@@ -67,66 +68,67 @@ cdef _MarkQueue _mark_queue()
 
 
 # Fields in order of use (the struct follows it): with many flows interleaved every cache
-# line a segment touches is a miss.  First what on_data / on_peer_ack read every time.
+# line a segment touches is a miss.  First what on_data / on_peer_ack read every time,
+# then what a round reads (_close_round, every 3 or 4 segments of a busy flow), then the
+# rest.
 @cython.final
 cdef class SenderEstimator:
     cdef public int mode
-    cdef public bint rwnd_known
-    cdef public bint in_recovery
     cdef public int r_flags
+    cdef public bint in_recovery
+    cdef public bint rwnd_known
     cdef public long long data_segs
     cdef public long long mss, mss_cap
     cdef public long long snd_nxt, una, rwnd
     cdef public long long round_end
     cdef public double round_start
     cdef public double last_data_ts, last_ack_ts
-    cdef public _MarkQueue tsq, ackq
-    cdef public double rtt_min, srtt, rtt_base, r_rtt
+    cdef public _MarkQueue tsq
+    cdef public double rtt_min, srtt, r_rtt
     cdef public long long r_inflight, r_delivered, r_sent
     cdef public long long data_bytes
     cdef public long long new_segs, ack_clocked
     cdef public long long recovery_point
-    # rounds, loss epochs, replicas, the report's series
+    # a round
+    cdef public long long rounds_total, round_index, rounds_since_rto, rounds_cwnd
+    cdef public long long rep_n, skip, last_cwnd
+    cdef public bint keep_series
+    cdef public int clean_i, clean_n, prev_flags, recent_i
+    cdef public Ring model_events      # the events the replicas are not told yet
+    cdef public dict await_after       # the epoch whose window after is being measured
+    cdef public _Regression ca_reg, run
+    cdef public array win_counts
+    cdef public object dip_exit
+    cdef public object dip
+    cdef long long clean[3]
+    cdef double recent[8]
+    # loss epochs, replicas, the report's series, the rest
+    cdef public _MarkQueue ackq
+    cdef public double rtt_base
     cdef public int direction
     cdef public object vantage
     cdef public double first_ts
-    cdef public long long last_cwnd
     cdef public dict epoch             # the current / last loss epoch, None before any
     cdef public list epochs
-    cdef public dict await_after       # the epoch whose window after is being measured
-    cdef public long long rounds_total, rounds_cwnd, rounds_rwnd, rounds_app
-    cdef public bint keep_series
+    cdef public long long rounds_rwnd, rounds_app
     cdef public _RoundSeries series    # None before the first round kept
-    cdef public long long stride, skip
+    cdef public long long stride
     cdef public tuple replicas         # of Replica, None until needed
     cdef public array rep_err
-    cdef public long long rep_n
-    cdef public Ring model_events      # kept for the replicas while not made (None: none)
-    cdef double recent[8]
-    cdef public int recent_i
-    cdef long long clean[3]
-    cdef public int clean_i, clean_n
-    cdef public int prev_flags
     cdef public dict win_hist
     cdef public long long n_epochs
-    cdef public object dip_exit
-    cdef public object dip
     cdef public list dips
-    cdef public long long rounds_since_rto
-    cdef public _Regression run
     cdef public object best_run
-    cdef public _Regression ca_reg
     cdef public long long retrans, holes
-    cdef public long long round_index
 
-    @cython.locals(events=Ring, i=Py_ssize_t, k=Py_ssize_t)
+    @cython.locals(events=Ring, k=Py_ssize_t)
     cdef tuple _models(self)
     @cython.locals(events=Ring, i=Py_ssize_t)
     cdef _to_models(self, int kind, double now, double a, double b, double c, double d,
-                    bint flag, bint scored)
-    @cython.locals(rep=Replica, i=Py_ssize_t, pred=double, err=array)
-    cdef _apply(self, tuple reps, int kind, double now, double a, double b, double c,
-                double d, bint flag, bint scored)
+                    int bits, long long mss)
+    @cython.locals(code=int, kind=int, now=double, a=double, c=double, rep=Replica,
+                   j=Py_ssize_t, pred=double, err=array)
+    cdef _apply(self, tuple reps, Ring events, Py_ssize_t i)
     cpdef settle(self)
     cpdef bint judged(self)
     @cython.locals(n=int, k=int)
@@ -164,8 +166,8 @@ cdef class SenderEstimator:
     @cython.locals(duration=double, flags=int, mss="long long", inflight="long long",
                    cwnd_pkts=double, clean=bint, cwnd_limited=bint, delivered_pkts=double,
                    rtt=double, rate=double, rep=Replica, i=Py_ssize_t, pred=double,
-                   s=_RoundSeries, shown="long long", pkts="long long", key="long long",
-                   scored=bint)
+                   s=_RoundSeries, window="long long", pkts="long long", key="long long",
+                   bits=int, shown=bint, counts=array)
     cdef _close_round(self, double now)
     cdef _track_plateau(self, bint clean, double cwnd_pkts, int flags)
     cdef _end_run(self)

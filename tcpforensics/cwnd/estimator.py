@@ -32,11 +32,11 @@ from .replicas.base import Replica
 
 if cython.compiled:  # math.log is the C library's log: call that directly
     from cython.cimports.libc.math import log
-    from cython.cimports.tcpforensics.arrays import get_d, push_d, rounded6, set_d
+    from cython.cimports.tcpforensics.arrays import get_d, get_q, push_d, rounded6, set_d, set_q
 else:
     from math import log
 
-    from ..arrays import get_d, push_d, rounded6, set_d
+    from ..arrays import get_d, get_q, push_d, rounded6, set_d, set_q
 
 # Round flags
 _LOSS = 1  # a loss episode was active or began in the round
@@ -51,6 +51,7 @@ _IDLE = 8  # the sender had nothing outstanding and waited: application-limited
 MAX_ROUNDS = 512
 MAX_EPOCHS = 500
 MAX_DIPS = 200
+_WIN_COUNTED = 1024  # windows (packets) counted in an array (SenderEstimator.win_counts)
 VANTAGE_PROBE_SEGMENTS = 64  # segments buffered to guess the vantage without a handshake
 _TSQ_MAX = 4096
 _DEFAULT_MSS = 1448
@@ -71,16 +72,22 @@ _RX_TIME = 2
 _MODES = ("tx", "rx-ts", "rx-time")
 
 # What the replicas are told (SenderEstimator._to_models): a round ended, a loss epoch
-# began, recovery ended.  A kept event is a record of _EVENT doubles in a Ring: kind,
-# now, then its numbers.  Fewer than MIN_SEGMENTS data segments give a few events each at
-# most (a round needs new data acknowledged, a loss a resent segment), far below
-# _EVENTS_MAX.
+# began, recovery ended.  An event is a record of _EVENT doubles in a Ring: its code (the
+# kind and the bits below), now, its four numbers and the MSS.  Fewer than MIN_SEGMENTS
+# data segments give a few events each at most (a round needs new data acknowledged, a
+# loss a resent segment), far below _EVENTS_MAX; past them the replicas are told every
+# _BATCH events.
 _ROUND = 0
 _LOSS_START = 1
 _RECOVERY_END = 2
+_KIND = 3  # the kind's bits of a code
+_FLAG = 4  # window-limited round / loss epoch begun by a timeout
+_SCORED = 8  # the round adds each replica's error to its fit
+_SHOWN = 16  # the round is kept in the report's series: the replicas' windows go there
 _EVENT = 8
 _EVENTS_LOW = 8
 _EVENTS_MAX = 1 << 16
+_BATCH = 16
 # the classifier's thresholds as C numbers (compiled)
 _MIN_SEGMENTS = MIN_SEGMENTS
 _MIN_ROUNDS = MIN_ROUNDS
@@ -95,12 +102,18 @@ def _median(values: list[float]) -> float | None:
     return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
 
 
-def _hist_median(hist: dict[int, int]) -> float | None:
-    total = sum(hist.values())
+def _hist_median(counts: array, hist: dict[int, int] | None) -> float | None:
+    """The median window of a histogram: `counts` of the windows below _WIN_COUNTED
+    (indexed by window), `hist` of the larger ones (None: none)."""
+    total = sum(counts) + (sum(hist.values()) if hist else 0)
     if not total:
         return None
     seen = 0
-    for key in sorted(hist):
+    for key, n in enumerate(counts):
+        seen += n
+        if n and 2 * seen >= total:
+            return float(key)
+    for key in sorted(hist or ()):
         seen += hist[key]
         if 2 * seen >= total:
             return float(key)
@@ -147,7 +160,8 @@ class _Regression:
 class _RoundSeries:
     """The rounds kept for the report's cwnd chart: numbers in arrays of doubles (8 bytes
     each), `limited` as names, and per replica (in registry order, CCA_NAMES) the data it
-    would keep in flight, in bytes."""
+    would keep in flight, in bytes (added when the replicas are told of the round, so
+    these columns may lag the others until SenderEstimator._models)."""
 
     __slots__ = ("t", "cwnd", "inflight", "delivered", "limited", "models")
 
@@ -159,13 +173,15 @@ class _RoundSeries:
         self.limited: list[str] = []
         self.models = [array("d") for _ in CCA_NAMES]
 
-    def add(self, t: float, cwnd: int, inflight: int, delivered: int, limited: str,
-            replicas: tuple[Replica, ...], mss: int) -> None:
+    def add(self, t: float, cwnd: int, inflight: int, delivered: int, limited: str) -> None:
         push_d(self.t, t)
         push_d(self.cwnd, cwnd)
         push_d(self.inflight, inflight)
         push_d(self.delivered, delivered)
         self.limited.append(limited)
+
+    def add_models(self, replicas: tuple[Replica, ...], mss: int) -> None:
+        """The replicas' windows after a kept round."""
         for i, rep in enumerate(replicas):
             target = int(rep.inflight_target() * mss)
             push_d(self.models[i], target)
@@ -251,8 +267,8 @@ class SenderEstimator:
         "rep_n", "recent", "recent_i", "dip", "dips", "rounds_since_rto", "run", "best_run",
         "ca_reg",
         "retrans", "holes", "mode", "round_index", "mss_cap",
-        "clean", "clean_i", "clean_n", "prev_flags", "win_hist", "n_epochs", "rwnd_known",
-        "ack_clocked", "new_segs", "dip_exit", "model_events",
+        "clean", "clean_i", "clean_n", "prev_flags", "win_counts", "win_hist", "n_epochs",
+        "rwnd_known", "ack_clocked", "new_segs", "dip_exit", "model_events",
     )
 
     def __init__(self, direction: int, vantage: str, rtt_base: float | None) -> None:
@@ -310,7 +326,11 @@ class SenderEstimator:
         self.clean_i = 0
         self.clean_n = 0
         self.prev_flags = 0
-        self.win_hist: dict[int, int] = {}  # clean rounds per window size (packets)
+        # clean rounds per window size (packets): counted in an array below _WIN_COUNTED
+        # (one item read and written a round, where a dict took a few cache lines and a
+        # new int object), in a dict above (None until then)
+        self.win_counts = array("q")
+        self.win_hist: dict[int, int] | None = None
         self.n_epochs = 0
         self.ack_clocked = 0  # new segments sent within 50 us of an ACK (sender side)
         self.new_segs = 0
@@ -329,79 +349,82 @@ class SenderEstimator:
 
     # --- helpers ---------------------------------------------------------------------------
     def _models(self) -> tuple[Replica, ...]:
-        """The replicas (and their fit errors), made on first use and told what happened
-        before (the events _to_models kept)."""
+        """The replicas (and their fit errors), made on first use, told every event kept
+        for them (see _to_models)."""
         reps = self.replicas
         if reps is None:
             reps = self.replicas = tuple(make_replicas().values())
             self.rep_err = array("d", bytes(8 * len(reps)))
-            events = self.model_events
-            if events is not None:
-                self.model_events = None
-                for k in range(events.size()):
-                    i = events.at(k)
-                    self._apply(reps, int(events.get(i)), events.get(i + 1), events.get(i + 2),
-                                events.get(i + 3), events.get(i + 4), events.get(i + 5),
-                                events.get(i + 6) != 0.0, events.get(i + 7) != 0.0)
+        events = self.model_events
+        if events is not None and events.size():
+            for k in range(events.size()):
+                self._apply(reps, events, events.at(k))
+            events.clear()
         return reps
 
     def _to_models(self, kind: int, now: float, a: float, b: float, c: float, d: float,
-                   flag: bool, scored: bool) -> None:
-        """Tell the replicas of an event (see _apply), or keep it for them.
+                   bits: int, mss: int) -> None:
+        """Keep an event for the replicas (see _apply); `bits`: _FLAG, _SCORED, _SHOWN.
 
-        Replicas cost more to make than a short flow costs to follow, and what they
-        give, the fit error the classifier reads and the report's model series, is only
-        wanted from a sender of MIN_SEGMENTS data segments on (the classifier names none
-        below) unless the series is kept.  Most flows of a busy capture never send that
-        many, so until then the events are kept, and replayed when the replicas are made:
-        the same calls in the same order, the same numbers."""
-        reps = self.replicas
-        if reps is None:
-            if not self.keep_series and self.data_segs < _MIN_SEGMENTS:
-                events = self.model_events
-                if events is None:
-                    events = self.model_events = Ring.__new__(Ring)  # compiled: no call
-                    events.setup(_EVENT, _EVENTS_LOW, _EVENTS_MAX)
-                i = events.push()
-                events.put(i, kind)
-                events.put(i + 1, now)
-                events.put(i + 2, a)
-                events.put(i + 3, b)
-                events.put(i + 4, c)
-                events.put(i + 5, d)
-                events.put(i + 6, 1.0 if flag else 0.0)
-                events.put(i + 7, 1.0 if scored else 0.0)
-                return
-            reps = self._models()
-        self._apply(reps, kind, now, a, b, c, d, flag, scored)
+        The replicas are told in batches: with many flows interleaved, the three of them
+        and their fit errors are a dozen cache lines, each a miss when a round touches
+        them, while an event is one line written after the last.  Replicas also cost more
+        to make than a short flow costs to follow, and what they give, the fit error the
+        classifier reads and the report's model series, is only wanted from a sender of
+        MIN_SEGMENTS data segments on (the classifier names none below) unless the
+        series is kept: most flows of a busy capture never send that many, and keep
+        their few events until the end.  Told late or at once, the replicas get the same
+        calls in the same order, with the same numbers."""
+        events = self.model_events
+        if events is None:
+            events = self.model_events = Ring.__new__(Ring)  # compiled: no call
+            events.setup(_EVENT, _EVENTS_LOW, _EVENTS_MAX)
+        i = events.push()
+        events.put(i, kind | bits)
+        events.put(i + 1, now)
+        events.put(i + 2, a)
+        events.put(i + 3, b)
+        events.put(i + 4, c)
+        events.put(i + 5, d)
+        events.put(i + 6, mss)
+        if events.size() >= _BATCH and (self.keep_series or self.data_segs >= _MIN_SEGMENTS):
+            self._models()
 
-    def _apply(self, reps: tuple[Replica, ...], kind: int, now: float, a: float, b: float,
-               c: float, d: float, flag: bool, scored: bool) -> None:
-        """_ROUND: the round's ACKs as one batch, `a` packets delivered, `b` an RTT sample
-        and `d` a delivery rate (0.0: none), `c` packets in flight, `flag` window-limited;
-        `scored`: add each replica's error against the window to its fit.
-        _LOSS_START: the models start from `a` packets and cut (`flag`: a timeout).
+    def _apply(self, reps: tuple[Replica, ...], events: Ring, i: int) -> None:
+        """Tell the replicas of the event at offset i of `events` (now, a, b, c, d):
+        _ROUND: the round's ACKs as one batch, `a` packets delivered, `b` an RTT sample
+        and `d` a delivery rate (0.0: none), `c` packets in flight, _FLAG window-limited;
+        _SCORED: add each replica's error against the window to its fit; _SHOWN: add
+        their windows to the series.
+        _LOSS_START: the models start from `a` packets and cut (_FLAG: a timeout).
         _RECOVERY_END: recovery ended."""
+        code = int(events.get(i))
+        kind = code & _KIND
+        now = events.get(i + 1)
         if kind == _ROUND:
+            c = events.get(i + 4)
             for rep in reps:
                 rep.new_round(now)
-                rep.on_ack(now, a, b, c, d, flag)
-            if scored:
+                rep.on_ack(now, events.get(i + 2), events.get(i + 3), c, events.get(i + 5),
+                           code & _FLAG != 0)
+            if code & _SCORED:
                 err = self.rep_err
-                for i, rep in enumerate(reps):
+                for j, rep in enumerate(reps):
                     pred = max(rep.inflight_target(), 1.0)
-                    set_d(err, i, get_d(err, i) + abs(log(pred / max(c, 1.0))))
+                    set_d(err, j, get_d(err, j) + abs(log(pred / max(c, 1.0))))
+            if code & _SHOWN:
+                self.series.add_models(reps, int(events.get(i + 6)))
         elif kind == _LOSS_START:
+            a = events.get(i + 2)
             for rep in reps:
                 rep.anchor(a, now)
-                if flag:
+                if code & _FLAG:
                     rep.on_rto(now)
                 else:
                     rep.on_loss(now)
         else:
             for rep in reps:
                 rep.on_recovery_end(now)
-
     def _clean_rounds(self) -> list[int]:
         """The inflight of the last (up to 3) clean rounds, oldest first."""
         n = self.clean_n
@@ -673,7 +696,7 @@ class SenderEstimator:
         self.n_epochs += 1
         if len(self.epochs) < MAX_EPOCHS:
             self.epochs.append(epoch)
-        self._to_models(_LOSS_START, now, before / mss, 0.0, 0.0, 0.0, rto, False)
+        self._to_models(_LOSS_START, now, before / mss, 0.0, 0.0, 0.0, _FLAG if rto else 0, mss)
 
     def _settle(self, epoch: dict) -> None:
         """The window after a loss epoch: median of up to 3 clean rounds after recovery."""
@@ -695,7 +718,7 @@ class SenderEstimator:
     def _loss_end(self, now: float) -> None:
         self.in_recovery = False
         self.recovery_point = _UNSET
-        self._to_models(_RECOVERY_END, now, 0.0, 0.0, 0.0, 0.0, False, False)
+        self._to_models(_RECOVERY_END, now, 0.0, 0.0, 0.0, 0.0, 0, 0)
         if self.epoch is not None:
             self.epoch["end"] = now
             self.await_after = self.epoch
@@ -741,11 +764,14 @@ class SenderEstimator:
         delivered_pkts = self.r_delivered / mss
         rtt = self.r_rtt if self.r_rtt != _INF else 0.0
         rate = delivered_pkts / duration if duration > 0 and delivered_pkts > 0 else 0.0
-        scored = clean and cwnd_pkts >= 1 and not self.in_recovery and self.rounds_since_rto > 3
-        if scored:
+        bits = _FLAG if cwnd_limited else 0
+        if clean and cwnd_pkts >= 1 and not self.in_recovery and self.rounds_since_rto > 3:
+            bits |= _SCORED
             self.rep_n += 1
-        self._to_models(_ROUND, now, delivered_pkts, rtt, cwnd_pkts, rate, cwnd_limited,
-                        scored)
+        shown = self.keep_series and self.skip == 0  # kept in the report's series
+        if shown:
+            bits |= _SHOWN
+        self._to_models(_ROUND, now, delivered_pkts, rtt, cwnd_pkts, rate, bits, mss)
         if clean:
             self.ca_reg.add(self.round_index, cwnd_pkts)
             self.clean[self.clean_i] = inflight
@@ -753,27 +779,36 @@ class SenderEstimator:
             if self.clean_n < 3:
                 self.clean_n += 1
             pkts = int(cwnd_pkts + 0.5)  # a C integer in the compiled build: no boxing
-            key = min(pkts, 100000)
-            self.win_hist[key] = self.win_hist.get(key, 0) + 1
+            if pkts < _WIN_COUNTED:
+                counts = self.win_counts
+                if pkts >= len(counts):
+                    counts.frombytes(bytes(8 * (pkts + 1 - len(counts))))
+                set_q(counts, pkts, get_q(counts, pkts) + 1)
+            else:
+                key = min(pkts, 100000)
+                hist = self.win_hist
+                if hist is None:
+                    hist = self.win_hist = {}
+                hist[key] = hist.get(key, 0) + 1
         self._track_plateau(clean, cwnd_pkts, flags)
         self._track_dip(now, cwnd_pkts, flags, limited)
         # series for the report, decimated to stay bounded
-        if self.keep_series:
-            if self.skip == 0:
-                s = self.series
-                if s is None:
-                    s = self.series = _RoundSeries()
-                if flags & _LOSS:  # recovery rounds: the window is being cut, not measured
-                    shown = min(inflight, self.last_cwnd or inflight)  # last_cwnd 0: none yet
-                else:
-                    shown = inflight if cwnd_limited else self.last_cwnd or inflight
-                s.add(now, shown, inflight, self.r_delivered, limited, self._models(), mss)
-                if len(s.limited) >= MAX_ROUNDS:
-                    s.halve()
-                    self.stride *= 2
-                self.skip = self.stride - 1
+        if shown:
+            s = self.series
+            if s is None:
+                s = self.series = _RoundSeries()
+            if flags & _LOSS:  # recovery rounds: the window is being cut, not measured
+                window = min(inflight, self.last_cwnd or inflight)  # last_cwnd 0: none yet
             else:
-                self.skip -= 1
+                window = inflight if cwnd_limited else self.last_cwnd or inflight
+            s.add(now, window, inflight, self.r_delivered, limited)
+            if len(s.limited) >= MAX_ROUNDS:
+                self._models()  # the replicas' columns are complete
+                s.halve()
+                self.stride *= 2
+            self.skip = self.stride - 1
+        elif self.keep_series:
+            self.skip -= 1
         if cwnd_limited and inflight > 0:
             self.last_cwnd = inflight
         self.recent[self.recent_i] = cwnd_pkts
@@ -869,7 +904,7 @@ class SenderEstimator:
         self.settle()
         n = self.rep_n
         if n:
-            self._models()  # made now if they were not: they give the fit errors
+            self._models()  # made or told what they were not yet: they give the fit errors
         fit = {name: round(e / n, 4)
                for name, e in zip(CCA_NAMES, self.rep_err, strict=True)} if n else {}
         duration = (self.last_data_ts - self.first_ts) if self.data_segs else 0.0
@@ -891,14 +926,18 @@ class SenderEstimator:
             "dips": self.dips,
             "plateau": self.best_run,
             "retransmissions": self.retrans,
-            "median_window_pkts": _hist_median(self.win_hist),
+            "median_window_pkts": _hist_median(self.win_counts, self.win_hist),
             "loss_epochs_total": self.n_epochs,
             "ack_clocked_fraction": round(self.ack_clocked / self.new_segs, 3)
             if self.new_segs >= 100 else None,
         }
 
     def cwnd_record(self, addr: str) -> dict:
-        s = self.series or _RoundSeries()
+        s = self.series
+        if s is None:
+            s = _RoundSeries()
+        else:
+            self._models()  # the replicas' columns are complete
         return {  # the estimator is dropped after this: hand its series over, no copies
             "addr": addr,
             "vantage": self.vantage,

@@ -129,6 +129,7 @@ cdef class StallObserver(SegmentObserver):
                    edge="long long", full=bint, hist=_EdgeHistory, seen=double)
     cdef object _data(self, Segment seg, SegmentVerdict v, _Side sd, _Side sp, int d, double ts, long long length,
                       int bits)
+    @cython.locals(b=long, h=dict)
     cdef object _rate_sample(self, _Side sd, double rate)
     cdef object _rw_close(self, _Side sd, int d, double start, double end)
     cdef object _rw_flush(self, _Side sd, int d)

@@ -40,6 +40,11 @@ from ..model import (
     Stall,
 )
 
+if cython.compiled:  # math.log2 is the C library's log2: call that directly
+    from cython.cimports.libc.math import log2
+else:
+    from math import log2
+
 KINDS = ("nagle_delayed_ack", "rto", "zero_window", "receive_window", "app_limited",
          "handshake")
 
@@ -578,7 +583,7 @@ class StallObserver(SegmentObserver):
             self._rw_close(sd, d, start, ts)
 
     def _rate_sample(self, sd: _Side, rate: float) -> None:
-        b = int(4 * math.log2(rate))
+        b = int(4 * log2(rate))
         h = sd.rate_hist
         if h is None:
             h = sd.rate_hist = {}

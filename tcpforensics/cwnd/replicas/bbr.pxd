@@ -4,17 +4,21 @@ cimport cython
 from tcpforensics.arrays cimport Ring
 from tcpforensics.cwnd.replicas.base cimport Replica
 
-# the model's constants as C numbers (PACING_GAINS and the mode names stay Python objects)
+# the model's constants as C numbers (PACING_GAINS and the mode names stay Python objects;
+# _GAINS is PACING_GAINS as a C global)
 cdef double HIGH_GAIN, DRAIN_GAIN, CWND_GAIN, MIN_RTT_WINDOW, PROBE_RTT_TIME, MIN_CWND
 cdef double FULL_BW_THRESH
 cdef long BW_WINDOW_ROUNDS, FULL_BW_ROUNDS
+cdef int _STARTUP, _DRAIN, _PROBE_BW, _PROBE_RTT
+cdef tuple _GAINS
+cdef long _CYCLE
 
 
 cdef Py_ssize_t _BW_SLOTS, _BW_SLOTS_MAX
 
 
 cdef class BbrReplica(Replica):
-    cdef public str mode               # STARTUP | DRAIN | PROBE_BW | PROBE_RTT
+    cdef public int phase              # the mode: _STARTUP | _DRAIN | _PROBE_BW | _PROBE_RTT
     cdef public double bw              # max of the filter's samples (0.0: none yet)
     cdef public Ring bw_filter
     cdef public long long round

@@ -28,6 +28,12 @@ FULL_BW_THRESH = 1.25
 FULL_BW_ROUNDS = 3
 
 STARTUP, DRAIN, PROBE_BW, PROBE_RTT = "startup", "drain", "probe_bw", "probe_rtt"
+# The mode is kept as its index in _MODES (compiled: C comparisons, where comparing
+# names was a third of a round's work); `mode` gives its name.
+_MODES = (STARTUP, DRAIN, PROBE_BW, PROBE_RTT)
+_STARTUP, _DRAIN, _PROBE_BW, _PROBE_RTT = range(4)
+_GAINS = PACING_GAINS  # compiled: a C global, no module lookup
+_CYCLE = len(PACING_GAINS)
 
 
 # Room of the bandwidth filter's ring (samples): at least _BW_SLOTS once used; one sample
@@ -40,14 +46,14 @@ _BW_SLOTS_MAX = 1 << 16
 class BbrReplica(Replica):
     name = "bbr"
     beta = 1.0
-    __slots__ = ("mode", "bw", "bw_filter", "round", "min_rtt",
+    __slots__ = ("phase", "bw", "bw_filter", "round", "min_rtt",
                  "min_rtt_stamp",
                  "cycle_idx", "cycle_stamp", "full_bw", "full_bw_cnt", "probe_rtt_done",
                  "prior_cwnd", "pacing_gain", "probe_rtt_count", "last_rtt")
 
     def __init__(self, cwnd: float = 10.0, cycle_start: int = 2) -> None:
         super().__init__(cwnd)
-        self.mode = STARTUP
+        self.phase = _STARTUP  # the mode, an index in _MODES
         # windowed max of the delivery rate (pkts/s) over the last BW_WINDOW_ROUNDS rounds:
         # bw is the max, the filter the samples that can still become it (a monotonic
         # queue: rounds increase and rates decrease from the front), each a record of
@@ -58,7 +64,7 @@ class BbrReplica(Replica):
         self.round = 0
         self.min_rtt = 0.0
         self.min_rtt_stamp = 0.0
-        self.cycle_idx = cycle_start % len(PACING_GAINS)
+        self.cycle_idx = cycle_start % _CYCLE
         self.cycle_stamp = 0.0
         self.full_bw = 0.0
         self.full_bw_cnt = 0
@@ -67,6 +73,11 @@ class BbrReplica(Replica):
         self.pacing_gain = HIGH_GAIN
         self.probe_rtt_count = 0
         self.last_rtt = 0.0
+
+    @property
+    def mode(self) -> str:
+        """STARTUP, DRAIN, PROBE_BW or PROBE_RTT."""
+        return _MODES[self.phase]
 
     def bdp(self) -> float:
         return self.bw * self.min_rtt
@@ -95,7 +106,7 @@ class BbrReplica(Replica):
                 expired = self.min_rtt > 0 and now - self.min_rtt_stamp > MIN_RTT_WINDOW
                 self.min_rtt = rtt
                 self.min_rtt_stamp = now
-                if expired and self.mode != PROBE_RTT:
+                if expired and self.phase != _PROBE_RTT:
                     self._enter_probe_rtt(now)
         if rate > 0:
             self._bw_sample(rate)
@@ -117,7 +128,7 @@ class BbrReplica(Replica):
         self.bw = f.get(f.first() + 1)
 
     def _enter_probe_rtt(self, now: float) -> None:
-        self.mode = PROBE_RTT
+        self.phase = _PROBE_RTT
         self.pacing_gain = 1.0
         self.prior_cwnd = max(self.prior_cwnd, self.cwnd)
         self.probe_rtt_done = now + max(PROBE_RTT_TIME, self.min_rtt)
@@ -125,7 +136,7 @@ class BbrReplica(Replica):
 
     def _update_mode(self, now: float, inflight: float) -> None:
         bw = self.bw
-        if self.mode == STARTUP:
+        if self.phase == _STARTUP:
             self.pacing_gain = HIGH_GAIN
             if bw >= self.full_bw * FULL_BW_THRESH:
                 self.full_bw = bw
@@ -133,36 +144,36 @@ class BbrReplica(Replica):
             else:
                 self.full_bw_cnt += 1
                 if self.full_bw_cnt >= FULL_BW_ROUNDS:
-                    self.mode = DRAIN
+                    self.phase = _DRAIN
                     self.pacing_gain = DRAIN_GAIN
-        if self.mode == DRAIN:
+        if self.phase == _DRAIN:
             if inflight <= self.bdp():  # inflight 0.0 (not known) too
-                self.mode = PROBE_BW
+                self.phase = _PROBE_BW
                 self.cycle_stamp = now
-                self.pacing_gain = PACING_GAINS[self.cycle_idx]
-        elif self.mode == PROBE_BW:
+                self.pacing_gain = _GAINS[self.cycle_idx]
+        elif self.phase == _PROBE_BW:
             if self.min_rtt > 0 and now - self.cycle_stamp > self.min_rtt:
-                self.cycle_idx = (self.cycle_idx + 1) % len(PACING_GAINS)
+                self.cycle_idx = (self.cycle_idx + 1) % _CYCLE
                 self.cycle_stamp = now
-            self.pacing_gain = PACING_GAINS[self.cycle_idx]
-        elif self.mode == PROBE_RTT and now >= self.probe_rtt_done:
+            self.pacing_gain = _GAINS[self.cycle_idx]
+        elif self.phase == _PROBE_RTT and now >= self.probe_rtt_done:
             self.min_rtt_stamp = now
             self.cwnd = max(self.cwnd, self.prior_cwnd)
             self.prior_cwnd = 0.0
-            self.mode = PROBE_BW if self.full_bw_cnt >= FULL_BW_ROUNDS else STARTUP
+            self.phase = _PROBE_BW if self.full_bw_cnt >= FULL_BW_ROUNDS else _STARTUP
             self.cycle_stamp = now
-            self.pacing_gain = PACING_GAINS[self.cycle_idx] if self.mode == PROBE_BW \
+            self.pacing_gain = _GAINS[self.cycle_idx] if self.phase == _PROBE_BW \
                 else HIGH_GAIN
 
     def _update_cwnd(self, acked: float) -> None:
-        if self.mode == PROBE_RTT:
+        if self.phase == _PROBE_RTT:
             self.cwnd = MIN_CWND
             return
-        gain = HIGH_GAIN if self.mode == STARTUP else CWND_GAIN
+        gain = HIGH_GAIN if self.phase == _STARTUP else CWND_GAIN
         target = self.target_cwnd(gain)
         if self.in_recovery:
             return  # packet conservation: hold the window through recovery
-        if self.full_bw_cnt >= FULL_BW_ROUNDS or self.mode != STARTUP:
+        if self.full_bw_cnt >= FULL_BW_ROUNDS or self.phase != _STARTUP:
             self.cwnd = min(self.cwnd + acked, target)
         else:
             self.cwnd = self.cwnd + acked
