@@ -4,6 +4,7 @@ cimport cython
 from cpython.array cimport array, resize
 from tcpforensics.arrays cimport push_d, push_q, push_u, round6
 from tcpforensics.flows cimport Flow
+from tcpforensics.io.reader cimport Capture
 from tcpforensics.model cimport Segment, SegmentVerdict
 from tcpforensics.packet_loop cimport SegmentSink
 
@@ -57,7 +58,7 @@ cdef class ColumnStore:
     cdef public SegmentLog log
 
     @cython.locals(ports=set, local=dict, late="long long", seg=Segment, ts=double,
-                   sp="long long", dp="long long")
+                   sp="long long", dp="long long", reader=Capture)
     cpdef file_wanted(self, object capture, dict starts, double until, long long late_run,
                       object table=*, object ended=*)
 

@@ -14,7 +14,6 @@ import cython
 
 from ..arrays import round6
 from ..flows import FlowTable
-from ..io.decode import decode
 from ..model import ACK, FIN, RST, SYN
 from ..packet_loop import SegmentSink
 from .marks import ACK_MARKS, DATA_MARKS, MARK_FIN, MARK_RST, MARK_SYN
@@ -364,8 +363,11 @@ class ColumnStore:
             table = FlowTable()
         local = {}  # local flow id -> analysis flow id
         late = 0
-        for raw in capture:
-            result = decode(raw)
+        reader = capture  # (compiled: a Capture, so next_decoded is a C call)
+        while True:
+            result = reader.next_decoded()  # read and decode fused, as in the analysis
+            if result is None:
+                break
             if result.__class__ is str:
                 continue
             seg = result
