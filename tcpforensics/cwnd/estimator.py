@@ -87,7 +87,7 @@ _SHOWN = 16  # the round is kept in the report's series: the replicas' windows g
 _EVENT = 8
 _EVENTS_LOW = 8
 _EVENTS_MAX = 1 << 16
-_BATCH = 16
+_BATCH = 64  # events told at once: at most 4 KB a sender between two batches
 # the classifier's thresholds as C numbers (compiled)
 _MIN_SEGMENTS = MIN_SEGMENTS
 _MIN_ROUNDS = MIN_ROUNDS
@@ -769,8 +769,11 @@ class SenderEstimator:
             bits |= _SCORED
             self.rep_n += 1
         shown = self.keep_series and self.skip == 0  # kept in the report's series
+        s = self.series
         if shown:
             bits |= _SHOWN
+            if s is None:  # before the event: the replicas may be told of it at once
+                s = self.series = _RoundSeries()
         self._to_models(_ROUND, now, delivered_pkts, rtt, cwnd_pkts, rate, bits, mss)
         if clean:
             self.ca_reg.add(self.round_index, cwnd_pkts)
@@ -794,9 +797,6 @@ class SenderEstimator:
         self._track_dip(now, cwnd_pkts, flags, limited)
         # series for the report, decimated to stay bounded
         if shown:
-            s = self.series
-            if s is None:
-                s = self.series = _RoundSeries()
             if flags & _LOSS:  # recovery rounds: the window is being cut, not measured
                 window = min(inflight, self.last_cwnd or inflight)  # last_cwnd 0: none yet
             else:
