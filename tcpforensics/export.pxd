@@ -3,6 +3,16 @@
 cimport cython
 
 
+@cython.locals(n=cython.longlong, whole=cython.longlong, frac=cython.longlong)
+cpdef str float_text(double v)
+@cython.locals(shift=cython.int, scale=cython.double, big=cython.longlong, q=cython.int,
+               decimals=cython.int, low_bits=cython.int, five=cython.longlong,
+               high=cython.longlong, tail=cython.longlong, n=cython.longlong,
+               twice=cython.longlong, half=cython.longlong, whole=cython.longlong,
+               frac=cython.longlong)
+cpdef object _shortest_decimal(double v)
+
+
 @cython.final
 cdef class FlowJson:
     cdef public object compact

@@ -109,6 +109,98 @@ _COUNTERS_MEMO_BOUND = 4096
 _TAILS_BOUND = 1024  # state changes' (endpoint, state) texts kept (a few dozen exist)
 
 
+def float_text(v: float) -> str:
+    """A float as json writes it: its repr, or NaN, Infinity, -Infinity.
+
+    repr is the shortest decimal that reads back as v (the nearest such if there are
+    several), and CPython works it out with big-number arithmetic (dtoa) in about 7k
+    instructions: more than anything else in a flow's JSON.  For the floats written
+    most, from 1e-4 up to 2**31 (times, durations, RTTs), the same text is found here
+    with a few integer operations; where that cannot be sure it leaves it to repr.
+    """
+    if 1e-4 <= v < 2147483648.0:  # (no exponent in repr's text from 1e-4 up to 1e16)
+        # Most timestamps of a microsecond capture: if v is the float nearest to
+        # n / 10**6 (n / 1e6 is rounded correctly), any other decimal of as few digits
+        # lies 1e-6 or more from it, over two float steps below 2**31: repr is n / 10**6.
+        n = int(v * 1e6 + 0.5)  # the nearest millionth (truncation: v > 0)
+        if n / 1e6 == v:
+            whole = n // 1000000
+            frac = n - whole * 1000000
+            if not frac:
+                return f"{whole}.0"
+            return f"{whole}.{frac:06d}".rstrip("0")
+        if v >= 4096.0:
+            text = _shortest_decimal(v)
+            if text is not None:
+                return text
+    text = repr(v)
+    if v - v == 0.0:  # finite (for inf and nan it is nan)
+        return text
+    return _FLOAT_SPECIAL.get(text, text)
+
+
+#: the fewest decimals whose step 10**-q is below 2**-s, by s: the digits of 2**s
+_DECIMALS = tuple(len(str(1 << s)) for s in range(64))
+_POW2 = tuple(1 << s for s in range(64))
+_POW5 = tuple(5**q for q in range(20))
+_POW10 = tuple(10**q for q in range(20))
+#: the largest `shift` _shortest_decimal takes on: its numbers stay below 2**63 then
+_MAX_SHIFT = 40
+
+
+def _shortest_decimal(v: float) -> str | None:
+    """repr(v) for 4096 <= v < 2**31 (times since the epoch), worked out exactly with
+    64-bit integers; None where it leaves the choice to repr.
+
+    v is big / 2**shift exactly, and the floats next to it lie 2**-shift away, so the
+    decimals that read back as v are those less than half that from it.  With q
+    decimals, the fewest whose step is below 2**-shift, the nearest such decimal always
+    reads back as v; with q - 1 the nearest may too (its steps are wider than a float's,
+    so at most one can), and then it is the shortest: fewer decimals are among those of
+    q - 1.  repr's text is that decimal, without trailing zeros.
+    """
+    shift = 22
+    scale = 4194304.0  # 2**shift
+    while v * scale < 4503599627370496.0:  # 2**52 (the products are exact)
+        scale *= 2.0
+        shift += 1
+    if shift > _MAX_SHIFT:
+        return None
+    big = int(v * scale)  # 53 bits
+    if big == 4503599627370496:  # 2**52
+        return None  # a power of two: the float below lies nearer than the one above
+    q = _DECIMALS[shift]
+    for decimals in (q - 1, q):
+        # v * 10**decimals = big * 5**decimals / 2**low_bits = n + rest / 2**low_bits,
+        # big cut in two so that no product passes 2**63
+        low_bits = shift - decimals
+        five = _POW5[decimals]
+        high = big >> low_bits
+        tail = (big - (high << low_bits)) * five
+        n = high * five + (tail >> low_bits)
+        twice = 2 * (tail - ((tail >> low_bits) << low_bits))
+        half = _POW2[low_bits]  # twice the rest against the whole step
+        if twice > half:  # nearer to n + 1
+            n += 1
+            twice = 2 * half - twice
+        elif twice == half:
+            return None  # halfway between two decimals
+        # the distance from v, twice / (2 * 2**low_bits * 10**decimals), against half a
+        # float step, 1 / 2**(shift + 1): the powers of two cancel
+        if twice < five:
+            whole = n // _POW10[decimals]
+            frac = n - whole * _POW10[decimals]
+            if not frac:
+                return f"{whole}.0"
+            while frac % 10 == 0:
+                frac //= 10
+                decimals -= 1
+            return f"{whole}.{str(frac + _POW10[decimals])[1:]}"
+        if twice == five:
+            return None  # on the edge: whether it reads back as v is up to rounding
+    return None
+
+
 class FlowJson:
     """Encodes flows as `compact(flow_dict(flow))` would (`compact`: a json encoder with
     the same `separators` that the values this does not know are handed to)."""
@@ -144,8 +236,7 @@ class FlowJson:
         if t is str:
             return self.string(v)
         if t is float:
-            text = float.__repr__(v)
-            return _FLOAT_SPECIAL.get(text, text)
+            return float_text(v)
         if t is int:
             return int.__repr__(v)
         if v is None:

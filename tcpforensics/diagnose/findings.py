@@ -295,49 +295,53 @@ class _Context:
         if got is None:
             if len(cache) >= _CACHE_BOUND:
                 cache.clear()  # a bound, not an eviction policy: values are recomputable
-            got = cache[key] = self._count_retransmissions(f, d)
+            got = cache[key] = _count_retransmissions(f, d)
         self._counted[d] = got
         return got
-
-    def _count_retransmissions(self, f: FlowResult, d: int) -> tuple[int, int, dict]:
-        """(loss repairs, spurious, causes) for what direction d sent.
-
-        The core's per-cause tally counts every retransmitted segment once, however
-        Wireshark-style flags label it (a hole filled quickly is flagged out-of-order,
-        a fast retransmission carries two flags); it is preferred when present.
-        Reordering, network duplicates and unneeded repeats are not loss.
-        """
-        endpoints = f.endpoints
-        sender = endpoints[d] if d < len(endpoints) else None
-        addr = sender.addr if sender is not None else None
-        tcp = f.tcp
-        fx = tcp.get("stall_facts") or {}  # (= self.facts(f), without the call)
-        causes = {k: int(v) for k, v in
-                  ((tcp.get("retrans_causes") or {}).get(addr) or {}).items()
-                  if isinstance(v, (int, float))}
-        if sum(causes.values()):
-            rexmit = sum(v for k, v in causes.items()
-                         if k not in ("reordering", "network_duplicate", "unneeded"))
-        else:
-            rexmit = _counter(f, d, "retransmission")
-        # near the receiver the lost original was never seen, so its repair may carry no
-        # retransmission flag; the stall observer counts gaps filled late
-        try:  # noqa: SIM105 (contextlib.suppress costs a few calls; this runs per flow)
-            rexmit = max(rexmit, int(fx["late_fills"][d]))
-        except (KeyError, IndexError, TypeError, ValueError):
-            pass
-        # a repeated SYN or SYN-ACK is counted as a retransmission too; it has its own
-        # finding and carries no data
-        key = "syn_retransmissions" if d == 0 else "synack_retransmissions"
-        rexmit -= int(tcp.get(key, fx.get(key, 0)) or 0)
-        if sender is not None and not sender.payload_bytes:
-            rexmit = 0
-        spurious = _counter(f, d, "spurious_retransmission")
-        return max(0, rexmit), spurious, causes
 
     def data_segments(self, f: FlowResult, d: int) -> int:
         nbytes = f.endpoints[d].payload_bytes if d < len(f.endpoints) else 0
         return max(1, math.ceil(nbytes / max(1, self.mss(f, d))))
+
+
+def _count_retransmissions(f: FlowResult, d: int) -> tuple[int, int, dict]:
+    """(loss repairs, spurious, causes) for what direction d sent.
+
+    The core's per-cause tally counts every retransmitted segment once, however
+    Wireshark-style flags label it (a hole filled quickly is flagged out-of-order,
+    a fast retransmission carries two flags); it is preferred when present.
+    Reordering, network duplicates and unneeded repeats are not loss.
+    """
+    endpoints = f.endpoints
+    sender = endpoints[d] if d < len(endpoints) else None
+    addr = sender.addr if sender is not None else None
+    tcp = f.tcp
+    fx = tcp.get("stall_facts") or {}  # (= _Context.facts(f))
+    # one loop, no comprehensions: this runs for every flow and direction
+    causes = {}
+    tallied = rexmit = 0
+    for k, v in ((tcp.get("retrans_causes") or {}).get(addr) or {}).items():
+        if isinstance(v, (int, float)):
+            n = causes[k] = int(v)
+            tallied += n
+            if k not in ("reordering", "network_duplicate", "unneeded"):
+                rexmit += n
+    if not tallied:
+        rexmit = _counter(f, d, "retransmission")
+    # near the receiver the lost original was never seen, so its repair may carry no
+    # retransmission flag; the stall observer counts gaps filled late
+    try:  # noqa: SIM105 (contextlib.suppress costs a few calls; this runs per flow)
+        rexmit = max(rexmit, int(fx["late_fills"][d]))
+    except (KeyError, IndexError, TypeError, ValueError):
+        pass
+    # a repeated SYN or SYN-ACK is counted as a retransmission too; it has its own
+    # finding and carries no data
+    key = "syn_retransmissions" if d == 0 else "synack_retransmissions"
+    rexmit -= int(tcp.get(key, fx.get(key, 0)) or 0)
+    if sender is not None and not sender.payload_bytes:
+        rexmit = 0
+    spurious = _counter(f, d, "spurious_retransmission")
+    return max(0, rexmit), spurious, causes
 
 
 def _group_by_server(items: Iterable[tuple[FlowResult, dict]]
@@ -1301,19 +1305,25 @@ def _max_payload(f: FlowResult, ctx: _Context) -> int:
     return max((int(v) for v in ctx.facts(f).get("max_payload") or [] if v), default=0)
 
 
+def _superframes(f: FlowResult, fx: dict) -> dict[str, int]:
+    """Segments above the MSS per sender: the core's count, else -1 where the stall
+    observer's largest payload proves some (`fx`: the flow's stall facts)."""
+    sup = {a: int(n) for a, n in (f.tcp.get("superframes") or {}).items() if n}
+    if not sup:
+        try:
+            for d in (0, 1):
+                peer_mss = (fx.get("syn_mss") or [None, None])[1 - d]
+                if peer_mss and fx["max_payload"][d] > peer_mss and d < len(f.endpoints):
+                    sup[f.endpoints[d].addr] = -1  # count unknown, size proves it
+        except (KeyError, IndexError, TypeError):
+            pass
+    return sup
+
+
 def rule_offload(ctx: _Context) -> RuleScan:
     hits = []
     while (f := (yield)) is not None:
-        sup = {a: int(n) for a, n in (f.tcp.get("superframes") or {}).items() if n}
-        if not sup:
-            fx = ctx.facts(f)
-            try:
-                for d in (0, 1):
-                    peer_mss = (fx.get("syn_mss") or [None, None])[1 - d]
-                    if peer_mss and fx["max_payload"][d] > peer_mss and d < len(f.endpoints):
-                        sup[f.endpoints[d].addr] = -1  # count unknown, size proves it
-            except (KeyError, IndexError, TypeError):
-                pass
+        sup = _superframes(f, ctx.facts(f))
         if sup:
             hits.append((f, {"superframes": sup}))
     if not hits:
@@ -1344,24 +1354,32 @@ def rule_offload(ctx: _Context) -> RuleScan:
         metrics={"senders": dict(senders), "max_payload": biggest}, seconds_lost=0.0)]
 
 
+def _capture_gaps(f: FlowResult) -> int:
+    """Data acknowledged that the capture never showed: the core's count, else the gaps
+    no retransmission followed."""
+    core = f.tcp.get("capture_loss")
+    n = 0
+    if isinstance(core, dict):
+        for v in core.values():
+            if isinstance(v, (int, float)):
+                n += int(v)
+    elif isinstance(core, (int, float)) and not isinstance(core, bool):
+        n = int(core)
+    elif core is True:
+        n = 1
+    elif core is None:
+        for d in range(min(2, len(f.endpoints))):
+            lost = _counter(f, d, "lost_segment") + _counter(f, d, "ack_lost_segment")
+            if lost and not _counter(f, 1 - d, "retransmission") and not \
+                    _counter(f, 1 - d, "fast_retransmission"):
+                n += lost
+    return n
+
+
 def rule_capture_loss(ctx: _Context) -> RuleScan:
     hits = []
     while (f := (yield)) is not None:
-        core = f.tcp.get("capture_loss")
-        n = 0
-        if isinstance(core, dict):
-            n = sum(int(v) for v in core.values() if isinstance(v, (int, float)))
-        elif isinstance(core, (int, float)) and not isinstance(core, bool):
-            n = int(core)
-        elif core is True:
-            n = 1
-        elif core is None:
-            for d in range(min(2, len(f.endpoints))):
-                lost = _counter(f, d, "lost_segment") + _counter(
-                    f, d, "ack_lost_segment")
-                if lost and not _counter(f, 1 - d, "retransmission") and not \
-                        _counter(f, 1 - d, "fast_retransmission"):
-                    n += lost
+        n = _capture_gaps(f)
         if n:
             hits.append((f, n))
     if not hits:
@@ -1507,6 +1525,110 @@ def _merge_per_service(drafts: list[_Draft], server_of: dict[int, str]) -> list[
     return out
 
 
+# --- which rules can take something from a flow ------------------------------------------
+# Most flows of a capture are clean: fed to every scanning rule, each would look and find
+# nothing, and starting 17 rules on each flow cost more than all the rest of the findings.
+# So run_rules works out a few cheap facts of each flow once (`_evidence`, one bit each)
+# and feeds a rule only the flows with a fact it needs (`_NEEDS`) before it can record
+# anything.  The bits are the rules' own first tests, never narrower: a flow without them
+# is one the rule would pass over.  A rule not listed in _NEEDS sees every flow.
+# tests/test_diagnose_screen.py holds each rule to its bits.
+_STALLS = 1  # any stall (nagle, rto, zero window, receive window)
+_LOSS = 2  # a direction with 3 or more real retransmissions (retransmissions, Mathis)
+_ZERO_WINDOW = 4  # a zero window advertised
+_NO_WSCALE = 8  # options not known to be negotiated (the *_off rules)
+_NO_SACK = 16
+_NO_TIMESTAMPS = 32
+_INCOMPLETE = 64  # handshake not complete (handshake_failure)
+_SYN_REPEATS = 128  # SYN or SYN-ACK retransmitted
+_RESETS = 256
+_KEEPALIVE = 512  # keep-alive probes, or a long idle gap
+_NO_MSS = 1024  # an endpoint without an MSS option
+_OFFLOAD = 2048  # segments above the MSS
+_CAPTURE_LOSS = 4096
+_RESTARTS = 8192  # slow-start restarts
+_EVERY = -1  # all bits: a flow whose facts could not be read is fed to every rule
+
+
+def _evidence(ctx: _Context, f: FlowResult) -> int:
+    """The `_NEEDS` bits of a flow (`_EVERY` where a test trips: then each rule sees the
+    flow and deals with the odd data itself, as it would without the screen)."""
+    try:
+        tcp = f.tcp
+        fx = ctx.facts(f)
+        endpoints = f.endpoints
+        sides = min(2, len(endpoints))
+        bits = 0
+        if f.stalls:
+            bits |= _STALLS
+        for d in range(sides):
+            if _count_retransmissions(f, d)[0] >= 3:  # (uncached: most flows have none)
+                bits |= _LOSS
+            if _counter(f, d, "zero_window"):
+                bits |= _ZERO_WINDOW
+            if endpoints[d].mss is None:
+                bits |= _NO_MSS
+        if tcp.get("window_scaling") is not True:
+            bits |= _NO_WSCALE
+        if tcp.get("sack") is not True:
+            bits |= _NO_SACK
+        if tcp.get("timestamps") is not True:
+            bits |= _NO_TIMESTAMPS
+        if f.handshake != "complete":
+            bits |= _INCOMPLETE
+        syn_re, synack_re = _syn_retransmissions(f, fx)
+        if syn_re or synack_re:
+            bits |= _SYN_REPEATS
+        if tcp.get("resets") or fx.get("resets"):
+            bits |= _RESETS
+        if _keepalive_evidence(f, fx):
+            bits |= _KEEPALIVE
+        if _superframes(f, fx):
+            bits |= _OFFLOAD
+        if _capture_gaps(f):
+            bits |= _CAPTURE_LOSS
+        if fx.get("ssr_events"):
+            bits |= _RESTARTS
+        return bits
+    except Exception:
+        return _EVERY
+
+
+def _keepalive_evidence(f: FlowResult, fx: dict) -> bool:
+    """Whether rule_keepalive could say anything of f: probe times or counts, or an idle
+    gap of 300 s or more (what `_keepalive_times` and the rule read, never less)."""
+    if any((f.tcp.get("keepalive_ts") or {}).values()):
+        return True
+    kts = fx.get("keepalive_ts")
+    if kts and any(kts[:2]):
+        return True
+    for e in f.endpoints[:2]:
+        if e.counters.get("keep_alive"):
+            return True
+    return (fx.get("max_idle_gap") or 0.0) >= 300.0
+
+
+_NEEDS: dict[Rule, int] = {
+    rule_nagle: _STALLS,
+    rule_rto: _STALLS,
+    rule_retransmissions: _LOSS,
+    rule_zero_window: _STALLS | _ZERO_WINDOW,
+    rule_receive_window: _STALLS,
+    rule_window_scaling_off: _NO_WSCALE,
+    rule_sack_off: _NO_SACK,
+    rule_timestamps_off: _NO_TIMESTAMPS,
+    rule_keepalive: _KEEPALIVE,
+    rule_reset: _RESETS,
+    rule_handshake_failure: _INCOMPLETE,
+    rule_syn_retransmission: _SYN_REPEATS,
+    rule_mss_missing: _NO_MSS,
+    rule_offload: _OFFLOAD,
+    rule_capture_loss: _CAPTURE_LOSS,
+    rule_mathis: _LOSS,
+    rule_slow_start_restart: _RESTARTS,
+}
+
+
 # --- driver ----------------------------------------------------------------------------
 def run_rule(rule: Rule, ctx: _Context) -> list[_Draft]:
     """One rule over the context's flows, on its own."""
@@ -1554,17 +1676,23 @@ def run_rules(flows: Sequence[FlowResult], capture: CaptureInfo,
         # the connection groups (time_wait_pressure, connection_churn) need the size of
         # each group first: counted here, so that they read the flows once more, not twice
         sizes = ctx.group_sizes = defaultdict(int)
-        live = [(i, scan.send) for i, scan in scans.items()]
+        needs = {i: _NEEDS.get(rules[i][1], _EVERY) for i in scans}
+        unscreened = _EVERY in needs.values()  # a rule that sees every flow
+        live = [(i, scan.send, needs[i]) for i, scan in scans.items()]
         for f in flows:
             sizes[(_host(f.client), f.server)] += 1
-            for i, send in live:
-                try:
-                    send(f)
-                except Exception as exc:
-                    failures[i] = exc
-                    del scans[i]
+            evidence = _evidence(ctx, f)
+            if not evidence and not unscreened:
+                continue  # a clean flow: no rule would take anything from it
+            for i, send, need in live:
+                if evidence & need or need == _EVERY:
+                    try:
+                        send(f)
+                    except Exception as exc:
+                        failures[i] = exc
+                        del scans[i]
             if len(live) != len(scans):
-                live = [(i, scan.send) for i, scan in scans.items()]
+                live = [(i, scan.send, needs[i]) for i, scan in scans.items()]
     drafts: list[_Draft] = []
     for i, (kind, rule) in enumerate(rules):
         exc = failures.get(i)

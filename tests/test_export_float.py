@@ -1,0 +1,69 @@
+"""export.float_text writes a float as json does (repr; NaN, Infinity, -Infinity), with
+integer shortcuts for the common floats: it must agree with json on every value."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import struct
+
+from tcpforensics import export
+from tcpforensics.export import float_text
+
+encode = json.JSONEncoder().encode
+
+
+def _bits(lo: float, hi: float, r: random.Random) -> float:
+    """A float drawn uniformly over the bit patterns from lo up to hi (both > 0)."""
+    a, b = (struct.unpack("<Q", struct.pack("<d", x))[0] for x in (lo, hi))
+    return struct.unpack("<d", struct.pack("<Q", r.randrange(a, b)))[0]
+
+
+def test_specials_and_edges_are_written_as_json_writes_them():
+    values = [0.0, -0.0, math.nan, math.inf, -math.inf, 1e-4, math.nextafter(1e-4, 0),
+              1.0, 0.5, 4096.0, math.nextafter(4096.0, 0), 2.0**31, math.nextafter(2.0**31, 0),
+              2.0**30, 2.0**30 + 2.0**-22, 1e16, 5e-324, 1.7976931348623157e308, -1.5,
+              -1700000000.25, 1700000000.0, 0.1, 0.30000000000000004, 123456.789]
+    values += [2.0**e for e in range(-14, 32)]
+    for v in values:
+        assert float_text(v) == encode(v), v
+
+
+def test_capture_times_and_durations():
+    r = random.Random(9)
+    for _ in range(20_000):
+        sec, usec = r.randrange(0, 2**31 - 1), r.randrange(10**6)
+        for v in (sec + usec / 1e6, sec + usec * 1e-6, sec + r.random(),
+                  usec / 1e6, r.randrange(10**9) * 1e-9, (sec + usec * 1e-6) - sec):
+            assert float_text(v) == encode(v), v
+
+
+def test_random_bit_patterns():
+    r = random.Random(10)
+    for _ in range(20_000):
+        for lo, hi in ((1e-4, 4096.0), (4096.0, 2.0**31), (1e-300, 1e300)):
+            v = _bits(lo, hi, r)
+            assert float_text(v) == encode(v), v
+            assert float_text(-v) == encode(-v), -v
+
+
+def test_short_decimals_and_their_neighbours():
+    r = random.Random(11)
+    for _ in range(20_000):
+        digits = r.randrange(1, 18)
+        v = float(f"{r.randrange(1, 10**digits)}e-{r.randrange(0, 17)}")
+        for w in (v, math.nextafter(v, 0), math.nextafter(v, math.inf)):
+            assert float_text(w) == encode(w), w
+
+
+def test_the_integer_arithmetic_stays_within_64_bits():
+    # compiled, _shortest_decimal works in C long long: its largest intermediate values
+    # (the tail product and the decimal itself) must stay below 2**63
+    for shift in range(22, export._MAX_SHIFT + 1):
+        q = export._DECIMALS[shift]
+        assert 10 ** (q - 1) <= 2**shift < 10**q
+        for decimals in (q - 1, q):
+            low_bits = shift - decimals
+            assert (2**low_bits - 1) * 5**decimals < 2**63
+            assert 2**53 * 10**decimals // 2**shift + 1 < 2**63
