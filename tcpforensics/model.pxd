@@ -62,6 +62,13 @@ cdef class SegmentVerdict:
     cdef public bint dsack
 
 
+@cython.final
+cdef class StateChange:
+    cdef public double ts
+    cdef public long long endpoint
+    cdef public str state
+
+
 cdef class SegmentObserver:
     cpdef observe(self, Segment seg, SegmentVerdict verdict)
     cpdef finish(self, object result)

@@ -1,7 +1,7 @@
 # C types for the compiled build of connection.py (Cython pure-Python mode).
 cimport cython
 
-from tcpforensics.model cimport Segment, SegmentVerdict
+from tcpforensics.model cimport Segment, SegmentVerdict, StateChange
 from tcpforensics.tcp.analysis cimport bytes_in_flight, set_bases, wireshark_flags
 from cpython.array cimport array
 
@@ -24,8 +24,6 @@ cdef frozenset OPEN_FOR_CLOSE
 cdef tuple _OCTETS
 cdef tuple _FLAG_NAMES, _CAUSES
 cdef dict _NO_COUNTERS, _NO_CAUSES, _NO_RTO, _NO_RTT
-# typed as a type: `StateChange.__new__(StateChange)` is then a C call of its tp_new
-cdef type StateChange
 
 cpdef str addr_text(bytes addr, long long port)
 
@@ -38,7 +36,8 @@ cdef dict _causes(EndpointState ep)
 cdef list _keepalives(EndpointState ep)
 cdef dict _rto_final(EndpointState ep)
 cdef dict _rtt_summary(RttSummary summ)
-cdef object _change(double ts, long long endpoint, str state)
+@cython.locals(change=StateChange)
+cdef StateChange _change(double ts, long long endpoint, str state)
 
 
 # Fields in order of use (the struct follows it): what every packet reads first, so

@@ -853,10 +853,9 @@ def new_connection(flow_id: int, first: Segment, reused: bool) -> Connection:
 # -- pieces of FlowResult ---------------------------------------------------------------
 def _change(ts: float, endpoint: int, state: str) -> StateChange:
     """StateChange(ts, endpoint, state), its fields set one by one: compiled, that is a C
-    call of the type's tp_new and three slot stores instead of the dataclass's
-    Python-level __init__ (half the cost; a flow makes ten or so).  (Endpoint and
-    FlowResult keep their constructor: without slots, setting their fields one by one
-    costs about as much.)"""
+    call of the type's tp_new and three C stores, without the argument tuple and the
+    parsing of __init__ (a flow makes ten or so).  (Endpoint and FlowResult keep their
+    constructor: without slots, setting their fields one by one costs about as much.)"""
     change = StateChange.__new__(StateChange)
     change.ts = ts
     change.endpoint = endpoint
