@@ -13,6 +13,7 @@ cdef frozenset _AF_INET6
 cdef frozenset _EXT_8
 cdef dict _LINK
 cdef list _ADDRS
+cdef Py_ssize_t _ADDR_SLOTS
 
 
 @cython.locals(data=bytes, lt=cython.longlong, etype=int)
@@ -29,7 +30,7 @@ cdef inline int _be16(cbytes view, Py_ssize_t off) noexcept
 @cython.locals(high=cython.longlong)
 cdef inline long long _be32(cbytes view, Py_ssize_t off) noexcept
 
-@cython.locals(cview=cbytes, slot=int, cached=bytes, addr=bytes)
+@cython.locals(cview=cbytes, slot=Py_ssize_t, low=cython.ulonglong, cached=bytes, addr=bytes)
 cdef bytes _addr(cbytes view, Py_ssize_t off, Py_ssize_t size)
 
 @cython.locals(etype=int, vihl=int, total=Py_ssize_t, ip_id=int, frag=int, ttl=int, proto=int,
