@@ -194,7 +194,11 @@ def _addr(view: bytes, off: int, size: int) -> bytes:
         cached = _ADDRS[slot]
         if len(cached) == size:
             cview = cached
-            if memcmp(view + off, cview, size) == 0:
+            if size == 4:  # four byte compares: cheaper than a call of memcmp
+                if (view[off] == cview[0] and view[off + 1] == cview[1]
+                        and view[off + 2] == cview[2] and view[off + 3] == cview[3]):
+                    return cached
+            elif memcmp(view + off, cview, size) == 0:
                 return cached
         addr = view[off:off + size]
         _ADDRS[slot] = addr
