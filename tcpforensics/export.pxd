@@ -20,7 +20,7 @@ cdef class FlowJson:
     cdef tuple flow_pieces, endpoint_pieces, state_pieces, stall_pieces
     cdef str detail_key
     cdef object contract_counters, counter_keys, endpoint_dict, string
-    cdef dict counters_memo, tails
+    cdef dict counters_memo, tails, strings
 
     cpdef str value(self, object v)
     cpdef str mapping(self, object d)

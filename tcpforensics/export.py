@@ -107,6 +107,7 @@ _STALL = '{"kind": {}, "endpoint": {}, "start": {}, "duration": {}{}}'
 #: but a FIN each side, say); past it the memo starts over
 _COUNTERS_MEMO_BOUND = 4096
 _TAILS_BOUND = 1024  # state changes' (endpoint, state) texts kept (a few dozen exist)
+_STRINGS_BOUND = 4096  # strings' texts kept (most flows add one: the client address)
 
 
 def float_text(v: float) -> str:
@@ -229,16 +230,24 @@ class FlowJson:
         # of equal numbers is equal), and building the key is much cheaper than the text
         self.counters_memo: dict[tuple, str] = {}
         self.tails: dict[tuple, str] = {}  # (endpoint, state) -> state_tail's text
+        # string -> its JSON text: a flow writes its addresses twice, and states,
+        # roles, servers and finding ids recur from flow to flow
+        self.strings: dict[str, str] = {}
 
     def value(self, v: Any) -> str:
         """One value as the encoder writes it (scalars here, the rest by the encoder)."""
         t = type(v)
         if t is str:
-            return self.string(v)
+            text = self.strings.get(v)
+            if text is None:
+                if len(self.strings) >= _STRINGS_BOUND:
+                    self.strings.clear()
+                text = self.strings[v] = self.string(v)
+            return text
         if t is float:
             return float_text(v)
         if t is int:
-            return int.__repr__(v)
+            return repr(v)  # (t is int: no subclass's repr)
         if v is None:
             return "null"
         if v is True:
@@ -255,14 +264,15 @@ class FlowJson:
         for k, v in d.items():
             if type(k) is not str:  # json turns other keys into strings its own way
                 return self.compact(d)
-            parts.append(self.string(k) + self.key_sep + self.value(v))
+            parts.append(self.value(k) + self.key_sep + self.value(v))
         return "{" + self.item_sep.join(parts) + "}"
 
     # (the methods call self.value(...) each time rather than through a local name:
     # compiled, that is a C call, a bound method would be a Python one)
     def flow(self, f: FlowResult) -> str:
         p = self.state_pieces
-        states = []
+        sep = self.item_sep
+        states = []  # the state changes' text in pieces, joined with the rest at the end
         last_ts, last_text = None, ""
         first_ts, first_text = None, ""
         for s in f.states:
@@ -274,24 +284,29 @@ class FlowJson:
                 last_ts = ts if type(ts) is float else None
                 if not states:
                     first_ts, first_text = last_ts, last_text
-            states.append(p[0] + last_text + self.state_tail(s.endpoint, s.state))
+            if states:
+                states.append(sep)
+            states.append(p[0])
+            states.append(last_text)
+            states.append(self.state_tail(s.endpoint, s.state))
         # the flow starts at its first state change and mostly ends at its last
         start, end = f.start, f.end
         start_text = (first_text if type(start) is float and start == first_ts and start
                       else self.value(start))
         end_text = (last_text if type(end) is float and end == last_ts and end
                     else self.value(end))
-        sep = self.item_sep
         p = self.flow_pieces
-        return "".join([
+        text = [
             p[0], self.value(f.id), p[1], self.value(f.client), p[2], self.value(f.server),
             p[3], start_text, p[4], end_text, p[5], self.value(f.state),
             p[6], self.value(f.handshake), p[7], self.value(f.syn_rtt),
             p[8], self.mapping(f.rtt),
             p[9], sep.join([self.endpoint(e) for e in f.endpoints]),
             p[10], sep.join([self.stall(s) for s in f.stalls]),
-            p[11], sep.join([self.value(x) for x in f.findings]),
-            p[12], sep.join(states), p[13]])
+            p[11], sep.join([self.value(x) for x in f.findings]), p[12]]
+        text += states
+        text.append(p[13])
+        return "".join(text)
 
     def state_tail(self, endpoint: Any, state: Any) -> str:
         """A state change's text after its timestamp (a few distinct ones per capture)."""

@@ -5,6 +5,7 @@ cimport cython
 cpdef object _counter(object f, object i, object name)
 cpdef object _host(object addr)
 cpdef tuple _count_retransmissions(object f, object d)
+cpdef tuple _loss_repairs(object f, object d)
 cpdef tuple _syn_retransmissions(object f, object fx)
 cpdef dict _superframes(object f, object fx)
 cpdef object _capture_gaps(object f)

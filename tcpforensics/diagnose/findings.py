@@ -305,7 +305,13 @@ class _Context:
 
 
 def _count_retransmissions(f: FlowResult, d: int) -> tuple[int, int, dict]:
-    """(loss repairs, spurious, causes) for what direction d sent.
+    """(loss repairs, spurious, causes) for what direction d sent."""
+    real, causes = _loss_repairs(f, d)
+    return real, _counter(f, d, "spurious_retransmission"), causes
+
+
+def _loss_repairs(f: FlowResult, d: int) -> tuple[int, dict]:
+    """(loss repairs, causes) for what direction d sent.
 
     The core's per-cause tally counts every retransmitted segment once, however
     Wireshark-style flags label it (a hole filled quickly is flagged out-of-order,
@@ -340,8 +346,7 @@ def _count_retransmissions(f: FlowResult, d: int) -> tuple[int, int, dict]:
     rexmit -= int(tcp.get(key, fx.get(key, 0)) or 0)
     if sender is not None and not sender.payload_bytes:
         rexmit = 0
-    spurious = _counter(f, d, "spurious_retransmission")
-    return max(0, rexmit), spurious, causes
+    return max(0, rexmit), causes
 
 
 def _group_by_server(items: Iterable[tuple[FlowResult, dict]]
@@ -1562,7 +1567,7 @@ def _evidence(ctx: _Context, f: FlowResult) -> int:
         if f.stalls:
             bits |= _STALLS
         for d in range(sides):
-            if _count_retransmissions(f, d)[0] >= 3:  # (uncached: most flows have none)
+            if _loss_repairs(f, d)[0] >= 3:  # (uncached: most flows have none)
                 bits |= _LOSS
             if _counter(f, d, "zero_window"):
                 bits |= _ZERO_WINDOW
