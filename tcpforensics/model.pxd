@@ -69,6 +69,12 @@ cdef class StateChange:
     cdef public str state
 
 
+@cython.final
+cdef class Endpoint:
+    cdef public object addr, role, packets, payload_bytes, mss, wscale
+    cdef public object sack_permitted, timestamps, counters, cca
+
+
 cdef class SegmentObserver:
     cpdef observe(self, Segment seg, SegmentVerdict verdict)
     cpdef finish(self, object result)

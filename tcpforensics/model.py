@@ -333,20 +333,47 @@ class StateChange:
     __hash__ = None  # mutable, compared by value (as the dataclass was)
 
 
-@dataclass
-class Endpoint:
-    """Per-direction summary of one flow; counters are of segments *sent by* it."""
+_NEW_DICT = object()  # Endpoint's default `counters`: a new empty dict
 
-    addr: str
-    role: str  # client | server
-    packets: int = 0
-    payload_bytes: int = 0
-    mss: int | None = None
-    wscale: int | None = None
-    sack_permitted: bool = False
-    timestamps: bool = False
-    counters: dict[str, int] = field(default_factory=dict)
-    cca: dict | None = None
+
+# Two per flow (and two each time a packed flow is read back): compiled, a C struct made
+# without a Python-level __init__ or an attribute dict (the TCP core fills it field by
+# field).  Written out by hand like Segment, with the behaviour of the dataclass it was;
+# the fields keep whatever objects they are given.
+@cython.no_gc  # numbers, strings and dicts of numbers and strings: no cycle
+@cython.cclass
+class Endpoint:
+    """Per-direction summary of one flow; counters are of segments *sent by* it.
+    `role` is client | server; `mss` and `wscale` None when the SYN had no such option;
+    `cca` what the cwnd observer concluded (None: nothing)."""
+
+    __slots__ = ("addr", "role", "packets", "payload_bytes", "mss", "wscale",
+                 "sack_permitted", "timestamps", "counters", "cca")
+    FIELDS = ("addr", "role", "packets", "payload_bytes", "mss", "wscale", "sack_permitted",
+              "timestamps", "counters", "cca")
+
+    def __init__(self, addr, role, packets=0, payload_bytes=0, mss=None, wscale=None,
+                 sack_permitted=False, timestamps=False, counters=_NEW_DICT, cca=None):
+        self.addr = addr
+        self.role = role
+        self.packets = packets
+        self.payload_bytes = payload_bytes
+        self.mss = mss
+        self.wscale = wscale
+        self.sack_permitted = sack_permitted
+        self.timestamps = timestamps
+        self.counters = {} if counters is _NEW_DICT else counters
+        self.cca = cca
+
+    def __repr__(self):
+        return _fields_repr(self, Endpoint.FIELDS)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return _fields(self, Endpoint.FIELDS) == _fields(other, Endpoint.FIELDS)
+
+    __hash__ = None  # mutable, compared by value (as the dataclass was)
 
 
 # --- Results of an analysis (plain data; analysis.py assembles them) --------------------

@@ -1,7 +1,7 @@
 # C types for the compiled build of connection.py (Cython pure-Python mode).
 cimport cython
 
-from tcpforensics.model cimport Segment, SegmentVerdict, StateChange
+from tcpforensics.model cimport Endpoint, Segment, SegmentVerdict, StateChange
 from tcpforensics.tcp.analysis cimport bytes_in_flight, set_bases, wireshark_flags
 from cpython.array cimport array
 
@@ -30,8 +30,8 @@ cpdef str addr_text(bytes addr, long long port)
 @cython.locals(mss="long long")
 cdef object _smss(EndpointState fwd, EndpointState rev)
 cdef object _mss(EndpointState ep)
-@cython.locals(counters=dict, c=list, i=Py_ssize_t)
-cdef object _endpoint(EndpointState ep, object addr, object role)
+@cython.locals(counters=dict, c=list, i=Py_ssize_t, e=Endpoint)
+cdef Endpoint _endpoint(EndpointState ep, object addr, object role)
 cdef dict _causes(EndpointState ep)
 cdef list _keepalives(EndpointState ep)
 cdef dict _rto_final(EndpointState ep)

@@ -854,8 +854,8 @@ def new_connection(flow_id: int, first: Segment, reused: bool) -> Connection:
 def _change(ts: float, endpoint: int, state: str) -> StateChange:
     """StateChange(ts, endpoint, state), its fields set one by one: compiled, that is a C
     call of the type's tp_new and three C stores, without the argument tuple and the
-    parsing of __init__ (a flow makes ten or so).  (Endpoint and FlowResult keep their
-    constructor: without slots, setting their fields one by one costs about as much.)"""
+    parsing of __init__ (a flow makes ten or so).  (FlowResult keeps its constructor:
+    without slots, setting its fields one by one costs about as much.)"""
     change = StateChange.__new__(StateChange)
     change.ts = ts
     change.endpoint = endpoint
@@ -881,9 +881,19 @@ def _endpoint(ep: EndpointState, addr: str, role: str) -> Endpoint:
         counters["rst"] = ep.rst
     if ep.fin:
         counters["fin"] = ep.fin
-    # (addr, role, packets, payload_bytes, mss, wscale, sack_permitted, timestamps, counters)
-    return Endpoint(addr, role, ep.packets, ep.payload_bytes, _mss(ep), ep.wscale_opt,
-                    ep.sack_perm, ep.ts_opt, counters)
+    # field by field: compiled, a C call of the type's tp_new and C stores (see _change)
+    e = Endpoint.__new__(Endpoint)
+    e.addr = addr
+    e.role = role
+    e.packets = ep.packets
+    e.payload_bytes = ep.payload_bytes
+    e.mss = _mss(ep)
+    e.wscale = ep.wscale_opt
+    e.sack_permitted = ep.sack_perm
+    e.timestamps = ep.ts_opt
+    e.counters = counters
+    e.cca = None
+    return e
 
 
 def _mss(ep: EndpointState) -> int | None:
