@@ -379,6 +379,12 @@ REPORT_ONLY_FACTS = frozenset({
 })
 
 
+def has_report_details(result: FlowResult) -> bool:
+    """Whether `result` was made with the report's details (`last_frame` is one of the
+    REPORT_ONLY_FACTS and every result made with them has it)."""
+    return "last_frame" in (result.tcp or {})
+
+
 def iter_events(source: Source, options: Options | None = None
                 ) -> Iterator[tuple[Segment, Any, SegmentVerdict]]:
     """Yield (segment, flow, verdict) for every TCP segment in capture order."""

@@ -27,6 +27,7 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from .. import collector
+from ..analysis import has_report_details
 from ..errors import TcpForensicsError
 from ..model import Finding, FlowResult, Segment, SegmentVerdict
 from ..results import ResultStore
@@ -709,7 +710,7 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
         series = first_pass.series(chosen, t0, budget)
     # flows the analysis kept without the report's details (Options.detail_results): the
     # second pass rebuilds them from their segments
-    lacking = [fid for fid in chosen if "last_frame" not in (facts[fid].flow.tcp or {})] \
+    lacking = [fid for fid in chosen if not has_report_details(facts[fid].flow)] \
         if getattr(analysis, "details_dropped", 0) and events is None else []
     if series is not None and not lacking:
         source_ok = True  # the analysis pass kept the columns: no second read
