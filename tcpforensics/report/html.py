@@ -33,6 +33,7 @@ from ..model import Finding, FlowResult, Segment, SegmentVerdict
 from ..results import ResultStore
 from . import figures
 from .columns import numbers_json
+from .flow_table import flow_rows
 from .series import Budget, FirstPassSeries, FlowSeries, SeriesCollector, collect, with_details
 from .templating import OPTIONS, PrecompiledLoader
 
@@ -776,6 +777,7 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
         "sev_counts": sev_counts, "stall_rows": stall_rows, "stall_total": sum(
             x.stalled for x in facts.values()),
         "table": table, "table_total": len(analysis.flow_results),
+        "table_rows": flow_rows(table, fmt_seconds, fmt_num, fmt_bytes, fmt_rate),
         "details": details, "detail_count": len(details), "source_ok": source_ok,
         "second_pass_error": second_pass_error,
         "figures": figs, "plotly": plotly, "top": top,

@@ -1,6 +1,6 @@
 # ruff: noqa
 # Generated from templates/report.html.j2 by `python -m tcpforensics.report.precompile`; do not edit.
-SOURCE_KEY = 'tcpforensics-template-key:1e3f29c1421655c642f3efabd7775b94fb3038e78203d2b6b4ebc3ba67df10ab'
+SOURCE_KEY = 'tcpforensics-template-key:1e0550eea8d69a695f4c5698e27e56b91ab7aaca5c253a41a5ed44b26c17ff13'
 from jinja2.runtime import LoopContext, Macro, Markup, Namespace, TemplateNotFound, TemplateReference, TemplateRuntimeError, Undefined, escape, identity, internalcode, markup_join, missing, str_join
 name = 'report.html.j2'
 
@@ -25,70 +25,47 @@ def root(context, missing=missing, environment=environment):
     l_0_figures_json = resolve('figures_json')
     l_0_finding_groups = resolve('finding_groups')
     l_0_table = resolve('table')
+    l_0_table_rows = resolve('table_rows')
     l_0_source_ok = resolve('source_ok')
     l_0_second_pass_error = resolve('second_pass_error')
     l_0_generated = resolve('generated')
     l_0_plotly_js = resolve('plotly_js')
     l_0_m = missing
     try:
-        t_1 = environment.filters['bytes']
+        t_1 = environment.filters['join']
     except KeyError:
         @internalcode
         def t_1(*unused):
-            raise TemplateRuntimeError("No filter named 'bytes' found.")
+            raise TemplateRuntimeError("No filter named 'join' found.")
     try:
-        t_2 = environment.filters['format']
+        t_2 = environment.filters['length']
     except KeyError:
         @internalcode
         def t_2(*unused):
-            raise TemplateRuntimeError("No filter named 'format' found.")
+            raise TemplateRuntimeError("No filter named 'length' found.")
     try:
-        t_3 = environment.filters['join']
+        t_3 = environment.filters['num']
     except KeyError:
         @internalcode
         def t_3(*unused):
-            raise TemplateRuntimeError("No filter named 'join' found.")
+            raise TemplateRuntimeError("No filter named 'num' found.")
     try:
-        t_4 = environment.filters['length']
+        t_4 = environment.filters['prose']
     except KeyError:
         @internalcode
         def t_4(*unused):
-            raise TemplateRuntimeError("No filter named 'length' found.")
+            raise TemplateRuntimeError("No filter named 'prose' found.")
     try:
-        t_5 = environment.filters['max']
+        t_5 = environment.filters['seconds']
     except KeyError:
         @internalcode
         def t_5(*unused):
-            raise TemplateRuntimeError("No filter named 'max' found.")
+            raise TemplateRuntimeError("No filter named 'seconds' found.")
     try:
-        t_6 = environment.filters['num']
+        t_6 = environment.tests['none']
     except KeyError:
         @internalcode
         def t_6(*unused):
-            raise TemplateRuntimeError("No filter named 'num' found.")
-    try:
-        t_7 = environment.filters['prose']
-    except KeyError:
-        @internalcode
-        def t_7(*unused):
-            raise TemplateRuntimeError("No filter named 'prose' found.")
-    try:
-        t_8 = environment.filters['rate']
-    except KeyError:
-        @internalcode
-        def t_8(*unused):
-            raise TemplateRuntimeError("No filter named 'rate' found.")
-    try:
-        t_9 = environment.filters['seconds']
-    except KeyError:
-        @internalcode
-        def t_9(*unused):
-            raise TemplateRuntimeError("No filter named 'seconds' found.")
-    try:
-        t_10 = environment.tests['none']
-    except KeyError:
-        @internalcode
-        def t_10(*unused):
             raise TemplateRuntimeError("No test named 'none' found.")
     pass
     yield '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta http-equiv="Content-Security-Policy" content="'
@@ -113,14 +90,14 @@ def root(context, missing=missing, environment=environment):
         yield escape((undefined(name='plotly_src') if l_0_plotly_src is missing else l_0_plotly_src))
         yield '" charset="utf-8"></script>\n'
     yield '</head>\n<body>\n<nav class="top">\n  <span class="brand">tcpforensics</span>\n  <a href="#summary">Summary</a>\n  <a href="#findings">Findings ('
-    yield escape(t_4((undefined(name='findings') if l_0_findings is missing else l_0_findings)))
+    yield escape(t_2((undefined(name='findings') if l_0_findings is missing else l_0_findings)))
     yield ')</a>\n  <a href="#flows">Flows ('
     yield escape((undefined(name='table_total') if l_0_table_total is missing else l_0_table_total))
     yield ')</a>\n'
     if (undefined(name='details') if l_0_details is missing else l_0_details):
         pass
         yield '<a href="#details">Flow details ('
-        yield escape(t_4((undefined(name='details') if l_0_details is missing else l_0_details)))
+        yield escape(t_2((undefined(name='details') if l_0_details is missing else l_0_details)))
         yield ')</a>'
     yield '  <a href="#capture">Capture</a>\n  <span class="file" title="'
     yield escape(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'path'))
@@ -143,7 +120,7 @@ def root(context, missing=missing, environment=environment):
     if environment.getattr((undefined(name='verdict') if l_0_verdict is missing else l_0_verdict), 'fix'):
         pass
         yield '<div class="verdict-fix"><span class="rec-k">First thing to change:</span> '
-        yield escape(t_7(environment.getattr((undefined(name='verdict') if l_0_verdict is missing else l_0_verdict), 'fix')))
+        yield escape(t_4(environment.getattr((undefined(name='verdict') if l_0_verdict is missing else l_0_verdict), 'fix')))
         yield ' <a href="#finding-'
         yield escape(environment.getattr((undefined(name='verdict') if l_0_verdict is missing else l_0_verdict), 'top'))
         yield '">details</a></div>'
@@ -160,15 +137,15 @@ def root(context, missing=missing, environment=environment):
         l_1_w = missing
         yield '</ul>\n  </div>\n'
     yield '  <div class="facts">\n    <div class="fact"><span class="k">Duration</span><span class="v">'
-    yield escape(t_9(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'duration')))
+    yield escape(t_5(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'duration')))
     yield '</span></div>\n    <div class="fact"><span class="k">Records</span><span class="v">'
-    yield escape(t_6(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'records')))
+    yield escape(t_3(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'records')))
     yield '</span></div>\n    <div class="fact"><span class="k">TCP segments</span><span class="v">'
-    yield escape(t_6(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'tcp_segments')))
+    yield escape(t_3(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'tcp_segments')))
     yield '</span></div>\n    <div class="fact"><span class="k">TCP flows</span><span class="v">'
-    yield escape(t_6(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'flows')))
+    yield escape(t_3(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'flows')))
     yield '</span></div>\n    <div class="fact"><span class="k">Skipped records</span><span class="v">'
-    yield escape(t_6(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'skipped_total')))
+    yield escape(t_3(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'skipped_total')))
     yield '</span>\n'
     if environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'skipped'):
         pass
@@ -179,7 +156,7 @@ def root(context, missing=missing, environment=environment):
             pass
             yield escape(l_1_k)
             yield ' '
-            yield escape(t_6(l_1_v))
+            yield escape(t_3(l_1_v))
             if (not environment.getattr(l_1_loop, 'last')):
                 pass
                 yield ', '
@@ -204,7 +181,7 @@ def root(context, missing=missing, environment=environment):
         pass
         yield 'none'
     yield '</span></div>\n    <div class="fact"><span class="k">Time stalled</span><span class="v">'
-    yield escape(t_9((undefined(name='stall_total') if l_0_stall_total is missing else l_0_stall_total)))
+    yield escape(t_5((undefined(name='stall_total') if l_0_stall_total is missing else l_0_stall_total)))
     yield '</span><span class="sub">summed over flows</span></div>\n  </div>\n\n'
     if (undefined(name='top_findings') if l_0_top_findings is missing else l_0_top_findings):
         pass
@@ -219,10 +196,10 @@ def root(context, missing=missing, environment=environment):
             yield '\n'
         l_1_f = missing
         yield '  </div>\n'
-        if (t_4((undefined(name='findings') if l_0_findings is missing else l_0_findings)) > t_4((undefined(name='top_findings') if l_0_top_findings is missing else l_0_top_findings))):
+        if (t_2((undefined(name='findings') if l_0_findings is missing else l_0_findings)) > t_2((undefined(name='top_findings') if l_0_top_findings is missing else l_0_top_findings))):
             pass
             yield '<p class="muted"><a href="#findings">All '
-            yield escape(t_4((undefined(name='findings') if l_0_findings is missing else l_0_findings)))
+            yield escape(t_2((undefined(name='findings') if l_0_findings is missing else l_0_findings)))
             yield ' findings</a></p>'
     yield '\n'
     if (undefined(name='stall_rows') if l_0_stall_rows is missing else l_0_stall_rows):
@@ -236,13 +213,13 @@ def root(context, missing=missing, environment=environment):
             yield '"></span>'
             yield escape(environment.getattr(l_1_r, 'label'))
             yield '</td><td class="r">'
-            yield escape(t_9(environment.getattr(l_1_r, 'seconds')))
+            yield escape(t_5(environment.getattr(l_1_r, 'seconds')))
             yield '</td><td class="r">'
-            yield escape(t_6(environment.getattr(l_1_r, 'count')))
+            yield escape(t_3(environment.getattr(l_1_r, 'count')))
             yield '</td><td class="r">'
-            yield escape(t_9(environment.getattr(l_1_r, 'max')))
+            yield escape(t_5(environment.getattr(l_1_r, 'max')))
             yield '</td><td class="r">'
-            yield escape(t_6(environment.getattr(l_1_r, 'flows')))
+            yield escape(t_3(environment.getattr(l_1_r, 'flows')))
             yield '</td></tr>\n'
         l_1_r = missing
         yield '      </tbody>\n    </table>\n  </div>\n'
@@ -250,7 +227,7 @@ def root(context, missing=missing, environment=environment):
         pass
         yield '  <div class="chart" id="flows-overview" data-fig="flows-overview"></div>\n'
     yield '</section>\n\n<section id="findings">\n  <h2>Findings ('
-    yield escape(t_4((undefined(name='findings') if l_0_findings is missing else l_0_findings)))
+    yield escape(t_2((undefined(name='findings') if l_0_findings is missing else l_0_findings)))
     yield ')</h2>\n'
     if (not (undefined(name='findings') if l_0_findings is missing else l_0_findings)):
         pass
@@ -262,16 +239,16 @@ def root(context, missing=missing, environment=environment):
         yield '    '
         yield escape(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'finding_card'), environment.getitem(l_1_group, 0), compact=False, _loop_vars=_loop_vars))
         yield '\n'
-        if (t_4(l_1_group) > 1):
+        if (t_2(l_1_group) > 1):
             pass
             yield '    <details class="similar" id="similar-'
             yield escape(environment.getattr(environment.getitem(l_1_group, 0), 'kind'))
             yield '"><summary>'
-            yield escape((t_4(l_1_group) - 1))
+            yield escape((t_2(l_1_group) - 1))
             yield ' more '
             yield escape(environment.getattr(environment.getitem(l_1_group, 0), 'kind'))
             yield ' finding'
-            yield escape(('s' if (t_4(l_1_group) > 2) else cond_expr_undefined("the inline if-expression on line 89 in 'report.html.j2' evaluated to false and no else section was defined.")))
+            yield escape(('s' if (t_2(l_1_group) > 2) else cond_expr_undefined("the inline if-expression on line 89 in 'report.html.j2' evaluated to false and no else section was defined.")))
             yield '</summary>\n      <table class="small">\n        <thead><tr><th>ID</th><th>Severity</th><th>Finding</th><th>Flows</th><th class="r">Impact</th></tr></thead>\n        <tbody>\n'
             l_2_loop = missing
             for l_2_f, l_2_loop in LoopContext(l_1_group[1:301], undefined):
@@ -308,167 +285,32 @@ def root(context, missing=missing, environment=environment):
                         pass
                         yield ', '
                 l_3_loop = l_3_fl = missing
-                if ((t_4(environment.getattr(l_2_f, 'flows')) > 10) or environment.getattr(l_2_f, 'more_flows')):
+                if ((t_2(environment.getattr(l_2_f, 'flows')) > 10) or environment.getattr(l_2_f, 'more_flows')):
                     pass
                     yield ' &hellip;'
                 yield '</td>\n            <td class="r">'
-                yield escape((t_9(environment.getattr(l_2_f, 'impact')) if environment.getattr(l_2_f, 'impact') else '–'))
+                yield escape((t_5(environment.getattr(l_2_f, 'impact')) if environment.getattr(l_2_f, 'impact') else '–'))
                 yield '</td></tr>\n'
             l_2_loop = l_2_f = missing
-            if (t_4(l_1_group) > 301):
+            if (t_2(l_1_group) > 301):
                 pass
                 yield '<tr><td colspan="5" class="muted">&hellip; and '
-                yield escape((t_4(l_1_group) - 301))
+                yield escape((t_2(l_1_group) - 301))
                 yield ' more; <code>tcpforensics analyze</code> lists them all.</td></tr>'
             yield '        </tbody>\n      </table>\n    </details>\n'
     l_1_loop = l_1_group = missing
     yield '</section>\n\n<section id="flows">\n  <h2>Flows ('
-    yield escape(t_6((undefined(name='table_total') if l_0_table_total is missing else l_0_table_total)))
+    yield escape(t_3((undefined(name='table_total') if l_0_table_total is missing else l_0_table_total)))
     yield ')</h2>\n'
-    if ((undefined(name='table_total') if l_0_table_total is missing else l_0_table_total) > t_4((undefined(name='table') if l_0_table is missing else l_0_table))):
+    if ((undefined(name='table_total') if l_0_table_total is missing else l_0_table_total) > t_2((undefined(name='table') if l_0_table is missing else l_0_table))):
         pass
         yield '<p class="muted">Showing the '
-        yield escape(t_6(t_4((undefined(name='table') if l_0_table is missing else l_0_table))))
+        yield escape(t_3(t_2((undefined(name='table') if l_0_table is missing else l_0_table))))
         yield ' worst flows of '
-        yield escape(t_6((undefined(name='table_total') if l_0_table_total is missing else l_0_table_total)))
+        yield escape(t_3((undefined(name='table_total') if l_0_table_total is missing else l_0_table_total)))
         yield '; use <code>tcpforensics analyze</code> for all of them.</p>'
     yield '  <div class="tools">\n    <input type="search" id="flow-filter" placeholder="Filter flows: address, port, state, finding, cca&hellip;" aria-label="Filter flows">\n    <label><input type="checkbox" id="flow-problems"> only flows with findings</label>\n    <span id="flow-count" class="muted"></span>\n  </div>\n  <div class="tablewrap">\n  <table id="flow-table" class="flows">\n    <thead><tr>\n      <th data-type="num">ID</th><th>Client</th><th>Server</th>\n      <th data-type="num" title="seconds since capture start">Start</th><th data-type="num">Duration</th>\n      <th>State</th>\n      <th data-type="num" title="packets client&rarr;server / server&rarr;client">Packets</th>\n      <th data-type="num" title="payload bytes client&rarr;server / server&rarr;client">Payload</th>\n      <th data-type="num" title="average payload rate over the flow\'s lifetime, larger direction">Avg rate</th>\n      <th data-type="num" title="median RTT (hover a cell for min and max)">RTT</th>\n      <th data-type="num" title="retransmitted segments">Retr</th>\n      <th data-type="num" title="duplicate ACKs">Dup ACK</th>\n      <th data-type="num" title="zero-window advertisements">Zero win</th>\n      <th data-type="num" title="time spent in stalls">Stalled</th>\n      <th title="inferred congestion control of the data senders">CCA</th>\n      <th data-type="sev">Findings</th>\n    </tr></thead>\n    <tbody>\n'
-    for l_1_r in (undefined(name='table') if l_0_table is missing else l_0_table):
-        l_1_rate = missing
-        _loop_vars = {}
-        pass
-        yield '      <tr id="row-'
-        yield escape(environment.getattr(l_1_r, 'id'))
-        yield '" class="sev-row-'
-        yield escape(environment.getattr(l_1_r, 'severity'))
-        yield '" data-sev="'
-        yield escape(environment.getattr(l_1_r, 'severity'))
-        yield '">\n        <td data-v="'
-        yield escape(environment.getattr(l_1_r, 'id'))
-        yield '">'
-        if environment.getattr(l_1_r, 'detailed'):
-            pass
-            yield '<a href="#flow-'
-            yield escape(environment.getattr(l_1_r, 'id'))
-            yield '">'
-            yield escape(environment.getattr(l_1_r, 'id'))
-            yield '</a>'
-        else:
-            pass
-            yield escape(environment.getattr(l_1_r, 'id'))
-        yield '</td>\n        <td class="mono">'
-        yield escape(environment.getattr(l_1_r, 'client'))
-        yield '</td><td class="mono">'
-        yield escape(environment.getattr(l_1_r, 'server'))
-        yield '</td>\n        <td data-v="'
-        yield escape(environment.getattr(l_1_r, 'start'))
-        yield '" class="r">'
-        yield escape(t_2('%.3f', environment.getattr(l_1_r, 'start')))
-        yield '</td>\n        <td data-v="'
-        yield escape(environment.getattr(l_1_r, 'duration'))
-        yield '" class="r">'
-        yield escape(t_9(environment.getattr(l_1_r, 'duration')))
-        yield '</td>\n        <td>'
-        yield escape(environment.getattr(l_1_r, 'state'))
-        if (environment.getattr(l_1_r, 'handshake') != 'complete'):
-            pass
-            yield ' <span class="muted">('
-            yield escape(environment.getattr(l_1_r, 'handshake'))
-            yield ' handshake)</span>'
-        yield '</td>\n        <td data-v="'
-        yield escape((environment.getattr(l_1_r, 'pkts_c') + environment.getattr(l_1_r, 'pkts_s')))
-        yield '" class="r">'
-        yield escape(t_6(environment.getattr(l_1_r, 'pkts_c')))
-        yield ' / '
-        yield escape(t_6(environment.getattr(l_1_r, 'pkts_s')))
-        yield '</td>\n        <td data-v="'
-        yield escape((environment.getattr(l_1_r, 'bytes_c') + environment.getattr(l_1_r, 'bytes_s')))
-        yield '" class="r">'
-        yield escape(t_1(environment.getattr(l_1_r, 'bytes_c')))
-        yield ' / '
-        yield escape(t_1(environment.getattr(l_1_r, 'bytes_s')))
-        yield '</td>\n'
-        l_1_rate = t_5(environment, [(environment.getattr(l_1_r, 'rate_c') or 0), (environment.getattr(l_1_r, 'rate_s') or 0)])
-        _loop_vars['rate'] = l_1_rate
-        yield '        <td data-v="'
-        yield escape((undefined(name='rate') if l_1_rate is missing else l_1_rate))
-        yield '" class="r">'
-        yield escape((t_8((undefined(name='rate') if l_1_rate is missing else l_1_rate)) if (undefined(name='rate') if l_1_rate is missing else l_1_rate) else '–'))
-        yield '</td>\n        <td data-v="'
-        yield escape((environment.getattr(l_1_r, 'rtt_med') if (not t_10(environment.getattr(l_1_r, 'rtt_med'))) else -1))
-        yield '" class="r"'
-        if (not t_10(environment.getattr(l_1_r, 'rtt_med'))):
-            pass
-            yield ' title="min '
-            yield escape(t_9(environment.getattr(l_1_r, 'rtt_min')))
-            yield ', median '
-            yield escape(t_9(environment.getattr(l_1_r, 'rtt_med')))
-            yield ', max '
-            yield escape(t_9(environment.getattr(l_1_r, 'rtt_max')))
-            yield '"'
-        yield '>'
-        if (not t_10(environment.getattr(l_1_r, 'rtt_med'))):
-            pass
-            yield escape(t_9(environment.getattr(l_1_r, 'rtt_med')))
-        else:
-            pass
-            yield '&ndash;'
-        yield '</td>\n        <td data-v="'
-        yield escape(environment.getattr(l_1_r, 'retrans'))
-        yield '" class="r'
-        if environment.getattr(l_1_r, 'retrans'):
-            pass
-            yield ' hot'
-        yield '">'
-        yield escape(t_6(environment.getattr(l_1_r, 'retrans')))
-        yield '</td>\n        <td data-v="'
-        yield escape(environment.getattr(l_1_r, 'dupacks'))
-        yield '" class="r">'
-        yield escape(t_6(environment.getattr(l_1_r, 'dupacks')))
-        yield '</td>\n        <td data-v="'
-        yield escape(environment.getattr(l_1_r, 'zerowin'))
-        yield '" class="r'
-        if environment.getattr(l_1_r, 'zerowin'):
-            pass
-            yield ' hot'
-        yield '">'
-        yield escape(t_6(environment.getattr(l_1_r, 'zerowin')))
-        yield '</td>\n        <td data-v="'
-        yield escape(environment.getattr(l_1_r, 'stalled'))
-        yield '" class="r">'
-        yield escape((t_9(environment.getattr(l_1_r, 'stalled')) if environment.getattr(l_1_r, 'stalled') else '–'))
-        yield '</td>\n        <td>'
-        if environment.getattr(l_1_r, 'cca_c'):
-            pass
-            yield 'c: '
-            yield escape(environment.getattr(l_1_r, 'cca_c'))
-        if (environment.getattr(l_1_r, 'cca_c') and environment.getattr(l_1_r, 'cca_s')):
-            pass
-            yield '<br>'
-        if environment.getattr(l_1_r, 'cca_s'):
-            pass
-            yield 's: '
-            yield escape(environment.getattr(l_1_r, 'cca_s'))
-        yield '</td>\n        <td data-v="'
-        yield escape(context.call(environment.getattr({'critical': 3, 'warning': 2, 'info': 1}, 'get'), environment.getattr(l_1_r, 'severity'), 0, _loop_vars=_loop_vars))
-        yield '">'
-        for (l_2_fid, l_2_sev, l_2_kind) in environment.getattr(l_1_r, 'findings'):
-            _loop_vars = {}
-            pass
-            yield '<a class="badge sev-'
-            yield escape(l_2_sev)
-            yield '" href="#finding-'
-            yield escape(l_2_fid)
-            yield '" title="'
-            yield escape(l_2_kind)
-            yield '">'
-            yield escape(l_2_fid)
-            yield ' '
-            yield escape(l_2_kind)
-            yield '</a> '
-        l_2_fid = l_2_sev = l_2_kind = missing
-        yield '</td>\n      </tr>\n'
-    l_1_r = l_1_rate = missing
+    yield escape((undefined(name='table_rows') if l_0_table_rows is missing else l_0_table_rows))
     yield '    </tbody>\n  </table>\n  </div>\n</section>\n\n'
     if (undefined(name='details') if l_0_details is missing else l_0_details):
         pass
@@ -494,21 +336,21 @@ def root(context, missing=missing, environment=environment):
     yield '</td></tr>\n    <tr><th>Format</th><td>'
     yield escape(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'format'))
     yield '; link types '
-    yield escape((t_3(context.eval_ctx, environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'linktypes'), ', ') or '–'))
+    yield escape((t_1(context.eval_ctx, environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'linktypes'), ', ') or '–'))
     yield '; snaplen '
-    yield escape((environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'snaplen') if (not t_10(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'snaplen'))) else '–'))
+    yield escape((environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'snaplen') if (not t_6(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'snaplen'))) else '–'))
     yield '</td></tr>\n    <tr><th>First packet</th><td>'
     yield escape((environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'started') or '–'))
     yield '</td></tr>\n    <tr><th>Records</th><td>'
-    yield escape(t_6(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'records')))
+    yield escape(t_3(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'records')))
     yield ' ('
-    yield escape(t_6(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'tcp_segments')))
+    yield escape(t_3(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'tcp_segments')))
     yield ' TCP segments'
     for (l_1_k, l_1_v) in environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'skipped'):
         _loop_vars = {}
         pass
         yield ', '
-        yield escape(t_6(l_1_v))
+        yield escape(t_3(l_1_v))
         yield ' '
         yield escape(l_1_k)
     l_1_k = l_1_v = missing
@@ -516,7 +358,7 @@ def root(context, missing=missing, environment=environment):
     if environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'evicted'):
         pass
         yield '<tr><th>Evicted flows</th><td>'
-        yield escape(t_6(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'evicted')))
+        yield escape(t_3(environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'evicted')))
         yield ' flows were dropped from memory before they ended (too many concurrent flows); their results may be partial.</td></tr>'
     for l_1_c in environment.getattr((undefined(name='capture') if l_0_capture is missing else l_0_capture), 'comments'):
         _loop_vars = {}
@@ -571,4 +413,4 @@ def root(context, missing=missing, environment=environment):
     yield '</script>\n</body>\n</html>'
 
 blocks = {}
-debug_info = '5=92&7=94&8=96&10=98&12=105&13=108&20=113&21=115&22=117&24=123&27=127&30=130&31=132&32=134&33=138&34=140&36=148&38=151&42=160&43=162&44=164&45=166&46=168&47=170&49=186&50=200&51=204&54=206&55=209&57=211&58=215&61=219&64=225&71=228&72=232&78=246&84=250&85=252&86=256&87=260&88=262&89=265&93=274&94=278&95=286&96=289&97=312&99=315&108=323&109=325&133=333&134=338&135=344&136=357&137=361&138=365&139=369&140=376&141=382&142=388&143=391&144=395&145=414&146=422&147=426&148=434&149=438&150=450&158=470&161=473&162=476&164=481&165=485&173=490&174=492&175=498&176=500&177=513&178=518&179=526&181=546&184=550&185=552&186=555&188=560&189=562'
+debug_info = '5=69&7=71&8=73&10=75&12=82&13=85&20=90&21=92&22=94&24=100&27=104&30=107&31=109&32=111&33=115&34=117&36=125&38=128&42=137&43=139&44=141&45=143&46=145&47=147&49=163&50=177&51=181&54=183&55=186&57=188&58=192&61=196&64=202&71=205&72=209&78=223&84=227&85=229&86=233&87=237&88=239&89=242&93=251&94=255&95=263&96=266&97=289&99=292&108=300&109=302&133=310&138=312&141=315&142=318&144=323&145=327&153=332&154=334&155=340&156=342&157=355&158=360&159=368&161=388&164=392&165=394&166=397&168=402&169=404'
