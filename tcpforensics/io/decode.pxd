@@ -93,3 +93,7 @@ cdef object _udp(RawPacket raw, bytes data, Py_ssize_t off, int depth)
                mptcp=bint, sacks=tuple, tsval=cython.longlong, tsecr=cython.longlong)
 cdef object _tcp(RawPacket raw, bytes data, Py_ssize_t off, Py_ssize_t ip_payload, bytes src,
                  bytes dst, long long ip_id, int ttl)
+
+@cython.locals(etype=int, vihl=int, total=Py_ssize_t, frag=int, proto=int, ipmax=Py_ssize_t,
+               hlen=Py_ssize_t)
+cdef long long common_frame_ports(cbytes view, Py_ssize_t n, long long wire) noexcept

@@ -820,3 +820,23 @@ def _tcp(raw: RawPacket, data: bytes, off: int, ip_payload: int, src: bytes, dst
     return _segment(raw.frame, _seconds(raw.ts_ns), src, dst, sport, dport, seq, ack, flags,
                     win, length, mss, wscale, sack_perm, sacks, tsval, tsecr, tfo, mptcp,
                     ip_id, ttl, captured, urg)
+
+
+def common_frame_ports(view: bytes, n: int, wire: int) -> int:
+    """The port pair (sport << 16 | dport) of a frame that _ether_ipv4_tcp decodes, or -1
+    for any other frame: the same checks, without building the Segment.  A reader that
+    wants some connections only skips the frames of the others with it (the report's
+    second pass).  `n` is at least 54; `view` as for _ether_ipv4_tcp."""
+    etype, vihl, total, frag, proto = _be16(view, 12), view[14], _be16(view, 16), \
+        _be16(view, 20), view[23]
+    if etype != 0x0800 or vihl != 0x45 or proto != 6 or frag & 0x3FFF:
+        return -1
+    ipmax = (wire if wire > n else n) - 14
+    if total == 0 or total > ipmax:
+        total = ipmax
+    hlen = (view[46] >> 4) << 2
+    if hlen < 20 or hlen > total - 20:
+        return -1
+    if hlen != 20 and not (hlen == 32 and n >= 66 and _be32(view, 54) == 0x0101080A):
+        return -1
+    return _be16(view, 34) << 16 | _be16(view, 36)

@@ -66,6 +66,10 @@ cdef class Capture:
 
     @cython.locals(view=cbytes, start=Py_ssize_t, caplen=Py_ssize_t, seg=Segment)
     cpdef object next_decoded(self)
+    @cython.locals(view=cbytes, start=Py_ssize_t, caplen=Py_ssize_t, seg=Segment,
+                   pair=cython.longlong, bitmap=cbytes, sport=Py_ssize_t, dport=Py_ssize_t)
+    cpdef object next_decoded_for(self, bytes ports)
+    cpdef double record_time(self)
     @cython.locals(view=cbytes, start=Py_ssize_t)
     cdef RawPacket _next_pcap(self)
     @cython.locals(rec_len=Py_ssize_t, pos=Py_ssize_t, n=Py_ssize_t, view=cbytes,

@@ -32,7 +32,14 @@ from tcpforensics.io.decode import decode
 from tcpforensics.model import RawPacket, Segment
 
 if cython.compiled:  # C calls into the decoder (next_decoded)
-    from cython.cimports.tcpforensics.io.decode import _ether_ipv4_tcp, decode
+    from cython.cimports.tcpforensics.io.decode import (
+        _ether_ipv4_tcp,
+        common_frame_ports,
+        decode,
+    )
+
+#: What next_decoded_for() gives for a record of a connection the caller does not want.
+OTHER_CONNECTION = "record of another connection"
 
 __all__ = ["Capture", "open_capture", "LINKTYPE_INVALID"]
 
@@ -331,6 +338,43 @@ class Capture:
                                    self._wirelen, view[start:start + caplen], 0))
         raw = next(self, None)
         return None if raw is None else decode(raw)
+
+    def next_decoded_for(self, ports: bytes) -> Segment | str | None:
+        """next_decoded() for a reader that wants some connections only.
+
+        `ports` is a bitmap of the ports wanted (8,192 bytes: port p is bit p & 7 of byte
+        p >> 3).  A record of the common frame (Ethernet / IPv4 / TCP as _ether_ipv4_tcp
+        decodes it) with either port not marked comes back as OTHER_CONNECTION, not
+        decoded: `record_time()` is then its time, as the segment's `ts` would have been.
+        Any other record comes back as next_decoded() gives it.  (The pure build decodes
+        every record: skipping is only what makes the compiled one faster.)
+        """
+        if cython.compiled and self.format == "pcap":
+            if not self._pcap_record():
+                return None
+            view = self._buf
+            start = self._start
+            caplen = self._caplen
+            if self._linktype == 1 and caplen >= 54:
+                pair = common_frame_ports(view + start, caplen, self._wirelen)
+                if pair >= 0:
+                    bitmap = ports
+                    sport = pair >> 16
+                    dport = pair & 0xFFFF
+                    if not (bitmap[sport >> 3] >> (sport & 7) & 1
+                            and bitmap[dport >> 3] >> (dport & 7) & 1):
+                        return OTHER_CONNECTION
+                    seg = _ether_ipv4_tcp(view + start, caplen, self._wirelen, self.records)
+                    seg.ts = self._ts / 1e9  # (the frame is one it accepts)
+                    return seg
+            return decode(_new_raw(self.records, self._ts, self._linktype, caplen,
+                                   self._wirelen, view[start:start + caplen], 0))
+        return self.next_decoded()
+
+    def record_time(self) -> float:
+        """The time (seconds) of the record next_decoded_for() just gave as
+        OTHER_CONNECTION, as its segment's `ts` would have been."""
+        return self._ts / 1e9
 
     def decoded(self) -> Iterator[Segment | str]:
         """The records decoded, in order: (decode(raw) for raw in self), faster."""

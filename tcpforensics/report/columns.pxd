@@ -58,7 +58,8 @@ cdef class ColumnStore:
     cdef public SegmentLog log
 
     @cython.locals(ports=set, local=dict, late="long long", seg=Segment, ts=double,
-                   sp="long long", dp="long long", reader=Capture)
+                   sp="long long", dp="long long", reader=Capture, bitmap=bytearray,
+                   wanted_ports=bytes, port="long long")
     cpdef file_wanted(self, object capture, dict starts, double until, long long late_run,
                       object table=*, object ended=*)
 

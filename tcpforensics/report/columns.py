@@ -14,6 +14,7 @@ import cython
 
 from ..arrays import round6
 from ..flows import FlowTable
+from ..io.reader import OTHER_CONNECTION
 from ..model import ACK, FIN, RST, SYN
 from ..packet_loop import SegmentSink
 from .marks import ACK_MARKS, DATA_MARKS, MARK_FIN, MARK_RST, MARK_SYN
@@ -356,18 +357,32 @@ class ColumnStore:
         """
         # a cheap first test on the port pair, before the full key is built
         ports = set()
+        bitmap = bytearray(8192)  # the ports wanted: the reader skips the other records
         for key in starts:
             ports.add(key[1] << 16 | key[3])
             ports.add(key[3] << 16 | key[1])
+            for port in (key[1], key[3]):
+                bitmap[port >> 3] |= 1 << (port & 7)
+        wanted_ports = bytes(bitmap)
         if table is None:
             table = FlowTable()
         local = {}  # local flow id -> analysis flow id
         late = 0
-        reader = capture  # (compiled: a Capture, so next_decoded is a C call)
+        reader = capture  # (compiled: a Capture, so next_decoded_for is a C call)
         while True:
-            result = reader.next_decoded()  # read and decode fused, as in the analysis
+            # read and decode fused, as in the analysis; most records of other
+            # connections come back undecoded, with only their time to read
+            result = reader.next_decoded_for(wanted_ports)
             if result is None:
                 break
+            if result is OTHER_CONNECTION:
+                if reader.record_time() > until:
+                    late += 1
+                    if late > late_run:
+                        break
+                else:
+                    late = 0
+                continue
             if result.__class__ is str:
                 continue
             seg = result
