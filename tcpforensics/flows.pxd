@@ -6,6 +6,7 @@ from tcpforensics.tcp.connection cimport Connection, new_connection
 from tcpforensics.tcp.endpoint cimport EndpointState
 
 cdef long long ACK, SYN, GRAVEYARD, FLOW_CACHE, STALE_SWEEP
+cdef double _NEVER
 cdef object _KEY4, _KEY16, _PORTS
 
 
@@ -23,7 +24,7 @@ cdef class Flow:
     cdef public Connection conn
     cdef public bint done
     cdef public double last_ts
-    cdef public object observers
+    cdef public tuple observers
     cdef public long long id
     cdef public tuple key
     cdef public long long _entries
@@ -47,6 +48,7 @@ cdef class FlowTable:
     cdef public dict _live
     cdef public object _grave  # an OrderedDict
     cdef public list _heap
+    cdef public double _due
     cdef public long long _stale
     cdef public list _finished
     cdef public double _now
@@ -75,5 +77,5 @@ cdef class FlowTable:
     @cython.locals(heap=list, flow=Flow, real=double)
     cdef void _evict_one(self, Flow keep)
     cpdef void advance(self, double ts)
-    @cython.locals(heap=list, flow=Flow, real=double, now=double, out=list, earliest=double)
+    @cython.locals(heap=list, flow=Flow, real=double, now=double, out=list)
     cpdef list pop_finished(self)

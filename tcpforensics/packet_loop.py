@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import cython
+
 from .flows import shard_of
 from .io.decode import decode
 from .model import Segment, SegmentObserver
@@ -87,7 +89,9 @@ class PacketLoop:
         flow = table.current
         for observer in flow.observers:
             if isinstance(observer, SegmentObserver):
-                known = observer  # compiled: typed, so `observe` is a C call
+                # compiled: typed (a cast, as the type was just tested), so `observe` is
+                # a C call
+                known = cython.cast(SegmentObserver, observer)
                 known.observe(seg, verdict)
             else:
                 observer.observe(seg, verdict)

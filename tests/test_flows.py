@@ -88,7 +88,7 @@ def test_observer_makers_make_each_new_flows_observers_in_order():
     t.feed(seg(2, 0.1, B, 80, A, 1111))
     f1, _ = t.feed(seg(3, 0.2, A, 2222, B, 80))
     assert made == [("cwnd", 0), ("stalls", 0), ("cwnd", 1), ("stalls", 1)]
-    assert f0.observers == ["cwnd", "stalls"] and f1.observers == ["cwnd", "stalls"]
+    assert f0.observers == ("cwnd", "stalls") and f1.observers == ("cwnd", "stalls")
 
 
 def test_memory_stays_bounded_on_a_syn_flood():
@@ -172,7 +172,7 @@ def test_released_flow_drops_its_state():
     done = t.pop_finished()
     assert [f.id for f in done] == [fid]
     done[0].release()
-    assert done[0].conn is None and done[0].observers == []
+    assert done[0].conn is None and done[0].observers == ()
 
 
 def test_interleaved_flows_sharing_a_cache_slot_stay_apart():

@@ -97,14 +97,17 @@ class RttSummary:
             self.min = r
         if self.count == 1 or r > self.max:
             self.max = r
-        res = self._res
-        if len(res) < RESERVOIR:
-            push_d(res, r)
+        if self.count <= RESERVOIR:  # the reservoir holds every sample so far
+            push_d(self._res, r)
             return
-        # reservoir sampling with an LCG: every sample kept with probability RESERVOIR/count
+        # reservoir sampling with an LCG: every sample kept with probability RESERVOIR/count.
+        # The array is only touched when a sample replaces one (with many flows
+        # interleaved each touch of it is a cache miss, and past a few thousand samples
+        # almost no sample does)
         self._k = (self._k * _LCG_MUL + _LCG_ADD) & _U64
         j = (self._k >> 33) % self.count
         if j < RESERVOIR:
+            res = self._res
             res[j] = r
 
     def as_dict(self) -> dict:
