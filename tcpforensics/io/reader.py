@@ -365,8 +365,9 @@ class Capture:
                             and bitmap[dport >> 3] >> (dport & 7) & 1):
                         return OTHER_CONNECTION
                     seg = _ether_ipv4_tcp(view + start, caplen, self._wirelen, self.records)
-                    seg.ts = self._ts / 1e9  # (the frame is one it accepts)
-                    return seg
+                    if seg is not None:  # (it is: the frame passed the same checks)
+                        seg.ts = self._ts / 1e9
+                        return seg
             return decode(_new_raw(self.records, self._ts, self._linktype, caplen,
                                    self._wirelen, view[start:start + caplen], 0))
         return self.next_decoded()
