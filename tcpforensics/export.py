@@ -22,6 +22,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+import cython
+
 from .errors import UsageError
 from .frames import (
     EVENT_COLUMNS,
@@ -31,6 +33,7 @@ from .frames import (
     iter_event_rows,
     table_rows,
 )
+from .model import Endpoint, StateChange
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,7 +109,7 @@ _STALL = '{"kind": {}, "endpoint": {}, "start": {}, "duration": {}{}}'
 #: distinct counter sets whose text FlowJson keeps (most flows share a few: all zero
 #: but a FIN each side, say); past it the memo starts over
 _COUNTERS_MEMO_BOUND = 4096
-_TAILS_BOUND = 1024  # state changes' (endpoint, state) texts kept (a few dozen exist)
+_TAILS_BOUND = 1024  # state changes' texts kept per endpoint (a few dozen states exist)
 _STRINGS_BOUND = 4096  # strings' texts kept (most flows add one: the client address)
 
 
@@ -125,15 +128,10 @@ def float_text(v: float) -> str:
         # lies 1e-6 or more from it, over two float steps below 2**31: repr is n / 10**6.
         n = int(v * 1e6 + 0.5)  # the nearest millionth (truncation: v > 0)
         if n / 1e6 == v:
-            whole = n // 1000000
-            frac = n - whole * 1000000
-            if not frac:
-                return f"{whole}.0"
-            return f"{whole}.{frac:06d}".rstrip("0")
-        if v >= 4096.0:
-            text = _shortest_decimal(v)
-            if text is not None:
-                return text
+            return _fixed_text(n, 6)
+        text = _shortest_decimal(v)
+        if text is not None:
+            return text
     text = repr(v)
     if v - v == 0.0:  # finite (for inf and nan it is nan)
         return text
@@ -141,17 +139,17 @@ def float_text(v: float) -> str:
 
 
 #: the fewest decimals whose step 10**-q is below 2**-s, by s: the digits of 2**s
-_DECIMALS = tuple(len(str(1 << s)) for s in range(64))
-_POW2 = tuple(1 << s for s in range(64))
-_POW5 = tuple(5**q for q in range(20))
-_POW10 = tuple(10**q for q in range(20))
-#: the largest `shift` _shortest_decimal takes on: its numbers stay below 2**63 then
-_MAX_SHIFT = 40
+_DECIMALS = tuple(len(str(1 << s)) for s in range(70))
+_POW2 = tuple(1 << s for s in range(70))
+_POW5 = tuple(5**q for q in range(24))
+#: the largest `shift` _shortest_decimal takes on (v down to 1e-4): its products stay
+#: below 2**94, its decimals below 2**57 (tests/test_export_float.py)
+_MAX_SHIFT = 66
 
 
 def _shortest_decimal(v: float) -> str | None:
-    """repr(v) for 4096 <= v < 2**31 (times since the epoch), worked out exactly with
-    64-bit integers; None where it leaves the choice to repr.
+    """repr(v) for 1e-4 <= v < 2**31 (times, durations, RTTs), worked out exactly with
+    integers; None where it leaves the choice to repr.
 
     v is big / 2**shift exactly, and the floats next to it lie 2**-shift away, so the
     decimals that read back as v are those less than half that from it.  With q
@@ -159,9 +157,18 @@ def _shortest_decimal(v: float) -> str | None:
     reads back as v; with q - 1 the nearest may too (its steps are wider than a float's,
     so at most one can), and then it is the shortest: fewer decimals are among those of
     q - 1.  repr's text is that decimal, without trailing zeros.
+
+    Compiled, the numbers are C integers: 64 bits but for the product `tail`, which
+    takes up to 94 and is 128 bits wide there (export.pxd).
     """
-    shift = 22
-    scale = 4194304.0  # 2**shift
+    # the smallest shift with v * 2**shift >= 2**52 (v below 2**31 needs 22 or more,
+    # v below 1 needs 53 or more)
+    if v >= 1.0:
+        shift = 22
+        scale = 4194304.0  # 2**shift
+    else:
+        shift = 53
+        scale = 9007199254740992.0
     while v * scale < 4503599627370496.0:  # 2**52 (the products are exact)
         scale *= 2.0
         shift += 1
@@ -170,14 +177,15 @@ def _shortest_decimal(v: float) -> str | None:
     big = int(v * scale)  # 53 bits
     if big == 4503599627370496:  # 2**52
         return None  # a power of two: the float below lies nearer than the one above
-    q = _DECIMALS[shift]
-    for decimals in (q - 1, q):
+    decimals = _DECIMALS[shift] - 1
+    five = _POW5[decimals]
+    for _ in range(2):  # q - 1 decimals, then q
         # v * 10**decimals = big * 5**decimals / 2**low_bits = n + rest / 2**low_bits,
-        # big cut in two so that no product passes 2**63
+        # big cut in two so that only the low part's product is wide
         low_bits = shift - decimals
-        five = _POW5[decimals]
         high = big >> low_bits
-        tail = (big - (high << low_bits)) * five
+        low = big - (high << low_bits)
+        tail = low * five
         n = high * five + (tail >> low_bits)
         twice = 2 * (tail - ((tail >> low_bits) << low_bits))
         half = _POW2[low_bits]  # twice the rest against the whole step
@@ -189,17 +197,44 @@ def _shortest_decimal(v: float) -> str | None:
         # the distance from v, twice / (2 * 2**low_bits * 10**decimals), against half a
         # float step, 1 / 2**(shift + 1): the powers of two cancel
         if twice < five:
-            whole = n // _POW10[decimals]
-            frac = n - whole * _POW10[decimals]
-            if not frac:
-                return f"{whole}.0"
-            while frac % 10 == 0:
-                frac //= 10
-                decimals -= 1
-            return f"{whole}.{str(frac + _POW10[decimals])[1:]}"
+            return _fixed_text(n, decimals)
         if twice == five:
             return None  # on the edge: whether it reads back as v is up to rounding
+        decimals += 1
+        five *= 5
     return None
+
+
+def _fixed_text(n: int, decimals: int) -> str:
+    """n / 10**decimals (n > 0, decimals > 0) as repr writes it: no trailing zeros, but
+    one digit after the point."""
+    while decimals > 1 and n % 10 == 0:
+        n //= 10
+        decimals -= 1
+    if cython.compiled:
+        return _fixed_text_c(n, decimals)
+    digits = str(n).rjust(decimals + 1, "0")  # one digit before the point at least
+    return digits[:-decimals] + "." + digits[-decimals:]
+
+
+def _fixed_text_c(n: int, decimals: int) -> str:
+    """_fixed_text's text written digit by digit in a C buffer (compiled build only:
+    tests/test_export_float.py runs both builds against repr)."""
+    buf = cython.declare(cython.char[48])  # n < 2**63: 19 digits, decimals < 24
+    pos = 48
+    for _ in range(decimals):
+        pos -= 1
+        buf[pos] = ord("0") + n % 10
+        n //= 10
+    pos -= 1
+    buf[pos] = ord(".")
+    while True:
+        pos -= 1
+        buf[pos] = ord("0") + n % 10
+        n //= 10
+        if n == 0:
+            break
+    return buf[pos:48].decode("ascii")
 
 
 class FlowJson:
@@ -226,10 +261,11 @@ class FlowJson:
         self.counter_keys = [(name, f'"{name}"{key}') for name in _ENDPOINT_COUNTERS]
         self.endpoint_dict = _endpoint_dict
         self.string = json.encoder.encode_basestring_ascii  # what the encoder uses
-        # counters' (names, values) -> their text: equal counters give equal text (int()
-        # of equal numbers is equal), and building the key is much cheaper than the text
-        self.counters_memo: dict[tuple, str] = {}
-        self.tails: dict[tuple, str] = {}  # (endpoint, state) -> state_tail's text
+        # the counters' texts by `counts_key`, and the names that key stands for (equal
+        # counts give equal text; the key is much cheaper to work out than the text)
+        self.counters_memo: dict[int, str] = {}
+        self.counter_layout: tuple | None = None
+        self.tails: tuple[dict, dict] = ({}, {})  # by endpoint: state -> state_tail's text
         # string -> its JSON text: a flow writes its addresses twice, and states,
         # roles, servers and finding ids recur from flow to flow
         self.strings: dict[str, str] = {}
@@ -276,7 +312,11 @@ class FlowJson:
         last_ts, last_text = None, ""
         first_ts, first_text = None, ""
         for s in f.states:
-            ts = s.ts
+            if type(s) is StateChange:  # (compiled, `change` is typed: C struct fields)
+                change = s
+                ts, endpoint, state = change.ts, change.endpoint, change.state
+            else:
+                ts, endpoint, state = s.ts, s.endpoint, s.state
             # state changes come in pairs at one timestamp: its text is written once
             # (equal floats have one text, but for +0.0 and -0.0)
             if type(ts) is not float or ts != last_ts or not ts:
@@ -288,7 +328,7 @@ class FlowJson:
                 states.append(sep)
             states.append(p[0])
             states.append(last_text)
-            states.append(self.state_tail(s.endpoint, s.state))
+            states.append(self.state_tail(endpoint, state))
         # the flow starts at its first state change and mostly ends at its last
         start, end = f.start, f.end
         start_text = (first_text if type(start) is float and start == first_ts and start
@@ -310,18 +350,25 @@ class FlowJson:
 
     def state_tail(self, endpoint: Any, state: Any) -> str:
         """A state change's text after its timestamp (a few distinct ones per capture)."""
-        known = type(endpoint) is int and type(state) is str
-        if known:
-            text = self.tails.get((endpoint, state))
+        tails = None  # the texts kept for this endpoint (0 or 1), by state
+        if type(endpoint) is int and type(state) is str and (endpoint == 0 or endpoint == 1):
+            tails = self.tails[endpoint]
+            text = tails.get(state)
             if text is not None:
                 return text
         p = self.state_pieces
         text = p[1] + self.value(endpoint) + p[2] + self.value(state) + p[3]
-        if known and len(self.tails) < _TAILS_BOUND:
-            self.tails[(endpoint, state)] = text
+        if tails is not None and len(tails) < _TAILS_BOUND:
+            tails[state] = text
         return text
 
     def endpoint(self, e: Any) -> str:
+        if type(e) is not Endpoint:
+            return self.compact(self.endpoint_dict(e))
+        return self.endpoint_fields(e)
+
+    def endpoint_fields(self, e: Endpoint) -> str:
+        """An Endpoint's text (compiled, its fields are read as C struct fields)."""
         counters = self.counters(e.counters)
         if counters is None:
             return self.compact(self.endpoint_dict(e))
@@ -335,19 +382,15 @@ class FlowJson:
     def counters(self, counters: Any) -> str | None:
         """An endpoint's counters as flow_dict writes them, or None where the endpoint
         is to be written the general way (see `_ENDPOINT_FIELDS`)."""
-        memo = self.counters_memo
-        try:
-            # (names and values: two tuples are cheaper to build than one of pairs)
-            items = (tuple(counters), tuple(counters.values()))
-            text = memo.get(items)
-        except TypeError:  # a value that cannot be a dict key: no memo
-            items = text = None
-        if text is not None:
-            return text
+        key = self.counts_key(counters)
+        if key >= 0:
+            text = self.counters_memo.get(key)
+            if text is not None:
+                return text
         if not _ENDPOINT_FIELDS.isdisjoint(counters):
             return None
-        text_parts = [f"{key}{int(counters.get(name, 0))!r}"
-                      for name, key in self.counter_keys]
+        text_parts = [f"{key_text}{int(counters.get(name, 0))!r}"
+                      for name, key_text in self.counter_keys]
         contract = self.contract_counters
         for name, n in counters.items():  # extensions beyond the contract counters
             if name not in contract:
@@ -355,11 +398,32 @@ class FlowJson:
                     return None
                 text_parts.append(f"{self.string(name)}{self.key_sep}{int(n)!r}")
         text = self.item_sep.join(text_parts)
-        if items is not None:
-            if len(memo) >= _COUNTERS_MEMO_BOUND:
-                memo.clear()
-            memo[items] = text
+        if key >= 0:
+            if len(self.counters_memo) >= _COUNTERS_MEMO_BOUND:
+                self.counters_memo.clear()
+            self.counters_memo[key] = text
         return text
+
+    def counts_key(self, counters: Any) -> int:
+        """The counts as one number, 3 bits each, where the names are those of the first
+        endpoint's counters in the same order and each count an int below 8 (most
+        endpoints: their text depends on nothing else); -1 otherwise."""
+        if type(counters) is not dict:
+            return -1
+        layout = self.counter_layout
+        if layout is None:
+            layout = self.counter_layout = tuple(counters)
+        if len(counters) != len(layout) or len(layout) > 21:  # (21 * 3 bits: 63)
+            return -1
+        key = 0
+        for i, (name, n) in enumerate(counters.items()):
+            if name is not layout[i] and name != layout[i]:
+                return -1
+            if type(n) is not int or not 0 <= n < 8:
+                return -1
+            count = n
+            key = key << 3 | count
+        return key
 
     def stall(self, s: Any) -> str:
         p = self.stall_pieces
