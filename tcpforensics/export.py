@@ -192,8 +192,10 @@ def _shortest_decimal(v: float) -> str | None:
         if twice > half:  # nearer to n + 1
             n += 1
             twice = 2 * half - twice
-        elif twice == half:
-            return None  # halfway between two decimals
+        elif twice == half and n % 2:
+            # halfway between two decimals (both read back as v if either does, as
+            # only those of q decimals can): repr takes the even one
+            n += 1
         # the distance from v, twice / (2 * 2**low_bits * 10**decimals), against half a
         # float step, 1 / 2**(shift + 1): the powers of two cancel
         if twice < five:

@@ -7,6 +7,7 @@ import json
 import math
 import random
 import struct
+from fractions import Fraction
 
 from tcpforensics import export
 from tcpforensics.export import float_text
@@ -69,6 +70,21 @@ def test_rtt_like_differences_of_microsecond_timestamps():
             for v in (t1 - t0, (t1 - t0) / 2, (t1 - t0) * 0.875):
                 assert float_text(v) == encode(v), v
                 assert float_text(-v) == encode(-v), -v
+
+
+def test_values_of_few_bits_halfway_between_two_decimals():
+    # a difference of close timestamps keeps few mantissa bits: v * 10**q often ends in
+    # exactly .5, and repr takes the even one of the two nearest decimals
+    r = random.Random(14)
+    halfway = 0
+    for _ in range(40_000):
+        v = r.randrange(1, 1 << r.randrange(1, 40)) / 2.0 ** r.randrange(1, 60)
+        if not 1e-4 <= v < 2**31:
+            continue
+        assert float_text(v) == encode(v), v
+        decimals = len(repr(v).split(".")[1])
+        halfway += (Fraction(v) * 10**decimals).denominator == 2
+    assert halfway > 200  # (the case is exercised)
 
 
 def test_powers_of_ten_switches_and_their_neighbours():
