@@ -318,17 +318,25 @@ def _loss_repairs(f: FlowResult, d: int) -> tuple[int, dict]:
     a fast retransmission carries two flags); it is preferred when present.
     Reordering, network duplicates and unneeded repeats are not loss.
     """
+    causes: dict[str, int] = {}
+    return _repairs(f, d, causes), causes
+
+
+def _repairs(f: FlowResult, d: int, causes: dict | None) -> int:
+    """_loss_repairs' count; its causes go into `causes` unless that is None (the
+    screen, `_evidence`, needs only the count)."""
     endpoints = f.endpoints
     sender = endpoints[d] if d < len(endpoints) else None
     addr = sender.addr if sender is not None else None
     tcp = f.tcp
     fx = tcp.get("stall_facts") or {}  # (= _Context.facts(f))
     # one loop, no comprehensions: this runs for every flow and direction
-    causes = {}
     tallied = rexmit = 0
     for k, v in ((tcp.get("retrans_causes") or {}).get(addr) or {}).items():
         if isinstance(v, (int, float)):
-            n = causes[k] = int(v)
+            n = int(v)
+            if causes is not None:
+                causes[k] = n
             tallied += n
             if k not in ("reordering", "network_duplicate", "unneeded"):
                 rexmit += n
@@ -346,7 +354,7 @@ def _loss_repairs(f: FlowResult, d: int) -> tuple[int, dict]:
     rexmit -= int(tcp.get(key, fx.get(key, 0)) or 0)
     if sender is not None and not sender.payload_bytes:
         rexmit = 0
-    return max(0, rexmit), causes
+    return max(0, rexmit)
 
 
 def _group_by_server(items: Iterable[tuple[FlowResult, dict]]
@@ -1557,7 +1565,11 @@ _EVERY = -1  # all bits: a flow whose facts could not be read is fed to every ru
 
 def _evidence(ctx: _Context, f: FlowResult) -> int:
     """The `_NEEDS` bits of a flow (`_EVERY` where a test trips: then each rule sees the
-    flow and deals with the odd data itself, as it would without the screen)."""
+    flow and deals with the odd data itself, as it would without the screen).
+
+    Compiled, the facts are C-typed dicts (findings.pxd): facts that are not dicts trip
+    a test here, as they do in the pure build, with the same outcome.
+    """
     try:
         tcp = f.tcp
         fx = ctx.facts(f)
@@ -1567,7 +1579,7 @@ def _evidence(ctx: _Context, f: FlowResult) -> int:
         if f.stalls:
             bits |= _STALLS
         for d in range(sides):
-            if _loss_repairs(f, d)[0] >= 3:  # (uncached: most flows have none)
+            if _repairs(f, d, None) >= 3:  # (uncached: most flows have none)
                 bits |= _LOSS
             if _counter(f, d, "zero_window"):
                 bits |= _ZERO_WINDOW
@@ -1601,8 +1613,10 @@ def _evidence(ctx: _Context, f: FlowResult) -> int:
 
 def _keepalive_evidence(f: FlowResult, fx: dict) -> bool:
     """Whether rule_keepalive could say anything of f: probe times or counts, or an idle
-    gap of 300 s or more (what `_keepalive_times` and the rule read, never less)."""
-    if any((f.tcp.get("keepalive_ts") or {}).values()):
+    gap of 300 s or more (what `_keepalive_times` and the rule read, never less).
+    Only the screen asks (an error sends the flow to every rule)."""
+    tcp = f.tcp
+    if any((tcp.get("keepalive_ts") or {}).values()):
         return True
     kts = fx.get("keepalive_ts")
     if kts and any(kts[:2]):
