@@ -742,14 +742,16 @@ class SenderEstimator:
             self.rounds_since_rto += 1
         if flags & _IDLE or (self.r_sent == 0 and inflight == 0):
             limited = "app"
+            cwnd_limited = False
             self.rounds_app += 1
         elif flags & _RWND:
             limited = "rwnd"
+            cwnd_limited = False
             self.rounds_rwnd += 1
         else:
             limited = "cwnd"
+            cwnd_limited = True  # (a flag, not a test of the name: compiled, that is a call)
             self.rounds_cwnd += 1
-        cwnd_limited = limited == "cwnd"
         clean = cwnd_limited and not flags & (_LOSS | _RTO) and inflight > 0
         # the window after a loss epoch: first clean round after recovery
         aw = self.await_after
