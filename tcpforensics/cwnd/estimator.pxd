@@ -53,14 +53,15 @@ cdef Py_ssize_t _MARK, _MARKS_LOW
 cdef class _MarkQueue(Ring):
     @cython.locals(i=Py_ssize_t)
     cdef void add(self, long long tsval, double t, long long ack, long long win) except *
-    cdef inline long long tsval(self, Py_ssize_t i)
-    cdef inline double time(self, Py_ssize_t i)
-    cdef inline long long ack(self, Py_ssize_t i)
-    cdef inline long long win(self, Py_ssize_t i)
-    cdef inline bint is_open(self, Py_ssize_t i)
-    cdef inline void set_ack(self, Py_ssize_t i, long long ack)
-    cdef inline void set_win(self, Py_ssize_t i, long long win)
-    cdef inline void close(self, Py_ssize_t i)
+    # noexcept: C loads and stores that cannot fail (no error test after each call)
+    cdef inline long long tsval(self, Py_ssize_t i) noexcept
+    cdef inline double time(self, Py_ssize_t i) noexcept
+    cdef inline long long ack(self, Py_ssize_t i) noexcept
+    cdef inline long long win(self, Py_ssize_t i) noexcept
+    cdef inline bint is_open(self, Py_ssize_t i) noexcept
+    cdef inline void set_ack(self, Py_ssize_t i, long long ack) noexcept
+    cdef inline void set_win(self, Py_ssize_t i, long long win) noexcept
+    cdef inline void close(self, Py_ssize_t i) noexcept
 
 
 @cython.locals(q=_MarkQueue)
@@ -133,9 +134,10 @@ cdef class SenderEstimator:
     cpdef bint judged(self)
     @cython.locals(n=int, k=int)
     cdef list _clean_rounds(self)
-    cdef void _rtt_sample(self, double rtt)
-    cdef bint _timeout_gap(self, double gap)
-    cdef double _rtt(self)
+    # arithmetic on C doubles only: noexcept (no error test after each call)
+    cdef void _rtt_sample(self, double rtt) noexcept
+    cdef bint _timeout_gap(self, double gap) noexcept
+    cdef double _rtt(self) noexcept
 
     @cython.locals(now=double, length="long long", seq="long long", end="long long",
                    gap=double, snd_nxt="long long", mode=int, base=double, thresh=double,

@@ -52,8 +52,9 @@ cdef class Unacked:
     cdef public list x_ends
     cdef public list x_starts
 
-    cdef inline long long _end(self, Py_ssize_t k)
-    cdef inline long long _start(self, Py_ssize_t k)
+    # C loads that cannot fail: noexcept (no error test after each call)
+    cdef inline long long _end(self, Py_ssize_t k) noexcept
+    cdef inline long long _start(self, Py_ssize_t k) noexcept
     @cython.locals(tiled=array, i=Py_ssize_t)
     cdef void _tile(self, long long start, long long end, double ts, long long frame,
                     bint retx) except *
