@@ -7,6 +7,8 @@ from tcpforensics.model cimport Endpoint, StateChange
 
 @cython.locals(n=cython.longlong)
 cpdef str float_text(double v)
+@cython.locals(n=cython.longlong)
+cpdef str int_text(object v)
 # gcc's 128-bit integer, for the one product of _shortest_decimal that needs it (Cython
 # takes it for an unsigned long long: it is never converted to a Python int)
 cdef extern from *:
@@ -24,7 +26,7 @@ cpdef object _shortest_decimal(double v)
 @cython.locals(digits=str)
 cdef str _fixed_text(long long n, int decimals)
 @cython.locals(pos=cython.int)
-cdef str _fixed_text_c(long long n, int decimals)
+cdef str _fixed_text_c(unsigned long long n, int decimals)
 
 
 @cython.final
@@ -48,5 +50,5 @@ cdef class FlowJson:
     cdef str endpoint_fields(self, Endpoint e)
     cpdef object counters(self, object counters)
     @cython.locals(key=cython.Py_ssize_t, i=cython.Py_ssize_t, count=cython.int, layout=tuple)
-    cdef Py_ssize_t counts_key(self, object counters) except? -2
+    cdef Py_ssize_t counts_key(self, dict counters) except? -2
     cpdef str stall(self, object s)

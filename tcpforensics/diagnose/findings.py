@@ -310,6 +310,10 @@ def _count_retransmissions(f: FlowResult, d: int) -> tuple[int, int, dict]:
     return real, _counter(f, d, "spurious_retransmission"), causes
 
 
+#: retransmission causes that are not loss
+_NOT_LOSS = frozenset({"reordering", "network_duplicate", "unneeded"})
+
+
 def _loss_repairs(f: FlowResult, d: int) -> tuple[int, dict]:
     """(loss repairs, causes) for what direction d sent.
 
@@ -338,7 +342,7 @@ def _repairs(f: FlowResult, d: int, causes: dict | None) -> int:
             if causes is not None:
                 causes[k] = n
             tallied += n
-            if k not in ("reordering", "network_duplicate", "unneeded"):
+            if k not in _NOT_LOSS:
                 rexmit += n
     if not tallied:
         rexmit = _counter(f, d, "retransmission")
