@@ -41,6 +41,7 @@ COMPILED_MODULES = (
     "tcpforensics.export",
     "tcpforensics.diagnose.findings",
     "tcpforensics.frames",
+    "tcpforensics.results",
 )
 
 PURE_ENV = "TCPFORENSICS_PURE"

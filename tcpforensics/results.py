@@ -32,55 +32,127 @@ from .model import Endpoint, FlowResult, Stall, StateChange
 _PLAIN, _MEMORY, _FILE = 0, 1, 2
 _HAD_FINDINGS = 4
 _SPILL_CHUNK = 1 << 20  # bytes gathered before one write to the temporary file
+# Past this many key sets a store packs further dicts with their keys (see Shapes): a
+# bound on the table should some dict's keys vary from flow to flow.
+_MAX_SHAPES = 4096
 
 
-# The parts of a packed flow, each marshalled on its own so that a reader decodes only
-# what it touches (the findings rules read the facts, endpoints and stalls, not the
-# state changes; sorting and grouping read the scalars).
-_PARTS = ("scalars", "findings", "rtt", "endpoints", "states", "stalls", "tcp", "cwnd")
-_PART = {name: i for i, name in enumerate(_PARTS)}
-# an empty list's part, written once: most flows have no findings yet and no stalls
-_EMPTY_LIST = marshal.dumps([])
+class Shapes:
+    """The key sets of the dicts in a store's packed flows, each held once.
+
+    Most of a packed flow is dicts with the same keys in every flow (an endpoint's
+    counters, the TCP facts, the stall facts): marshal would write and read each key
+    string again for every flow (most of its cost).  A dict is packed as
+    (shape index, [values]) instead, the shape being its keys in order and which of its
+    values are dicts packed the same way.  Dicts keyed by the flow's endpoints (their
+    keys differ from flow to flow) stay dicts.
+    """
+
+    def __init__(self) -> None:
+        self.index: dict[tuple, int] = {}
+        self.shapes: list[tuple[tuple, tuple]] = []  # (keys, positions of packed dicts)
+        # each shape's keys as a dict, to copy: the copy comes sized, with the keys
+        # and their hashes in place (building a dict key by key resizes it as it grows)
+        self.blanks: list[dict] = []
+
+    def pack(self, d: dict, ends: tuple[str, str]) -> Any:
+        """`d` as (shape index, [values]), or `d` itself once the table is full."""
+        if type(d) is not dict:
+            raise ValueError("not a dict")  # (pack keeps such a flow plain)
+        values = list(d.values())
+        nested = []
+        for i, value in enumerate(values):
+            if type(value) is dict and ends[0] not in value and ends[1] not in value:
+                packed = self.pack(value, ends)
+                if type(packed) is not dict:
+                    values[i] = packed
+                    nested.append(i)
+        shape = (tuple(d), tuple(nested))
+        index = self.index.get(shape)
+        if index is None:
+            if len(self.shapes) >= _MAX_SHAPES:
+                return d
+            index = self.index[shape] = len(self.shapes)
+            self.shapes.append(shape)
+            self.blanks.append(dict.fromkeys(shape[0]))
+        return (index, values)
+
+    def unpack(self, packed: Any) -> dict:
+        """The dict that `pack` gave `packed` for."""
+        if type(packed) is dict:
+            return packed
+        index = packed[0]
+        values = packed[1]
+        keys, nested = self.shapes[index]
+        for i in nested:
+            values[i] = self.unpack(values[i])
+        out = self.blanks[index].copy()
+        for i in range(len(keys)):
+            out[keys[i]] = values[i]
+        return out
 
 
-def pack(result: FlowResult) -> bytes | None:
+def pack(result: FlowResult, shapes: Shapes | None = None) -> bytes | None:
     """The result as marshal bytes, or None to keep it as it is.
 
     marshal writes anything with a buffer as bytes: the report's cwnd series are arrays,
     so a flow that has them stays plain.  Everything else in a result is built-in types
     (tests/test_results.py walks the results of the sample captures to keep it so).
+    The bytes are the scalar fields and findings, then the rest in two parts marshalled
+    on their own: reading a flow's id and times (sorting, grouping) decodes neither, and
+    the findings rules read the facts (endpoints, stalls, tcp), not the timeline (RTT
+    summary, state changes).
     """
     if result.cwnd:
         return None
+    if shapes is None:
+        shapes = Shapes()
+    ends = (result.client, result.server)
     dumps = marshal.dumps
+    states = result.states
     try:
-        parts = (
-            dumps((result.id, result.client, result.server, result.start, result.end,
-                   result.state, result.handshake, result.syn_rtt)),
-            dumps(result.findings) if result.findings else _EMPTY_LIST,
-            dumps(result.rtt),
-            dumps([(e.addr, e.role, e.packets, e.payload_bytes, e.mss, e.wscale,
-                    e.sack_permitted, e.timestamps, e.counters, e.cca)
-                   for e in result.endpoints]),
-            dumps([(s.ts, s.endpoint, s.state) for s in result.states]),
-            dumps([(s.kind, s.endpoint, s.start, s.duration, s.detail)
-                   for s in result.stalls]) if result.stalls else _EMPTY_LIST,
-            dumps(result.tcp),
-            _EMPTY_LIST,  # cwnd: a flow with series is not packed
-        )
+        facts = dumps((
+            [[e.addr, e.role, e.packets, e.payload_bytes, e.mss, e.wscale,
+              e.sack_permitted, e.timestamps, shapes.pack(e.counters, ends), e.cca]
+             for e in result.endpoints],
+            [(s.kind, s.endpoint, s.start, s.duration, s.detail) for s in result.stalls],
+            shapes.pack(result.tcp, ends),
+        ))
+        timeline = dumps((
+            shapes.pack(result.rtt, ends),
+            # three columns rather than a tuple for each state change
+            [s.ts for s in states], [s.endpoint for s in states], [s.state for s in states],
+        ))
+        return dumps((result.id, result.client, result.server, result.start, result.end,
+                      result.state, result.handshake, result.syn_rtt,
+                      result.findings or None, facts, timeline))
     except ValueError:  # a type marshal does not know: keep the flow plain
         return None
-    # the parts hold no strings to share: version 2 writes them without setting up the
-    # table of back-references (the parts themselves use it for their repeated strings)
-    return dumps(parts, 2)
+
+
+def _unpack_facts(facts: bytes, shapes: Shapes) -> tuple:
+    """The endpoints, stalls and tcp facts of a packed flow."""
+    endpoints, stalls, tcp = marshal.loads(facts)
+    for e in endpoints:
+        e[8] = shapes.unpack(e[8])
+    return [Endpoint(*e) for e in endpoints], [Stall(*s) for s in stalls], shapes.unpack(tcp)
+
+
+def _unpack_timeline(timeline: bytes, shapes: Shapes) -> tuple:
+    """The RTT summary and state changes of a packed flow."""
+    rtt, ts, ends, states = marshal.loads(timeline)
+    return shapes.unpack(rtt), list(map(StateChange, ts, ends, states))
 
 
 class _Part:
     """A field of PackedFlowResult: decoded from the packed bytes when the object first
-    reads it, then an ordinary attribute of that object (the findings rules read a
-    flow's facts dozens of times)."""
+    reads it, with the other fields of its part (`facts` or `timeline`: decoding is
+    cheap next to a call per field), then ordinary attributes of that object (the
+    findings rules read a flow's facts dozens of times)."""
 
-    name = ""
+    def __init__(self, part: str) -> None:
+        self.part = part
+        self.name = ""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -88,9 +160,9 @@ class _Part:
     def __get__(self, flow: PackedFlowResult | None, owner: type | None = None) -> Any:
         if flow is None:
             return self
-        # no __set__: from now on the instance attribute is found first
-        value = flow.__dict__[self.name] = flow._store._part(flow._slot, self.name)
-        return value
+        # no __set__: from now on the instance attributes are found first
+        flow._store._decode(flow, self.part)
+        return flow.__dict__[self.name]
 
 
 class PackedFlowResult(FlowResult):
@@ -99,18 +171,24 @@ class PackedFlowResult(FlowResult):
     # plain attributes on top of FlowResult's: the store and where the bytes live
     def __init__(self, store: ResultStore, slot: int, scalars: tuple) -> None:
         (self.id, self.client, self.server, self.start, self.end, self.state,
-         self.handshake, self.syn_rtt) = scalars
+         self.handshake, self.syn_rtt, self._packed_findings) = scalars
         self._store = store
         self._slot = slot
 
     # the dataclass fields FlowResult declares, served from the packed bytes
-    rtt = _Part()  # type: ignore[assignment]
-    endpoints = _Part()  # type: ignore[assignment]
-    states = _Part()  # type: ignore[assignment]
-    stalls = _Part()  # type: ignore[assignment]
-    tcp = _Part()  # type: ignore[assignment]
-    cwnd = _Part()  # type: ignore[assignment]
-    findings = property(lambda self: self._store._findings_of(self.id, self._slot))  # type: ignore[assignment]
+    rtt = _Part("timeline")  # type: ignore[assignment]
+    endpoints = _Part("facts")  # type: ignore[assignment]
+    states = _Part("timeline")  # type: ignore[assignment]
+    stalls = _Part("facts")  # type: ignore[assignment]
+    tcp = _Part("facts")  # type: ignore[assignment]
+    cwnd = _Part("facts")  # type: ignore[assignment]
+
+    @property  # type: ignore[misc]
+    def findings(self) -> list[str]:  # type: ignore[override]
+        linked = self._store._findings.get(self.id)
+        if linked is not None:
+            return list(linked)
+        return list(self._packed_findings) if self._packed_findings else []
 
     def __reduce__(self) -> tuple:
         # pickled (to another process) as the plain result it stands for
@@ -153,14 +231,15 @@ class ResultStore(Sequence[FlowResult]):
         self._slots = array("q")  # where each entry lives, in arrival order
         self._order: array | None = None  # slots in id order, once sorted
         self._findings: dict[int, list[str]] = {}  # finding ids of packed flows
-        self._cache_slot = -1
-        self._cache_blobs: tuple[bytes, ...] = ()
-        self._cache_parts: dict[str, Any] = {}
+        self._shapes = Shapes()
+        self._cache_slot = -1  # the packed flow read last, and its parts' bytes
+        self._cache_facts = self._cache_timeline = b""
         self._last_read: Callable[[], PackedFlowResult | None] = _nothing
 
     # --- intake ----------------------------------------------------------------------
     def append(self, result: FlowResult) -> None:
-        blob = pack(result) if len(self._plain) >= self.plain_limit else None
+        blob = (pack(result, self._shapes) if len(self._plain) >= self.plain_limit
+                else None)
         if blob is None:
             slot = len(self._plain) << 3 | _PLAIN
             self._plain.append(result)
@@ -254,35 +333,45 @@ class ResultStore(Sequence[FlowResult]):
             held = last.__dict__
             for name in _DECODED:
                 held.pop(name, None)
-        flow = PackedFlowResult(self, slot, self._part(slot, "scalars"))
+        flow = PackedFlowResult(self, slot, self._scalars(slot))
         # weakly: the flow refers to the store, and a cycle would leave the store with its
         # temporary file to the garbage collector (tests/test_collector.py)
         self._last_read = weakref.ref(flow)
         return flow
 
-    def _part(self, slot: int, name: str) -> Any:
-        if slot != self._cache_slot:
-            where, i = slot & 3, slot >> 3
-            if where == _MEMORY:
-                blob = self._blobs[i]
-            else:
-                offset, length = self._offsets[i], self._lengths[i]
-                if offset + length > self._written:
-                    self._flush()
-                blob = os.pread(self._file.fileno(), length, offset)
-            self._cache_blobs = marshal.loads(blob)
-            self._cache_parts = {}
-            self._cache_slot = slot
-        parts = self._cache_parts
-        if name not in parts:
-            parts[name] = _build(name, marshal.loads(self._cache_blobs[_PART[name]]))
-        return parts[name]
+    def _scalars(self, slot: int) -> tuple:
+        """The scalar fields and findings of a packed flow (and keep the rest's bytes)."""
+        where, i = slot & 3, slot >> 3
+        if where == _MEMORY:
+            blob = self._blobs[i]
+        else:
+            offset, length = self._offsets[i], self._lengths[i]
+            if offset + length > self._written:
+                self._flush()
+            blob = os.pread(self._file.fileno(), length, offset)
+        *scalars, self._cache_facts, self._cache_timeline = marshal.loads(blob)
+        self._cache_slot = slot
+        return scalars
+
+    def _decode(self, flow: PackedFlowResult, part: str) -> None:
+        """Set the fields of `part` of `flow` as attributes of its own."""
+        if flow._slot != self._cache_slot:
+            self._scalars(flow._slot)
+        held = flow.__dict__
+        if part == "facts":
+            held["endpoints"], held["stalls"], held["tcp"] = _unpack_facts(
+                self._cache_facts, self._shapes)
+            held["cwnd"] = []  # a flow with series is not packed
+        else:
+            held["rtt"], held["states"] = _unpack_timeline(self._cache_timeline,
+                                                           self._shapes)
 
     def _findings_of(self, flow_id: int, slot: int) -> list[str]:
         linked = self._findings.get(flow_id)
         if linked is not None:
             return list(linked)
-        return list(self._part(slot, "findings")) if slot & _HAD_FINDINGS else []
+        packed = self._scalars(slot)[-1] if slot & _HAD_FINDINGS else None
+        return list(packed) if packed else []
 
     def link_findings(self, linked: dict[int, list[str]]) -> None:
         """Add finding ids to the flows they concern ({flow id: [finding ids]}), as
@@ -301,12 +390,3 @@ class ResultStore(Sequence[FlowResult]):
                 if finding_id not in held:
                     held.append(finding_id)
 
-
-def _build(name: str, value: Any) -> Any:
-    if name == "endpoints":
-        return [Endpoint(*e) for e in value]
-    if name == "states":
-        return [StateChange(*s) for s in value]
-    if name == "stalls":
-        return [Stall(*s) for s in value]
-    return value
