@@ -111,6 +111,9 @@ _STALL = '{"kind": {}, "endpoint": {}, "start": {}, "duration": {}{}}'
 _COUNTERS_MEMO_BOUND = 4096
 _TAILS_BOUND = 1024  # state changes' texts kept per endpoint (a few dozen states exist)
 _STRINGS_BOUND = 4096  # strings' texts kept (most flows add one: the client address)
+#: flows write_json hands to the file in one write (a write costs as much as the
+#: text of a few dozen values)
+_FLOWS_PER_WRITE = 64
 
 
 def float_text(v: float) -> str:
@@ -495,10 +498,15 @@ def write_json(analysis: Analysis, fh: IO[str]) -> None:
              f'  "capture": {indented(_capture_dict(analysis.capture))},\n  "flows": [')
     sep = "\n    "
     flow_json = FlowJson(compact).flow
+    chunk: list[str] = []  # flows' texts written _FLOWS_PER_WRITE at a time
     for flow in analysis.flow_results:
-        fh.write(sep)
-        fh.write(flow_json(flow))
+        chunk.append(sep)
+        chunk.append(flow_json(flow))
         sep = ",\n    "
+        if len(chunk) >= 2 * _FLOWS_PER_WRITE:
+            fh.write("".join(chunk))
+            chunk.clear()
+    fh.write("".join(chunk))
     fh.write("\n  ]" if analysis.flow_results else "]")
     findings = [_finding_dict(f) for f in analysis.finding_results]
     fh.write(f',\n  "findings": {indented(findings)}\n}}\n')
@@ -529,8 +537,7 @@ def write_flows_jsonl(flows: Iterable[FlowResult], out: str | os.PathLike | IO =
     flow_json = FlowJson(compact, separators).flow  # = compact(flow_dict(flow))
     with _text_out(out) as fh:
         for flow in flows:
-            fh.write(flow_json(flow))
-            fh.write("\n")
+            fh.write(flow_json(flow) + "\n")
             n += 1
     return n
 
