@@ -4,14 +4,16 @@ A finished flow's result is about 12 KB of Python objects (dicts of facts, count
 state changes), and the cross-flow findings need every flow until the capture ends: a
 long capture of short connections holds hundreds of thousands of them.  `ResultStore`
 keeps the first `plain` results as they are; each later one is packed with marshal
-(about 2.5 KB of bytes) and its bytes are held in memory up to `packed_memory`, then in
-an anonymous temporary file.  In memory that leaves about 16 bytes per spilled flow.
+(about 1.4 KB of bytes for a short connection: the keys of its dicts are held once per
+store, see `Shapes`) and its bytes are held in memory up to `packed_memory`, then in an
+anonymous temporary file.  In memory that leaves about 16 bytes per spilled flow.
 
 The store is a read-only sequence of flows in id order.  A packed flow is rebuilt as a
 `PackedFlowResult` when it is read: its scalar fields are plain attributes, and each of
-its nested parts (endpoints, facts, stalls, state changes, RTT summary) is decoded from
-the bytes when that object first reads it.  Those parts are read-only: a change made to
-them is not kept.  Findings are linked with `link_findings`.
+its two nested parts (the facts: endpoints, stalls, tcp; the timeline: RTT summary,
+state changes) is decoded from the bytes when that object first reads one of its
+fields.  Those parts are read-only: a change made to them is not kept.  Findings are
+linked with `link_findings`.
 """
 
 from __future__ import annotations

@@ -210,3 +210,32 @@ def test_only_the_packed_flow_read_last_keeps_its_decoded_parts() -> None:
     assert second.endpoints == flows[1].endpoints
     assert "tcp" not in vars(first) and "endpoints" in vars(second)
     assert first.tcp == flows[0].tcp and first.stalls == flows[0].stalls  # still read right
+
+
+def test_a_store_holds_each_key_set_once_whatever_the_flow_count() -> None:
+    """Packed dicts share their key sets (Shapes); dicts keyed by a flow's endpoints
+    stay dicts, so the table does not grow with the flows."""
+    flows = analyze(CHURN, options=Options(report_details=False)).flow_results
+    few, many = ResultStore(plain=0), ResultStore(plain=0)
+    for f in flows[:10]:
+        few.append(f)
+    for f in flows:
+        many.append(f)
+    assert len(flows) > 500
+    assert len(many._shapes.shapes) < 40
+    assert len(many._shapes.shapes) < len(few._shapes.shapes) + 10
+    assert many[-1] == flows[-1]
+
+
+def test_a_store_past_its_key_sets_packs_dicts_with_their_keys(monkeypatch) -> None:
+    import tcpforensics.results as results
+
+    monkeypatch.setattr(results, "_MAX_SHAPES", 2)
+    flows = analyze(CHURN, options=Options(report_details=False)).flow_results[:20]
+    store = ResultStore(plain=0)
+    for f in flows:
+        store.append(f)
+    assert len(store._shapes.shapes) == 2 and store.packed == len(flows)
+    for original, back in zip(flows, store, strict=True):
+        assert back == original
+        assert flow_dict(back) == flow_dict(original)
