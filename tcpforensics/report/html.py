@@ -286,6 +286,11 @@ class _FlowFacts:
     zerowin: int
     bytes_total: int
     end: float
+    # what the second pass needs of every flow (series.collect's all_flows), so that it
+    # need not read them all again
+    client: str
+    server: str
+    start: float
 
     @property
     def flow(self) -> FlowResult:
@@ -340,6 +345,7 @@ def _flow_facts(flow: FlowResult, by_id: dict[str, Finding],
         retrans=retrans, dupacks=_counter(flow, "duplicate_ack"),
         zerowin=_counter(flow, "zero_window"),
         bytes_total=sum(e.payload_bytes for e in flow.endpoints), end=flow.end,
+        client=flow.client, server=flow.server, start=flow.start,
     )
 
 
@@ -363,6 +369,12 @@ def _rate(payload: int, flow: FlowResult) -> float | None:
 
 
 def _all_facts(analysis: Any) -> dict[int, _FlowFacts]:
+    return _facts_and_stalls(analysis)[0]
+
+
+def _facts_and_stalls(analysis: Any) -> tuple[dict[int, _FlowFacts], list[dict]]:
+    """Every flow's facts and the stall summary's rows, from one read of each flow (a
+    packed results store decodes a flow on every read)."""
     by_id = {f.id: f for f in analysis.finding_results}
     by_flow: dict[int, list[Finding]] = defaultdict(list)
     for f in analysis.finding_results:
@@ -370,8 +382,11 @@ def _all_facts(analysis: Any) -> dict[int, _FlowFacts]:
             by_flow[fid].append(f)
     flows = analysis.flow_results
     keep = not isinstance(flows, ResultStore)
-    return {fr.id: _flow_facts(fr, by_id, by_flow, flows, i, keep)
-            for i, fr in enumerate(flows)}
+    facts, stalls = {}, _StallTally()
+    for i, fr in enumerate(flows):
+        facts[fr.id] = _flow_facts(fr, by_id, by_flow, flows, i, keep)
+        stalls.add(fr)
+    return facts, stalls.rows()
 
 
 def choose_flows(analysis: Any, flows: list[int] | None, top: int,
@@ -406,11 +421,16 @@ def choose_flows(analysis: Any, flows: list[int] | None, top: int,
 
 
 # --- context ---------------------------------------------------------------------------
-def _stall_rows(analysis: Any) -> list[dict]:
-    acc: dict[str, dict] = {}
-    for fr in analysis.flow_results:
+class _StallTally:
+    """The "where the time went" rows: stall time, count, flows and longest, by kind."""
+
+    def __init__(self) -> None:
+        self.acc: dict[str, dict] = {}
+
+    def add(self, flow: FlowResult) -> None:
+        acc = self.acc
         seen: set[str] = set()
-        for s in fr.stalls:
+        for s in flow.stalls:
             row = acc.setdefault(s.kind, {"kind": s.kind, "seconds": 0.0, "count": 0,
                                           "flows": 0, "max": 0.0})
             row["seconds"] += max(s.duration, 0.0)
@@ -419,10 +439,12 @@ def _stall_rows(analysis: Any) -> list[dict]:
             if s.kind not in seen:
                 seen.add(s.kind)
                 row["flows"] += 1
-    rows = sorted(acc.values(), key=lambda r: -r["seconds"])
-    for r in rows:
-        r["label"] = figures.STALL_LABELS.get(r["kind"], r["kind"])
-    return rows
+
+    def rows(self) -> list[dict]:
+        rows = sorted(self.acc.values(), key=lambda r: -r["seconds"])
+        for r in rows:
+            r["label"] = figures.STALL_LABELS.get(r["kind"], r["kind"])
+        return rows
 
 
 def _verdict(analysis: Any, facts: dict[int, _FlowFacts], stall_rows: list[dict]) -> dict:
@@ -699,7 +721,7 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
     t0 = cap.first_ts if cap.first_ts is not None else min(
         (f.start for f in analysis.flow_results), default=0.0)
     by_id = {f.id: f for f in analysis.finding_results}
-    facts = _all_facts(analysis)
+    facts, stall_rows = _facts_and_stalls(analysis)
     chosen, why = choose_flows(analysis, flows, top, facts)
     detailed = set(chosen)
 
@@ -727,7 +749,7 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
         rebuilt: dict[int, list[FlowResult]] | None = {} if lacking else None
         try:
             collected = collect(source, [facts[fid].flow for fid in wanted], t0=t0,
-                                until=until, budget=budget, all_flows=analysis.flow_results,
+                                until=until, budget=budget, all_flows=list(facts.values()),
                                 series=series is None, details=rebuilt)
             series = collected if series is None else series
         except (TcpForensicsError, OSError) as exc:
@@ -743,7 +765,6 @@ def build_context(analysis: Any, *, source: Any = None, plotly: str = "inline",
     series = series or {}
 
     figs: dict[str, dict] = {}
-    stall_rows = _stall_rows(analysis)
     if stall_rows:
         figs["stall-summary"] = figures.stall_summary(stall_rows)
     ranked = sorted(facts.values(), key=lambda x: (-x.score, x.id))
