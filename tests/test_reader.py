@@ -373,6 +373,22 @@ def test_decoded_equals_decode_of_each_record() -> None:
     assert fused == plain
     assert sum(isinstance(r, Segment) for r in plain[0]) == 9 and plain[1] == len(frames)
     assert plain[2]  # the truncated tail is reported
+    # the same frames in pcapng, where the compiled loop decodes the common frame itself:
+    # enhanced, simple and obsolete packet blocks, both byte orders, a raw-IP interface
+    for order in ("<", ">"):
+        blocks = [ng_shb(order), ng_idb(1, 96, order), ng_idb(101, 0, order)]
+        for i, f in enumerate(frames):
+            ts = 1_700_000_000_000_000 + i * 1_003
+            blocks.append(ng_epb(0, ts, f, order, wirelen=len(f) + 8 * (i % 2)))
+            if i % 3 == 0:
+                blocks.append(ng_spb(f, order))
+            if i % 4 == 1:
+                blocks.append(ng_opb(0, ts, f, order))
+            if i % 5 == 2:
+                blocks.append(ng_epb(1, ts, f[14:], order))  # raw IP: the general path
+        plain, fused = _decoded_both_ways(b"".join(blocks))
+        assert fused == plain
+        assert sum(isinstance(r, Segment) for r in plain[0]) > 9
     for broken in corpus():  # damaged input, pcapng and snoop: the same as well
         if not broken.error:
             plain, fused = _decoded_both_ways(broken.data)

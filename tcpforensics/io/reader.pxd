@@ -63,6 +63,7 @@ cdef class Capture:
     cdef public object _unpack
     cdef public list _ifaces
     cdef public set _linktype_set
+    cdef public bint _fuse
 
     @cython.locals(view=cbytes, start=Py_ssize_t, caplen=Py_ssize_t, seg=Segment)
     cpdef object next_decoded(self)

@@ -34,6 +34,7 @@ from tcpforensics.model import RawPacket, Segment
 if cython.compiled:  # C calls into the decoder (next_decoded)
     from cython.cimports.tcpforensics.io.decode import (
         _ether_ipv4_tcp,
+        _seconds,
         common_frame_ports,
         decode,
     )
@@ -213,6 +214,9 @@ class Capture:
         # pcapng: per interface (linktype, snaplen, mul, div, offset_ns)
         self._ifaces: list[tuple[int, int, int, int, int]] = []
         self._linktype_set: set[int] = set()
+        # set by next_decoded() around its step of the pcapng loop: the loop then gives a
+        # record of the common frame as its decoded Segment (no RawPacket, no data copy)
+        self._fuse = False
 
     # -- public ------------------------------------------------------------------------
     def __iter__(self) -> Iterator[RawPacket]:
@@ -336,6 +340,15 @@ class Capture:
                     return seg
             return decode(_new_raw(self.records, self._ts, self._linktype, caplen,
                                    self._wirelen, view[start:start + caplen], 0))
+        if cython.compiled and self.format == "pcapng":
+            self._fuse = True  # the loop decodes the common frame itself
+            try:
+                item = next(self, None)
+            finally:
+                self._fuse = False
+            if item is None or isinstance(item, Segment):
+                return item
+            return decode(item)
         raw = next(self, None)
         return None if raw is None else decode(raw)
 
@@ -575,7 +588,8 @@ class Capture:
                    bad_packet=cython.longlong, btype=cython.longlong, blen=cython.longlong,
                    iface=cython.longlong, caplen=cython.longlong, wirelen=cython.longlong,
                    snaplen=cython.longlong, little=cython.bint, hi=cython.longlong,
-                   lo=cython.longlong, fast_mul=cython.longlong, view=cython.p_const_uchar)
+                   lo=cython.longlong, fast_mul=cython.longlong, view=cython.p_const_uchar,
+                   seg=Segment)
     def _pcapng_records(self) -> Iterator[RawPacket]:
         # mul, div, off and the timestamps are Python integers: a hostile
         # if_tsresol/if_tsoffset makes them exceed 64 bits
@@ -658,7 +672,6 @@ class Capture:
                         pos = end
                         continue
                     view = buf  # a C pointer: the block is all there, caplen fits in it
-                    data = view[start:start + caplen]
                     opt_at = start + ((caplen + 3) & ~3)
                     if opt_at + 4 <= end - 4:
                         self._block_comments(buf, opt_at, end - 4, order)
@@ -694,7 +707,7 @@ class Capture:
                         bad_iface += 1
                         linktype = LINKTYPE_INVALID
                     view = buf  # a C pointer: caplen fits in the block
-                    data = view[pos + 12:pos + 12 + caplen]
+                    start = pos + 12
                     ts = last_ts_any  # SPBs carry no time: keep the clock where it was
                 elif btype == 1:
                     self._on_idb(buf, pos, blen, order)
@@ -720,7 +733,16 @@ class Capture:
                 last_ts = last_ts_any = ts
                 frame += 1
                 self.records = frame
-                yield _new_raw(frame, ts, linktype, caplen, wirelen, data, iface)
+                if cython.compiled and self._fuse and linktype == 1 and caplen >= 54:
+                    # as decode() decodes the record (see next_decoded)
+                    seg = _ether_ipv4_tcp(view + start, caplen, wirelen, frame)
+                    if seg is not None:
+                        seg.ts = _seconds(ts)
+                        yield seg
+                        pos = end
+                        continue
+                yield _new_raw(frame, ts, linktype, caplen, wirelen,
+                               view[start:start + caplen], iface)
                 pos = end
         except _StreamBroken as exc:
             why = str(exc)
