@@ -235,9 +235,8 @@ def collect(source, flows: list, t0: float = 0.0, until: float | None = None,
     the verdicts are the same as in the full analysis because a connection's verdicts
     depend on its own segments only.  When a port pair was reused, local flows map to
     the analysis' flows by start time.  `until` (absolute seconds) stops reading once
-    every wanted flow has ended.  `all_flows` (every flow of the analysis: FlowResults,
-    or anything with their id, client, server and start) lets a reused port pair tell
-    the wanted connection from the others.
+    every wanted flow has ended.  `all_flows` (every FlowResult of the analysis) lets a
+    reused port pair tell the wanted connection from the others.
 
     `details`, a dict, receives for each flow of `flows` the FlowResults rebuilt with
     the report's details (Options.detail_results) from its segments: a list, as more
