@@ -65,11 +65,12 @@ cdef class Capture:
     cdef public set _linktype_set
     cdef public bint _fuse
 
-    @cython.locals(view=cbytes, start=Py_ssize_t, caplen=Py_ssize_t, seg=Segment)
     cpdef object next_decoded(self)
-    @cython.locals(view=cbytes, start=Py_ssize_t, caplen=Py_ssize_t, seg=Segment,
-                   pair=cython.longlong, bitmap=cbytes, sport=Py_ssize_t, dport=Py_ssize_t)
+    @cython.locals(view=cbytes, pair=cython.longlong, bitmap=cbytes, sport=Py_ssize_t,
+                   dport=Py_ssize_t)
     cpdef object next_decoded_for(self, bytes ports)
+    @cython.locals(view=cbytes, start=Py_ssize_t, caplen=Py_ssize_t, seg=Segment)
+    cdef inline object _decode_pcap_record(self)
     cpdef double record_time(self)
     @cython.locals(view=cbytes, start=Py_ssize_t)
     cdef RawPacket _next_pcap(self)

@@ -330,16 +330,7 @@ class Capture:
         if cython.compiled and self.format == "pcap":
             if not self._pcap_record():
                 return None
-            view = self._buf
-            start = self._start
-            caplen = self._caplen
-            if self._linktype == 1 and caplen >= 54:
-                seg = _ether_ipv4_tcp(view + start, caplen, self._wirelen, self.records)
-                if seg is not None:
-                    seg.ts = self._ts / 1e9  # as decode() computes it: ts_ns / 1e9
-                    return seg
-            return decode(_new_raw(self.records, self._ts, self._linktype, caplen,
-                                   self._wirelen, view[start:start + caplen], 0))
+            return self._decode_pcap_record()
         if cython.compiled and self.format == "pcapng":
             self._fuse = True  # the loop decodes the common frame itself
             try:
@@ -365,11 +356,9 @@ class Capture:
         if cython.compiled and self.format == "pcap":
             if not self._pcap_record():
                 return None
-            view = self._buf
-            start = self._start
-            caplen = self._caplen
-            if self._linktype == 1 and caplen >= 54:
-                pair = common_frame_ports(view + start, caplen, self._wirelen)
+            if self._linktype == 1 and self._caplen >= 54:
+                view = self._buf
+                pair = common_frame_ports(view + self._start, self._caplen, self._wirelen)
                 if pair >= 0:
                     bitmap = ports
                     sport = pair >> 16
@@ -377,13 +366,22 @@ class Capture:
                     if not (bitmap[sport >> 3] >> (sport & 7) & 1
                             and bitmap[dport >> 3] >> (dport & 7) & 1):
                         return OTHER_CONNECTION
-                    seg = _ether_ipv4_tcp(view + start, caplen, self._wirelen, self.records)
-                    if seg is not None:  # (it is: the frame passed the same checks)
-                        seg.ts = self._ts / 1e9
-                        return seg
-            return decode(_new_raw(self.records, self._ts, self._linktype, caplen,
-                                   self._wirelen, view[start:start + caplen], 0))
+            return self._decode_pcap_record()
         return self.next_decoded()
+
+    def _decode_pcap_record(self) -> Segment | str:
+        """decode() of the pcap record _pcap_record() just read (compiled build): the
+        common frame straight from the read buffer, no RawPacket and no bytes object."""
+        view = self._buf
+        start = self._start
+        caplen = self._caplen
+        if self._linktype == 1 and caplen >= 54:
+            seg = _ether_ipv4_tcp(view + start, caplen, self._wirelen, self.records)
+            if seg is not None:
+                seg.ts = self._ts / 1e9  # as decode() computes it: ts_ns / 1e9
+                return seg
+        return decode(_new_raw(self.records, self._ts, self._linktype, caplen,
+                               self._wirelen, view[start:start + caplen], 0))
 
     def record_time(self) -> float:
         """The time (seconds) of the record next_decoded_for() just gave as

@@ -59,7 +59,7 @@ cdef class ColumnStore:
 
     @cython.locals(ports=set, local=dict, late="long long", seg=Segment, ts=double,
                    sp="long long", dp="long long", reader=Capture, bitmap=bytearray,
-                   wanted_ports=bytes, port="long long")
+                   wanted_ports=bytes, port="long long", other=bint)
     cpdef file_wanted(self, object capture, dict starts, double until, long long late_run,
                       object table=*, object ended=*)
 

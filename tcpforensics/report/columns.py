@@ -375,24 +375,19 @@ class ColumnStore:
             result = reader.next_decoded_for(wanted_ports)
             if result is None:
                 break
-            if result is OTHER_CONNECTION:
-                if reader.record_time() > until:
-                    late += 1
-                    if late > late_run:
-                        break
-                else:
-                    late = 0
+            other = result is OTHER_CONNECTION
+            if not other and result.__class__ is str:
                 continue
-            if result.__class__ is str:
-                continue
-            seg = result
-            ts = seg.ts
+            ts = reader.record_time() if other else result.ts
             if ts > until:
                 late += 1
                 if late > late_run:
                     break
             else:
                 late = 0
+            if other:
+                continue
+            seg = result
             sp = seg.sport
             dp = seg.dport
             if (sp << 16 | dp) not in ports:

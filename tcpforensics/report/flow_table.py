@@ -17,7 +17,9 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-_SEVERITY_RANK = {"critical": 3, "warning": 2, "info": 1}  # the Findings column's sort value
+# a finding severity's rank: the report ranks flows by it, and the flow table's Findings
+# column sorts by it (html.py takes it from here: html imports this module)
+SEVERITY_RANK = {"critical": 3, "warning": 2, "info": 1}
 
 
 def _escape(text: str) -> str:
@@ -93,6 +95,6 @@ def flow_rows(rows: Iterable[dict], seconds: Callable[[Any], str], num: Callable
             f'        <td data-v="{t(stalled)}" class="r">'
             f'{t(seconds(stalled)) if stalled else "–"}</td>\n'
             f'        <td>{cca}</td>\n'
-            f'        <td data-v="{_SEVERITY_RANK.get(r["severity"], 0)}">{badges}</td>\n'
+            f'        <td data-v="{SEVERITY_RANK.get(r["severity"], 0)}">{badges}</td>\n'
             '      </tr>\n')
     return Markup("".join(out))

@@ -33,11 +33,10 @@ from ..model import Finding, FlowResult, Segment, SegmentVerdict
 from ..results import ResultStore
 from . import figures
 from .columns import numbers_json
-from .flow_table import flow_rows
+from .flow_table import SEVERITY_RANK, flow_rows
 from .series import Budget, FirstPassSeries, FlowSeries, SeriesCollector, collect, with_details
 from .templating import OPTIONS, PrecompiledLoader
 
-SEVERITY_RANK = {"critical": 3, "warning": 2, "info": 1}
 MAX_DETAILED = 20  # flows with full per-segment charts, whatever --top asks
 MAX_TABLE_ROWS = 2000  # flows listed in the table (worst first)
 MAX_OVERVIEW = 40  # flows in the "flows over time" chart
