@@ -1,9 +1,9 @@
 """The rows of the report's flow table, written as HTML here rather than by Jinja.
 
 The table lists up to 2,000 flows (html.MAX_TABLE_ROWS). Through the template each row
-cost about 0.13 ms: some forty attribute look-ups, filter calls and escapes, each a few
+cost about 0.15 ms: some forty attribute look-ups, filter calls and escapes, each a few
 Python calls deep. On a capture of many connections that was a third of the report's own
-work. Written here a row costs about a tenth of that, and the HTML is the same as the
+work. Written here a row costs under a third of that, and the HTML is the same as the
 template wrote (tests/test_report_flow_table.py renders both and compares).
 
 Every text is escaped as Jinja's autoescape escapes it (markupsafe); numbers are written
