@@ -261,7 +261,8 @@ class _Run:
                                 snaplen=self.capture.snaplen)
         self.results: list[FlowResult] | ResultStore = (
             [] if options.plain_results is None
-            else ResultStore(options.plain_results, options.packed_memory))
+            else ResultStore(options.plain_results, options.packed_memory,
+                             screen=_findings_screen() if options.observers else None))
         self.listed_empty = 0  # flows without payload listed in full (max_empty_flows)
         self.details_dropped = 0  # flows whose result left out the report details
         self.loop = PacketLoop(self.table, self.info.skipped, self._finish, self._every_chunk)
@@ -415,6 +416,13 @@ def analyze(source: Source, *, options: Options | None = None,
     path = os.fspath(source) if isinstance(source, str | os.PathLike) and source != "-" else None
     return Analysis(capture=run.info, flow_results=results, finding_results=findings,
                     source=path, details_dropped=run.details_dropped)
+
+
+def _findings_screen() -> Callable[[FlowResult], int]:
+    """The findings rules' screen of one flow, for a results store to apply as it packs."""
+    from .diagnose.findings import flow_evidence
+
+    return flow_evidence
 
 
 def _diagnose(flows: Sequence[FlowResult], capture: CaptureInfo) -> list[Finding]:

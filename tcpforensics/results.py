@@ -34,6 +34,8 @@ from .model import Endpoint, FlowResult, Stall, StateChange
 _PLAIN, _MEMORY, _FILE = 0, 1, 2
 _HAD_FINDINGS = 4
 _SPILL_CHUNK = 1 << 20  # bytes gathered before one write to the temporary file
+# screen bits of a flow the store did not screen (a screen gives -1 or more)
+_UNSCREENED = -2
 # Past this many key sets a store packs further dicts with their keys (see Shapes): a
 # bound on the table should some dict's keys vary from flow to flow.
 _MAX_SHAPES = 4096
@@ -216,11 +218,21 @@ _FIELDS = ("id", "client", "server", "start", "end", "state", "handshake", "syn_
 
 
 class ResultStore(Sequence[FlowResult]):
-    """Finished flows: the first `plain` as objects, later ones packed (see the module)."""
+    """Finished flows: the first `plain` as objects, later ones packed (see the module).
 
-    def __init__(self, plain: int = 0, packed_memory: int = 32 << 20) -> None:
+    `screen`, when given, is applied to each flow the store packs, while it is still
+    plain, and `screened()` hands its answer back with the flow: the findings rules
+    screen every flow first (diagnose.findings.flow_evidence), and for a packed flow that
+    would decode its facts from the bytes, most of the time only to find it clean.
+    """
+
+    def __init__(self, plain: int = 0, packed_memory: int = 32 << 20,
+                 screen: Callable[[FlowResult], int] | None = None) -> None:
         self.plain_limit = plain
         self.packed_memory = packed_memory
+        self.screen = screen
+        self._screens = array("i")  # screen(flow) of each entry, in arrival order
+        self._order_screens: array | None = None  # the same in id order, once sorted
         self._plain: list[FlowResult] = []
         self._blobs: list[bytes] = []
         self._blob_bytes = 0
@@ -254,6 +266,9 @@ class ResultStore(Sequence[FlowResult]):
             self._spill(blob)
         if blob is not None and result.findings:
             slot |= _HAD_FINDINGS
+        screen = self.screen
+        self._screens.append(screen(result) if blob is not None and screen is not None
+                             else _UNSCREENED)
         self._ids.append(result.id)
         self._slots.append(slot)
         self._order = None
@@ -278,9 +293,10 @@ class ResultStore(Sequence[FlowResult]):
 
     def sort(self) -> None:
         """Put the flows in id order (they arrive in the order they ended)."""
-        ids, slots = self._ids, self._slots
-        self._order = array("q", (slots[i] for i in sorted(range(len(ids)),
-                                                           key=ids.__getitem__)))
+        ids, slots, screens = self._ids, self._slots, self._screens
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        self._order = array("q", (slots[i] for i in order))
+        self._order_screens = array("i", (screens[i] for i in order))
 
     #: Flow ids are unique here (the analysis numbers flows): findings rules may cache
     #: per-flow numbers by id, though each read rebuilds a packed flow.
@@ -323,6 +339,15 @@ class ResultStore(Sequence[FlowResult]):
         read = self._read
         for slot in self._order:  # type: ignore[union-attr]
             yield read(slot)
+
+    def screened(self) -> Iterator[tuple[FlowResult, int | None]]:
+        """(flow, what `screen` gave it) for every flow in id order; None for a flow
+        the store did not screen (kept plain, or no `screen`)."""
+        if self._order is None:
+            self.sort()
+        read, screens = self._read, self._order_screens
+        for slot, bits in zip(self._order, screens, strict=True):  # type: ignore[arg-type]
+            yield read(slot), (None if bits == _UNSCREENED else bits)
 
     def _read(self, slot: int) -> FlowResult:
         if slot & 3 == _PLAIN:

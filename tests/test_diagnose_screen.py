@@ -4,14 +4,16 @@ so the findings are the same as when every rule sees every flow."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from tcpforensics.analysis import Options, analyze
+from tcpforensics.analysis import Options, analyze, lean_options
 from tcpforensics.diagnose import findings as fnd
 from tcpforensics.diagnose.registry import RULES
 from tcpforensics.model import CaptureInfo, Endpoint, FlowResult, Stall
+from tcpforensics.results import PackedFlowResult, ResultStore
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_pcaps"
 # small captures whose flows carry most kinds of evidence between them
@@ -124,3 +126,63 @@ def test_findings_are_those_of_every_rule_seeing_every_flow(corpus):
 def test_odd_facts_feed_every_rule():
     f = _flow(0, tcp={"stall_facts": ["not", "a", "dict"]})
     assert fnd._evidence(fnd._Context([f], CaptureInfo(path="x.pcap")), f) == fnd._EVERY
+
+
+def test_odd_facts_screened_alone_feed_every_rule():
+    f = _flow(0, tcp={"stall_facts": ["not", "a", "dict"]})
+    assert fnd.flow_evidence(f) == fnd._EVERY
+    assert fnd.flow_evidence(_flow(1, tcp={"window_scaling": "odd"})) == fnd._NO_WSCALE
+
+
+def _store(flows: list[FlowResult], screen, plain: int = 2) -> ResultStore:
+    store = ResultStore(plain=plain, screen=screen)
+    for f in flows:
+        store.append(f)
+    return store
+
+
+def test_a_store_screens_the_flows_it_packs_as_the_rules_would(corpus):
+    """The bits a store keeps for a packed flow are `_evidence` of that flow read back,
+    and the flows it keeps plain come with None (the rules screen them)."""
+    packed = plain = 0
+    for flows, capture in corpus:
+        store = _store(flows, fnd.flow_evidence, plain=0)
+        ctx = fnd._Context(store, capture)
+        for f, bits in store.screened():
+            if not isinstance(f, PackedFlowResult):  # kept plain (the first two, and
+                assert bits is None  # flows pack() refuses, as the hand-built ones)
+                plain += 1
+                continue
+            packed += 1
+            assert bits == fnd._evidence(ctx, f), (capture.path, f.id)
+    assert packed >= 10 and plain > 20, (packed, plain)
+
+
+def test_findings_from_a_screening_store_are_the_same(corpus):
+    for flows, capture in corpus:
+        expected = fnd.run_rules(_store(flows, None), capture, RULES)
+        assert fnd.run_rules(_store(flows, fnd.flow_evidence), capture, RULES) == expected
+        assert fnd.run_rules(list(flows), capture, RULES) == expected
+
+
+def test_analyze_screens_the_packed_flows():
+    a = analyze(SAMPLES / "churn" / "churn.client.pcap.gz",
+                options=lean_options(plain_results=10))
+    ctx = fnd._Context(a.flow_results, a.capture)
+    screens = []
+    for f, bits in a.flow_results.screened():
+        assert bits is None or bits == fnd._evidence(ctx, f), f.id
+        screens.append(bits)
+    assert screens.count(None) == 10 and len(screens) > 100
+
+
+def test_screens_follow_their_flows_into_id_order(corpus):
+    """Flows reach a store in the order they end: each keeps its own bits once sorted."""
+    flows = [dataclasses.replace(f, id=n) for n, f in
+             enumerate(f for fl, _ in corpus[1:] for f in fl)]
+    store = _store(flows[::-1], fnd.flow_evidence, plain=0)
+    ctx = fnd._Context(store, corpus[1][1])
+    got = [(f.id, bits) for f, bits in store.screened()]
+    assert [i for i, _ in got] == list(range(len(flows)))
+    assert [bits for _, bits in got] == [fnd._evidence(ctx, f) for f in flows]
+    assert len({bits for _, bits in got}) >= 5

@@ -167,7 +167,7 @@ def test_spilled_flows_hold_little_memory() -> None:
     finally:
         tracemalloc.stop()
     per_flow = held / len(flows)
-    assert per_flow < 64, per_flow  # five numbers; plain, these flows hold about 12 KB
+    assert per_flow < 64, per_flow  # six numbers; plain, these flows hold about 12 KB
     store.close()
 
 

@@ -12,6 +12,6 @@ cpdef dict _superframes(object f, object fx)
 cpdef object _capture_gaps(object f)
 @cython.locals(tcp=dict)
 cpdef bint _keepalive_evidence(object f, dict fx) except -1
-@cython.locals(bits=cython.long, sides=cython.Py_ssize_t, d=cython.Py_ssize_t, tcp=dict,
-               fx=dict)
 cpdef object _evidence(object ctx, object f)
+@cython.locals(bits=cython.long, sides=cython.Py_ssize_t, d=cython.Py_ssize_t, tcp=dict)
+cpdef object flow_evidence(object f, dict fx=*)

@@ -1569,14 +1569,26 @@ _EVERY = -1  # all bits: a flow whose facts could not be read is fed to every ru
 
 def _evidence(ctx: _Context, f: FlowResult) -> int:
     """The `_NEEDS` bits of a flow (`_EVERY` where a test trips: then each rule sees the
-    flow and deals with the odd data itself, as it would without the screen).
+    flow and deals with the odd data itself, as it would without the screen)."""
+    try:
+        return flow_evidence(f, ctx.facts(f))
+    except Exception:  # (compiled: facts that are not a dict, refused by the call)
+        return _EVERY
 
-    Compiled, the facts are C-typed dicts (findings.pxd): facts that are not dicts trip
-    a test here, as they do in the pure build, with the same outcome.
+
+def flow_evidence(f: FlowResult, fx: dict | None = None) -> int:
+    """`_evidence` of one flow on its own (`fx`: its stall facts, looked up if None).
+
+    A results store works this out as it packs a flow (results.ResultStore's `screen`):
+    the rules' pass then skips the flows that no rule would read without decoding their
+    facts from the packed bytes.  Compiled, the facts are C-typed dicts (findings.pxd):
+    facts that are not dicts trip a test here, as they do in the pure build, with the
+    same outcome.
     """
     try:
         tcp = f.tcp
-        fx = ctx.facts(f)
+        if fx is None:
+            fx = tcp.get("stall_facts") or {}
         endpoints = f.endpoints
         sides = min(2, len(endpoints))
         bits = 0
@@ -1702,9 +1714,12 @@ def run_rules(flows: Sequence[FlowResult], capture: CaptureInfo,
         needs = {i: _NEEDS.get(rules[i][1], _EVERY) for i in scans}
         unscreened = _EVERY in needs.values()  # a rule that sees every flow
         live = [(i, scan.send, needs[i]) for i, scan in scans.items()]
-        for f in flows:
+        # a results store knows the bits of the flows it packed (None: work them out)
+        screened = getattr(flows, "screened", None)
+        pairs = screened() if screened is not None else ((f, None) for f in flows)
+        for f, known in pairs:
             sizes[(_host(f.client), f.server)] += 1
-            evidence = _evidence(ctx, f)
+            evidence = _evidence(ctx, f) if known is None else known
             if not evidence and not unscreened:
                 continue  # a clean flow: no rule would take anything from it
             for i, send, need in live:
