@@ -18,6 +18,7 @@ cdef class Shapes:
 
 @cython.locals(endpoints=list, e=list)
 cpdef tuple _unpack_facts(bytes facts, Shapes shapes)
+cpdef dict _unpack_tcp(bytes tcp, Shapes shapes)
 cpdef tuple _unpack_timeline(bytes timeline, Shapes shapes)
 
 

@@ -10,9 +10,9 @@ anonymous temporary file.  In memory that leaves about 16 bytes per spilled flow
 
 The store is a read-only sequence of flows in id order.  A packed flow is rebuilt as a
 `PackedFlowResult` when it is read: its scalar fields are plain attributes, and each of
-its two nested parts (the facts: endpoints, stalls, tcp; the timeline: RTT summary,
-state changes) is decoded from the bytes when that object first reads one of its
-fields.  Those parts are read-only: a change made to them is not kept.  Findings are
+its three nested parts (the facts: endpoints, stalls; the tcp facts; the timeline: RTT
+summary, state changes) is decoded from the bytes when that object first reads one of
+its fields.  Those parts are read-only: a change made to them is not kept.  Findings are
 linked with `link_findings`.
 """
 
@@ -102,10 +102,11 @@ def pack(result: FlowResult, shapes: Shapes | None = None) -> bytes | None:
     marshal writes anything with a buffer as bytes: the report's cwnd series are arrays,
     so a flow that has them stays plain.  Everything else in a result is built-in types
     (tests/test_results.py walks the results of the sample captures to keep it so).
-    The bytes are the scalar fields and findings, then the rest in two parts marshalled
-    on their own: reading a flow's id and times (sorting, grouping) decodes neither, and
-    the findings rules read the facts (endpoints, stalls, tcp), not the timeline (RTT
-    summary, state changes).
+    The bytes are the scalar fields and findings, then the rest in three parts
+    marshalled on their own: reading a flow's id and times (sorting, grouping) decodes
+    none, the findings rules read the facts (endpoints, stalls) and the tcp facts, not
+    the timeline (RTT summary, state changes), and the analysis JSON reads the facts and
+    the timeline, not the tcp facts (most of a short connection's bytes).
     """
     if result.cwnd:
         return None
@@ -120,8 +121,8 @@ def pack(result: FlowResult, shapes: Shapes | None = None) -> bytes | None:
               e.sack_permitted, e.timestamps, shapes.pack(e.counters, ends), e.cca]
              for e in result.endpoints],
             [(s.kind, s.endpoint, s.start, s.duration, s.detail) for s in result.stalls],
-            shapes.pack(result.tcp, ends),
         ))
+        tcp = dumps(shapes.pack(result.tcp, ends))
         timeline = dumps((
             shapes.pack(result.rtt, ends),
             # three columns rather than a tuple for each state change
@@ -129,17 +130,22 @@ def pack(result: FlowResult, shapes: Shapes | None = None) -> bytes | None:
         ))
         return dumps((result.id, result.client, result.server, result.start, result.end,
                       result.state, result.handshake, result.syn_rtt,
-                      result.findings or None, facts, timeline))
+                      result.findings or None, facts, tcp, timeline))
     except ValueError:  # a type marshal does not know: keep the flow plain
         return None
 
 
 def _unpack_facts(facts: bytes, shapes: Shapes) -> tuple:
-    """The endpoints, stalls and tcp facts of a packed flow."""
-    endpoints, stalls, tcp = marshal.loads(facts)
+    """The endpoints and stalls of a packed flow."""
+    endpoints, stalls = marshal.loads(facts)
     for e in endpoints:
         e[8] = shapes.unpack(e[8])
-    return [Endpoint(*e) for e in endpoints], [Stall(*s) for s in stalls], shapes.unpack(tcp)
+    return [Endpoint(*e) for e in endpoints], [Stall(*s) for s in stalls]
+
+
+def _unpack_tcp(tcp: bytes, shapes: Shapes) -> dict:
+    """The tcp facts of a packed flow."""
+    return shapes.unpack(marshal.loads(tcp))
 
 
 def _unpack_timeline(timeline: bytes, shapes: Shapes) -> tuple:
@@ -150,7 +156,7 @@ def _unpack_timeline(timeline: bytes, shapes: Shapes) -> tuple:
 
 class _Part:
     """A field of PackedFlowResult: decoded from the packed bytes when the object first
-    reads it, with the other fields of its part (`facts` or `timeline`: decoding is
+    reads it, with the other fields of its part (`facts`, `tcp` or `timeline`: decoding is
     cheap next to a call per field), then ordinary attributes of that object (the
     findings rules read a flow's facts dozens of times)."""
 
@@ -184,7 +190,7 @@ class PackedFlowResult(FlowResult):
     endpoints = _Part("facts")  # type: ignore[assignment]
     states = _Part("timeline")  # type: ignore[assignment]
     stalls = _Part("facts")  # type: ignore[assignment]
-    tcp = _Part("facts")  # type: ignore[assignment]
+    tcp = _Part("tcp")  # type: ignore[assignment]
     cwnd = _Part("facts")  # type: ignore[assignment]
 
     @property  # type: ignore[misc]
@@ -247,7 +253,7 @@ class ResultStore(Sequence[FlowResult]):
         self._findings: dict[int, list[str]] = {}  # finding ids of packed flows
         self._shapes = Shapes()
         self._cache_slot = -1  # the packed flow read last, and its parts' bytes
-        self._cache_facts = self._cache_timeline = b""
+        self._cache_facts = self._cache_tcp = self._cache_timeline = b""
         self._last_read: Callable[[], PackedFlowResult | None] = _nothing
 
     # --- intake ----------------------------------------------------------------------
@@ -376,7 +382,8 @@ class ResultStore(Sequence[FlowResult]):
             if offset + length > self._written:
                 self._flush()
             blob = os.pread(self._file.fileno(), length, offset)
-        *scalars, self._cache_facts, self._cache_timeline = marshal.loads(blob)
+        *scalars, self._cache_facts, self._cache_tcp, self._cache_timeline = \
+            marshal.loads(blob)
         self._cache_slot = slot
         return scalars
 
@@ -386,9 +393,11 @@ class ResultStore(Sequence[FlowResult]):
             self._scalars(flow._slot)
         held = flow.__dict__
         if part == "facts":
-            held["endpoints"], held["stalls"], held["tcp"] = _unpack_facts(
-                self._cache_facts, self._shapes)
+            held["endpoints"], held["stalls"] = _unpack_facts(self._cache_facts,
+                                                              self._shapes)
             held["cwnd"] = []  # a flow with series is not packed
+        elif part == "tcp":
+            held["tcp"] = _unpack_tcp(self._cache_tcp, self._shapes)
         else:
             held["rtt"], held["states"] = _unpack_timeline(self._cache_timeline,
                                                            self._shapes)
