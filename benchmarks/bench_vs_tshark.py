@@ -13,8 +13,9 @@ report/analyze ratio.  Nothing is asserted: the numbers go to the README.
 Without a capture argument it uses benchmarks/out/bulk-1m.pcap and records it first
 when missing (benchmarks/make_bulk_capture.py: needs root and network namespaces).
 `--memory` instead writes one long synthetic many-flow capture (make_synthetic.py),
-takes prefixes of the given lengths and prints `analyze`'s peak RSS for each, to show
-that memory does not grow with the capture's length.  Set TCPFORENSICS_PURE=1 to
+takes prefixes of the given lengths and prints the peak RSS of each of `--commands`
+(default `analyze` and `report`) on each, to show that memory does not grow with the
+capture's length.  Set TCPFORENSICS_PURE=1 to
 measure the pure-Python reference instead of the compiled build.
 """
 
@@ -239,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.memory:
-        memory(args.memory, args.commands[0], args.short)
+        for command in args.commands:
+            memory(args.memory, command, args.short)
         return 0
     captures = list(args.captures)
     if args.synthetic:
