@@ -6,7 +6,7 @@ long capture of short connections holds hundreds of thousands of them.  `ResultS
 keeps the first `plain` results as they are; each later one is packed with marshal
 (about 1.4 KB of bytes for a short connection: the keys of its dicts are held once per
 store, see `Shapes`) and its bytes are held in memory up to `packed_memory`, then in an
-anonymous temporary file.  In memory that leaves about 16 bytes per spilled flow.
+anonymous temporary file.  In memory that leaves about 60 bytes per spilled flow.
 
 The store is a read-only sequence of flows in id order.  A packed flow is rebuilt as a
 `PackedFlowResult` when it is read: its scalar fields are plain attributes, and each of
