@@ -147,7 +147,7 @@ def _merge(infos: list[CaptureInfo], ordered: Iterable[tuple[int, FlowResult]],
     """The shards' capture facts merged, and their flows (`ordered`: by first frame)
     renumbered and diagnosed as one pass does.  With `plain_results` set the flows go
     into a results store, so the merge holds no more than one pass would."""
-    from .analysis import Analysis, bound_warnings
+    from .analysis import Analysis, _findings_screen, bound_warnings
     from .diagnose.handshakes import merge_tally
     from .results import ResultStore
 
@@ -169,7 +169,8 @@ def _merge(infos: list[CaptureInfo], ordered: Iterable[tuple[int, FlowResult]],
     info.warnings += bound_warnings(opts, info)
     results: list[FlowResult] | ResultStore = (
         [] if opts.plain_results is None
-        else ResultStore(opts.plain_results, opts.packed_memory))
+        else ResultStore(opts.plain_results, opts.packed_memory,
+                         screen=_findings_screen() if opts.observers else None))
     for new_id, (_, result) in enumerate(ordered):
         result.id = new_id  # single-pass ids count flows in order of their first frame
         results.append(result)
