@@ -5,7 +5,7 @@ from tcpforensics.model cimport Segment, SegmentVerdict
 from tcpforensics.tcp.connection cimport Connection, new_connection
 from tcpforensics.tcp.endpoint cimport EndpointState
 
-cdef long long ACK, SYN, GRAVEYARD, FLOW_CACHE, STALE_SWEEP
+cdef long long ACK, SYN, GRAVEYARD, FLOW_CACHE, FLOW_CACHE_MAX, STALE_SWEEP
 cdef double _NEVER
 cdef object _KEY4, _KEY16, _PORTS
 
@@ -13,7 +13,8 @@ cdef object _KEY4, _KEY16, _PORTS
 cpdef tuple flow_key(Segment seg)
 @cython.locals(size=Py_ssize_t)
 cpdef bytes grave_key(tuple key)
-cpdef long long cache_slot(object src, long long sport, object dst, long long dport)
+cpdef long long cache_slot(object src, long long sport, object dst, long long dport,
+                           long long mask)
 cpdef long long shard_of(object src, long long sport, object dst, long long dport,
                         long long shards)
 
@@ -54,6 +55,7 @@ cdef class FlowTable:
     cdef public double _now
     cdef public Flow current
     cdef public list _cache
+    cdef public long long _cache_mask
 
     cpdef tuple feed(self, Segment seg)
     @cython.locals(flow=Flow, conn=Connection, fwd=EndpointState, ts=double, was_closed=bint,
@@ -67,6 +69,8 @@ cdef class FlowTable:
     @cython.locals(heap=list)
     cdef void _sweep(self)
     cdef void _push(self, Flow flow, double deadline)
+    @cython.locals(mask="long long", cache=list, key=tuple, flow=Flow)
+    cdef void _grow_cache(self)
     @cython.locals(oldest=Flow)
     cdef void _linger(self, Flow flow)
     @cython.locals(key=tuple, slot="long long")

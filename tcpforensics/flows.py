@@ -33,8 +33,12 @@ GRAVEYARD = 65536  # expired tuples remembered for reused_ports (about 250 bytes
 STALE_SWEEP = 4096  # ended flows' heap entries tolerated before a sweep (when half the heap)
 # Slots of the flow cache (a power of two): when flows interleave packet by packet the
 # previous segment's flow is the wrong guess, and the tuple's dictionary lookup (build
-# the 4-tuple, hash it, compare tuples) costs about 1,400 instructions a packet.
+# the 4-tuple, hash it, compare tuples) costs about 1,400 instructions a packet, and
+# with thousands of live flows several cache misses.  The cache starts at FLOW_CACHE
+# slots and doubles whenever the live flows pass a quarter of them (a direct-mapped
+# cache loses the flows that share a slot), up to FLOW_CACHE_MAX (2 MiB of slots).
 FLOW_CACHE = 4096
+FLOW_CACHE_MAX = 1 << 18
 # grave_key's layouts: both addresses, then both ports
 _KEY4 = struct.Struct(">4s4sHH")
 _KEY16 = struct.Struct(">16s16sHH")
@@ -64,11 +68,11 @@ def grave_key(key: tuple) -> bytes:
     return key[0] + key[2] + _PORTS.pack(key[1], key[3])
 
 
-def cache_slot(src: bytes, sport: int, dst: bytes, dport: int) -> int:
-    """A flow's slot in the flow cache, the same for both directions (addresses keep
-    their hash cached, so this costs a few instructions).  Only a guess: the slot's flow
-    is checked with `Connection.owns`."""
-    return (hash(src) ^ hash(dst) ^ sport ^ dport) & (FLOW_CACHE - 1)
+def cache_slot(src: bytes, sport: int, dst: bytes, dport: int, mask: int) -> int:
+    """A flow's slot in a flow cache of mask + 1 slots, the same for both directions
+    (addresses keep their hash cached, so this costs a few instructions).  Only a guess:
+    the slot's flow is checked with `Connection.owns`."""
+    return (hash(src) ^ hash(dst) ^ sport ^ dport) & mask
 
 
 def shard_of(src: bytes, sport: int, dst: bytes, dport: int, shards: int) -> int:
@@ -148,6 +152,7 @@ class FlowTable:
         self.current: Flow | None = None
         # cache_slot() -> a live flow of that slot (None: empty); a shortcut to `_live`
         self._cache: list[Flow | None] = [None] * FLOW_CACHE
+        self._cache_mask = FLOW_CACHE - 1
 
     def __len__(self) -> int:
         return len(self._live)
@@ -164,7 +169,7 @@ class FlowTable:
         flow = self.current
         if flow is None or flow.done or not flow.conn.owns(seg):
             # not the flow of the previous segment: try the flow cache, then the tuple
-            slot = cache_slot(seg.src, seg.sport, seg.dst, seg.dport)
+            slot = cache_slot(seg.src, seg.sport, seg.dst, seg.dport, self._cache_mask)
             flow = self._cache[slot]
             if flow is None or flow.done or not flow.conn.owns(seg):
                 flow = self._live.get(flow_key(seg))
@@ -190,6 +195,16 @@ class FlowTable:
             self._push(flow, ts + self.closed_linger)
             self._linger(flow)
         return verdict
+
+    def _grow_cache(self) -> None:
+        """Twice the flow cache's slots, filled with the live flows (once per doubling:
+        at most 7 times)."""
+        mask = 2 * self._cache_mask + 1
+        cache: list[Flow | None] = [None] * (mask + 1)
+        for key, flow in self._live.items():
+            cache[cache_slot(key[0], key[1], key[2], key[3], mask)] = flow
+        self._cache = cache
+        self._cache_mask = mask
 
     def _linger(self, flow: Flow) -> None:
         order = self._closed_order
@@ -229,7 +244,9 @@ class FlowTable:
         flow = Flow.__new__(Flow)
         flow._start(fid, key, new_connection(fid, seg, reused), seg.ts)
         self._live[key] = flow
-        self._cache[cache_slot(key[0], key[1], key[2], key[3])] = flow
+        if len(self._live) > (self._cache_mask + 1) >> 2 and self._cache_mask < FLOW_CACHE_MAX - 1:
+            self._grow_cache()
+        self._cache[cache_slot(key[0], key[1], key[2], key[3], self._cache_mask)] = flow
         if self._stale > STALE_SWEEP and 2 * self._stale > len(self._heap):
             self._sweep()
         self._push(flow, seg.ts + self.idle_timeout)
@@ -265,7 +282,7 @@ class FlowTable:
                 if remember:
                     self._bury(flow)
             # an ended flow leaves the cache at once: it must not keep the flow's state
-            slot = cache_slot(key[0], key[1], key[2], key[3])
+            slot = cache_slot(key[0], key[1], key[2], key[3], self._cache_mask)
             if self._cache[slot] is flow:
                 self._cache[slot] = None
             self._finished.append(flow)
@@ -340,7 +357,7 @@ class FlowTable:
             flow.done = True
             out.append(flow)
         self._live = {}
-        self._cache = [None] * FLOW_CACHE
+        self._cache = [None] * (self._cache_mask + 1)
         self._heap = []
         self._due = _NEVER
         out.sort(key=lambda f: f.id)

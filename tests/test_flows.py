@@ -181,8 +181,9 @@ def test_interleaved_flows_sharing_a_cache_slot_stay_apart():
     t = FlowTable(idle_timeout=10.0)
     # ports chosen so that both flows fall in one slot of the flow cache
     p1 = 1111
+    mask = t._cache_mask
     p2 = next(p for p in range(p1 + 1, 65536)
-              if cache_slot(A, p, B, 80) == cache_slot(A, p1, B, 80))
+              if cache_slot(A, p, B, 80, mask) == cache_slot(A, p1, B, 80, mask))
     flows = [t.feed(seg(i, 0.1 * i, *((A, p1, B, 80) if i % 2 else (B, 80, A, p2))))[0]
              for i in range(1, 9)]
     assert [f.id for f in flows] == [0, 1] * 4
@@ -226,3 +227,19 @@ def test_ended_flows_do_not_pile_up_in_the_expiry_heap():
     assert swept == kept  # sweeping changes nothing that comes out
     assert largest_unswept >= 3 * sweep_at  # every ended flow's entry stayed
     assert largest < 2 * sweep_at + 1000
+
+
+def test_flow_cache_grows_with_the_live_flows_and_still_finds_each():
+    t = FlowTable(idle_timeout=1000.0)
+    n = 3 * (t._cache_mask + 1)  # past a quarter of the first cache's slots, twice over
+    first = [t.feed(seg(i, 0.001 * i, A, 1024 + i, B, 80))[0] for i in range(n)]
+    slots = t._cache_mask + 1
+    assert slots >= 4 * n and slots & (slots - 1) == 0
+    assert len(t._cache) == slots
+    # the other direction of every flow, interleaved: each finds its own flow
+    again = [t.feed(seg(n + i, 10 + 0.001 * i, B, 80, A, 1024 + i))[0] for i in range(n)]
+    assert [f.id for f in again] == [f.id for f in first] == list(range(n))
+    assert t.created == n
+    # most second packets found their flow in the cache, not through the tuple
+    hits = sum(t._cache[i] is not None for i in range(slots))
+    assert hits > 0.8 * n
