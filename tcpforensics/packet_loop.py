@@ -137,6 +137,11 @@ class PacketLoop:
                 elif sink is not None:
                     sink(self.seg, self.flow, self.verdict)
                 self.end_packet()
+                # let go of the packet's segment and verdict: unless a sink kept them,
+                # decode and the TCP core then fill the same objects for the next one
+                self.seg = None
+                self.verdict = None
+            result = None
         self.flush()
 
     def flush(self) -> None:

@@ -13,6 +13,7 @@ cdef frozenset _AF_INET6
 cdef frozenset _EXT_8
 cdef dict _LINK
 cdef list _ADDRS
+cdef Segment _SPARE
 cdef Py_ssize_t _ADDR_SLOTS
 
 

@@ -51,6 +51,8 @@ from tcpforensics.model import RawPacket, Segment
 
 if cython.compiled:
     from cython.cimports.cpython.long import PyLong_AsLongLongAndOverflow
+    from cython.cimports.cpython.object import PyObject
+    from cython.cimports.cpython.ref import _Py_REFCNT
     from cython.cimports.libc.string import memcmp
 
 __all__ = ["decode"]
@@ -226,6 +228,9 @@ def _u32_pair(data: bytes, off: int) -> tuple[int, int]:
     return _TS(data, off)
 
 
+_SPARE: Segment | None = None  # compiled: the Segment _segment() may fill again
+
+
 def _segment(frame: int, ts: float, src: bytes, dst: bytes, sport: int, dport: int, seq: int,
              ack: int, flags: int, win: int, length: int, mss: int | None,
              wscale: int | None, sack_perm: bool, sacks: tuple, tsval: int,
@@ -234,8 +239,22 @@ def _segment(frame: int, ts: float, src: bytes, dst: bytes, sport: int, dport: i
     """A Segment.  Filled field by field rather than through Segment(...):
     in the compiled build these are C stores into the typed fields (no argument tuple,
     no boxing of the integers), and in Python it is no slower than the constructor.
-    `tsval`, `tsecr`, `ip_id` and `ttl` are -1 when absent (Segment's raw_ fields)."""
-    seg = Segment.__new__(Segment)
+    `tsval`, `tsecr`, `ip_id` and `ttl` are -1 when absent (Segment's raw_ fields).
+
+    Compiled, the Segment handed out last is filled again when nothing but this module
+    holds it any more (the packet loop drops its references at the end of a packet):
+    no object is made and destroyed per packet.  Whoever keeps a segment keeps it as it
+    is: its count of references is then above one and a new Segment is made."""
+    global _SPARE
+    if cython.compiled:
+        # (read through a pointer: an object argument would count a reference more)
+        if _SPARE is not None and _Py_REFCNT(cython.cast(cython.pointer(PyObject), _SPARE)) == 1:
+            seg = _SPARE
+        else:
+            seg = Segment.__new__(Segment)
+            _SPARE = seg
+    else:
+        seg = Segment.__new__(Segment)
     seg.frame = frame
     seg.ts = ts
     seg.src = src

@@ -23,6 +23,7 @@ cdef str SYN_RECEIVED, SYN_SENT, TIME_WAIT, UNKNOWN
 cdef frozenset OPEN_FOR_CLOSE
 cdef tuple _OCTETS
 cdef tuple _FLAG_NAMES, _CAUSES
+cdef SegmentVerdict _SPARE_VERDICT
 cdef dict _NO_COUNTERS, _NO_CAUSES, _NO_RTO, _NO_RTT
 
 cpdef str addr_text(bytes addr, long long port)

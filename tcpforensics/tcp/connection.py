@@ -105,6 +105,8 @@ from .state import (
 from .unacked import Unacked
 
 if cython.compiled:
+    from cython.cimports.cpython.object import PyObject
+    from cython.cimports.cpython.ref import _Py_REFCNT
     from cython.cimports.tcpforensics.arrays import get_d, set_d
 else:
     from ..arrays import get_d, set_d
@@ -162,6 +164,10 @@ def _smss(fwd: EndpointState, rev: EndpointState) -> int:
     if mss:
         smss = min(smss, mss)
     return smss
+
+
+# compiled: the SegmentVerdict Connection.process may fill again (see there)
+_SPARE_VERDICT: SegmentVerdict | None = None
 
 
 class Connection:
@@ -400,8 +406,18 @@ class Connection:
                 bits >>= 1
                 bit += 1
 
-        # filled field by field: compiled, a C struct fill without an argument tuple
-        v = SegmentVerdict.__new__(SegmentVerdict)
+        # filled field by field: compiled, a C struct fill without an argument tuple, into
+        # the verdict handed out last when nothing but this module holds it any more (as
+        # decode reuses its Segment; every field is written below)
+        global _SPARE_VERDICT
+        if cython.compiled:
+            v = _SPARE_VERDICT
+            # (through a pointer: an object argument would count a reference more; the
+            # local v holds one)
+            if v is None or _Py_REFCNT(cython.cast(cython.pointer(PyObject), v)) != 2:
+                v = _SPARE_VERDICT = SegmentVerdict.__new__(SegmentVerdict)
+        else:
+            v = SegmentVerdict.__new__(SegmentVerdict)
         v.direction = d
         v.rel_seq = rel_seq
         v.rel_ack = rel_ack
