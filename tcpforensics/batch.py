@@ -30,7 +30,8 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import TcpForensicsError, UsageError
 from .flows import shard_of  # noqa: F401  (part of this module's API: shard mode)
 from .frames import SEVERITIES, TABLE_SCHEMA_VERSION, TABLES, severity_at_least
+from .results import ResultStore, Shapes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,22 +95,48 @@ def analyze_shard(source: str, shard: int, shards: int, options: Options | None 
     return info, list(flows)
 
 
+def _shard_run(source: str, shard: int, shards: int, options: Options | None,
+               first_frames: bool = False) -> Any:
+    """Run one shard (an analysis._Run): every process reads and decodes the whole
+    file; the TCP core and the observers run only for this shard's flows.  With
+    `first_frames` a results store keeps each flow's first frame (shard_items)."""
+    from . import collector
+    from .analysis import _Run
+
+    opts = shard_options(options or _options(None, {}), shards)
+    if first_frames and opts.plain_results and shards > 1:
+        # the merge keeps plain_results flows plain: each shard keeps its share so, and
+        # packs the others, which then go over as they are (_packed_shard)
+        opts = replace(opts, plain_results=-(-opts.plain_results // shards))
+    run = _Run(source, opts)
+    if first_frames and isinstance(run.results, ResultStore):
+        run.results.first_frames = array("q")
+    if shards > 1:
+        run.loop.set_shard(shard, shards)
+    with collector.paused():
+        run.run(None)
+    return run
+
+
 def _run_shard(source: str, shard: int, shards: int, options: Options | None
                ) -> tuple[CaptureInfo, Iterator[tuple[int, FlowResult]]]:
     """Run one shard; its capture facts and its flows (with their first frames), in
     first-frame order, read one at a time from the run's results."""
-    from . import collector
-    from .analysis import _Run
-
-    run = _Run(source, shard_options(options or _options(None, {}), shards))
-    if shards > 1:
-        # every process reads and decodes the whole file; the TCP core and the
-        # observers run only for this shard's flows
-        run.loop.set_shard(shard, shards)
-    with collector.paused():
-        run.run(None)
+    run = _shard_run(source, shard, shards, options)
     # ids number a shard's flows in order of their first frames
     return run.info, ((r.tcp["first_frame"], r) for r in run.finished())
+
+
+def _packed_shard(source: str, shard: int, shards: int, options: Options | None
+                  ) -> tuple[CaptureInfo, Iterator[tuple], Shapes]:
+    """_run_shard for another process's merge: (first frame, flow, screen) in
+    first-frame order, where the flows a results store packed stay packed bytes (with
+    their screen), and the key shapes those bytes use (ResultStore.shard_items)."""
+    run = _shard_run(source, shard, shards, options, first_frames=True)
+    results = run.finished()
+    if isinstance(results, ResultStore):
+        return run.info, results.shard_items(), results.shapes
+    return run.info, ((r.tcp["first_frame"], r, None) for r in results), Shapes()
 
 
 # The bounds on flows listed (without payload, in all): each shard lists its share, so
@@ -142,14 +170,16 @@ def _first_frame(pair: tuple[int, FlowResult]) -> int:
     return pair[0]
 
 
-def _merge(infos: list[CaptureInfo], ordered: Iterable[tuple[int, FlowResult]],
-           options: Options | None, source: str | None) -> Analysis:
+def _merge(infos: list[CaptureInfo], ordered: Iterable[tuple],
+           options: Options | None, source: str | None,
+           shapes: Sequence[Shapes] = ()) -> Analysis:
     """The shards' capture facts merged, and their flows (`ordered`: by first frame)
     renumbered and diagnosed as one pass does.  With `plain_results` set the flows go
-    into a results store, so the merge holds no more than one pass would."""
+    into a results store, so the merge holds no more than one pass would.  A flow the
+    shard k handed over packed, (first frame, bytes, screen, k), goes into that store as
+    it is, with `shapes[k]` (the shard's key shapes)."""
     from .analysis import Analysis, _findings_screen, bound_warnings
     from .diagnose.handshakes import merge_tally
-    from .results import ResultStore
 
     opts = options or _options(None, {})
     info = infos[0]  # every shard read the whole file: the same records and skips
@@ -171,9 +201,19 @@ def _merge(infos: list[CaptureInfo], ordered: Iterable[tuple[int, FlowResult]],
         [] if opts.plain_results is None
         else ResultStore(opts.plain_results, opts.packed_memory,
                          screen=_findings_screen() if opts.observers else None))
-    for new_id, (_, result) in enumerate(ordered):
-        result.id = new_id  # single-pass ids count flows in order of their first frame
-        results.append(result)
+    tables = ([results.adopt_shapes(table) for table in shapes]
+              if isinstance(results, ResultStore) else [])
+    for new_id, item in enumerate(ordered):
+        result = item[1]
+        # single-pass ids count flows in order of their first frame
+        if type(result) is bytes:
+            if not tables:
+                raise TcpForensicsError("a packed flow came from a shard to a merge that "
+                                        "keeps no results store")
+            results.append_packed(new_id, result, item[2], tables[item[3]])
+        else:
+            result.id = new_id
+            results.append(result)
     findings = []
     if opts.observers:
         from .diagnose import diagnose
@@ -208,10 +248,10 @@ def analyze_parallel(source: str, jobs: int, options: Options | None = None) -> 
             worker.start()
             send.close()  # the worker holds the sending end: its exit ends the stream
             workers.append(worker)
-            streams.append(_ShardStream(receive))
+            streams.append(_ShardStream(receive, shard))
         infos = [stream.info() for stream in streams]
         ordered = heapq.merge(*streams, key=_first_frame)
-        return _merge(infos, ordered, options, source)
+        return _merge(infos, ordered, options, source, [s.shapes for s in streams])
     finally:
         for worker in workers:
             if worker.is_alive():
@@ -227,17 +267,22 @@ def _shard_worker(source: str, shard: int, shards: int, options: Options | None,
     """A shard process: its capture facts, then its flows in first-frame order, in
     batches, then an empty batch.  An error is sent in their place."""
     try:
-        info, flows = _run_shard(source, shard, shards, options)
+        # packed flows go over as their bytes, with the key shapes they use (those not
+        # sent before go with each batch): no decoding, pickling and packing again
+        info, flows, shapes = _packed_shard(source, shard, shards, options)
         send.send(("info", info))
+        sent = 0
         batch = []
-        for pair in flows:
-            batch.append(pair)
+        for item in flows:
+            batch.append(item)
             if len(batch) == _SHARD_BATCH:
-                send.send(("flows", batch))
+                send.send(("flows", (batch, shapes.shapes[sent:])))
+                sent = len(shapes.shapes)
                 batch = []
         if batch:
-            send.send(("flows", batch))
-        send.send(("flows", []))  # the end of the stream
+            send.send(("flows", (batch, shapes.shapes[sent:])))
+            sent = len(shapes.shapes)
+        send.send(("flows", ([], shapes.shapes[sent:])))  # the end of the stream
     except BaseException as exc:  # noqa: BLE001  (handed to the parent, which raises it)
         with contextlib.suppress(Exception):
             send.send(("error", exc))
@@ -246,10 +291,14 @@ def _shard_worker(source: str, shard: int, shards: int, options: Options | None,
 
 
 class _ShardStream:
-    """The parent's end of one shard process: its capture facts, then its flows."""
+    """The parent's end of one shard process: its capture facts, then its flows, as
+    (first frame, flow or packed bytes, screen, k) for the k-th stream; `shapes` is a
+    copy of the shard's key shapes that grows as the batches arrive."""
 
-    def __init__(self, receive: Any) -> None:
+    def __init__(self, receive: Any, k: int = 0) -> None:
         self.receive = receive
+        self.k = k
+        self.shapes = Shapes()
 
     def _next(self, kind: str) -> Any:
         try:
@@ -266,9 +315,15 @@ class _ShardStream:
     def info(self) -> CaptureInfo:
         return self._next("info")
 
-    def __iter__(self) -> Iterator[tuple[int, FlowResult]]:
-        while batch := self._next("flows"):
-            yield from batch
+    def __iter__(self) -> Iterator[tuple]:
+        k = self.k
+        while True:
+            batch, shapes = self._next("flows")
+            self.shapes.extend(shapes)  # before the flows that use them
+            if not batch:
+                break
+            for first, flow, screen in batch:
+                yield first, flow, screen, k
         self.receive.close()
 
 

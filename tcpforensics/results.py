@@ -14,6 +14,10 @@ its three nested parts (the facts: endpoints, stalls; the tcp facts; the timelin
 summary, state changes) is decoded from the bytes when that object first reads one of
 its fields.  Those parts are read-only: a change made to them is not kept.  Findings are
 linked with `link_findings`.
+
+A `--jobs` shard hands its packed flows to the parent's store as they are
+(`shard_items`, `append_packed`): the parent adopts the shard's key shapes as a table of
+their own (`adopt_shapes`) and reads those flows with it.
 """
 
 from __future__ import annotations
@@ -80,6 +84,16 @@ class Shapes:
             self.shapes.append(shape)
             self.blanks.append(dict.fromkeys(shape[0]))
         return (index, values)
+
+    def extend(self, shapes: list[tuple[tuple, tuple]]) -> None:
+        """Add shapes after this table's own, in order: a copy of another table (another
+        process's store) grows with the shapes it sends (`self.shapes[n:]` there)."""
+        for shape in shapes:
+            keys, nested = shape
+            shape = (tuple(keys), tuple(nested))
+            self.index.setdefault(shape, len(self.shapes))
+            self.shapes.append(shape)
+            self.blanks.append(dict.fromkeys(shape[0]))
 
     def unpack(self, packed: Any) -> dict:
         """The dict that `pack` gave `packed` for."""
@@ -252,7 +266,18 @@ class ResultStore(Sequence[FlowResult]):
         self._order: array | None = None  # slots in id order, once sorted
         self._findings: dict[int, list[str]] = {}  # finding ids of packed flows
         self._shapes = Shapes()
+        # the key shapes of packed flows: this store's own (0), then those of other
+        # stores whose packed flows it took as they were (append_packed), and the table
+        # of each packed flow, by where it lives (as _blobs, as _offsets)
+        self._tables: list[Shapes] = [self._shapes]
+        self._blob_tables = array("H")
+        self._file_tables = array("H")
+        # set to an array to have each flow's first frame kept, in arrival order (a
+        # --jobs shard hands its flows over in first-frame order: shard_items)
+        self.first_frames: array | None = None
+        self.adopted = 0  # flows taken packed from another store (append_packed)
         self._cache_slot = -1  # the packed flow read last, and its parts' bytes
+        self._cache_table = 0
         self._cache_facts = self._cache_tcp = self._cache_timeline = b""
         self._last_read: Callable[[], PackedFlowResult | None] = _nothing
 
@@ -263,13 +288,8 @@ class ResultStore(Sequence[FlowResult]):
         if blob is None:
             slot = len(self._plain) << 3 | _PLAIN
             self._plain.append(result)
-        elif self._blob_bytes + len(blob) <= self.packed_memory:
-            slot = len(self._blobs) << 3 | _MEMORY
-            self._blobs.append(blob)
-            self._blob_bytes += len(blob)
         else:
-            slot = len(self._offsets) << 3 | _FILE
-            self._spill(blob)
+            slot = self._put(blob, 0)
         if blob is not None and result.findings:
             slot |= _HAD_FINDINGS
         screen = self.screen
@@ -277,7 +297,61 @@ class ResultStore(Sequence[FlowResult]):
                              else _UNSCREENED)
         self._ids.append(result.id)
         self._slots.append(slot)
+        if self.first_frames is not None:
+            self.first_frames.append(result.tcp["first_frame"])
         self._order = None
+
+    def _put(self, blob: bytes, table: int) -> int:
+        """Hold a packed flow's bytes (in memory up to packed_memory, then in the file):
+        its slot."""
+        if self._blob_bytes + len(blob) <= self.packed_memory:
+            slot = len(self._blobs) << 3 | _MEMORY
+            self._blobs.append(blob)
+            self._blob_bytes += len(blob)
+            self._blob_tables.append(table)
+        else:
+            slot = len(self._offsets) << 3 | _FILE
+            self._spill(blob)
+            self._file_tables.append(table)
+        return slot
+
+    def adopt_shapes(self, shapes: Shapes) -> int:
+        """Take another store's key shapes (a table that may still grow): the number to
+        give append_packed for that store's packed flows."""
+        self._tables.append(shapes)
+        return len(self._tables) - 1
+
+    def append_packed(self, flow_id: int, blob: bytes, screen: int, table: int) -> None:
+        """A flow packed by another store (shard_items there), as it is, under a new id:
+        `table` is what adopt_shapes gave for that store's shapes, `screen` what its
+        screen gave the flow.  The flow had no findings yet (they are linked here)."""
+        parts = marshal.loads(blob)
+        if parts[8]:  # (findings: a store hands over flows before the diagnosis)
+            raise ValueError("a packed flow handed over with findings")
+        self._slots.append(self._put(marshal.dumps((flow_id, *parts[1:])), table))
+        self._screens.append(screen)
+        self._ids.append(flow_id)
+        self._order = None
+        self.adopted += 1
+
+    def shard_items(self) -> Iterator[tuple[int, FlowResult | bytes, int | None]]:
+        """(first frame, flow, screen) for every flow in id order, with `first_frames`
+        kept: the result itself (screen None) if kept plain, else its packed bytes and
+        its screen, for another store's append_packed (with this store's `shapes`)."""
+        if self.first_frames is None:
+            raise ValueError("this store keeps no first frames")
+        firsts, ids = self.first_frames, self._ids
+        for i in sorted(range(len(ids)), key=ids.__getitem__):
+            slot = self._slots[i]
+            if slot & 3 == _PLAIN:
+                yield firsts[i], self._plain[slot >> 3], None
+            else:
+                yield firsts[i], self._blob(slot), self._screens[i]
+
+    @property
+    def shapes(self) -> Shapes:
+        """This store's own key shapes (those of the flows it packed itself)."""
+        return self._shapes
 
     def _spill(self, blob: bytes) -> None:
         if self._file is None:
@@ -372,18 +446,23 @@ class ResultStore(Sequence[FlowResult]):
         self._last_read = weakref.ref(flow)
         return flow
 
+    def _blob(self, slot: int) -> bytes:
+        """The bytes of a packed flow."""
+        i = slot >> 3
+        if slot & 3 == _MEMORY:
+            return self._blobs[i]
+        offset, length = self._offsets[i], self._lengths[i]
+        if offset + length > self._written:
+            self._flush()
+        return os.pread(self._file.fileno(), length, offset)
+
     def _scalars(self, slot: int) -> tuple:
         """The scalar fields and findings of a packed flow (and keep the rest's bytes)."""
-        where, i = slot & 3, slot >> 3
-        if where == _MEMORY:
-            blob = self._blobs[i]
-        else:
-            offset, length = self._offsets[i], self._lengths[i]
-            if offset + length > self._written:
-                self._flush()
-            blob = os.pread(self._file.fileno(), length, offset)
         *scalars, self._cache_facts, self._cache_tcp, self._cache_timeline = \
-            marshal.loads(blob)
+            marshal.loads(self._blob(slot))
+        i = slot >> 3
+        self._cache_table = (self._blob_tables[i] if slot & 3 == _MEMORY
+                             else self._file_tables[i])
         self._cache_slot = slot
         return scalars
 
@@ -392,15 +471,14 @@ class ResultStore(Sequence[FlowResult]):
         if flow._slot != self._cache_slot:
             self._scalars(flow._slot)
         held = flow.__dict__
+        shapes = self._tables[self._cache_table]
         if part == "facts":
-            held["endpoints"], held["stalls"] = _unpack_facts(self._cache_facts,
-                                                              self._shapes)
+            held["endpoints"], held["stalls"] = _unpack_facts(self._cache_facts, shapes)
             held["cwnd"] = []  # a flow with series is not packed
         elif part == "tcp":
-            held["tcp"] = _unpack_tcp(self._cache_tcp, self._shapes)
+            held["tcp"] = _unpack_tcp(self._cache_tcp, shapes)
         else:
-            held["rtt"], held["states"] = _unpack_timeline(self._cache_timeline,
-                                                           self._shapes)
+            held["rtt"], held["states"] = _unpack_timeline(self._cache_timeline, shapes)
 
     def _findings_of(self, flow_id: int, slot: int) -> list[str]:
         linked = self._findings.get(flow_id)

@@ -57,6 +57,8 @@ def test_the_merge_packs_flows_past_plain_results() -> None:
     parallel = analyze_parallel(path, 2, lean_options(plain_results=3))
     assert isinstance(parallel.flow_results, ResultStore)
     assert parallel.flow_results.packed == len(single["flows"]) - 3 > 0
+    # the shards kept 2 plain each and packed the rest, which came over as they were
+    assert parallel.flow_results.adopted == len(single["flows"]) - 4
     assert parallel.to_dict() == single
 
 

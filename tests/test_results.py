@@ -12,6 +12,7 @@ import io
 import pickle
 import random
 import tracemalloc
+from array import array
 from pathlib import Path
 
 import pytest
@@ -239,3 +240,47 @@ def test_a_store_past_its_key_sets_packs_dicts_with_their_keys(monkeypatch) -> N
     for original, back in zip(flows, store, strict=True):
         assert back == original
         assert flow_dict(back) == flow_dict(original)
+
+
+def test_packed_flows_go_to_another_store_as_they_are() -> None:
+    """What a --jobs shard does: its store keeps first frames and packs; the parent's
+    store takes the packed bytes as they are, under new ids, with the shard's key shapes
+    (sent after the store grew them), and reads back the same flows."""
+    from tcpforensics.analysis import _findings_screen
+    from tcpforensics.results import Shapes
+
+    flows = analyze(CHURN, options=Options(report_details=False)).flow_results[:60]
+    for f in flows:
+        f.findings = []  # (a shard's flows have none yet: they are linked after the merge)
+    screen = _findings_screen()
+    shard = ResultStore(plain=5, packed_memory=3_000, screen=screen)  # memory and file
+    shard.first_frames = array("q")
+    for f in reversed(flows):  # (they arrive in the order they ended)
+        shard.append(f)
+    items = list(shard.shard_items())
+    assert [first for first, _, _ in items] == [f.tcp["first_frame"] for f in flows]
+    assert sum(type(flow) is bytes for _, flow, _ in items) == len(flows) - 5
+    copy = Shapes()  # the parent's copy of the shard's shapes, filled afterwards
+    parent = ResultStore(plain=2, packed_memory=4_000, screen=screen)
+    table = parent.adopt_shapes(copy)
+    copy.extend(shard.shapes.shapes)
+    for new_id, (_, flow, bits) in enumerate(items, start=100):
+        if type(flow) is bytes:
+            parent.append_packed(new_id, flow, bits, table)
+        else:
+            flow = pickle.loads(pickle.dumps(flow))
+            flow.id = new_id
+            parent.append(flow)
+    assert parent.spilled > 0 and parent.packed == len(flows) - 2
+    assert parent.adopted == len(flows) - 5
+    back = list(parent)
+    assert [f.id for f in back] == list(range(100, 100 + len(flows)))
+    for original, got in zip(flows, back, strict=True):
+        assert flow_dict(got) == {**flow_dict(original), "id": got.id}
+        assert got.tcp == original.tcp
+    # the screen's bits came along with the packed flows: what the screen gives them;
+    # the parent screened the plain ones it packed itself, and not the 2 it kept plain
+    bits = [b for _, b in parent.screened()]
+    assert bits.count(None) == 2
+    assert [b for b in bits if b is not None] == [
+        screen(f) for f, b in zip(flows, bits, strict=True) if b is not None]
