@@ -35,10 +35,7 @@ run = _Run(sys.argv[1], lean_options())
 loop, capture = run.loop, run.capture
 with collector.paused():
     t0 = time.process_time()
-    loop.release_finished = True  # as PacketLoop.run() does
-    while (record := capture.next_decoded()) is not None:
-        if loop.feed_decoded(record, capture.records):
-            loop.end_packet()
+    loop.feed_all(capture)  # PacketLoop.run() but its end (flush)
     t1 = time.process_time()
     loop.flush()
     run._close()

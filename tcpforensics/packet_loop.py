@@ -125,6 +125,13 @@ class PacketLoop:
         once (a many-flow capture would otherwise keep it until the flow's stale expiry
         entries come due); `sink` may keep a flow's id, not its state.
         """
+        self.feed_all(capture, sink)
+        self.flush()
+
+    def feed_all(self, capture: Any, sink: Callable[[Any, Any, Any], None] | None = None
+                 ) -> None:
+        """run() but the end of capture (flush): every record, the flows that end on
+        the way handed out."""
         self.release_finished = True
         direct = sink if isinstance(sink, SegmentSink) else None
         while True:
@@ -142,7 +149,6 @@ class PacketLoop:
                 self.seg = None
                 self.verdict = None
             result = None
-        self.flush()
 
     def flush(self) -> None:
         """End of capture: every flow still live, in id order."""
