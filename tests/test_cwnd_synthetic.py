@@ -369,6 +369,6 @@ def test_memory_stays_bounded_on_a_long_flow() -> None:
                         SegmentVerdict(1, 1, acked, 1 << 20))
     est = obs.senders[0]
     assert est.rounds_total > MAX_ROUNDS  # long enough to need decimation
-    assert len(est.series.t) < MAX_ROUNDS and est.stride > 1
+    assert len(est.series) < MAX_ROUNDS and est.stride > 1
     assert len(est.tsq) <= 4096 and len(est.epochs) <= MAX_EPOCHS
     assert obs.cwnd_estimate(0) == win * MSS

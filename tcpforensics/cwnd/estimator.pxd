@@ -8,7 +8,7 @@
 cimport cython
 from cpython.array cimport array
 
-from tcpforensics.arrays cimport Ring, get_d, get_q, push_d, rounded6, set_d, set_q
+from tcpforensics.arrays cimport Ring, extend_d, get_d, get_q, rounded6, set_d, set_q
 from tcpforensics.cwnd.replicas.base cimport Replica
 from tcpforensics.model cimport Segment, SegmentObserver, SegmentVerdict
 
@@ -35,15 +35,24 @@ cdef class _Regression:
 
 @cython.final
 cdef class _RoundSeries:
-    cdef public array t, cwnd, inflight, delivered
+    cdef public array rounds           # _ROUND_FIELDS doubles a round
+    cdef public array model_rows       # len(CCA_NAMES) doubles a round
     cdef public list limited
-    cdef public list models            # of array, one per replica
 
+    @cython.locals(rounds=array, i=Py_ssize_t)
     cdef void add(self, double t, long long cwnd, long long inflight, long long delivered,
                   str limited) except *
-    @cython.locals(i=Py_ssize_t, rep=Replica, target="long long")
+    @cython.locals(rows=array, i=Py_ssize_t, k=Py_ssize_t, rep=Replica, target="long long")
     cdef void add_models(self, tuple replicas, long long mss) except *
     cpdef halve(self)
+    cpdef tuple columns(self)
+
+
+cdef Py_ssize_t _ROUND_FIELDS
+@cython.locals(n=Py_ssize_t, j=Py_ssize_t, r=Py_ssize_t, k=Py_ssize_t, out=array)
+cdef array _every_other(array records, Py_ssize_t width)
+@cython.locals(n=Py_ssize_t, r=Py_ssize_t, out=array)
+cdef array _column(array records, Py_ssize_t width, Py_ssize_t k)
 
 
 cdef Py_ssize_t _MARK, _MARKS_LOW

@@ -32,11 +32,18 @@ from .replicas.base import Replica
 
 if cython.compiled:  # math.log is the C library's log: call that directly
     from cython.cimports.libc.math import log
-    from cython.cimports.tcpforensics.arrays import get_d, get_q, push_d, rounded6, set_d, set_q
+    from cython.cimports.tcpforensics.arrays import (
+        extend_d,
+        get_d,
+        get_q,
+        rounded6,
+        set_d,
+        set_q,
+    )
 else:
     from math import log
 
-    from ..arrays import get_d, get_q, push_d, rounded6, set_d, set_q
+    from ..arrays import extend_d, get_d, get_q, rounded6, set_d, set_q
 
 # Round flags
 _LOSS = 1  # a loss episode was active or began in the round
@@ -158,42 +165,77 @@ class _Regression:
 
 
 class _RoundSeries:
-    """The rounds kept for the report's cwnd chart: numbers in arrays of doubles (8 bytes
-    each), `limited` as names, and per replica (in registry order, CCA_NAMES) the data it
-    would keep in flight, in bytes (added when the replicas are told of the round, so
-    these columns may lag the others until SenderEstimator._models)."""
+    """The rounds kept for the report's cwnd chart: each round a record of _ROUND_FIELDS
+    doubles (time, window, in flight, delivered) in one array, `limited` as names, and
+    per round the data each replica (in registry order, CCA_NAMES) would keep in flight,
+    in bytes, a record of its own in another array (added when the replicas are told of
+    the round, so these may lag the others until SenderEstimator._models).  A round
+    costs one size check per array, not one a column; `columns()` splits the records
+    into the columns the report reads, once, when the flow ends."""
 
-    __slots__ = ("t", "cwnd", "inflight", "delivered", "limited", "models")
+    __slots__ = ("rounds", "model_rows", "limited")
 
     def __init__(self) -> None:
-        self.t = array("d")  # rounded to the microsecond when handed over
-        self.cwnd = array("d")
-        self.inflight = array("d")
-        self.delivered = array("d")
+        self.rounds = array("d")
+        self.model_rows = array("d")
         self.limited: list[str] = []
-        self.models = [array("d") for _ in CCA_NAMES]
+
+    def __len__(self) -> int:
+        return len(self.limited)
 
     def add(self, t: float, cwnd: int, inflight: int, delivered: int, limited: str) -> None:
-        push_d(self.t, t)
-        push_d(self.cwnd, cwnd)
-        push_d(self.inflight, inflight)
-        push_d(self.delivered, delivered)
+        rounds = self.rounds
+        i = extend_d(rounds, _ROUND_FIELDS)
+        set_d(rounds, i, t)
+        set_d(rounds, i + 1, cwnd)
+        set_d(rounds, i + 2, inflight)
+        set_d(rounds, i + 3, delivered)
         self.limited.append(limited)
 
     def add_models(self, replicas: tuple[Replica, ...], mss: int) -> None:
-        """The replicas' windows after a kept round."""
-        for i, rep in enumerate(replicas):
+        """The replicas' windows after a kept round (one for each of CCA_NAMES)."""
+        rows = self.model_rows
+        i = extend_d(rows, len(replicas))
+        for k in range(len(replicas)):
+            rep = replicas[k]
             target = int(rep.inflight_target() * mss)
-            push_d(self.models[i], target)
+            set_d(rows, i + k, target)
 
     def halve(self) -> None:
         """Drop every other round (the first is kept)."""
-        self.t = self.t[::2]
-        self.cwnd = self.cwnd[::2]
-        self.inflight = self.inflight[::2]
-        self.delivered = self.delivered[::2]
+        self.rounds = _every_other(self.rounds, _ROUND_FIELDS)
+        self.model_rows = _every_other(self.model_rows, len(CCA_NAMES))
         self.limited = self.limited[::2]
-        self.models = [column[::2] for column in self.models]
+
+    def columns(self) -> tuple[array, array, array, array, list[array]]:
+        """(t, cwnd, inflight, delivered, [each replica's windows, as CCA_NAMES])."""
+        out = [_column(self.rounds, _ROUND_FIELDS, k) for k in range(_ROUND_FIELDS)]
+        models = [_column(self.model_rows, len(CCA_NAMES), k) for k in range(len(CCA_NAMES))]
+        return out[0], out[1], out[2], out[3], models
+
+
+_ROUND_FIELDS = 4  # doubles a round in _RoundSeries.rounds
+
+
+def _every_other(records: array, width: int) -> array:
+    """The records (of `width` doubles) at even positions: the first, third, ..."""
+    n = len(records) // width
+    out = array("d", bytes(8 * width * ((n + 1) // 2)))
+    j = 0
+    for r in range(0, n, 2):
+        for k in range(width):
+            set_d(out, j + k, get_d(records, r * width + k))
+        j += width
+    return out
+
+
+def _column(records: array, width: int, k: int) -> array:
+    """Field k of every record (of `width` doubles)."""
+    n = len(records) // width
+    out = array("d", bytes(8 * n))
+    for r in range(n):
+        set_d(out, r, get_d(records, r * width + k))
+    return out
 
 
 _MARK = 5  # doubles per mark in a _MarkQueue: tsval, t, ack, win, open
@@ -940,13 +982,13 @@ class SenderEstimator:
             s = _RoundSeries()
         else:
             self._models()  # the replicas' columns are complete
-        return {  # the estimator is dropped after this: hand its series over, no copies
+        t, cwnd, inflight, delivered, models = s.columns()
+        return {  # the estimator is dropped after this: hand its series over
             "addr": addr,
             "vantage": self.vantage,
-            "rounds": {"t": rounded6(s.t), "cwnd": s.cwnd,
-                       "inflight": s.inflight, "delivered": s.delivered,
-                       "limited": s.limited},
-            "replicas": dict(zip(CCA_NAMES, s.models, strict=True)),
+            "rounds": {"t": rounded6(t), "cwnd": cwnd, "inflight": inflight,
+                       "delivered": delivered, "limited": s.limited},
+            "replicas": dict(zip(CCA_NAMES, models, strict=True)),
             "loss_epochs": [
                 {"t": e["t"], "cwnd_before": e["cwnd_before"], "cwnd_after": e["cwnd_after"],
                  "beta": e["beta"]} for e in self.epochs
