@@ -40,7 +40,6 @@ cdef class RttSummary:
     cdef void _reset(self)
     @cython.locals(j="long long", res=array)
     cpdef void add(self, double r)
-    @cython.locals(s=list, n=Py_ssize_t)
     cpdef dict as_dict(self)
 
 
@@ -48,3 +47,13 @@ cdef class RttSummary:
 cpdef RtoEstimator new_rto()
 @cython.locals(summ=RttSummary)
 cpdef RttSummary new_summary()
+
+
+@cython.locals(n=Py_ssize_t, buf=array, p="double *", k=Py_ssize_t, i=Py_ssize_t,
+               lower=double, s=list)
+cdef double _median(array a) except? -1.0
+@cython.locals(p="double *", i=Py_ssize_t, x=double)
+cdef bint _all_ordered(array a) noexcept
+@cython.locals(lo=Py_ssize_t, hi=Py_ssize_t, mid=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t,
+               pivot=double)
+cdef void _select(double *p, Py_ssize_t n, Py_ssize_t k) noexcept
