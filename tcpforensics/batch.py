@@ -271,18 +271,22 @@ def _shard_worker(source: str, shard: int, shards: int, options: Options | None,
         # sent before go with each batch): no decoding, pickling and packing again
         info, flows, shapes = _packed_shard(source, shard, shards, options)
         send.send(("info", info))
-        sent = 0
+        sent = 0  # shapes already sent
+
+        def send_batch(batch: list) -> None:
+            nonlocal sent
+            send.send(("flows", (batch, shapes.shapes[sent:])))
+            sent = len(shapes.shapes)
+
         batch = []
         for item in flows:
             batch.append(item)
             if len(batch) == _SHARD_BATCH:
-                send.send(("flows", (batch, shapes.shapes[sent:])))
-                sent = len(shapes.shapes)
+                send_batch(batch)
                 batch = []
         if batch:
-            send.send(("flows", (batch, shapes.shapes[sent:])))
-            sent = len(shapes.shapes)
-        send.send(("flows", ([], shapes.shapes[sent:])))  # the end of the stream
+            send_batch(batch)
+        send_batch([])  # the end of the stream
     except BaseException as exc:  # noqa: BLE001  (handed to the parent, which raises it)
         with contextlib.suppress(Exception):
             send.send(("error", exc))

@@ -275,7 +275,6 @@ class ResultStore(Sequence[FlowResult]):
         # set to an array to have each flow's first frame kept, in arrival order (a
         # --jobs shard hands its flows over in first-frame order: shard_items)
         self.first_frames: array | None = None
-        self.adopted = 0  # flows taken packed from another store (append_packed)
         self._cache_slot = -1  # the packed flow read last, and its parts' bytes
         self._cache_table = 0
         self._cache_facts = self._cache_tcp = self._cache_timeline = b""
@@ -332,7 +331,12 @@ class ResultStore(Sequence[FlowResult]):
         self._screens.append(screen)
         self._ids.append(flow_id)
         self._order = None
-        self.adopted += 1
+
+    @property
+    def adopted(self) -> int:
+        """How many flows were taken packed from another store (append_packed)."""
+        return (sum(1 for table in self._blob_tables if table)
+                + sum(1 for table in self._file_tables if table))
 
     def shard_items(self) -> Iterator[tuple[int, FlowResult | bytes, int | None]]:
         """(first frame, flow, screen) for every flow in id order, with `first_frames`
@@ -340,8 +344,8 @@ class ResultStore(Sequence[FlowResult]):
         its screen, for another store's append_packed (with this store's `shapes`)."""
         if self.first_frames is None:
             raise ValueError("this store keeps no first frames")
-        firsts, ids = self.first_frames, self._ids
-        for i in sorted(range(len(ids)), key=ids.__getitem__):
+        firsts = self.first_frames
+        for i in self._id_order():
             slot = self._slots[i]
             if slot & 3 == _PLAIN:
                 yield firsts[i], self._plain[slot >> 3], None
@@ -373,10 +377,15 @@ class ResultStore(Sequence[FlowResult]):
 
     def sort(self) -> None:
         """Put the flows in id order (they arrive in the order they ended)."""
-        ids, slots, screens = self._ids, self._slots, self._screens
-        order = sorted(range(len(ids)), key=ids.__getitem__)
+        slots, screens = self._slots, self._screens
+        order = self._id_order()
         self._order = array("q", (slots[i] for i in order))
         self._order_screens = array("i", (screens[i] for i in order))
+
+    def _id_order(self) -> list[int]:
+        """The entries (in arrival order) sorted by flow id: their positions."""
+        ids = self._ids
+        return sorted(range(len(ids)), key=ids.__getitem__)
 
     #: Flow ids are unique here (the analysis numbers flows): findings rules may cache
     #: per-flow numbers by id, though each read rebuilds a packed flow.
