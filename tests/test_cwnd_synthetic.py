@@ -372,3 +372,38 @@ def test_memory_stays_bounded_on_a_long_flow() -> None:
     assert len(est.series) < MAX_ROUNDS and est.stride > 1
     assert len(est.tsq) <= 4096 and len(est.epochs) <= MAX_EPOCHS
     assert obs.cwnd_estimate(0) == win * MSS
+
+
+def test_timestamp_marks_drain_when_the_core_gives_the_rtt() -> None:
+    """A loss-free flow whose every ACK carries the TCP core's RTT sample: the marks of
+    the sender's TSvals the ACKs echo past are dropped, so the queue holds about a window
+    of them (it grew to 4,096 marks, 160 KB a sender, when only ACKs without a core
+    sample drained it)."""
+    obs = make_observer(None)
+    rtt, win = 0.01, 8
+    obs.observe(Segment(0, 0.0, A, B, 40000, 5001, 0, 0, SYN, 65535, 0, mss=MSS, tsval=1),
+                SegmentVerdict(0, 0, 0, 65535))
+    obs.observe(Segment(0, rtt, B, A, 5001, 40000, 0, 1, SYN | ACK, 65535, 0, mss=MSS,
+                        tsval=1, tsecr=1), SegmentVerdict(1, 0, 1, 65535))
+    t = rtt + 1e-5
+    obs.observe(Segment(0, t, A, B, 40000, 5001, 1, 1, ACK, 65535, 0, tsval=2, tsecr=1),
+                SegmentVerdict(0, 1, 1, 65535))
+    sent: list[int] = []
+    longest = 0
+    for i in range(5_000):
+        t += rtt / win
+        tsval = int(t * 1000)
+        seq = 1 + i * MSS
+        obs.observe(Segment(0, t, A, B, 40000, 5001, seq, 1, ACK, 65535, MSS,
+                            tsval=tsval, tsecr=1),
+                    SegmentVerdict(0, seq, 1, 1 << 20, bytes_in_flight=win * MSS))
+        sent.append(tsval)
+        if i >= win:  # the ACK of the segment sent a round ago, echoing its TSval
+            acked = 1 + (i - win + 1) * MSS
+            obs.observe(Segment(0, t + 1e-6, B, A, 5001, 40000, 1, acked, ACK, 65535, 0,
+                                tsval=tsval, tsecr=sent[i - win]),
+                        SegmentVerdict(1, 1, acked, 1 << 20, ack_rtt=rtt))
+        longest = max(longest, len(obs.senders[0].tsq))
+    est = obs.senders[0]
+    assert est.srtt == pytest.approx(rtt)
+    assert 1 <= len(est.tsq) <= 2 * win and longest <= 2 * win + 2

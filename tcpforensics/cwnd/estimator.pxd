@@ -165,7 +165,9 @@ cdef class SenderEstimator:
     cpdef on_peer_ack(self, Segment seg, SegmentVerdict v)
     @cython.locals(last=Py_ssize_t, q=_MarkQueue)
     cdef _remember_ack(self, long long tsval, double now, long long ack, long long win)
-    @cython.locals(head=Py_ssize_t, tsval="long long", q=_MarkQueue)
+    @cython.locals(tsval="long long", q=_MarkQueue)
+    cdef int _tx_forget(self, long long tsecr) except -1
+    @cython.locals(head=Py_ssize_t, q=_MarkQueue)
     cdef _tx_echo(self, long long tsecr, double now)
     cdef _advance(self, long long ack, double now)
 

@@ -639,12 +639,15 @@ class SenderEstimator:
         if self.mode == _TX:
             self.rwnd = v.win_scaled
             ack_rtt = v.raw_ack_rtt
+            tsecr = seg.raw_tsecr
             if ack_rtt >= 0.0:
                 self._rtt_sample(ack_rtt)
-            else:
-                tsecr = seg.raw_tsecr
+                # the sample came from the TCP core, but the marks this ACK echoes past
+                # still go: without this a loss-free flow's queue only grew (to _TSQ_MAX)
                 if tsecr >= 0 and self.tsq.size():
-                    self._tx_echo(tsecr, now)
+                    self._tx_forget(tsecr)
+            elif tsecr >= 0 and self.tsq.size():
+                self._tx_echo(tsecr, now)
             if ack > self.una:
                 self.r_delivered += ack - self.una
                 self._advance(ack, now)
@@ -674,13 +677,20 @@ class SenderEstimator:
                 return
         q.add(tsval, now, ack, win)
 
-    def _tx_echo(self, tsecr: int, now: float) -> None:
+    def _tx_forget(self, tsecr: int) -> int:
+        """Drop the marks older than `tsecr` (the peer has echoed past them)."""
         q = self.tsq
         while q.size():
             tsval = q.tsval(q.first())
             if tsval == tsecr or ((tsecr - tsval) & _TS_MASK) >= _TS_HALF:
                 break
             q.pop_first()
+        return 0
+
+    def _tx_echo(self, tsecr: int, now: float) -> None:
+        """An RTT sample from the open mark the peer echoes, if any."""
+        self._tx_forget(tsecr)
+        q = self.tsq
         if q.size():
             head = q.first()
             if q.tsval(head) == tsecr and q.is_open(head):
