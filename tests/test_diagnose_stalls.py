@@ -313,6 +313,27 @@ def test_stall_list_is_capped_but_totals_are_exact():
     assert [s.start for s in res.stalls] == sorted(s.start for s in res.stalls)
 
 
+
+def test_stall_records_keep_kind_and_detail_through_the_cap():
+    """The observer keeps each stall as a record of numbers, its detail aside: the cap
+    keeps the longest, first found first among equals, each with its own detail."""
+    from tcpforensics.diagnose.stalls import make_observer
+
+    obs = make_observer(None)
+    if not hasattr(obs, "_add"):
+        pytest.skip("a C method in the compiled build (the capture tests cover it)")
+    want = []
+    for i in range(2 * MAX_STALLS):
+        kind = ("rto", "app_limited", "nagle_delayed_ack")[i % 3]
+        detail = {} if kind == "app_limited" else {"n": i}
+        duration = 1.0 + (i % 10) / 10
+        obs._add(kind, i % 2, float(i), duration, detail)
+        want.append((kind, i % 2, float(i), duration, detail))
+    want.sort(key=lambda s: -s[3])
+    assert obs._found() == want[:MAX_STALLS]
+    assert len(obs.details) == sum(1 for s in want[:MAX_STALLS] if s[4])
+
+
 def test_path_rtt_from_either_vantage():
     near_client = Conv()
     near_client.handshake(0.0, 0.03)  # SYN -> SYN-ACK takes the whole RTT

@@ -92,7 +92,7 @@ _FLAG = 4  # window-limited round / loss epoch begun by a timeout
 _SCORED = 8  # the round adds each replica's error to its fit
 _SHOWN = 16  # the round is kept in the report's series: the replicas' windows go there
 _EVENT = 8
-_EVENTS_LOW = 8
+_EVENTS_LOW = 4
 _EVENTS_MAX = 1 << 16
 _BATCH = 64  # events told at once: at most 4 KB a sender between two batches
 # the classifier's thresholds as C numbers (compiled)
@@ -239,7 +239,7 @@ def _column(records: array, width: int, k: int) -> array:
 
 
 _MARK = 5  # doubles per mark in a _MarkQueue: tsval, t, ack, win, open
-_MARKS_LOW = 16  # a mark queue's least room (slots), once used
+_MARKS_LOW = 4  # a mark queue's least room (slots), once used
 
 
 class _MarkQueue(Ring):

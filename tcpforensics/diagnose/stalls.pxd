@@ -12,6 +12,8 @@ cdef double UNSET
 cdef double DELACK_MIN, DELACK_MAX, RTO_MIN_SILENCE, RTO_MAX_SILENCE, RTO_IDLE_MIN
 cdef double APP_GAP_MIN
 cdef long long RATE_BLOCK, EDGE_HIST_MIN, EDGE_HIST_MAX
+cdef Py_ssize_t _STALL
+cdef dict _KIND_CODE
 cdef int ACK, FIN, RST, SYN
 cdef int _RETRANS, _FAST, _SPURIOUS, _KEEPALIVE, _ZWP, _REPEATED, _PROBE
 
@@ -104,13 +106,20 @@ cdef class StallObserver(SegmentObserver):
     cdef public object synack_seq, synack_last
     cdef public long long synack_n
     cdef public bint rst_to_syn
-    cdef public object ssr_events, stalls, totals, resets
+    cdef public object ssr_events, stalls, details, totals, resets
 
     @cython.locals(a=double, b=double)
     cpdef object path_rtt(self)
     cdef object _update_rtt(self)
-    @cython.locals(tot=list, stalls=list)
+    @cython.locals(tot=list)
     cdef object _add(self, str kind, int d, double start, double duration, dict detail)
+    @cython.locals(stalls=array, index=Py_ssize_t)
+    cdef object _record(self, str kind, int d, double start, double duration, dict detail)
+    @cython.locals(stalls=array, details=list, i=Py_ssize_t)
+    cdef list _found(self)
+    @cython.locals(found=list)
+    cdef list _longest(self)
+    cdef object _keep(self, list found)
     @cython.locals(ts=double, d=int, p=int, sd=_Side, sp=_Side, flags=int, length="long long",
                    last=double, gap=double, bits=int, sample=double, ack_rtt=double)
     cpdef observe(self, Segment seg, SegmentVerdict v)

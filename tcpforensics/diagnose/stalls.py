@@ -22,6 +22,7 @@ than None, and RTTs not measured yet are 0.0 (a measured RTT is always positive)
 from __future__ import annotations
 
 import math
+from array import array
 from typing import Any
 
 import cython
@@ -50,6 +51,12 @@ KINDS = ("nagle_delayed_ack", "rto", "zero_window", "receive_window", "app_limit
 
 #: Stalls kept per flow (the largest); totals in result.tcp["stall_totals"] stay exact.
 MAX_STALLS = 1000
+# A stall found is a record of _STALL doubles in StallObserver.stalls, an array('d'): its
+# kind's index in KINDS, the direction, start, duration and the index of its detail in
+# StallObserver.details (-1: no detail).  With many flows live a tuple, two floats and
+# a dict a stall were about 230 bytes each; a record is 40.
+_STALL = 5
+_KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
 #: Slow-start-restart events kept per flow.
 MAX_SSR = 50
 
@@ -75,7 +82,7 @@ RATE_BLOCK = 16  # segments per delivery-rate sample
 # Window edges remembered per sender: they only need to reach one RTT back.  The room
 # of the ring that holds them: at least EDGE_HIST_MIN once used, at most EDGE_HIST_MAX
 # (powers of two).
-EDGE_HIST_MIN = 16
+EDGE_HIST_MIN = 4
 EDGE_HIST_MAX = 1024
 
 # A sender idle for longer than this (and longer than a few RTTs) was application
@@ -240,7 +247,8 @@ class StallObserver(SegmentObserver):
         self.last_ts = UNSET
         # made on demand: most flows of a scan or a flood never need them
         self.ssr_events: list[dict] | None = None
-        self.stalls: list[tuple] | None = None  # (kind, direction, start, duration, detail)
+        self.stalls: array | None = None  # records of _STALL doubles (see _STALL)
+        self.details: list[dict] | None = None  # the stalls' details that are not empty
         self.totals: dict[str, list] | None = None
         self.errors = 0
         self.rtt = 0.0  # path_rtt() (0.0 while unknown), kept current (read per segment)
@@ -284,13 +292,45 @@ class StallObserver(SegmentObserver):
         tot[1] += duration
         if duration > tot[2]:
             tot[2] = duration
+        self._record(kind, d, start, duration, detail)
+        if len(self.stalls) >= 2 * MAX_STALLS * _STALL:
+            self._keep(self._longest())
+
+    def _record(self, kind: str, d: int, start: float, duration: float, detail: dict) -> None:
+        """Keep a stall found (after the others)."""
         stalls = self.stalls
         if stalls is None:
-            stalls = self.stalls = []
-        stalls.append((kind, d, start, duration, detail))
-        if len(stalls) >= 2 * MAX_STALLS:
-            stalls.sort(key=lambda s: -s[3])
-            del stalls[MAX_STALLS:]
+            stalls = self.stalls = array("d")
+            self.details = []
+        index = -1
+        if detail:
+            index = len(self.details)
+            self.details.append(detail)
+        stalls.extend((_KIND_CODE[kind], d, start, duration, index))
+
+    def _found(self) -> list[tuple]:
+        """The stalls found, in that order: (kind, direction, start, duration, detail)."""
+        stalls = self.stalls
+        if stalls is None:
+            return []
+        details = self.details
+        return [(KINDS[int(stalls[i])], int(stalls[i + 1]), stalls[i + 2], stalls[i + 3],
+                 details[int(stalls[i + 4])] if stalls[i + 4] >= 0 else {})
+                for i in range(0, len(stalls), _STALL)]
+
+    def _longest(self) -> list[tuple]:
+        """The MAX_STALLS longest stalls found (the first found of equal ones first)."""
+        found = self._found()
+        found.sort(key=lambda s: -s[3])
+        del found[MAX_STALLS:]
+        return found
+
+    def _keep(self, found: list[tuple]) -> None:
+        """Only these stalls (as _found() gives them) are kept, in this order."""
+        self.stalls = None
+        self.details = None
+        for kind, d, start, duration, detail in found:
+            self._record(kind, d, start, duration, detail)
 
     @cython.nonecheck(True)  # compiled: reading seg or v when None raises, as in Python
     def observe(self, seg: Segment, v: SegmentVerdict) -> None:
@@ -783,13 +823,11 @@ class StallObserver(SegmentObserver):
             self._add("handshake", 1, self.synack_ts, done - self.synack_ts,
                       {"retransmissions": self.synack_n, "segment": "SYN-ACK",
                        "completed": self.hs_ack_ts is not None})
-        stalls = self.stalls
-        if stalls:
+        if self.stalls:
             names = (result.client, result.server)
-            if len(stalls) > MAX_STALLS:
-                stalls.sort(key=lambda s: -s[3])
-                del stalls[MAX_STALLS:]
-            stalls = sorted(stalls, key=lambda s: s[2])
+            stalls = self._found() if len(self.stalls) <= MAX_STALLS * _STALL \
+                else self._longest()
+            stalls.sort(key=lambda s: s[2])
             result.stalls.extend(
                 Stall(kind=k, endpoint=names[d], start=start, duration=dur, detail=detail)
                 for k, d, start, dur, detail in stalls)
