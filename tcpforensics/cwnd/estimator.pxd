@@ -21,6 +21,7 @@ cdef long long _TS_MASK, _TS_HALF
 cdef int _SYN, _ACK, _SYN_RST
 cdef int _TX, _RX_TS, _RX_TIME
 cdef int _ROUND, _LOSS_START, _RECOVERY_END, _KIND, _FLAG, _SCORED, _SHOWN
+cdef long long _MSS_UNIT
 cdef Py_ssize_t _EVENT, _EVENTS_LOW, _EVENTS_MAX, _BATCH, _WIN_COUNTED
 cdef long long _MIN_SEGMENTS, _MIN_ROUNDS
 
@@ -136,7 +137,7 @@ cdef class SenderEstimator:
     @cython.locals(events=Ring, i=Py_ssize_t)
     cdef _to_models(self, int kind, double now, double a, double b, double c, double d,
                     int bits, long long mss)
-    @cython.locals(code=int, kind=int, now=double, a=double, c=double, rep=Replica,
+    @cython.locals(code="long long", kind=int, now=double, a=double, c=double, rep=Replica,
                    j=Py_ssize_t, pred=double, err=array)
     cdef _apply(self, tuple reps, Ring events, Py_ssize_t i)
     cpdef settle(self)

@@ -80,7 +80,8 @@ _MODES = ("tx", "rx-ts", "rx-time")
 
 # What the replicas are told (SenderEstimator._to_models): a round ended, a loss epoch
 # began, recovery ended.  An event is a record of _EVENT doubles in a Ring: its code (the
-# kind and the bits below), now, its four numbers and the MSS.  Fewer than MIN_SEGMENTS
+# kind and the bits below, the MSS above them: code + mss * _MSS_UNIT, exact as a double),
+# now and its four numbers.  Fewer than MIN_SEGMENTS
 # data segments give a few events each at most (a round needs new data acknowledged, a
 # loss a resent segment), far below _EVENTS_MAX; past them the replicas are told every
 # _BATCH events.
@@ -91,10 +92,11 @@ _KIND = 3  # the kind's bits of a code
 _FLAG = 4  # window-limited round / loss epoch begun by a timeout
 _SCORED = 8  # the round adds each replica's error to its fit
 _SHOWN = 16  # the round is kept in the report's series: the replicas' windows go there
-_EVENT = 8
+_MSS_UNIT = 32  # the MSS's place in a code (above every bit above)
+_EVENT = 6
 _EVENTS_LOW = 4
 _EVENTS_MAX = 1 << 16
-_BATCH = 64  # events told at once: at most 4 KB a sender between two batches
+_BATCH = 64  # events told at once: at most 3 KB a sender between two batches
 # the classifier's thresholds as C numbers (compiled)
 _MIN_SEGMENTS = MIN_SEGMENTS
 _MIN_ROUNDS = MIN_ROUNDS
@@ -422,13 +424,12 @@ class SenderEstimator:
             events = self.model_events = Ring.__new__(Ring)  # compiled: no call
             events.setup(_EVENT, _EVENTS_LOW, _EVENTS_MAX)
         i = events.push()
-        events.put(i, kind | bits)
+        events.put(i, (kind | bits) + mss * _MSS_UNIT)
         events.put(i + 1, now)
         events.put(i + 2, a)
         events.put(i + 3, b)
         events.put(i + 4, c)
         events.put(i + 5, d)
-        events.put(i + 6, mss)
         if events.size() >= _BATCH and (self.keep_series or self.data_segs >= _MIN_SEGMENTS):
             self._models()
 
@@ -455,7 +456,7 @@ class SenderEstimator:
                     pred = max(rep.inflight_target(), 1.0)
                     set_d(err, j, get_d(err, j) + abs(log(pred / max(c, 1.0))))
             if code & _SHOWN:
-                self.series.add_models(reps, int(events.get(i + 6)))
+                self.series.add_models(reps, code // _MSS_UNIT)
         elif kind == _LOSS_START:
             a = events.get(i + 2)
             for rep in reps:
