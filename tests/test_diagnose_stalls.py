@@ -561,3 +561,22 @@ def test_edge_history_behaves_like_a_bounded_deque():
         assert hist.edge_at(q) == want
         answers.add(want == -1)
     assert answers == {True, False}  # both outcomes were exercised
+
+
+def test_edges_offered_to_a_side_that_never_sends_do_not_pile_up():
+    """A bulk download: the server's segments offer the client window edges no lookup
+    ever reads (the client sends no data).  Edges older than a few path RTTs go as new
+    ones come, so the client's history stays a handful long; it held 1,024 (16 KB a
+    flow) when only lookups trimmed it."""
+    c = Conv()
+    rtt = 0.02
+    t = c.handshake(0.0, rtt)
+    longest = 0
+    for _ in range(3000):
+        t += 0.001
+        c.data(1, t, 1460)
+        c.ack(0, t + 0.0001)
+        hist = c.obs.s0.edge_hist
+        longest = max(longest, hist.n if hist is not None else 0)
+    assert 0 < longest <= 4 * rtt / 0.001 + 8
+    assert c.finish().tcp["stall_totals"] == {}

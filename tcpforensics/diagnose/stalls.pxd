@@ -12,6 +12,7 @@ cdef double UNSET
 cdef double DELACK_MIN, DELACK_MAX, RTO_MIN_SILENCE, RTO_MAX_SILENCE, RTO_IDLE_MIN
 cdef double APP_GAP_MIN
 cdef long long RATE_BLOCK, EDGE_HIST_MIN, EDGE_HIST_MAX
+cdef double EDGE_KEEP_RTTS
 cdef Py_ssize_t _STALL
 cdef dict _KIND_CODE
 cdef int ACK, FIN, RST, SYN
@@ -84,6 +85,7 @@ cdef class _Side:
 cdef class _EdgeHistory(Ring):
     @cython.locals(i=Py_ssize_t)
     cpdef append(self, double ts, long long edge)
+    cdef int forget(self, double t) except -1
     @cython.locals(i=Py_ssize_t)
     cpdef long long edge_at(self, double t)
 

@@ -84,6 +84,12 @@ RATE_BLOCK = 16  # segments per delivery-rate sample
 # (powers of two).
 EDGE_HIST_MIN = 4
 EDGE_HIST_MAX = 1024
+# A lookup reads the edge in force one RTT back at most (less the ACK delay seen at the
+# capture): edges older than EDGE_KEEP_RTTS path RTTs go as new ones come.  Else a side
+# that never sends data, whose edges no lookup reads, held EDGE_HIST_MAX of them (16 KB
+# a bulk flow).  Four, not one: with no handshake the path RTT can still grow when the
+# second direction's first sample comes.
+EDGE_KEEP_RTTS = 4.0
 
 # A sender idle for longer than this (and longer than a few RTTs) was application
 # limited.  Short pauses inside a busy transfer are not worth a stall.
@@ -193,12 +199,18 @@ class _EdgeHistory(Ring):
         self.put(i, ts)
         self.put(i + 1, edge)
 
-    def edge_at(self, t: float) -> int:
-        """The edge in force at time t (-1 if none is that old); older ones are forgotten."""
+    def forget(self, t: float) -> int:
+        """Drop what no lookup at time t or later reads: the edges older than the one in
+        force at t."""
         while self.n >= 2:
             if self.get(self.second()) > t:
                 break
             self.pop_first()
+        return 0
+
+    def edge_at(self, t: float) -> int:
+        """The edge in force at time t (-1 if none is that old); older ones are forgotten."""
+        self.forget(t)
         if self.n:
             i = self.first()
             if self.get(i) <= t:
@@ -481,6 +493,8 @@ class StallObserver(SegmentObserver):
                 hist = sp.edge_hist
                 if hist is None:
                     hist = sp.edge_hist = _new_edge_history()
+                elif rtt:
+                    hist.forget(ts - EDGE_KEEP_RTTS * rtt)
                 hist.append(ts, new_edge)
         # zero window offered to the peer
         if win == 0 and not flags & FIN:
