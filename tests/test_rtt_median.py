@@ -61,3 +61,20 @@ def test_selection_puts_the_kth_smallest_in_place():
             assert sorted(p) == sorted(samples)
             assert p[k] == sorted(samples)[k]
             assert all(x <= p[k] for x in p[:k]) and all(x >= p[k] for x in p[k + 1:])
+
+
+def test_a_full_reservoir_holds_no_room_past_its_samples():
+    """Compiled, pushing doubles an array's room: at 512 samples it would hold about 600
+    (a long flow's three summaries, 15 KB instead of 12). Once full it is cut to size,
+    and replacing samples later keeps it so. (The pure build's arrays over-allocate as
+    Python's do.)"""
+    import sys
+    from array import array
+
+    summ = RttSummary()
+    for i in range(3 * RESERVOIR):
+        summ.add(1e-3 + (i % 97) * 1e-5)
+    assert len(summ._res) == RESERVOIR
+    if hasattr(rtt, "_select"):
+        return  # the pure build (compiled, _select is a C function)
+    assert sys.getsizeof(summ._res) == sys.getsizeof(array("d")) + 8 * RESERVOIR

@@ -2,7 +2,7 @@
 cimport cython
 from cpython.array cimport array
 
-from tcpforensics.arrays cimport push_d
+from tcpforensics.arrays cimport _set_length, push_d
 
 cdef unsigned long long _U64, _LCG_MUL, _LCG_ADD
 cdef Py_ssize_t RESERVOIR

@@ -10,9 +10,9 @@ from array import array
 import cython
 
 if cython.compiled:
-    from cython.cimports.tcpforensics.arrays import push_d
+    from cython.cimports.tcpforensics.arrays import _set_length, push_d
 else:
-    from ..arrays import push_d
+    from ..arrays import _set_length, push_d
 
 #: Lower bound applied to the RTO, as Linux does (RFC 6298 suggests 1 s; every common
 #: stack uses 200 ms, and the replica is meant to predict what real senders do).
@@ -99,6 +99,8 @@ class RttSummary:
             self.max = r
         if self.count <= RESERVOIR:  # the reservoir holds every sample so far
             push_d(self._res, r)
+            if self.count == RESERVOIR:  # full: no room past it (pushing had doubled it)
+                _set_length(self._res, RESERVOIR)
             return
         # reservoir sampling with an LCG: every sample kept with probability RESERVOIR/count.
         # The array is only touched when a sample replaces one (with many flows
