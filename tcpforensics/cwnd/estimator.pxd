@@ -57,6 +57,8 @@ cdef array _column(array records, Py_ssize_t width, Py_ssize_t k)
 
 
 cdef Py_ssize_t _MARK, _MARKS_LOW
+cdef Py_ssize_t _EPOCH_FIELDS
+cdef int _HAS_RTO, _HAS_SLOW_START, _HAS_CWND_AFTER, _HAS_BETA, _HAS_BETA_SMOOTH, _HAS_GROWTH
 
 
 @cython.final
@@ -121,6 +123,7 @@ cdef class SenderEstimator:
     cdef public double first_ts
     cdef public dict epoch             # the current / last loss epoch, None before any
     cdef public list epochs
+    cdef public array epoch_log        # finished loss epochs as numbers (_log_epoch)
     cdef public long long rounds_rwnd, rounds_app
     cdef public _RoundSeries series    # None before the first round kept
     cdef public long long stride
@@ -175,6 +178,9 @@ cdef class SenderEstimator:
     @cython.locals(rep=Replica)
     cdef _loss_start(self, double now, double gap, bint hole, bint rto=*)
     cdef _settle(self, dict epoch)
+    cdef _log_epoch(self, dict epoch)
+    @cython.locals(log=array, i=Py_ssize_t, has=int, out=list, e=dict)
+    cpdef list all_epochs(self)
     @cython.locals(rep=Replica)
     cdef _loss_end(self, double now)
     @cython.locals(duration=double, flags=int, mss="long long", inflight="long long",

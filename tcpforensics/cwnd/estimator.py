@@ -57,6 +57,11 @@ _IDLE = 8  # the sender had nothing outstanding and waited: application-limited
 # made memory grow with the number of flows on long captures).
 MAX_ROUNDS = 512
 MAX_EPOCHS = 500
+# A finished loss epoch in SenderEstimator.epoch_log: its _HAS_ bits, t, cwnd_before,
+# cwnd_after, beta, beta_smooth, before_pkts, growth_prev (see _log_epoch)
+_EPOCH_FIELDS = 8
+_HAS_RTO, _HAS_SLOW_START, _HAS_CWND_AFTER, _HAS_BETA, _HAS_BETA_SMOOTH, _HAS_GROWTH = (
+    1, 2, 4, 8, 16, 32)
 MAX_DIPS = 200
 _WIN_COUNTED = 1024  # windows (packets) counted in an array (SenderEstimator.win_counts)
 VANTAGE_PROBE_SEGMENTS = 64  # segments buffered to guess the vantage without a handshake
@@ -306,7 +311,7 @@ class SenderEstimator:
         "first_ts", "last_data_ts", "last_ack_ts", "tsq", "ackq", "rtt_min", "srtt",
         "rtt_base", "round_end", "round_start", "r_inflight", "r_delivered", "r_sent",
         "r_rtt", "r_flags", "last_cwnd", "in_recovery", "recovery_point",
-        "epoch", "epochs", "await_after", "rounds_total", "rounds_cwnd", "rounds_rwnd",
+        "epoch", "epochs", "epoch_log", "await_after", "rounds_total", "rounds_cwnd", "rounds_rwnd",
         "rounds_app", "keep_series", "series", "stride", "skip", "replicas", "rep_err",
         "rep_n", "recent", "recent_i", "dip", "dips", "rounds_since_rto", "run", "best_run",
         "ca_reg",
@@ -346,7 +351,8 @@ class SenderEstimator:
         self.in_recovery = False
         self.recovery_point = _UNSET  # _UNSET: not known yet (a hole not yet resent)
         self.epoch: dict | None = None
-        self.epochs: list[dict] = []
+        self.epochs: list[dict] = []  # the current loss epoch (the earlier ones: epoch_log)
+        self.epoch_log: array | None = None  # earlier loss epochs, _EPOCH_FIELDS doubles each
         self.await_after: dict | None = None
         self.rounds_total = self.rounds_cwnd = self.rounds_rwnd = self.rounds_app = 0
         # the report series and the replicas are made when the first round closes (or
@@ -745,9 +751,11 @@ class SenderEstimator:
         if fit is not None and self.ca_reg.n >= 4:
             epoch["growth_prev"] = round(fit[0], 3)  # packets per round
         self.ca_reg.reset()
+        if self.epochs:  # the one before is done with: kept as numbers from now on
+            self._log_epoch(self.epochs.pop())
         self.epoch = epoch
         self.n_epochs += 1
-        if len(self.epochs) < MAX_EPOCHS:
+        if self.n_epochs <= MAX_EPOCHS:
             self.epochs.append(epoch)
         self._to_models(_LOSS_START, now, before / mss, 0.0, 0.0, 0.0, _FLAG if rto else 0, mss)
 
@@ -767,6 +775,50 @@ class SenderEstimator:
         epoch["after"] = []
         if self.await_after is epoch:
             self.await_after = None
+
+    def _log_epoch(self, epoch: dict) -> None:
+        """Keep a finished loss epoch as the numbers the classifier and the report read
+        (a record of _EPOCH_FIELDS doubles in epoch_log): a lossy long sender kept up to
+        MAX_EPOCHS dicts, about 1 KB each."""
+        log = self.epoch_log
+        if log is None:
+            log = self.epoch_log = array("d")
+        cwnd_after = epoch["cwnd_after"]
+        beta = epoch["beta"]
+        beta_smooth = epoch["beta_smooth"]
+        growth = epoch.get("growth_prev")
+        has = ((_HAS_RTO if epoch["rto"] else 0) | (_HAS_SLOW_START if epoch["slow_start"] else 0)
+               | (_HAS_CWND_AFTER if cwnd_after is not None else 0)
+               | (_HAS_BETA if beta is not None else 0)
+               | (_HAS_BETA_SMOOTH if beta_smooth is not None else 0)
+               | (_HAS_GROWTH if "growth_prev" in epoch else 0))
+        log.extend((has, epoch["t"], epoch["cwnd_before"],
+                    cwnd_after if cwnd_after is not None else 0.0,
+                    beta if beta is not None else 0.0,
+                    beta_smooth if beta_smooth is not None else 0.0,
+                    epoch["before_pkts"], growth if growth is not None else 0.0))
+
+    def all_epochs(self) -> list[dict]:
+        """Every loss epoch kept, oldest first: the logged ones as dicts of what is read
+        of them (t, cwnd_before, cwnd_after, beta, beta_smooth, rto, before_pkts,
+        slow_start, growth_prev when there was one), then the current one."""
+        log = self.epoch_log
+        if log is None:
+            return list(self.epochs)
+        out = []
+        for i in range(0, len(log), _EPOCH_FIELDS):
+            has = int(log[i])
+            e = {"t": log[i + 1], "cwnd_before": int(log[i + 2]),
+                 "cwnd_after": int(log[i + 3]) if has & _HAS_CWND_AFTER else None,
+                 "beta": log[i + 4] if has & _HAS_BETA else None,
+                 "beta_smooth": log[i + 5] if has & _HAS_BETA_SMOOTH else None,
+                 "rto": has & _HAS_RTO != 0, "before_pkts": log[i + 6],
+                 "slow_start": has & _HAS_SLOW_START != 0}
+            if has & _HAS_GROWTH:
+                e["growth_prev"] = log[i + 7]
+            out.append(e)
+        out.extend(self.epochs)
+        return out
 
     def _loss_end(self, now: float) -> None:
         self.in_recovery = False
@@ -975,7 +1027,7 @@ class SenderEstimator:
             "rounds_cwnd": self.rounds_cwnd,
             "rounds_rwnd": self.rounds_rwnd,
             "rounds_app": self.rounds_app,
-            "epochs": self.epochs,
+            "epochs": self.all_epochs(),
             "replica_fit": fit,
             "replica_rounds": n,
             "dips": self.dips,
@@ -1002,7 +1054,7 @@ class SenderEstimator:
             "replicas": dict(zip(CCA_NAMES, models, strict=True)),
             "loss_epochs": [
                 {"t": e["t"], "cwnd_before": e["cwnd_before"], "cwnd_after": e["cwnd_after"],
-                 "beta": e["beta"]} for e in self.epochs
+                 "beta": e["beta"]} for e in self.all_epochs()
             ],
             "round_stride": self.stride,
         }
