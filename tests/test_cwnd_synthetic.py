@@ -342,12 +342,8 @@ def test_observer_never_raises_on_garbage() -> None:
     obs.finish(res)  # no endpoints to fill: must simply not fail
 
 
-def test_memory_stays_bounded_on_a_long_flow() -> None:
-    """Hand-built ACK-clocked stream, 60k data segments: series and queues stay bounded."""
-    from tcpforensics.cwnd.estimator import MAX_EPOCHS, MAX_ROUNDS
-
-    obs = make_observer(None)
-    rtt, win = 0.01, 8  # 8 packets per 10 ms round: 7500 rounds
+def _handshake_at_sender(obs, rtt: float) -> float:
+    """SYN, SYN-ACK and ACK from A's side, timestamps on; the time of the ACK."""
     obs.observe(Segment(0, 0.0, A, B, 40000, 5001, 0, 0, SYN, 65535, 0, mss=MSS, tsval=1),
                 SegmentVerdict(0, 0, 0, 65535))
     obs.observe(Segment(0, rtt, B, A, 5001, 40000, 0, 1, SYN | ACK, 65535, 0, mss=MSS,
@@ -355,6 +351,16 @@ def test_memory_stays_bounded_on_a_long_flow() -> None:
     t = rtt + 1e-5
     obs.observe(Segment(0, t, A, B, 40000, 5001, 1, 1, ACK, 65535, 0, tsval=2, tsecr=1),
                 SegmentVerdict(0, 1, 1, 65535))
+    return t
+
+
+def test_memory_stays_bounded_on_a_long_flow() -> None:
+    """Hand-built ACK-clocked stream, 60k data segments: series and queues stay bounded."""
+    from tcpforensics.cwnd.estimator import MAX_EPOCHS, MAX_ROUNDS
+
+    obs = make_observer(None)
+    rtt, win = 0.01, 8  # 8 packets per 10 ms round: 7500 rounds
+    t = _handshake_at_sender(obs, rtt)
     seq = 1
     for i in range(60_000):
         t += rtt / win
@@ -381,13 +387,7 @@ def test_timestamp_marks_drain_when_the_core_gives_the_rtt() -> None:
     sample drained it)."""
     obs = make_observer(None)
     rtt, win = 0.01, 8
-    obs.observe(Segment(0, 0.0, A, B, 40000, 5001, 0, 0, SYN, 65535, 0, mss=MSS, tsval=1),
-                SegmentVerdict(0, 0, 0, 65535))
-    obs.observe(Segment(0, rtt, B, A, 5001, 40000, 0, 1, SYN | ACK, 65535, 0, mss=MSS,
-                        tsval=1, tsecr=1), SegmentVerdict(1, 0, 1, 65535))
-    t = rtt + 1e-5
-    obs.observe(Segment(0, t, A, B, 40000, 5001, 1, 1, ACK, 65535, 0, tsval=2, tsecr=1),
-                SegmentVerdict(0, 1, 1, 65535))
+    t = _handshake_at_sender(obs, rtt)
     sent: list[int] = []
     longest = 0
     for i in range(5_000):
