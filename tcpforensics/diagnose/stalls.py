@@ -53,8 +53,8 @@ KINDS = ("nagle_delayed_ack", "rto", "zero_window", "receive_window", "app_limit
 MAX_STALLS = 1000
 # A stall found is a record of _STALL doubles in StallObserver.stalls, an array('d'): its
 # kind's index in KINDS, the direction, start, duration and the index of its detail in
-# StallObserver.details (-1: no detail).  With many flows live a tuple, two floats and
-# a dict a stall were about 230 bytes each; a record is 40.
+# StallObserver.details (-1: no detail).  A record is 40 bytes; a tuple, two floats and a
+# dict took about 230, which adds up with many flows live.
 _STALL = 5
 _KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
 #: Slow-start-restart events kept per flow.
