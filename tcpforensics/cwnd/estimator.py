@@ -336,7 +336,9 @@ class SenderEstimator:
         self.last_data_ts = 0.0
         self.last_ack_ts = 0.0
         self.tsq = _mark_queue()  # the peer's ACKs (rx-ts) / our TSvals (tx)
-        self.ackq = _mark_queue()  # receiver ACKs (no-timestamp fallback)
+        # receiver ACKs (the no-timestamp fallback): made by the first (a sender's own
+        # estimator, most of them, never needs it)
+        self.ackq: _MarkQueue | None = None
         self.rtt_min = _INF
         self.srtt = 0.0
         self.rtt_base = rtt_base or 0.0
@@ -623,6 +625,8 @@ class SenderEstimator:
     def _rx_past_ack(self, now: float) -> None:
         """Receiver vantage without timestamps: the ACK sent one base RTT ago."""
         q = self.ackq
+        if q is None:
+            return
         horizon = now - self._rtt()
         while q.size() > 1:
             if q.time(q.second()) > horizon:
@@ -666,7 +670,9 @@ class SenderEstimator:
             self._remember_ack(tsval, now, ack, win)
             return
         q = self.ackq
-        if q.size():
+        if q is None:
+            q = self.ackq = _mark_queue()
+        elif q.size():
             last = q.last()
             if q.ack(last) == ack and q.win(last) == win:
                 return

@@ -218,7 +218,7 @@ class Connection:
         # samples by the sender of the acknowledged data
         self.rtt_client: RttSummary | None = None
         self.rtt_server: RttSummary | None = None
-        self.resets: list[dict] = []
+        self.resets: list[dict] | None = None  # made by the first RST (most flows see none)
         self.close_initiator: int | None = None
         self.hs_syn: float | None = None
         self.hs_synack: float | None = None
@@ -702,6 +702,8 @@ class Connection:
             else:
                 in_window = expect <= rel_seq <= max(expect + max(rwnd, 1), hi)
         after_data = fwd.payload_bytes > 0 or rev.payload_bytes > 0
+        if self.resets is None:
+            self.resets = []
         if len(self.resets) < _RESET_CAP:
             self.resets.append({"ts": ts, "frame": frame, "endpoint": d,
                                 "in_window": in_window, "answer_to_syn": answer_to_syn,
@@ -828,7 +830,7 @@ class Connection:
 
     def _resets(self, client: str, server: str) -> list[dict]:
         names = (client, server)
-        return [dict(r, endpoint=names[r["endpoint"]]) for r in self.resets]
+        return [dict(r, endpoint=names[r["endpoint"]]) for r in self.resets or ()]
 
     def _handshake_times(self) -> dict:
         return {"syn": self.hs_syn, "synack": self.hs_synack, "ack": self.hs_ack}
