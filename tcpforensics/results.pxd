@@ -11,6 +11,8 @@ cdef class Shapes:
 
     @cython.locals(values=list, nested=list, i=Py_ssize_t, shape=tuple)
     cpdef object pack(self, object d, tuple ends)
+    @cython.locals(index=Py_ssize_t)
+    cdef Py_ssize_t _add(self, tuple shape) except -1
     @cython.locals(index=Py_ssize_t, values=list, keys=tuple, nested=tuple, i=Py_ssize_t,
                    out=dict)
     cpdef dict unpack(self, object packed)

@@ -80,20 +80,22 @@ class Shapes:
         if index is None:
             if len(self.shapes) >= _MAX_SHAPES:
                 return d
-            index = self.index[shape] = len(self.shapes)
-            self.shapes.append(shape)
-            self.blanks.append(dict.fromkeys(shape[0]))
+            index = self._add(shape)
         return (index, values)
+
+    def _add(self, shape: tuple[tuple, tuple]) -> int:
+        """A new shape after the others: its index."""
+        index = len(self.shapes)
+        self.index.setdefault(shape, index)
+        self.shapes.append(shape)
+        self.blanks.append(dict.fromkeys(shape[0]))
+        return index
 
     def extend(self, shapes: list[tuple[tuple, tuple]]) -> None:
         """Add shapes after this table's own, in order: a copy of another table (another
         process's store) grows with the shapes it sends (`self.shapes[n:]` there)."""
-        for shape in shapes:
-            keys, nested = shape
-            shape = (tuple(keys), tuple(nested))
-            self.index.setdefault(shape, len(self.shapes))
-            self.shapes.append(shape)
-            self.blanks.append(dict.fromkeys(shape[0]))
+        for keys, nested in shapes:
+            self._add((tuple(keys), tuple(nested)))
 
     def unpack(self, packed: Any) -> dict:
         """The dict that `pack` gave `packed` for."""

@@ -122,8 +122,7 @@ cdef class SenderEstimator:
     cdef public object vantage
     cdef public double first_ts
     cdef public dict epoch             # the current / last loss epoch, None before any
-    cdef public list epochs
-    cdef public array epoch_log        # finished loss epochs as numbers (_log_epoch)
+    cdef public array epoch_log        # earlier loss epochs as numbers (_log_epoch)
     cdef public long long rounds_rwnd, rounds_app
     cdef public _RoundSeries series    # None before the first round kept
     cdef public long long stride

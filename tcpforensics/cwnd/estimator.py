@@ -311,7 +311,7 @@ class SenderEstimator:
         "first_ts", "last_data_ts", "last_ack_ts", "tsq", "ackq", "rtt_min", "srtt",
         "rtt_base", "round_end", "round_start", "r_inflight", "r_delivered", "r_sent",
         "r_rtt", "r_flags", "last_cwnd", "in_recovery", "recovery_point",
-        "epoch", "epochs", "epoch_log", "await_after", "rounds_total", "rounds_cwnd", "rounds_rwnd",
+        "epoch", "epoch_log", "await_after", "rounds_total", "rounds_cwnd", "rounds_rwnd",
         "rounds_app", "keep_series", "series", "stride", "skip", "replicas", "rep_err",
         "rep_n", "recent", "recent_i", "dip", "dips", "rounds_since_rto", "run", "best_run",
         "ca_reg",
@@ -352,9 +352,9 @@ class SenderEstimator:
         self.last_cwnd = 0  # 0: no window-limited round yet
         self.in_recovery = False
         self.recovery_point = _UNSET  # _UNSET: not known yet (a hole not yet resent)
-        self.epoch: dict | None = None
-        self.epochs: list[dict] = []  # the current loss epoch (the earlier ones: epoch_log)
-        self.epoch_log: array | None = None  # earlier loss epochs, _EPOCH_FIELDS doubles each
+        self.epoch: dict | None = None  # the current / last loss epoch
+        # the loss epochs before it (of the first MAX_EPOCHS), _EPOCH_FIELDS doubles each
+        self.epoch_log: array | None = None
         self.await_after: dict | None = None
         self.rounds_total = self.rounds_cwnd = self.rounds_rwnd = self.rounds_app = 0
         # the report series and the replicas are made when the first round closes (or
@@ -757,12 +757,10 @@ class SenderEstimator:
         if fit is not None and self.ca_reg.n >= 4:
             epoch["growth_prev"] = round(fit[0], 3)  # packets per round
         self.ca_reg.reset()
-        if self.epochs:  # the one before is done with: kept as numbers from now on
-            self._log_epoch(self.epochs.pop())
+        if self.epoch is not None and self.n_epochs <= MAX_EPOCHS:
+            self._log_epoch(self.epoch)  # the one before is done with: kept as numbers
         self.epoch = epoch
         self.n_epochs += 1
-        if self.n_epochs <= MAX_EPOCHS:
-            self.epochs.append(epoch)
         self._to_models(_LOSS_START, now, before / mss, 0.0, 0.0, 0.0, _FLAG if rto else 0, mss)
 
     def _settle(self, epoch: dict) -> None:
@@ -807,12 +805,11 @@ class SenderEstimator:
     def all_epochs(self) -> list[dict]:
         """Every loss epoch kept, oldest first: the logged ones as dicts of what is read
         of them (t, cwnd_before, cwnd_after, beta, beta_smooth, rto, before_pkts,
-        slow_start, growth_prev when there was one), then the current one."""
+        slow_start, growth_prev when there was one), then the current one (the first
+        MAX_EPOCHS of them)."""
         log = self.epoch_log
-        if log is None:
-            return list(self.epochs)
         out = []
-        for i in range(0, len(log), _EPOCH_FIELDS):
+        for i in range(0, len(log) if log is not None else 0, _EPOCH_FIELDS):
             has = int(log[i])
             e = {"t": log[i + 1], "cwnd_before": int(log[i + 2]),
                  "cwnd_after": int(log[i + 3]) if has & _HAS_CWND_AFTER else None,
@@ -823,7 +820,8 @@ class SenderEstimator:
             if has & _HAS_GROWTH:
                 e["growth_prev"] = log[i + 7]
             out.append(e)
-        out.extend(self.epochs)
+        if self.epoch is not None and self.n_epochs <= MAX_EPOCHS:
+            out.append(self.epoch)
         return out
 
     def _loss_end(self, now: float) -> None:
