@@ -281,6 +281,7 @@ class _Run:
                 if loop.feed(raw):
                     yield loop.seg, loop.flow, loop.verdict
                     loop.end_packet()
+            self._end_together()
             loop.flush()
         finally:
             self._close()
@@ -288,9 +289,17 @@ class _Run:
     def run(self, sink: Callable[[Segment, Any, SegmentVerdict], None] | None) -> None:
         """The whole capture at once (the compiled loop: no generator per packet)."""
         try:
-            self.loop.run(self.capture, sink)
+            loop = self.loop
+            loop.feed_all(self.capture, sink)  # loop.run() but its flush, done here
+            self._end_together()
+            loop.flush()
         finally:
             self._close()
+
+    def _end_together(self) -> None:
+        """Before the flows still live end at once (see ResultStore.end_together)."""
+        if isinstance(self.results, ResultStore):
+            self.results.end_together(len(self.table))
 
     def _close(self) -> None:
         info, loop, table = self.info, self.loop, self.table

@@ -60,6 +60,43 @@ def test_packed_and_spilled_results_give_the_same_analysis(capture: Path) -> Non
     assert spilled.stalls.equals(plain.stalls)
 
 
+def test_flows_ending_together_take_the_place_of_plain_results() -> None:
+    """At the end of a capture the live flows end at once, their state still held: past
+    `plain` of them, each takes the place of a plain result, and from `plain` on their
+    packed results go to the file (ResultStore.end_together)."""
+    flows = analyze(CHURN, options=Options(report_details=False)).flow_results[:20]
+    few = ResultStore(plain=6, packed_memory=1 << 30)
+    few.append(flows[0])
+    few.end_together(5)  # up to `plain` live: as before
+    for f in flows[1:8]:
+        few.append(f)
+    assert (few.packed, few.spilled) == (2, 0)
+    some = ResultStore(plain=6, packed_memory=1 << 30)
+    some.append(flows[0])
+    some.end_together(8)  # two past `plain`: two plain results fewer, the rest to the file
+    for f in flows[1:8]:
+        some.append(f)
+    assert (some.packed, some.spilled) == (4, 4)
+    many = ResultStore(plain=6, packed_memory=1 << 30)
+    many.append(flows[0])
+    many.append(flows[1])
+    many.end_together(12)  # twice `plain`: no plain result more, and none taken back
+    for f in flows[2:10]:
+        many.append(f)
+    assert (many.packed, many.spilled) == (8, 8)
+    many.sort()
+    assert list(many) == flows[:10]
+
+
+def test_a_capture_ending_with_many_flows_live_packs_them_to_the_file() -> None:
+    """The churn capture's 1,000 connections are all live when it ends: with room for 5
+    plain results the flush packs every one to the file, with the same analysis."""
+    plain = analyze(CHURN, options=Options(report_details=False))
+    lean = analyze(CHURN, options=lean_options(plain_results=5, packed_memory=1 << 30))
+    assert lean.flow_results.spilled == len(plain.flow_results) == 1000
+    assert _json(lean) == _json(plain)
+
+
 def test_findings_are_linked_to_packed_flows() -> None:
     plain = analyze(CHURN, options=Options(report_details=False))
     spilled = analyze(CHURN, options=lean_options(plain_results=0, packed_memory=0))
