@@ -28,6 +28,9 @@ import cython
 from .model import ACK, SYN, Segment, SegmentVerdict
 from .tcp.connection import Connection, new_connection
 
+if cython.compiled:  # C only: starts a flow's cache misses at once (see prefetch.pxd)
+    from cython.cimports.tcpforensics.prefetch import prefetch_flow
+
 _NEVER = float("inf")  # FlowTable._due of an empty heap
 GRAVEYARD = 65536  # expired tuples remembered for reused_ports (about 250 bytes each)
 STALE_SWEEP = 4096  # ended flows' heap entries tolerated before a sweep (when half the heap)
@@ -175,6 +178,8 @@ class FlowTable:
                 flow = self._live.get(flow_key(seg))
                 if flow is not None:
                     self._cache[slot] = flow
+            if cython.compiled and flow is not None:
+                prefetch_flow(flow.conn, flow.observers)
         if flow is None:
             flow = self._start(seg)
         elif seg.flags & (SYN | ACK) == SYN:
