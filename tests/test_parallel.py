@@ -53,8 +53,10 @@ def test_the_merge_packs_flows_past_plain_results() -> None:
     from tcpforensics.results import ResultStore
 
     path = str(SAMPLES / "churn" / "churn.server.pcap.gz")
-    single = analyze(path, options=lean_options()).to_dict()
-    parallel = analyze_parallel(path, 2, lean_options(plain_results=3))
+    # closed connections end at once: without it all 1,000 are live at the capture's
+    # end, and a shard then packs every one (ResultStore.end_together)
+    single = analyze(path, options=lean_options(closed_linger=0.0)).to_dict()
+    parallel = analyze_parallel(path, 2, lean_options(plain_results=3, closed_linger=0.0))
     assert isinstance(parallel.flow_results, ResultStore)
     assert parallel.flow_results.packed == len(single["flows"]) - 3 > 0
     # the shards kept 2 plain each and packed the rest, which came over as they were
