@@ -73,8 +73,8 @@ cdef inline void prefetch_flow(Connection conn, tuple observers) noexcept:
         tx1 = <void *>(<CwndObserver>cwnd).sender1
         _lines(tx0)
         _lines(tx1)
-    cdef void *u0 = <void *>(<EndpointState>a).unacked
-    cdef void *u1 = <void *>(<EndpointState>b).unacked
+    cdef void *u0 = <void *>(<EndpointState>a).unacked if a != none else none
+    cdef void *u1 = <void *>(<EndpointState>b).unacked if b != none else none
     _lines(u0)
     _lines(u1)
     # (a field read through None would read whatever follows None in memory)
