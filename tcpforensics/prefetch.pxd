@@ -8,9 +8,10 @@
 # read from the object before it), the misses overlap.  A prefetch never faults and
 # changes nothing but timing.  The objects are handled as bare pointers: taking a
 # reference would write each object's count, and so wait for it, one after another.
-# Measured (alternating runs of the loop): 20,000 live flows 12-14% less time, 200
-# interleaved flows about 5% less, for about 100 instructions a flow switch.  One more
-# level (the records' buffers, where the next ACK reads) gained nothing.
+# Measured (benchmarks/ab_loop.py, alternating runs of the loop): 20,000 live flows
+# 13-15% less time, 2,000 about 10%, 200 interleaved flows about 6%, for about 100
+# instructions a flow switch.  One more level (the records' buffers, where the next ACK
+# reads) gained nothing.
 cimport cython
 
 from tcpforensics.cwnd.estimator cimport CwndObserver, SenderEstimator
