@@ -31,7 +31,6 @@ run = _Run(sys.argv[1], lean_options())
 with collector.paused():
     t0 = time.process_time()
     run.loop.feed_all(run.capture)
-    run._end_together()
     run.loop.flush()
     print(time.process_time() - t0)
 """

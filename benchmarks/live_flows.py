@@ -37,7 +37,6 @@ with collector.paused():
     t0 = time.process_time()
     loop.feed_all(capture)  # PacketLoop.run() but its end (flush)
     t1 = time.process_time()
-    run._end_together()  # as analyze() ends the capture (ResultStore.end_together)
     loop.flush()
     run._close()
     _diagnose(run.finished(), run.info)

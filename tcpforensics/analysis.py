@@ -265,7 +265,9 @@ class _Run:
                              screen=_findings_screen() if options.observers else None))
         self.listed_empty = 0  # flows without payload listed in full (max_empty_flows)
         self.details_dropped = 0  # flows whose result left out the report details
-        self.loop = PacketLoop(self.table, self.info.skipped, self._finish, self._every_chunk)
+        self.loop = PacketLoop(
+            self.table, self.info.skipped, self._finish, self._every_chunk,
+            self.results.end_together if isinstance(self.results, ResultStore) else None)
 
     def _every_chunk(self, records: int) -> None:
         """Called by the loop every PROGRESS_EVERY records."""
@@ -281,7 +283,6 @@ class _Run:
                 if loop.feed(raw):
                     yield loop.seg, loop.flow, loop.verdict
                     loop.end_packet()
-            self._end_together()
             loop.flush()
         finally:
             self._close()
@@ -289,17 +290,9 @@ class _Run:
     def run(self, sink: Callable[[Segment, Any, SegmentVerdict], None] | None) -> None:
         """The whole capture at once (the compiled loop: no generator per packet)."""
         try:
-            loop = self.loop
-            loop.feed_all(self.capture, sink)  # loop.run() but its flush, done here
-            self._end_together()
-            loop.flush()
+            self.loop.run(self.capture, sink)
         finally:
             self._close()
-
-    def _end_together(self) -> None:
-        """Before the flows still live end at once (see ResultStore.end_together)."""
-        if isinstance(self.results, ResultStore):
-            self.results.end_together(len(self.table))
 
     def _close(self) -> None:
         info, loop, table = self.info, self.loop, self.table

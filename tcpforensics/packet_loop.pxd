@@ -19,6 +19,7 @@ cdef class PacketLoop:
     cdef public object skipped
     cdef public object finish
     cdef public object progress
+    cdef public object ending
     cdef public bint seen
     cdef public double first_ts
     cdef public double last_ts
@@ -43,5 +44,5 @@ cdef class PacketLoop:
     cpdef void run(self, Capture capture, object sink=*)
     @cython.locals(result=object, direct=SegmentSink)
     cpdef void feed_all(self, Capture capture, object sink=*)
-    @cython.locals(flow=Flow)
+    @cython.locals(flow=Flow, flows=list)
     cpdef void flush(self)

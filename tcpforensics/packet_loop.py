@@ -36,11 +36,15 @@ class PacketLoop:
     """Feeds records to a flow table and keeps the capture-level tallies."""
 
     def __init__(self, table: Any, skipped: dict, finish: Callable[[Any], None],
-                 progress: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None,
+                 ending: Callable[[int], None] | None = None) -> None:
         self.table = table
         self.skipped = skipped  # reason -> records not analyzed (a Counter)
         self.finish = finish
         self.progress = progress
+        # told how many flows the end of the capture is about to hand to `finish` at once
+        # (results.ResultStore.end_together), before the first of them
+        self.ending = ending
         self.seen = False  # whether any TCP segment was analyzed (then the times are set)
         self.first_ts = 0.0
         self.last_ts = 0.0
@@ -153,7 +157,10 @@ class PacketLoop:
     def flush(self) -> None:
         """End of capture: every flow still live, in id order."""
         finish = self.finish
-        for flow in self.table.flush():
+        flows = self.table.flush()
+        if self.ending is not None:
+            self.ending(len(flows))
+        for flow in flows:
             finish(flow)
             if self.release_finished:
                 flow.release()
