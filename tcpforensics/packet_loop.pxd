@@ -39,7 +39,7 @@ cdef class PacketLoop:
     @cython.locals(result=object, seg=Segment, ts=double, table=FlowTable, verdict=SegmentVerdict,
                    flow=Flow, known=SegmentObserver)
     cpdef bint feed_decoded(self, object result, long long frame)
-    @cython.locals(finished=list, flow=Flow)
+    @cython.locals(table=FlowTable, finished=list, flow=Flow)
     cpdef void end_packet(self)
     cpdef void run(self, Capture capture, object sink=*)
     @cython.locals(result=object, direct=SegmentSink)
