@@ -200,6 +200,50 @@ def test_big_endian_pcapng_with_resolutions_offsets_and_block_kinds(tmp_path: Pa
     assert [decode(r).seq for r in raws] == [1, 2, 3, 4]
 
 
+def test_pcapng_times_across_interfaces_and_huge_offsets(tmp_path: Path) -> None:
+    """The pcapng loop keeps the numbers of the interface read last and a record's time
+    as a machine integer when it fits 64 bits; switching interfaces, a simple packet
+    block (interface 0's link type, no time), and a time past 64 bits (a hostile
+    offset) must give the same times, link types and backwards count as exact Python
+    integers do, decoded (next_decoded) or not (iteration)."""
+    huge = 1 << 62  # seconds: as nanoseconds, far past 64 bits
+    frames = [tcp_frame(seq=s) for s in range(1, 10)]
+    data = (
+        ng_shb()
+        + ng_idb(1, 0, "<", [(9, bytes([9]))])  # 0: nanoseconds
+        + ng_idb(1, 0, "<", [(14, struct.pack("<q", huge))])  # 1: microseconds + huge
+        + ng_idb(101, 0)  # 2: raw IP, microseconds
+        + ng_epb(0, 2_000_000_000_000_000_000, frames[0])
+        + ng_epb(1, 5, frames[1])  # past 64 bits
+        + ng_epb(0, 1_000_000_000_000_000_000, frames[2])  # backwards, from a huge time
+        + ng_epb(2, 7, frames[3][14:])  # another link type, a small time: backwards
+        + ng_spb(frames[4])  # the clock carried forward, interface 0's link type
+        + ng_epb(2, 8, frames[5][14:])  # interface 2 again, after the simple block
+        + ng_epb(0, 3_000_000_000_000_000_000, frames[6])
+        + ng_epb(1, 6, frames[7])  # past 64 bits again
+        + ng_epb(0, 3_000_000_000_000_000_001, frames[8])  # backwards from it
+    )
+    path = tmp_path / "times.pcapng"
+    path.write_bytes(data)
+    with open_capture(path) as cap:
+        raws = list(cap)
+        warnings = list(cap.warnings)
+    big = huge * 1_000_000_000
+    want = [2 * 10**18, big + 5_000, 10**18, 7_000, 7_000, 8_000, 3 * 10**18, big + 6_000,
+            3 * 10**18 + 1]
+    assert [r.ts_ns for r in raws] == want
+    assert [r.linktype for r in raws] == [1, 1, 1, 101, 1, 101, 1, 1, 1]
+    assert any("timestamps go backwards 3 times (first at record 3)" in w for w in warnings)
+    with open_capture(path) as cap:
+        decoded = []
+        while (item := cap.next_decoded()) is not None:
+            decoded.append(item)
+        assert cap.warnings == warnings
+    assert all(isinstance(d, Segment) for d in decoded)
+    assert [d.ts for d in decoded] == [t / 1e9 for t in want]
+    assert [d.seq for d in decoded] == list(range(1, 10))
+
+
 @needs_shared
 def test_multi_section_pcapng_resets_interfaces(tmp_path: Path) -> None:
     first, second = MANY_IFACES.read_bytes(), PER_PACKET_RES.read_bytes()

@@ -17,9 +17,14 @@ cdef RawPacket _new_raw(long long frame, object ts_ns, long long linktype, long 
                         long long wirelen, bytes data, long long iface)
 
 
+cdef int _PCAP, _PCAPNG, _SNOOP
+cdef long long MAX_RECORD
+
+
 @cython.final
 cdef class Capture:
     cdef public str format
+    cdef public int _kind
     cdef public object compression
     cdef public str path
     cdef public object snaplen

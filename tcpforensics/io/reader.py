@@ -55,6 +55,8 @@ LINKTYPE_INVALID = -1
 # of full-size packets, 65,000 page faults against 10,500 and 0.22 s of reading against
 # 0.14 (README, Performance).
 CHUNK = 1 << 16
+_PCAP, _PCAPNG, _SNOOP = 1, 2, 3  # Capture._kind
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 # No record or block is larger than this: a claim above it means corrupt data, so reading
 # stops there.  16 MiB keeps peak memory small; TCP/IP link types never come near it
 # (Wireshark itself stops at 256 KiB for them, 128 MiB only for USB and D-Bus captures).
@@ -180,6 +182,9 @@ class Capture:
 
     def __init__(self, path: str) -> None:
         self.format = "pcap"
+        # the format as a number (_PCAP, _PCAPNG, _SNOOP), read per record: comparing
+        # the names cost two string comparisons a pcapng record
+        self._kind = _PCAP
         self.compression: str | None = None
         self.path = path
         self.snaplen: int | None = None
@@ -232,7 +237,7 @@ class Capture:
         # Classic pcap, the common case, is read by a plain method keeping its state in
         # attributes (C fields in the compiled build) rather than by a generator: the
         # compiled build then reads each record with a few C statements.
-        if self.format == "pcap":
+        if self._kind == _PCAP:
             raw = self._next_pcap()
             if raw is None:
                 raise StopIteration
@@ -240,7 +245,7 @@ class Capture:
         if self._gen is None:
             if self._closed:
                 raise StopIteration
-            self._gen = (self._snoop_records() if self.format == "snoop"
+            self._gen = (self._snoop_records() if self._kind == _SNOOP
                          else self._pcapng_records())
         try:
             return next(self._gen)
@@ -333,14 +338,24 @@ class Capture:
         the common frame of a classic pcap (Ethernet / IPv4 / TCP) is decoded straight
         from the read buffer: no RawPacket and no bytes object per packet.
         """
-        if cython.compiled and self.format == "pcap":
+        if cython.compiled and self._kind == _PCAP:
             if not self._pcap_record():
                 return None
             return self._decode_pcap_record()
-        if cython.compiled and self.format == "pcapng":
+        if cython.compiled and self._kind == _PCAPNG:
             self._fuse = True  # the loop decodes the common frame itself
             try:
-                item = next(self, None)
+                if self._gen is None:
+                    item = next(self, None)
+                else:  # __next__'s step, without its call
+                    try:
+                        item = next(self._gen)
+                    except StopIteration:
+                        self.close()
+                        item = None
+                    except BaseException:
+                        self.close()
+                        raise
             finally:
                 self._fuse = False
             if item is None or isinstance(item, Segment):
@@ -359,7 +374,7 @@ class Capture:
         Any other record comes back as next_decoded() gives it.  (The pure build decodes
         every record: skipping is only what makes the compiled one faster.)
         """
-        if cython.compiled and self.format == "pcap":
+        if cython.compiled and self._kind == _PCAP:
             if not self._pcap_record():
                 return None
             if self._linktype == 1 and self._caplen >= 54:
@@ -593,7 +608,10 @@ class Capture:
                    iface=cython.longlong, caplen=cython.longlong, wirelen=cython.longlong,
                    snaplen=cython.longlong, little=cython.bint, hi=cython.longlong,
                    lo=cython.longlong, fast_mul=cython.longlong, view=cython.p_const_uchar,
-                   seg=Segment)
+                   seg=Segment, cur=cython.longlong, fast=cython.bint,
+                   linktype=cython.longlong, tsc=cython.longlong, last_c=cython.longlong,
+                   any_c=cython.longlong, exact=cython.bint, last_exact=cython.bint,
+                   any_exact=cython.bint)
     def _pcapng_records(self) -> Iterator[RawPacket]:
         # mul, div, off and the timestamps are Python integers: a hostile
         # if_tsresol/if_tsoffset makes them exceed 64 bits
@@ -601,7 +619,12 @@ class Capture:
         self._buf = b""
         n = len(buf)
         frame = 0
-        last_ts = 0
+        # A record's time is `tsc` (a C integer in the compiled build) when `exact` (it
+        # fits 64 bits: always, but for hostile time resolutions or offsets), else the
+        # Python integer `ts`; the last record's and the last known the same way.
+        tsc = last_c = any_c = 0
+        exact = last_exact = any_exact = True
+        ts = last_ts = 0
         backwards = over_snap = over_wire = 0
         first_back = 0
         bad_iface = unknown = trailer_bad = bad_packet = 0
@@ -612,6 +635,12 @@ class Capture:
         epb = Struct(order + "IIIII").unpack_from
         little = order == "<"
         ifaces = self._ifaces
+        # the interface whose numbers are in linktype ... fast below (-1: none yet); an
+        # interface or section block changes `ifaces`, and sets it back to -1
+        cur = -1
+        fast = False
+        linktype = snaplen = 0
+        mul = div = off = 0
         last_ts_any = 0
         try:
             while True:
@@ -680,19 +709,27 @@ class Capture:
                     if opt_at + 4 <= end - 4:
                         self._block_comments(buf, opt_at, end - 4, order)
                     if iface < len(ifaces):
-                        linktype, snaplen, mul, div, off = ifaces[iface]
-                        if div == 1 and off == 0 and mul <= 1000 and hi < 0x200000:
+                        if iface != cur:
+                            linktype, snaplen, mul, div, off = ifaces[iface]
+                            fast = div == 1 and off == 0 and mul <= 1000
+                            if fast:
+                                fast_mul = mul
+                            cur = iface
+                        if fast and hi < 0x200000:
                             # the usual micro- or nanosecond clock, exact in 64 bits
-                            fast_mul = mul
-                            ts = ((hi << 32) | lo) * fast_mul
+                            tsc = ((hi << 32) | lo) * fast_mul
+                            exact = True
                         else:  # Python integers (the cast is for the compiled build)
                             ts = ((cython.cast(object, hi) << 32) | lo) * mul // div + off
+                            exact = _INT64_MIN <= ts <= _INT64_MAX
+                            if exact:
+                                tsc = ts
                         if snaplen and caplen > snaplen:
                             over_snap += 1
                     else:
                         bad_iface += 1
                         linktype = LINKTYPE_INVALID
-                        ts = last_ts_any
+                        tsc, exact, ts = any_c, any_exact, last_ts_any
                 elif btype == 3:
                     # Simple packet block: no timestamp, no interface id (interface 0)
                     room = blen - 16
@@ -703,6 +740,7 @@ class Capture:
                     wirelen = u32(buf, pos + 8)[0]
                     caplen = min(wirelen, room)
                     iface = 0
+                    cur = -1  # (linktype and snaplen are set here without the others)
                     if ifaces:
                         linktype, snaplen = ifaces[0][0], ifaces[0][1]
                         if snaplen:
@@ -712,13 +750,16 @@ class Capture:
                         linktype = LINKTYPE_INVALID
                     view = buf  # a C pointer: caplen fits in the block
                     start = pos + 12
-                    ts = last_ts_any  # SPBs carry no time: keep the clock where it was
+                    # SPBs carry no time: keep the clock where it was
+                    tsc, exact, ts = any_c, any_exact, last_ts_any
                 elif btype == 1:
                     self._on_idb(buf, pos, blen, order)
+                    cur = -1
                     pos = end
                     continue
                 elif btype == _PCAPNG_SHB:
                     self._on_shb(buf, pos, blen, order)
+                    cur = -1
                     self._order = order
                     pos = end
                     continue
@@ -730,10 +771,13 @@ class Capture:
                     continue
                 if caplen > wirelen:
                     over_wire += 1
-                if ts < last_ts:
+                if (tsc < last_c if exact and last_exact
+                        else (tsc if exact else ts) < (last_c if last_exact else last_ts)):
                     backwards += 1
                     if backwards == 1:
                         first_back = frame + 1
+                last_c = any_c = tsc
+                last_exact = any_exact = exact
                 last_ts = last_ts_any = ts
                 frame += 1
                 self.records = frame
@@ -741,11 +785,13 @@ class Capture:
                     # as decode() decodes the record (see next_decoded)
                     seg = _ether_ipv4_tcp(view + start, caplen, wirelen, frame)
                     if seg is not None:
-                        seg.ts = _seconds(ts)
+                        # (as _seconds computes it)
+                        seg.ts = tsc / 1e9 if exact else _seconds(ts)
                         yield seg
+                        seg = None  # (not held here: the decoder may fill it again)
                         pos = end
                         continue
-                yield _new_raw(frame, ts, linktype, caplen, wirelen,
+                yield _new_raw(frame, tsc if exact else ts, linktype, caplen, wirelen,
                                view[start:start + caplen], iface)
                 pos = end
         except _StreamBroken as exc:
@@ -995,6 +1041,7 @@ def _setup(cap: Capture, stream: BinaryIO) -> None:
         (_m, vmaj, _vmin, _zone, _sigfigs, snaplen, network) = Struct(
             order + "IHHiIII").unpack_from(head, 0)
         cap.format = "pcap"
+        cap._kind = _PCAP
         cap._order = order
         cap._frac_ns = frac_ns
         cap.nanosecond = frac_ns == 1
@@ -1022,6 +1069,7 @@ def _setup(cap: Capture, stream: BinaryIO) -> None:
         if blen < 28 or blen & 3 or blen > MAX_RECORD:
             raise CaptureError(f"{name}: pcapng section header has a bad length ({blen})")
         cap.format = "pcapng"
+        cap._kind = _PCAPNG
         # pull in enough to see the first interface blocks, then parse them eagerly
         if len(head) < 65536:
             head += _read_head(cap, 65536 - len(head))
@@ -1035,6 +1083,7 @@ def _setup(cap: Capture, stream: BinaryIO) -> None:
         if version not in (2, 3, 4):
             raise CaptureError(f"{name}: snoop version {version} is not supported")
         cap.format = "snoop"
+        cap._kind = _SNOOP
         cap._linktype = _SNOOP_LINK.get(datalink, 0x10000 + datalink)
         cap.linktypes = [cap._linktype]
         cap._buf = head[16:]
