@@ -207,7 +207,7 @@ def test_pcapng_times_across_interfaces_and_huge_offsets(tmp_path: Path) -> None
     offset) must give the same times, link types and backwards count as exact Python
     integers do, decoded (next_decoded) or not (iteration)."""
     huge = 1 << 62  # seconds: as nanoseconds, far past 64 bits
-    frames = [tcp_frame(seq=s) for s in range(1, 10)]
+    frames = [tcp_frame(seq=s) for s in range(1, 12)]
     data = (
         ng_shb()
         + ng_idb(1, 0, "<", [(9, bytes([9]))])  # 0: nanoseconds
@@ -222,6 +222,8 @@ def test_pcapng_times_across_interfaces_and_huge_offsets(tmp_path: Path) -> None
         + ng_epb(0, 3_000_000_000_000_000_000, frames[6])
         + ng_epb(1, 6, frames[7])  # past 64 bits again
         + ng_epb(0, 3_000_000_000_000_000_001, frames[8])  # backwards from it
+        + ng_epb(7, 9, frames[9])  # no such interface: malformed, the clock kept
+        + ng_epb(0, 3_000_000_000_000_000_002, frames[10])  # interface 0 once more
     )
     path = tmp_path / "times.pcapng"
     path.write_bytes(data)
@@ -230,18 +232,20 @@ def test_pcapng_times_across_interfaces_and_huge_offsets(tmp_path: Path) -> None
         warnings = list(cap.warnings)
     big = huge * 1_000_000_000
     want = [2 * 10**18, big + 5_000, 10**18, 7_000, 7_000, 8_000, 3 * 10**18, big + 6_000,
-            3 * 10**18 + 1]
+            3 * 10**18 + 1, 3 * 10**18 + 1, 3 * 10**18 + 2]
     assert [r.ts_ns for r in raws] == want
-    assert [r.linktype for r in raws] == [1, 1, 1, 101, 1, 101, 1, 1, 1]
+    assert [r.linktype for r in raws] == [1, 1, 1, 101, 1, 101, 1, 1, 1, -1, 1]
     assert any("timestamps go backwards 3 times (first at record 3)" in w for w in warnings)
     with open_capture(path) as cap:
         decoded = []
         while (item := cap.next_decoded()) is not None:
             decoded.append(item)
         assert cap.warnings == warnings
+    assert decoded[9] == "malformed"
+    del decoded[9], want[9]
     assert all(isinstance(d, Segment) for d in decoded)
     assert [d.ts for d in decoded] == [t / 1e9 for t in want]
-    assert [d.seq for d in decoded] == list(range(1, 10))
+    assert [d.seq for d in decoded] == [*range(1, 10), 11]
 
 
 @needs_shared

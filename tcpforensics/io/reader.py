@@ -729,6 +729,7 @@ class Capture:
                     else:
                         bad_iface += 1
                         linktype = LINKTYPE_INVALID
+                        cur = -1  # (the link type is no longer the interface's)
                         tsc, exact, ts = any_c, any_exact, last_ts_any
                 elif btype == 3:
                     # Simple packet block: no timestamp, no interface id (interface 0)
