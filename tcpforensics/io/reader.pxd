@@ -18,6 +18,7 @@ cdef RawPacket _new_raw(long long frame, object ts_ns, long long linktype, long 
 
 
 cdef int _PCAP, _PCAPNG, _SNOOP
+cdef dict _KINDS
 cdef long long MAX_RECORD
 
 
@@ -71,6 +72,8 @@ cdef class Capture:
     cdef public bint _fuse
 
     cpdef object next_decoded(self)
+    cpdef void _set_format(self, str name) except *
+    cdef object _next_from_gen(self)
     @cython.locals(view=cbytes, pair=cython.longlong, bitmap=cbytes, sport=Py_ssize_t,
                    dport=Py_ssize_t)
     cpdef object next_decoded_for(self, bytes ports)

@@ -56,6 +56,7 @@ LINKTYPE_INVALID = -1
 # 0.14 (README, Performance).
 CHUNK = 1 << 16
 _PCAP, _PCAPNG, _SNOOP = 1, 2, 3  # Capture._kind
+_KINDS = {"pcap": _PCAP, "pcapng": _PCAPNG, "snoop": _SNOOP}
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 # No record or block is larger than this: a claim above it means corrupt data, so reading
 # stops there.  16 MiB keeps peak memory small; TCP/IP link types never come near it
@@ -181,10 +182,7 @@ class Capture:
     """
 
     def __init__(self, path: str) -> None:
-        self.format = "pcap"
-        # the format as a number (_PCAP, _PCAPNG, _SNOOP), read per record: comparing
-        # the names cost two string comparisons a pcapng record
-        self._kind = _PCAP
+        self._set_format("pcap")
         self.compression: str | None = None
         self.path = path
         self.snaplen: int | None = None
@@ -247,10 +245,27 @@ class Capture:
                 raise StopIteration
             self._gen = (self._snoop_records() if self._kind == _SNOOP
                          else self._pcapng_records())
+        record = self._next_from_gen()
+        if record is None:
+            raise StopIteration
+        return record
+
+    def _set_format(self, name: str) -> None:
+        """`format`, and `_kind`, the same as a number: read per record (comparing the
+        names cost two string comparisons a pcapng record)."""
+        self.format = name
+        self._kind = _KINDS[name]
+
+    def _next_from_gen(self) -> RawPacket | Segment | None:
+        """The record loop's next record, None at the end (the capture is then closed,
+        as it is when reading fails)."""
         try:
             return next(self._gen)
+        except StopIteration:
+            self.close()
+            return None
         except BaseException:
-            self.close()  # the end of the records, or a failure reading them
+            self.close()
             raise
 
     def __enter__(self) -> Capture:
@@ -345,17 +360,8 @@ class Capture:
         if cython.compiled and self._kind == _PCAPNG:
             self._fuse = True  # the loop decodes the common frame itself
             try:
-                if self._gen is None:
-                    item = next(self, None)
-                else:  # __next__'s step, without its call
-                    try:
-                        item = next(self._gen)
-                    except StopIteration:
-                        self.close()
-                        item = None
-                    except BaseException:
-                        self.close()
-                        raise
+                # (once the loop exists, its step without __next__'s call)
+                item = next(self, None) if self._gen is None else self._next_from_gen()
             finally:
                 self._fuse = False
             if item is None or isinstance(item, Segment):
@@ -610,8 +616,7 @@ class Capture:
                    lo=cython.longlong, fast_mul=cython.longlong, view=cython.p_const_uchar,
                    seg=Segment, cur=cython.longlong, fast=cython.bint,
                    linktype=cython.longlong, tsc=cython.longlong, last_c=cython.longlong,
-                   any_c=cython.longlong, exact=cython.bint, last_exact=cython.bint,
-                   any_exact=cython.bint)
+                   exact=cython.bint, last_exact=cython.bint)
     def _pcapng_records(self) -> Iterator[RawPacket]:
         # mul, div, off and the timestamps are Python integers: a hostile
         # if_tsresol/if_tsoffset makes them exceed 64 bits
@@ -621,9 +626,10 @@ class Capture:
         frame = 0
         # A record's time is `tsc` (a C integer in the compiled build) when `exact` (it
         # fits 64 bits: always, but for hostile time resolutions or offsets), else the
-        # Python integer `ts`; the last record's and the last known the same way.
-        tsc = last_c = any_c = 0
-        exact = last_exact = any_exact = True
+        # Python integer `ts`; the last record's the same way (last_c, last_exact,
+        # last_ts), which is also the clock a record without a time of its own keeps.
+        tsc = last_c = 0
+        exact = last_exact = True
         ts = last_ts = 0
         backwards = over_snap = over_wire = 0
         first_back = 0
@@ -641,7 +647,6 @@ class Capture:
         fast = False
         linktype = snaplen = 0
         mul = div = off = 0
-        last_ts_any = 0
         try:
             while True:
                 if n - pos < 12:
@@ -730,7 +735,7 @@ class Capture:
                         bad_iface += 1
                         linktype = LINKTYPE_INVALID
                         cur = -1  # (the link type is no longer the interface's)
-                        tsc, exact, ts = any_c, any_exact, last_ts_any
+                        tsc, exact, ts = last_c, last_exact, last_ts
                 elif btype == 3:
                     # Simple packet block: no timestamp, no interface id (interface 0)
                     room = blen - 16
@@ -752,7 +757,7 @@ class Capture:
                     view = buf  # a C pointer: caplen fits in the block
                     start = pos + 12
                     # SPBs carry no time: keep the clock where it was
-                    tsc, exact, ts = any_c, any_exact, last_ts_any
+                    tsc, exact, ts = last_c, last_exact, last_ts
                 elif btype == 1:
                     self._on_idb(buf, pos, blen, order)
                     cur = -1
@@ -777,9 +782,9 @@ class Capture:
                     backwards += 1
                     if backwards == 1:
                         first_back = frame + 1
-                last_c = any_c = tsc
-                last_exact = any_exact = exact
-                last_ts = last_ts_any = ts
+                last_c = tsc
+                last_exact = exact
+                last_ts = ts
                 frame += 1
                 self.records = frame
                 if cython.compiled and self._fuse and linktype == 1 and caplen >= 54:
@@ -1041,8 +1046,7 @@ def _setup(cap: Capture, stream: BinaryIO) -> None:
             raise CaptureError(f"{name}: pcap file header truncated ({len(head)} of 24 bytes)")
         (_m, vmaj, _vmin, _zone, _sigfigs, snaplen, network) = Struct(
             order + "IHHiIII").unpack_from(head, 0)
-        cap.format = "pcap"
-        cap._kind = _PCAP
+        cap._set_format("pcap")
         cap._order = order
         cap._frac_ns = frac_ns
         cap.nanosecond = frac_ns == 1
@@ -1069,8 +1073,7 @@ def _setup(cap: Capture, stream: BinaryIO) -> None:
         blen = Struct(cap._order + "I").unpack_from(head, 4)[0]
         if blen < 28 or blen & 3 or blen > MAX_RECORD:
             raise CaptureError(f"{name}: pcapng section header has a bad length ({blen})")
-        cap.format = "pcapng"
-        cap._kind = _PCAPNG
+        cap._set_format("pcapng")
         # pull in enough to see the first interface blocks, then parse them eagerly
         if len(head) < 65536:
             head += _read_head(cap, 65536 - len(head))
@@ -1083,8 +1086,7 @@ def _setup(cap: Capture, stream: BinaryIO) -> None:
         version, datalink = Struct(">II").unpack_from(head, 8)
         if version not in (2, 3, 4):
             raise CaptureError(f"{name}: snoop version {version} is not supported")
-        cap.format = "snoop"
-        cap._kind = _SNOOP
+        cap._set_format("snoop")
         cap._linktype = _SNOOP_LINK.get(datalink, 0x10000 + datalink)
         cap.linktypes = [cap._linktype]
         cap._buf = head[16:]
