@@ -1,7 +1,7 @@
 # C types for the compiled build of reader.py (Cython pure-Python mode).  Capture is a
-# C struct so the classic pcap loop (_next_pcap) keeps its state in typed fields; the
-# pcapng and snoop loops are generator methods whose local types are given with
-# @cython.locals in reader.py itself.  Every attribute is public: open_capture and the
+# C struct so the pcap and pcapng record loops (_pcap_record, _pcapng_record) keep their
+# state in typed fields; the snoop loop is a generator method whose local types are given
+# with @cython.locals in reader.py itself.  Every attribute is public: open_capture and the
 # tests set and read them as on the Python class of the pure build.
 cimport cython
 from tcpforensics.model cimport RawPacket, Segment
@@ -12,6 +12,8 @@ ctypedef const unsigned char *cbytes
 @cython.locals(high=cython.longlong)
 cdef inline long long _u32(cbytes buf, Py_ssize_t pos, bint little) noexcept
 
+cdef int _byte_order(bytes buf, Py_ssize_t pos) except -2
+
 @cython.locals(raw=RawPacket)
 cdef RawPacket _new_raw(long long frame, object ts_ns, long long linktype, long long caplen,
                         long long wirelen, bytes data, long long iface)
@@ -20,6 +22,7 @@ cdef RawPacket _new_raw(long long frame, object ts_ns, long long linktype, long 
 cdef int _PCAP, _PCAPNG, _SNOOP
 cdef dict _KINDS
 cdef long long MAX_RECORD
+cdef long long _PCAPNG_SHB
 
 
 @cython.final
@@ -66,10 +69,21 @@ cdef class Capture:
     cdef public long long _caplen
     cdef public long long _wirelen
     cdef public long long _ts
+    cdef public bint _ts_exact
+    cdef public object _ts_big
+    cdef public bint _last_exact
+    cdef public object _last_big
+    cdef public long long _iface
     cdef public object _unpack
     cdef public list _ifaces
     cdef public set _linktype_set
-    cdef public bint _fuse
+    cdef public long long _cur
+    cdef public bint _fast
+    cdef public long long _fast_mul
+    cdef public long long _bad_iface
+    cdef public long long _unknown
+    cdef public long long _trailer_bad
+    cdef public long long _bad_packet
 
     cpdef object next_decoded(self)
     cpdef void _set_format(self, str name) except *
@@ -78,10 +92,10 @@ cdef class Capture:
                    dport=Py_ssize_t)
     cpdef object next_decoded_for(self, bytes ports)
     @cython.locals(view=cbytes, start=Py_ssize_t, caplen=Py_ssize_t, seg=Segment)
-    cdef inline object _decode_pcap_record(self)
+    cdef inline object _decode_record(self)
     cpdef double record_time(self)
     @cython.locals(view=cbytes, start=Py_ssize_t)
-    cdef RawPacket _next_pcap(self)
+    cdef RawPacket _raw_record(self)
     @cython.locals(rec_len=Py_ssize_t, pos=Py_ssize_t, n=Py_ssize_t, view=cbytes,
                    little=bint, sec=cython.longlong, frac=cython.longlong,
                    caplen=cython.longlong, wirelen=cython.longlong, swapped=int,
@@ -89,5 +103,15 @@ cdef class Capture:
                    ts=cython.longlong)
     cdef bint _pcap_record(self) except -1
     cdef object _start_pcap(self)
-    cdef bint _pcap_fill(self, Py_ssize_t need) except -1
-    cdef bint _pcap_end(self, object why) except -1
+    cdef bint _refill(self, Py_ssize_t need) except -1
+    cdef bint _end_records(self, object why) except -1
+    cdef object _start_pcapng(self)
+    @cython.locals(buf=bytes, pos=Py_ssize_t, n=Py_ssize_t, end=Py_ssize_t, start=Py_ssize_t,
+                   opt_at=Py_ssize_t, room=Py_ssize_t, frame=cython.longlong,
+                   btype=cython.longlong, blen=cython.longlong, iface=cython.longlong,
+                   caplen=cython.longlong, wirelen=cython.longlong, hi=cython.longlong,
+                   lo=cython.longlong, tsc=cython.longlong, little=bint, new_little=int,
+                   exact=bint, back=bint)
+    cdef bint _pcapng_record(self) except -1
+    cdef object _use_iface(self, long long iface)
+    cdef bint _scaled_time(self, long long iface, long long hi, long long lo) except -1

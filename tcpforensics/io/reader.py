@@ -38,6 +38,7 @@ if cython.compiled:  # C calls into the decoder (next_decoded)
         common_frame_ports,
         decode,
     )
+    from cython.cimports.tcpforensics.io.loads import load_u32
 
 #: What next_decoded_for() gives for a record of a connection the caller does not want.
 OTHER_CONNECTION = "record of another connection"
@@ -88,6 +89,11 @@ _PCAP_MAGIC = {
     b"\xa1\xb2\xcd\x34": (">", 1000, 24),
 }
 _PCAPNG_SHB = 0x0A0D0D0A
+# pure build: a pcapng block header, a 32-bit word, a packet block's fields; by byte order
+# (little-endian: True)
+_PCAPNG_UNPACK = {little: (Struct(order + "II").unpack_from, Struct(order + "I").unpack_from,
+                           Struct(order + "IIIII").unpack_from)
+                  for little, order in ((True, "<"), (False, ">"))}
 _SNOOP_MAGIC = b"snoop\x00\x00\x00"
 # snoop (RFC 1761) data link types -> pcap link types; others are kept as 0x10000 + type
 # so decode() files their records under non_ip
@@ -110,13 +116,26 @@ _U32X4_LE = Struct("<IIII").unpack_from
 
 def _u32(buf: bytes, pos: int, little: bool) -> int:
     """The 32-bit number at buf[pos] in the given byte order.  Used by the compiled build,
-    where `buf` is a C pointer the caller has checked and this is inline C; the pure
-    build reads whole record headers with one struct call."""
+    where `buf` is a C pointer the caller has checked and this is inline C (one load:
+    io/loads.pxd); the pure build reads whole record headers with one struct call."""
+    if cython.compiled:
+        return load_u32(buf + pos, little)
     if little:
         high = buf[pos + 3]  # 64-bit C integer in the compiled build: no overflow
         return (high << 24) | (buf[pos + 2] << 16) | (buf[pos + 1] << 8) | buf[pos]
     high = buf[pos]
     return (high << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
+
+
+def _byte_order(buf: bytes, pos: int) -> int:
+    """The byte order a pcapng section header at buf[pos] gives: 1 little-endian, 0 big,
+    -1 a bad byte-order magic."""
+    bom = buf[pos + 8:pos + 12]
+    if bom == b"\x4d\x3c\x2b\x1a":
+        return 1
+    if bom == b"\x1a\x2b\x3c\x4d":
+        return 0
+    return -1
 
 
 def _new_raw(frame: int, ts_ns: int, linktype: int, caplen: int, wirelen: int, data: bytes,
@@ -207,7 +226,8 @@ class Capture:
         self._rec_len = 16
         self._linktype = 0
         self._swapped = 0  # 2: caplen/len always swapped, 1: swapped when caplen > len
-        # pcap record loop (_next_pcap): the state a generator would keep in its locals
+        # the record loops (_pcap_record, _pcapng_record): the state a generator would
+        # keep in its locals
         self._started = False
         self._done = False
         self._pos = 0  # next record's offset in _buf
@@ -219,13 +239,22 @@ class Capture:
         self._backwards = self._first_back = self._over_snap = self._over_wire = 0
         self._why: str | None = None
         self._start = self._caplen = self._wirelen = self._ts = 0  # the record just read
+        # its time is _ts when it fits 64 bits (_ts_exact: always, but for hostile pcapng
+        # time resolutions or offsets), else the Python integer _ts_big; the last
+        # record's the same way (_last_ts, _last_exact, _last_big)
+        self._ts_exact = self._last_exact = True
+        self._ts_big = self._last_big = 0
+        self._iface = 0  # its pcapng interface
         self._unpack: Callable = _U32X4_LE  # pure build: the record header in one call
         # pcapng: per interface (linktype, snaplen, mul, div, offset_ns)
         self._ifaces: list[tuple[int, int, int, int, int]] = []
         self._linktype_set: set[int] = set()
-        # set by next_decoded() around its step of the pcapng loop: the loop then gives a
-        # record of the common frame as its decoded Segment (no RawPacket, no data copy)
-        self._fuse = False
+        # pcapng: the interface whose link type and snaplen are in _linktype and _snap
+        # (-1: none); _fast: its clock is a plain multiple of nanoseconds (_fast_mul)
+        self._cur = -1
+        self._fast = False
+        self._fast_mul = 1
+        self._bad_iface = self._unknown = self._trailer_bad = self._bad_packet = 0
 
     # -- public ------------------------------------------------------------------------
     def __iter__(self) -> Iterator[RawPacket]:
@@ -236,15 +265,17 @@ class Capture:
         # attributes (C fields in the compiled build) rather than by a generator: the
         # compiled build then reads each record with a few C statements.
         if self._kind == _PCAP:
-            raw = self._next_pcap()
-            if raw is None:
+            if not self._pcap_record():
                 raise StopIteration
-            return raw
+            return self._raw_record()
+        if self._kind == _PCAPNG:  # (the same, for pcapng)
+            if not self._pcapng_record():
+                raise StopIteration
+            return self._raw_record()
         if self._gen is None:
             if self._closed:
                 raise StopIteration
-            self._gen = (self._snoop_records() if self._kind == _SNOOP
-                         else self._pcapng_records())
+            self._gen = self._snoop_records()
         record = self._next_from_gen()
         if record is None:
             raise StopIteration
@@ -256,7 +287,7 @@ class Capture:
         self.format = name
         self._kind = _KINDS[name]
 
-    def _next_from_gen(self) -> RawPacket | Segment | None:
+    def _next_from_gen(self) -> RawPacket | None:
         """The record loop's next record, None at the end (the capture is then closed,
         as it is when reading fails)."""
         try:
@@ -350,23 +381,17 @@ class Capture:
         then the frame number of the record just decoded.
 
         The same results as decoding each record of the iteration.  In the compiled build
-        the common frame of a classic pcap (Ethernet / IPv4 / TCP) is decoded straight
-        from the read buffer: no RawPacket and no bytes object per packet.
+        the common frame (Ethernet / IPv4 / TCP) of a pcap or pcapng record is decoded
+        straight from the read buffer: no RawPacket and no bytes object per packet.
         """
         if cython.compiled and self._kind == _PCAP:
             if not self._pcap_record():
                 return None
-            return self._decode_pcap_record()
+            return self._decode_record()
         if cython.compiled and self._kind == _PCAPNG:
-            self._fuse = True  # the loop decodes the common frame itself
-            try:
-                # (once the loop exists, its step without __next__'s call)
-                item = next(self, None) if self._gen is None else self._next_from_gen()
-            finally:
-                self._fuse = False
-            if item is None or isinstance(item, Segment):
-                return item
-            return decode(item)
+            if not self._pcapng_record():
+                return None
+            return self._decode_record()
         raw = next(self, None)
         return None if raw is None else decode(raw)
 
@@ -393,22 +418,23 @@ class Capture:
                     if not (bitmap[sport >> 3] >> (sport & 7) & 1
                             and bitmap[dport >> 3] >> (dport & 7) & 1):
                         return OTHER_CONNECTION
-            return self._decode_pcap_record()
+            return self._decode_record()
         return self.next_decoded()
 
-    def _decode_pcap_record(self) -> Segment | str:
-        """decode() of the pcap record _pcap_record() just read (compiled build): the
-        common frame straight from the read buffer, no RawPacket and no bytes object."""
+    def _decode_record(self) -> Segment | str:
+        """decode() of the record _pcap_record() or _pcapng_record() just read (compiled
+        build): the common frame straight from the read buffer, no RawPacket and no bytes
+        object."""
         view = self._buf
         start = self._start
         caplen = self._caplen
         if self._linktype == 1 and caplen >= 54:
             seg = _ether_ipv4_tcp(view + start, caplen, self._wirelen, self.records)
             if seg is not None:
-                seg.ts = self._ts / 1e9  # as decode() computes it: ts_ns / 1e9
+                # as decode() computes it (ts_ns / 1e9; _seconds past 64 bits)
+                seg.ts = self._ts / 1e9 if self._ts_exact else _seconds(self._ts_big)
                 return seg
-        return decode(_new_raw(self.records, self._ts, self._linktype, caplen,
-                               self._wirelen, view[start:start + caplen], 0))
+        return decode(self._raw_record())
 
     def record_time(self) -> float:
         """The time (seconds) of the record next_decoded_for() just gave as
@@ -423,16 +449,14 @@ class Capture:
                 return
             yield result
 
-    def _next_pcap(self) -> RawPacket | None:
-        """The next record of a classic pcap stream, or None once there are no more
-        (the warnings about the stream are then added and the capture closed)."""
-        if not self._pcap_record():
-            return None
+    def _raw_record(self) -> RawPacket:
+        """The RawPacket of the record _pcap_record() or _pcapng_record() just read."""
         view = self._buf
         start = self._start
         # the compiled build slices the C pointer: one direct copy, bounds checked
-        return _new_raw(self.records, self._ts, self._linktype, self._caplen, self._wirelen,
-                        view[start:start + self._caplen], 0)
+        return _new_raw(self.records, self._ts if self._ts_exact else self._ts_big,
+                        self._linktype, self._caplen, self._wirelen,
+                        view[start:start + self._caplen], self._iface)
 
     def _pcap_record(self) -> bool:
         """Read the next record header of a classic pcap stream and make sure the record
@@ -447,15 +471,15 @@ class Capture:
         pos = self._pos
         n = self._n
         if n - pos < rec_len:
-            if not self._pcap_fill(rec_len):
-                return self._pcap_end(self._why)
+            if not self._refill(rec_len):
+                return self._end_records(self._why)
             pos, n = self._pos, self._n
             if n < rec_len:
                 if self._broken:
-                    return self._pcap_end(self._broken)
+                    return self._end_records(self._broken)
                 if n:
-                    return self._pcap_end(f"truncated record header ({n} of {rec_len} bytes)")
-                return self._pcap_end(None)
+                    return self._end_records(f"truncated record header ({n} of {rec_len} bytes)")
+                return self._end_records(None)
         if cython.compiled:
             view = self._buf  # a C pointer: the header's rec_len bytes are there
             little = self._little
@@ -470,27 +494,27 @@ class Capture:
             # an all-zero header: zero padding (preallocated or wiped space) would
             # otherwise read as millions of empty records
             if n - pos < rec_len + ZERO_PROBE:
-                if not self._pcap_fill(rec_len + ZERO_PROBE):
-                    return self._pcap_end(self._why)
+                if not self._refill(rec_len + ZERO_PROBE):
+                    return self._end_records(self._why)
                 pos, n = self._pos, self._n
             # (a short zero tail is read as empty records, as tshark does)
             window = self._buf[pos:pos + rec_len + ZERO_PROBE]
             if len(window) == rec_len + ZERO_PROBE and not window.strip(b"\0"):
-                return self._pcap_end("the rest of the data is zero-filled, not records")
+                return self._end_records("the rest of the data is zero-filled, not records")
         frame = self.records
         if caplen > self._limit:
-            return self._pcap_end(f"record {frame + 1} claims {caplen} captured bytes "
+            return self._end_records(f"record {frame + 1} claims {caplen} captured bytes "
                                   f"(limit {self._limit}): corrupt or not pcap data")
         start = pos + rec_len
         end = start + caplen
         if end > n:
-            if not self._pcap_fill(rec_len + caplen):
-                return self._pcap_end(self._why)
+            if not self._refill(rec_len + caplen):
+                return self._end_records(self._why)
             n = self._n
             start = rec_len
             end = start + caplen
             if end > n:
-                return self._pcap_end(self._broken or (
+                return self._end_records(self._broken or (
                     f"record {frame + 1} truncated ({n - rec_len} of {caplen} bytes present)"))
         ts = sec * 1_000_000_000 + frac * self._frac_ns
         if ts < self._last_ts:
@@ -519,10 +543,10 @@ class Capture:
         self._snap = self.snaplen or 0
         self._limit = min(max(WTAP_MAX, self._snap), MAX_RECORD)
 
-    def _pcap_fill(self, need: int) -> bool:
-        """_fill for the pcap loop: the unparsed bytes move to the front of a new buffer.
-        False when the stream broke (the reason is in _why; the position is kept for
-        the warning, as the record loop always did)."""
+    def _refill(self, need: int) -> bool:
+        """_fill for the record loops: the unparsed bytes from _pos move to the front of
+        a new buffer.  False when the stream broke (the reason is in _why; the position
+        is kept for the warning, as the record loops always did)."""
         try:
             buf, pos = self._fill(self._buf, self._pos, need)
         except _StreamBroken as exc:
@@ -533,11 +557,23 @@ class Capture:
         self._n = len(buf)
         return True
 
-    def _pcap_end(self, why: str | None) -> bool:
-        """End of the pcap records (False, for _pcap_record to return)."""
+    def _end_records(self, why: str | None) -> bool:
+        """End of the records (False, for _pcap_record or _pcapng_record to return)."""
         self._done = True
         if why:
             self._stopped(self.records, self._base + self._pos, why)
+        if self._kind == _PCAPNG:
+            if self._bad_iface:
+                self._warn(f"{self._bad_iface} packet records name an interface that was "
+                           "never described; counted as malformed")
+            if self._bad_packet:
+                self._warn(f"{self._bad_packet} packet blocks were inconsistent (captured "
+                           "length larger than the block) and skipped")
+            if self._unknown:
+                self._warn(f"{self._unknown} blocks of unknown type skipped")
+            if self._trailer_bad:
+                self._warn(f"{self._trailer_bad} blocks have a trailing length that does not "
+                           "match the leading one; framing taken from the leading length")
         self._summary(self._backwards, self._first_back, self._over_snap, self._over_wire)
         self.close()
         return False
@@ -604,218 +640,201 @@ class Capture:
                        "original length; kept")
 
     # -- pcapng ------------------------------------------------------------------------
-    @cython.locals(buf=bytes, pos=cython.Py_ssize_t, n=cython.Py_ssize_t,
-                   end=cython.Py_ssize_t, start=cython.Py_ssize_t, opt_at=cython.Py_ssize_t,
-                   room=cython.Py_ssize_t, frame=cython.longlong, backwards=cython.longlong,
-                   over_snap=cython.longlong, over_wire=cython.longlong,
-                   first_back=cython.longlong, bad_iface=cython.longlong,
-                   unknown=cython.longlong, trailer_bad=cython.longlong,
-                   bad_packet=cython.longlong, btype=cython.longlong, blen=cython.longlong,
-                   iface=cython.longlong, caplen=cython.longlong, wirelen=cython.longlong,
-                   snaplen=cython.longlong, little=cython.bint, hi=cython.longlong,
-                   lo=cython.longlong, fast_mul=cython.longlong, view=cython.p_const_uchar,
-                   seg=Segment, cur=cython.longlong, fast=cython.bint,
-                   linktype=cython.longlong, tsc=cython.longlong, last_c=cython.longlong,
-                   exact=cython.bint, last_exact=cython.bint)
-    def _pcapng_records(self) -> Iterator[RawPacket]:
-        # mul, div, off and the timestamps are Python integers: a hostile
-        # if_tsresol/if_tsoffset makes them exceed 64 bits
-        buf, pos = self._buf, 0
-        self._buf = b""
-        n = len(buf)
-        frame = 0
-        # A record's time is `tsc` (a C integer in the compiled build) when `exact` (it
-        # fits 64 bits: always, but for hostile time resolutions or offsets), else the
-        # Python integer `ts`; the last record's the same way (last_c, last_exact,
-        # last_ts), which is also the clock a record without a time of its own keeps.
-        tsc = last_c = 0
-        exact = last_exact = True
-        ts = last_ts = 0
-        backwards = over_snap = over_wire = 0
-        first_back = 0
-        bad_iface = unknown = trailer_bad = bad_packet = 0
-        why = None
-        order = self._order
-        hdr = Struct(order + "II").unpack_from
-        u32 = Struct(order + "I").unpack_from
-        epb = Struct(order + "IIIII").unpack_from
-        little = order == "<"
-        ifaces = self._ifaces
-        # the interface whose numbers are in linktype ... fast below (-1: none yet); an
-        # interface or section block changes `ifaces`, and sets it back to -1
-        cur = -1
-        fast = False
-        linktype = snaplen = 0
-        mul = div = off = 0
-        try:
-            while True:
-                if n - pos < 12:
-                    buf, pos = self._fill(buf, pos, 12)
-                    n = len(buf)
-                    if n < 12:
-                        if self._broken:
-                            why = self._broken
-                        elif n:
-                            why = f"truncated block header ({n} bytes left)"
-                        break
+    def _start_pcapng(self) -> None:
+        # (_prescan_pcapng took the leading section and interface blocks out of _buf)
+        self._started = True
+        self._n = len(self._buf)
+        self._pos = 0
+        self._little = self._order == "<"
+        self._cur = -1
+
+    def _pcapng_record(self) -> bool:
+        """_pcap_record for pcapng: read blocks up to the next packet record, taking in the
+        section, interface and other blocks on the way, and make sure the record is in
+        the buffer: True with its start, lengths, link type, interface and time in
+        _start, _caplen, _wirelen, _linktype, _iface and _ts (see _ts_exact), and
+        `records` counting it.  False when there are no more (the warnings about the
+        stream are then added and the capture closed).
+
+        A method keeping its state in attributes rather than a generator, as for pcap:
+        the compiled build reads a packet block with C statements and no generator step
+        (that step and the objects around it were about a third of reading a record).
+        """
+        if self._done or self._closed:
+            return False
+        if not self._started:
+            self._start_pcapng()
+        buf = self._buf
+        pos = self._pos
+        n = self._n
+        little = self._little
+        while True:
+            if n - pos < 12:
+                self._pos = pos
+                if not self._refill(12):
+                    return self._end_records(self._why)
+                buf, pos, n = self._buf, self._pos, self._n
+                if n < 12:
+                    if self._broken:
+                        return self._end_records(self._broken)
+                    if n:
+                        return self._end_records(f"truncated block header ({n} bytes left)")
+                    return self._end_records(None)
+            if cython.compiled:
+                btype, blen = _u32(buf, pos, little), _u32(buf, pos + 4, little)
+            else:
+                btype, blen = _PCAPNG_UNPACK[little][0](buf, pos)
+            if btype == _PCAPNG_SHB:
+                new_little = _byte_order(buf, pos)
+                if new_little < 0:
+                    self._pos = pos
+                    return self._end_records("section header with a bad byte-order magic")
+                if new_little != little:
+                    little = new_little
+                    self._little = little
+                    self._order = "<" if little else ">"
+                    if cython.compiled:
+                        blen = _u32(buf, pos + 4, little)
+                    else:
+                        blen = _PCAPNG_UNPACK[little][0](buf, pos)[1]
+            if blen < 12 or blen & 3 or blen > MAX_RECORD:
+                self._pos = pos
+                return self._end_records(f"bad block length {blen} (block type {btype:#x})")
+            if n - pos < blen:
+                self._pos = pos
+                if not self._refill(blen):
+                    return self._end_records(self._why)
+                buf, pos, n = self._buf, self._pos, self._n
+                if n < blen:
+                    return self._end_records(self._broken or (
+                        f"block truncated ({n} of {blen} bytes present, "
+                        f"block type {btype:#x})"))
+            end = pos + blen
+            if (_u32(buf, end - 4, little) if cython.compiled
+                    else _PCAPNG_UNPACK[little][1](buf, end - 4)[0]) != blen:
+                self._trailer_bad += 1
+            if btype == 6 or btype == 2:
+                # Enhanced (6) / obsolete (2) packet block
+                if blen < 32:
+                    self._bad_packet += 1
+                    pos = end
+                    continue
                 if cython.compiled:
-                    btype, blen = _u32(buf, pos, little), _u32(buf, pos + 4, little)
+                    iface, hi, lo = _u32(buf, pos + 8, little), \
+                        _u32(buf, pos + 12, little), _u32(buf, pos + 16, little)
+                    caplen, wirelen = _u32(buf, pos + 20, little), _u32(buf, pos + 24, little)
                 else:
-                    btype, blen = hdr(buf, pos)
-                if btype == _PCAPNG_SHB:
-                    bom = buf[pos + 8:pos + 12]
-                    new_order = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}.get(bom)
-                    if new_order is None:
-                        why = "section header with a bad byte-order magic"
-                        break
-                    if new_order != order:
-                        order = new_order
-                        hdr = Struct(order + "II").unpack_from
-                        u32 = Struct(order + "I").unpack_from
-                        epb = Struct(order + "IIIII").unpack_from
-                        little = order == "<"
-                        btype, blen = hdr(buf, pos)
-                if blen < 12 or blen & 3 or blen > MAX_RECORD:
-                    why = f"bad block length {blen} (block type {btype:#x})"
-                    break
-                if n - pos < blen:
-                    buf, pos = self._fill(buf, pos, blen)
-                    n = len(buf)
-                    if n < blen:
-                        why = self._broken or (f"block truncated ({n} of {blen} bytes "
-                                               f"present, block type {btype:#x})")
-                        break
-                end = pos + blen
-                if (_u32(buf, end - 4, little) if cython.compiled
-                        else u32(buf, end - 4)[0]) != blen:
-                    trailer_bad += 1
-                if btype == 6 or btype == 2:
-                    # Enhanced (6) / obsolete (2) packet block
-                    if blen < 32:
-                        bad_packet += 1
-                        pos = end
-                        continue
-                    if btype == 6 and cython.compiled:
-                        iface, hi, lo = _u32(buf, pos + 8, little), \
-                            _u32(buf, pos + 12, little), _u32(buf, pos + 16, little)
-                        caplen, wirelen = _u32(buf, pos + 20, little), _u32(buf, pos + 24, little)
-                    elif btype == 6:
-                        iface, hi, lo, caplen, wirelen = epb(buf, pos + 8)
-                    else:  # 16-bit interface id, then a 16-bit drops count
-                        iface, hi, lo, caplen, wirelen = epb(buf, pos + 8)
-                        iface = iface & 0xFFFF if order == "<" else iface >> 16
-                    start = pos + 28
-                    if caplen > blen - 32:
-                        bad_packet += 1
-                        pos = end
-                        continue
-                    view = buf  # a C pointer: the block is all there, caplen fits in it
-                    opt_at = start + ((caplen + 3) & ~3)
-                    if opt_at + 4 <= end - 4:
-                        self._block_comments(buf, opt_at, end - 4, order)
-                    if iface < len(ifaces):
-                        if iface != cur:
-                            linktype, snaplen, mul, div, off = ifaces[iface]
-                            fast = div == 1 and off == 0 and mul <= 1000
-                            if fast:
-                                fast_mul = mul
-                            cur = iface
-                        if fast and hi < 0x200000:
-                            # the usual micro- or nanosecond clock, exact in 64 bits
-                            tsc = ((hi << 32) | lo) * fast_mul
-                            exact = True
-                        else:  # Python integers (the cast is for the compiled build)
-                            ts = ((cython.cast(object, hi) << 32) | lo) * mul // div + off
-                            exact = _INT64_MIN <= ts <= _INT64_MAX
-                            if exact:
-                                tsc = ts
-                        if snaplen and caplen > snaplen:
-                            over_snap += 1
-                    else:
-                        bad_iface += 1
-                        linktype = LINKTYPE_INVALID
-                        cur = -1  # (the link type is no longer the interface's)
-                        tsc, exact, ts = last_c, last_exact, last_ts
-                elif btype == 3:
-                    # Simple packet block: no timestamp, no interface id (interface 0)
-                    room = blen - 16
-                    if room < 0:
-                        bad_packet += 1
-                        pos = end
-                        continue
-                    wirelen = u32(buf, pos + 8)[0]
-                    caplen = min(wirelen, room)
-                    iface = 0
-                    cur = -1  # (linktype and snaplen are set here without the others)
-                    if ifaces:
-                        linktype, snaplen = ifaces[0][0], ifaces[0][1]
-                        if snaplen:
-                            caplen = min(caplen, snaplen)
-                    else:
-                        bad_iface += 1
-                        linktype = LINKTYPE_INVALID
-                    view = buf  # a C pointer: caplen fits in the block
-                    start = pos + 12
-                    # SPBs carry no time: keep the clock where it was
-                    tsc, exact, ts = last_c, last_exact, last_ts
-                elif btype == 1:
-                    self._on_idb(buf, pos, blen, order)
-                    cur = -1
+                    iface, hi, lo, caplen, wirelen = _PCAPNG_UNPACK[little][2](buf, pos + 8)
+                if btype == 2:  # a 16-bit interface id, then a 16-bit drops count
+                    iface = iface & 0xFFFF if little else iface >> 16
+                start = pos + 28
+                if caplen > blen - 32:
+                    self._bad_packet += 1
                     pos = end
                     continue
-                elif btype == _PCAPNG_SHB:
-                    self._on_shb(buf, pos, blen, order)
-                    cur = -1
-                    self._order = order
-                    pos = end
-                    continue
+                opt_at = start + ((caplen + 3) & ~3)
+                if opt_at + 4 <= end - 4:
+                    self._block_comments(buf, opt_at, end - 4, self._order)
+                if iface < len(self._ifaces):
+                    if iface != self._cur:
+                        self._use_iface(iface)
+                    if self._fast and hi < 0x200000:
+                        # the usual micro- or nanosecond clock, exact in 64 bits
+                        tsc = ((hi << 32) | lo) * self._fast_mul
+                        exact = True
+                    else:
+                        exact = self._scaled_time(iface, hi, lo)
+                        if exact:
+                            tsc = self._ts_big
+                    if self._snap and caplen > self._snap:
+                        self._over_snap += 1
                 else:
-                    # ISB 5, NRB 4, DSB 10, custom 0xBAD/0x40000BAD, journal 9, ...
-                    if btype not in (4, 5, 9, 10, 0xBAD, 0x40000BAD, 0x80000001):
-                        unknown += 1
+                    self._bad_iface += 1
+                    self._linktype = LINKTYPE_INVALID
+                    self._cur = -1  # (the link type is no longer the interface's)
+                    tsc, exact = self._last_ts, self._last_exact
+                    self._ts_big = self._last_big
+            elif btype == 3:
+                # Simple packet block: no timestamp, no interface id (interface 0)
+                room = blen - 16
+                if room < 0:
+                    self._bad_packet += 1
                     pos = end
                     continue
-                if caplen > wirelen:
-                    over_wire += 1
-                if (tsc < last_c if exact and last_exact
-                        else (tsc if exact else ts) < (last_c if last_exact else last_ts)):
-                    backwards += 1
-                    if backwards == 1:
-                        first_back = frame + 1
-                last_c = tsc
-                last_exact = exact
-                last_ts = ts
-                frame += 1
-                self.records = frame
-                if cython.compiled and self._fuse and linktype == 1 and caplen >= 54:
-                    # as decode() decodes the record (see next_decoded)
-                    seg = _ether_ipv4_tcp(view + start, caplen, wirelen, frame)
-                    if seg is not None:
-                        # (as _seconds computes it)
-                        seg.ts = tsc / 1e9 if exact else _seconds(ts)
-                        yield seg
-                        seg = None  # (not held here: the decoder may fill it again)
-                        pos = end
-                        continue
-                yield _new_raw(frame, tsc if exact else ts, linktype, caplen, wirelen,
-                               view[start:start + caplen], iface)
+                wirelen = (_u32(buf, pos + 8, little) if cython.compiled
+                           else _PCAPNG_UNPACK[little][1](buf, pos + 8)[0])
+                caplen = min(wirelen, room)
+                iface = 0
+                self._cur = -1  # (the link type and snaplen are set here without the rest)
+                if self._ifaces:
+                    self._linktype, self._snap = self._ifaces[0][0], self._ifaces[0][1]
+                    if self._snap:
+                        caplen = min(caplen, self._snap)
+                else:
+                    self._bad_iface += 1
+                    self._linktype = LINKTYPE_INVALID
+                start = pos + 12
+                # SPBs carry no time: keep the clock where it was
+                tsc, exact = self._last_ts, self._last_exact
+                self._ts_big = self._last_big
+            elif btype == 1:
+                self._on_idb(buf, pos, blen, self._order)
+                self._cur = -1
                 pos = end
-        except _StreamBroken as exc:
-            why = str(exc)
-        if why:
-            self._stopped(frame, self._base + pos, why)
-        if bad_iface:
-            self._warn(f"{bad_iface} packet records name an interface that was never "
-                       "described; counted as malformed")
-        if bad_packet:
-            self._warn(f"{bad_packet} packet blocks were inconsistent (captured length "
-                       "larger than the block) and skipped")
-        if unknown:
-            self._warn(f"{unknown} blocks of unknown type skipped")
-        if trailer_bad:
-            self._warn(f"{trailer_bad} blocks have a trailing length that does not match "
-                       "the leading one; framing taken from the leading length")
-        self._summary(backwards, first_back, over_snap, over_wire)
+                continue
+            elif btype == _PCAPNG_SHB:
+                self._on_shb(buf, pos, blen, self._order)
+                self._cur = -1
+                pos = end
+                continue
+            else:
+                # ISB 5, NRB 4, DSB 10, custom 0xBAD/0x40000BAD, journal 9, ...
+                if btype not in (4, 5, 9, 10, 0xBAD, 0x40000BAD, 0x80000001):
+                    self._unknown += 1
+                pos = end
+                continue
+            frame = self.records
+            if caplen > wirelen:
+                self._over_wire += 1
+            if exact and self._last_exact:  # (compiled: C integers, no objects)
+                back = tsc < self._last_ts
+            else:
+                back = ((tsc if exact else self._ts_big)
+                        < (self._last_ts if self._last_exact else self._last_big))
+            if back:
+                self._backwards += 1
+                if self._backwards == 1:
+                    self._first_back = frame + 1
+            self._ts = self._last_ts = tsc if exact else 0
+            self._ts_exact = self._last_exact = exact
+            if not exact:
+                self._last_big = self._ts_big
+            self.records = frame + 1
+            self._pos = end
+            self._start = start
+            self._caplen = caplen
+            self._wirelen = wirelen
+            self._iface = iface
+            return True
+
+    def _use_iface(self, iface: int) -> None:
+        """Take the numbers of interface `iface` (described) for the records that follow."""
+        linktype, snaplen, mul, div, off = self._ifaces[iface]
+        self._linktype = linktype
+        self._snap = snaplen
+        self._fast = div == 1 and off == 0 and mul <= 1000
+        if self._fast:
+            self._fast_mul = mul
+        self._cur = iface
+
+    def _scaled_time(self, iface: int, hi: int, lo: int) -> bool:
+        """The time of a record of interface `iface` off the fast path, in exact Python
+        integers (a hostile if_tsresol or if_tsoffset takes it past 64 bits), into
+        _ts_big: True when it fits 64 bits."""
+        _linktype, _snaplen, mul, div, off = self._ifaces[iface]
+        ts = ((cython.cast(object, hi) << 32) | lo) * mul // div + off  # (a Python int)
+        self._ts_big = ts
+        return _INT64_MIN <= ts <= _INT64_MAX
 
     def _options(self, buf: bytes, at: int, end: int, order: str) -> Iterator[tuple[int, bytes]]:
         opt = Struct(order + "HH").unpack_from
