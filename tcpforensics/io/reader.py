@@ -39,6 +39,8 @@ if cython.compiled:  # C calls into the decoder (next_decoded)
         decode,
     )
     from cython.cimports.tcpforensics.io.loads import load_u32
+else:
+    from tcpforensics.io.decode import _seconds
 
 #: What next_decoded_for() gives for a record of a connection the caller does not want.
 OTHER_CONNECTION = "record of another connection"
@@ -405,8 +407,8 @@ class Capture:
         Any other record comes back as next_decoded() gives it.  (The pure build decodes
         every record: skipping is only what makes the compiled one faster.)
         """
-        if cython.compiled and self._kind == _PCAP:
-            if not self._pcap_record():
+        if cython.compiled and (self._kind == _PCAP or self._kind == _PCAPNG):
+            if not (self._pcap_record() if self._kind == _PCAP else self._pcapng_record()):
                 return None
             if self._linktype == 1 and self._caplen >= 54:
                 view = self._buf
@@ -439,7 +441,7 @@ class Capture:
     def record_time(self) -> float:
         """The time (seconds) of the record next_decoded_for() just gave as
         OTHER_CONNECTION, as its segment's `ts` would have been."""
-        return self._ts / 1e9
+        return self._ts / 1e9 if self._ts_exact else _seconds(self._ts_big)
 
     def decoded(self) -> Iterator[Segment | str]:
         """The records decoded, in order: (decode(raw) for raw in self), faster."""
