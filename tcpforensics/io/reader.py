@@ -56,7 +56,7 @@ LINKTYPE_INVALID = -1
 # threshold (128 KiB), so the heap hands the same memory back refill after refill.  At
 # 1 MiB each was a fresh mapping the kernel had to fault in and zero: on a 522 MB capture
 # of full-size packets, 65,000 page faults against 10,500 and 0.22 s of reading against
-# 0.14 (README, Performance).
+# 0.14 (docs/performance-history.md, session 14).
 CHUNK = 1 << 16
 _PCAP, _PCAPNG, _SNOOP = 1, 2, 3  # Capture._kind
 _KINDS = {"pcap": _PCAP, "pcapng": _PCAPNG, "snoop": _SNOOP}
