@@ -465,3 +465,30 @@ def test_constant_memory_on_a_long_capture(tmp_path: Path) -> None:
                          text=True, check=True, cwd=REPO, timeout=300).stdout.split()
     assert int(out[0]) == 300_000
     assert int(out[1]) < 60, f"peak RSS {out[1]} MiB"
+
+
+def test_pcapng_sections_switch_byte_order() -> None:
+    # Each section header may change the byte order and numbers its interfaces afresh:
+    # the reader's cached byte order and interface must follow both, in either direction.
+    # Interface 0 has a nanosecond clock in the first two sections and a microsecond one
+    # in the last: an interface cache kept across the section (both the section header's
+    # and the interface block's reset dropped) misreads those times.
+    frames = [tcp_frame(seq=s) for s in range(1, 6)]
+    nano = [(9, bytes([9]))]  # if_tsresol 9; without it, microseconds
+    blocks, want = [], []
+    for k, (order, clocks) in enumerate((("<", [nano]), (">", [nano, []]), ("<", [[]]))):
+        blocks.append(ng_shb(order))
+        blocks += [ng_idb(1, 0, order, options) for options in clocks]
+        for i, f in enumerate(frames):
+            iface = i % len(clocks)
+            ns = 1_700_000_000_000_000_000 + k * 10**12 + i * 1_000
+            blocks.append(ng_epb(iface, ns if clocks[iface] else ns // 1000, f, order))
+            want.append(ns)
+    data = b"".join(blocks)
+    with open_capture(io.BytesIO(data)) as cap:
+        got = [raw.ts_ns for raw in cap]
+        assert not cap.warnings
+    assert got == want
+    plain, fused = _decoded_both_ways(data)
+    assert fused == plain
+    assert [s.seq for s in plain[0]] == [1, 2, 3, 4, 5] * 3
