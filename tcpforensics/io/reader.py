@@ -263,14 +263,14 @@ class Capture:
         return self
 
     def __next__(self) -> RawPacket:
-        # Classic pcap, the common case, is read by a plain method keeping its state in
-        # attributes (C fields in the compiled build) rather than by a generator: the
-        # compiled build then reads each record with a few C statements.
+        # pcap and pcapng are read by plain methods keeping their state in attributes (C
+        # fields in the compiled build) rather than by a generator: the compiled build
+        # then reads each record with a few C statements.  Snoop, rare, is a generator.
         if self._kind == _PCAP:
             if not self._pcap_record():
                 raise StopIteration
             return self._raw_record()
-        if self._kind == _PCAPNG:  # (the same, for pcapng)
+        if self._kind == _PCAPNG:
             if not self._pcapng_record():
                 raise StopIteration
             return self._raw_record()
@@ -290,7 +290,7 @@ class Capture:
         self._kind = _KINDS[name]
 
     def _next_from_gen(self) -> RawPacket | None:
-        """The record loop's next record, None at the end (the capture is then closed,
+        """The snoop loop's next record, None at the end (the capture is then closed,
         as it is when reading fails)."""
         try:
             return next(self._gen)
