@@ -6,6 +6,7 @@ report/analyze ratio.  Nothing is asserted: the numbers go to the README.
 
     python benchmarks/bench_vs_tshark.py                  # the 1M-packet lab bulk capture
     python benchmarks/bench_vs_tshark.py /tmp/bulk21.pcap --repeat 3
+    python benchmarks/bench_vs_tshark.py /tmp/bulk21.pcap --pcapng   # and as pcapng
     python benchmarks/bench_vs_tshark.py --synthetic 1000000 --skip-tshark
     python benchmarks/bench_vs_tshark.py --memory 1000000 3000000 10000000
     python benchmarks/bench_vs_tshark.py --memory 200000 2000000 6000000 --short
@@ -237,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool; the best counts")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="also time `analyze --jobs N` (N processes; compared by wall time)")
+    parser.add_argument("--pcapng", action="store_true",
+                        help="after each capture, the same records as pcapng (editcap -F "
+                             "pcapng, into a temporary file): the format Wireshark writes")
     args = parser.parse_args(argv)
 
     if args.memory:
@@ -253,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
         captures = [str(BULK)]
     for path in captures:
         bench(path, args.commands, args.skip_tshark, args.repeat, args.jobs)
+        if args.pcapng:
+            with tempfile.TemporaryDirectory() as tmp:
+                ng = Path(tmp) / (Path(path).name.split(".")[0] + ".pcapng")
+                subprocess.run(["editcap", "-F", "pcapng", path, str(ng)], check=True)
+                bench(str(ng), args.commands, args.skip_tshark, args.repeat, args.jobs)
     return 0
 
 
