@@ -9,7 +9,6 @@ from tcpforensics.model cimport RawPacket, Segment
 ctypedef const unsigned char *cbytes
 
 
-@cython.locals(high=cython.longlong)
 cdef inline long long _u32(cbytes buf, Py_ssize_t pos, bint little) noexcept
 
 cdef int _byte_order(bytes buf, Py_ssize_t pos) except -2
@@ -59,7 +58,6 @@ cdef class Capture:
     cdef public bint _little
     cdef public long long _snap
     cdef public long long _limit
-    cdef public long long _last_ts
     cdef public long long _backwards
     cdef public long long _first_back
     cdef public long long _over_snap
@@ -71,8 +69,6 @@ cdef class Capture:
     cdef public long long _ts
     cdef public bint _ts_exact
     cdef public object _ts_big
-    cdef public bint _last_exact
-    cdef public object _last_big
     cdef public long long _iface
     cdef public object _unpack
     cdef public list _ifaces
@@ -86,6 +82,7 @@ cdef class Capture:
     cdef public long long _bad_packet
 
     cpdef object next_decoded(self)
+    cdef inline bint _read_record(self) except -1
     cpdef void _set_format(self, str name) except *
     cdef object _next_from_gen(self)
     @cython.locals(view=cbytes, pair=cython.longlong, bitmap=cbytes, sport=Py_ssize_t,
@@ -114,4 +111,4 @@ cdef class Capture:
                    exact=bint, back=bint)
     cdef bint _pcapng_record(self) except -1
     cdef object _use_iface(self, long long iface)
-    cdef bint _scaled_time(self, long long iface, long long hi, long long lo) except -1
+    cdef object _scaled_time(self, long long iface, long long hi, long long lo)

@@ -117,16 +117,12 @@ _U32X4_LE = Struct("<IIII").unpack_from
 
 
 def _u32(buf: bytes, pos: int, little: bool) -> int:
-    """The 32-bit number at buf[pos] in the given byte order.  Used by the compiled build,
-    where `buf` is a C pointer the caller has checked and this is inline C (one load:
-    io/loads.pxd); the pure build reads whole record headers with one struct call."""
+    """The 32-bit number at buf[pos] in the given byte order.  In the compiled build `buf`
+    is a C pointer the caller has checked and this is one load (io/loads.pxd); the pure
+    build reads record headers and packet blocks whole with one struct call each."""
     if cython.compiled:
         return load_u32(buf + pos, little)
-    if little:
-        high = buf[pos + 3]  # 64-bit C integer in the compiled build: no overflow
-        return (high << 24) | (buf[pos + 2] << 16) | (buf[pos + 1] << 8) | buf[pos]
-    high = buf[pos]
-    return (high << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
+    return _PCAPNG_UNPACK[little][1](buf, pos)[0]
 
 
 def _byte_order(buf: bytes, pos: int) -> int:
@@ -237,15 +233,15 @@ class Capture:
         self._little = True
         self._snap = 0
         self._limit = 0
-        self._last_ts = 0
         self._backwards = self._first_back = self._over_snap = self._over_wire = 0
         self._why: str | None = None
         self._start = self._caplen = self._wirelen = self._ts = 0  # the record just read
         # its time is _ts when it fits 64 bits (_ts_exact: always, but for hostile pcapng
-        # time resolutions or offsets), else the Python integer _ts_big; the last
-        # record's the same way (_last_ts, _last_exact, _last_big)
-        self._ts_exact = self._last_exact = True
-        self._ts_big = self._last_big = 0
+        # time resolutions or offsets), else the Python integer _ts_big; while the next
+        # record is read they are the last record's (backwards times, pcapng blocks that
+        # carry no time)
+        self._ts_exact = True
+        self._ts_big = 0
         self._iface = 0  # its pcapng interface
         self._unpack: Callable = _U32X4_LE  # pure build: the record header in one call
         # pcapng: per interface (linktype, snaplen, mul, div, offset_ns)
@@ -266,12 +262,8 @@ class Capture:
         # pcap and pcapng are read by plain methods keeping their state in attributes (C
         # fields in the compiled build) rather than by a generator: the compiled build
         # then reads each record with a few C statements.  Snoop, rare, is a generator.
-        if self._kind == _PCAP:
-            if not self._pcap_record():
-                raise StopIteration
-            return self._raw_record()
-        if self._kind == _PCAPNG:
-            if not self._pcapng_record():
+        if self._kind != _SNOOP:
+            if not self._read_record():
                 raise StopIteration
             return self._raw_record()
         if self._gen is None:
@@ -282,6 +274,10 @@ class Capture:
         if record is None:
             raise StopIteration
         return record
+
+    def _read_record(self) -> bool:
+        """_pcap_record() or _pcapng_record(), by the format (not snoop's)."""
+        return self._pcap_record() if self._kind == _PCAP else self._pcapng_record()
 
     def _set_format(self, name: str) -> None:
         """`format`, and `_kind`, the same as a number: read per record (comparing the
@@ -386,12 +382,8 @@ class Capture:
         the common frame (Ethernet / IPv4 / TCP) of a pcap or pcapng record is decoded
         straight from the read buffer: no RawPacket and no bytes object per packet.
         """
-        if cython.compiled and self._kind == _PCAP:
-            if not self._pcap_record():
-                return None
-            return self._decode_record()
-        if cython.compiled and self._kind == _PCAPNG:
-            if not self._pcapng_record():
+        if cython.compiled and self._kind != _SNOOP:
+            if not self._read_record():
                 return None
             return self._decode_record()
         raw = next(self, None)
@@ -407,8 +399,8 @@ class Capture:
         Any other record comes back as next_decoded() gives it.  (The pure build decodes
         every record: skipping is only what makes the compiled one faster.)
         """
-        if cython.compiled and (self._kind == _PCAP or self._kind == _PCAPNG):
-            if not (self._pcap_record() if self._kind == _PCAP else self._pcapng_record()):
+        if cython.compiled and self._kind != _SNOOP:
+            if not self._read_record():
                 return None
             if self._linktype == 1 and self._caplen >= 54:
                 view = self._buf
@@ -519,11 +511,10 @@ class Capture:
                 return self._end_records(self._broken or (
                     f"record {frame + 1} truncated ({n - rec_len} of {caplen} bytes present)"))
         ts = sec * 1_000_000_000 + frac * self._frac_ns
-        if ts < self._last_ts:
+        if ts < self._ts:  # (the last record's)
             self._backwards += 1
             if self._backwards == 1:
                 self._first_back = frame + 1
-        self._last_ts = ts
         if caplen > wirelen:
             self._over_wire += 1
         elif self._snap and caplen > self._snap:
@@ -648,7 +639,6 @@ class Capture:
         self._n = len(self._buf)
         self._pos = 0
         self._little = self._order == "<"
-        self._cur = -1
 
     def _pcapng_record(self) -> bool:
         """_pcap_record for pcapng: read blocks up to the next packet record, taking in the
@@ -695,10 +685,7 @@ class Capture:
                     little = new_little
                     self._little = little
                     self._order = "<" if little else ">"
-                    if cython.compiled:
-                        blen = _u32(buf, pos + 4, little)
-                    else:
-                        blen = _PCAPNG_UNPACK[little][0](buf, pos)[1]
+                    blen = _u32(buf, pos + 4, little)
             if blen < 12 or blen & 3 or blen > MAX_RECORD:
                 self._pos = pos
                 return self._end_records(f"bad block length {blen} (block type {btype:#x})")
@@ -712,8 +699,7 @@ class Capture:
                         f"block truncated ({n} of {blen} bytes present, "
                         f"block type {btype:#x})"))
             end = pos + blen
-            if (_u32(buf, end - 4, little) if cython.compiled
-                    else _PCAPNG_UNPACK[little][1](buf, end - 4)[0]) != blen:
+            if _u32(buf, end - 4, little) != blen:
                 self._trailer_bad += 1
             if btype == 6 or btype == 2:
                 # Enhanced (6) / obsolete (2) packet block
@@ -745,17 +731,17 @@ class Capture:
                         tsc = ((hi << 32) | lo) * self._fast_mul
                         exact = True
                     else:
-                        exact = self._scaled_time(iface, hi, lo)
+                        big = self._scaled_time(iface, hi, lo)
+                        exact = _INT64_MIN <= big <= _INT64_MAX
                         if exact:
-                            tsc = self._ts_big
+                            tsc = big
                     if self._snap and caplen > self._snap:
                         self._over_snap += 1
                 else:
                     self._bad_iface += 1
                     self._linktype = LINKTYPE_INVALID
                     self._cur = -1  # (the link type is no longer the interface's)
-                    tsc, exact = self._last_ts, self._last_exact
-                    self._ts_big = self._last_big
+                    tsc, exact, big = self._ts, self._ts_exact, self._ts_big
             elif btype == 3:
                 # Simple packet block: no timestamp, no interface id (interface 0)
                 room = blen - 16
@@ -763,8 +749,7 @@ class Capture:
                     self._bad_packet += 1
                     pos = end
                     continue
-                wirelen = (_u32(buf, pos + 8, little) if cython.compiled
-                           else _PCAPNG_UNPACK[little][1](buf, pos + 8)[0])
+                wirelen = _u32(buf, pos + 8, little)
                 caplen = min(wirelen, room)
                 iface = 0
                 self._cur = -1  # (the link type and snaplen are set here without the rest)
@@ -777,8 +762,7 @@ class Capture:
                     self._linktype = LINKTYPE_INVALID
                 start = pos + 12
                 # SPBs carry no time: keep the clock where it was
-                tsc, exact = self._last_ts, self._last_exact
-                self._ts_big = self._last_big
+                tsc, exact, big = self._ts, self._ts_exact, self._ts_big
             elif btype == 1:
                 self._on_idb(buf, pos, blen, self._order)
                 self._cur = -1
@@ -798,19 +782,18 @@ class Capture:
             frame = self.records
             if caplen > wirelen:
                 self._over_wire += 1
-            if exact and self._last_exact:  # (compiled: C integers, no objects)
-                back = tsc < self._last_ts
-            else:
-                back = ((tsc if exact else self._ts_big)
-                        < (self._last_ts if self._last_exact else self._last_big))
+            if exact and self._ts_exact:  # (compiled: C integers, no objects)
+                back = tsc < self._ts
+            else:  # (_ts... are still the last record's)
+                back = (tsc if exact else big) < (self._ts if self._ts_exact else self._ts_big)
             if back:
                 self._backwards += 1
                 if self._backwards == 1:
                     self._first_back = frame + 1
-            self._ts = self._last_ts = tsc if exact else 0
-            self._ts_exact = self._last_exact = exact
+            self._ts = tsc if exact else 0
+            self._ts_exact = exact
             if not exact:
-                self._last_big = self._ts_big
+                self._ts_big = big
             self.records = frame + 1
             self._pos = end
             self._start = start
@@ -829,14 +812,11 @@ class Capture:
             self._fast_mul = mul
         self._cur = iface
 
-    def _scaled_time(self, iface: int, hi: int, lo: int) -> bool:
-        """The time of a record of interface `iface` off the fast path, in exact Python
-        integers (a hostile if_tsresol or if_tsoffset takes it past 64 bits), into
-        _ts_big: True when it fits 64 bits."""
+    def _scaled_time(self, iface: int, hi: int, lo: int) -> int:
+        """The time (ns) of a record of interface `iface` off the fast path, in exact
+        Python integers: a hostile if_tsresol or if_tsoffset takes it past 64 bits."""
         _linktype, _snaplen, mul, div, off = self._ifaces[iface]
-        ts = ((cython.cast(object, hi) << 32) | lo) * mul // div + off  # (a Python int)
-        self._ts_big = ts
-        return _INT64_MIN <= ts <= _INT64_MAX
+        return ((cython.cast(object, hi) << 32) | lo) * mul // div + off
 
     def _options(self, buf: bytes, at: int, end: int, order: str) -> Iterator[tuple[int, bytes]]:
         opt = Struct(order + "HH").unpack_from
