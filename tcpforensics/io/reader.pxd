@@ -101,6 +101,8 @@ cdef class Capture:
     cdef bint _pcap_record(self) except -1
     cdef object _start_pcap(self)
     cdef bint _refill(self, Py_ssize_t need) except -1
+    @cython.locals(n=Py_ssize_t)
+    cdef bint _refill_header(self, Py_ssize_t need) except -1
     cdef bint _end_records(self, object why) except -1
     cdef object _start_pcapng(self)
     @cython.locals(buf=bytes, pos=Py_ssize_t, n=Py_ssize_t, end=Py_ssize_t, start=Py_ssize_t,

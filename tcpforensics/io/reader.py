@@ -465,15 +465,9 @@ class Capture:
         pos = self._pos
         n = self._n
         if n - pos < rec_len:
-            if not self._refill(rec_len):
-                return self._end_records(self._why)
+            if not self._refill_header(rec_len):
+                return False
             pos, n = self._pos, self._n
-            if n < rec_len:
-                if self._broken:
-                    return self._end_records(self._broken)
-                if n:
-                    return self._end_records(f"truncated record header ({n} of {rec_len} bytes)")
-                return self._end_records(None)
         if cython.compiled:
             view = self._buf  # a C pointer: the header's rec_len bytes are there
             little = self._little
@@ -549,6 +543,22 @@ class Capture:
         self._pos = pos
         self._n = len(buf)
         return True
+
+    def _refill_header(self, need: int) -> bool:
+        """_refill for the record loops' next record or block header of `need` bytes:
+        False when the records end there (their end is then taken, with the reason)."""
+        if not self._refill(need):
+            return self._end_records(self._why)
+        n = self._n
+        if n >= need:
+            return True
+        if self._broken:
+            return self._end_records(self._broken)
+        if not n:
+            return self._end_records(None)
+        if self._kind == _PCAPNG:
+            return self._end_records(f"truncated block header ({n} bytes left)")
+        return self._end_records(f"truncated record header ({n} of {need} bytes)")
 
     def _end_records(self, why: str | None) -> bool:
         """End of the records (False, for _pcap_record or _pcapng_record to return)."""
@@ -663,15 +673,9 @@ class Capture:
         while True:
             if n - pos < 12:
                 self._pos = pos
-                if not self._refill(12):
-                    return self._end_records(self._why)
+                if not self._refill_header(12):
+                    return False
                 buf, pos, n = self._buf, self._pos, self._n
-                if n < 12:
-                    if self._broken:
-                        return self._end_records(self._broken)
-                    if n:
-                        return self._end_records(f"truncated block header ({n} bytes left)")
-                    return self._end_records(None)
             if cython.compiled:
                 btype, blen = _u32(buf, pos, little), _u32(buf, pos + 4, little)
             else:
